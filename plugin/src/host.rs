@@ -1,0 +1,86 @@
+//! The `Host` trait: everything the chat plugin needs from the wiki it lives in.
+//!
+//! The built-in wiki (`wiki/`) implements it in-process. Access is always asked
+//! of the host at request time and never copied into the plugin, so a change to
+//! a page's permissions takes effect on the next request.
+
+use async_trait::async_trait;
+use axum::http::HeaderMap;
+use chrono_tz::Tz;
+use protocol::{PageId, UserId};
+
+/// The signed-in person making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: UserId,
+    /// Display name shown next to messages.
+    pub name: String,
+    /// The session's CSRF token; HTML forms must echo it back in a `csrf` field.
+    /// `None` for bearer-token callers, who are not exposed to CSRF.
+    pub csrf_token: Option<String>,
+}
+
+/// What a caller may do on a page, and so in the rooms it holds.
+/// Ordered: each level includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// May not even learn the page exists.
+    None,
+    /// View the page: read rooms, history and transcripts.
+    Read,
+    /// Edit the page: post in its rooms.
+    Write,
+    /// Administer the page: moderate its rooms.
+    Admin,
+}
+
+/// A host page as the plugin sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostPage {
+    pub id: PageId,
+    pub title: String,
+    /// Where a browser reads the page, e.g. `/pages/Team/Planning`.
+    pub url: String,
+    /// Transcript days are cut at midnight in this zone.
+    pub time_zone: Tz,
+}
+
+/// A child page the plugin asks the host to create or replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildPage {
+    /// Path below the parent page, one title per level, e.g.
+    /// `["Chat", "Lobby", "2026-11-22"]`. Missing levels are created empty.
+    pub segments: Vec<String>,
+    pub title: String,
+    pub markdown: String,
+}
+
+/// The result of [`Host::put_child_page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// The page's full path in the host, e.g. `Welcome/Chat/Lobby/2026-11-22`.
+    pub path: String,
+    /// False when the page already had exactly this content (no new revision).
+    pub changed: bool,
+}
+
+/// The wiki the plugin is installed in.
+#[async_trait]
+pub trait Host: Send + Sync + 'static {
+    /// Who is making this request (session cookie or `Authorization: Bearer`).
+    async fn caller(&self, headers: &HeaderMap) -> Option<Caller>;
+
+    /// A page by id, or `None` if it does not exist.
+    async fn page(&self, page: &PageId) -> Option<HostPage>;
+
+    /// What `caller` (`None` = anonymous) may do on `page`, evaluated now.
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access;
+
+    /// Creates or replaces a child page of `parent`. The child inherits the
+    /// parent's permissions at read time and is indexed by the host's search.
+    async fn put_child_page(&self, parent: &PageId, child: ChildPage)
+        -> anyhow::Result<PutOutcome>;
+
+    /// Where to send a browser that must sign in before coming back to `return_to`.
+    fn sign_in_url(&self, return_to: &str) -> String;
+}

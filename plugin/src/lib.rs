@@ -1,0 +1,59 @@
+//! The Backchannel chat service as a library.
+//!
+//! A wiki embeds it by implementing [`Host`], building an [`AppState`] and
+//! mounting [`app`]'s router beside its own routes.
+//!
+//! ```text
+//! browser ──HTTP/WS──► app() ─► handlers ─► chat (post, read, authorize)
+//!                                              │            │
+//!                                          Store (commit)  Bus (fan-out) ─► open connections
+//!                                              │
+//!                                            Host (who, which page, may they?)
+//! ```
+//!
+//! # Layout
+//! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access).
+//! - [`store`]: the `Store` trait and its SQLite implementation.
+//! - [`bus`]: the `Bus` trait and the in-process bus.
+//! - [`chat`]: the operations every transport shares: authorize, post, read.
+//! - [`state`]: `AppState` and `Config`.
+//! - [`error`]: `AppError`, the one error type handlers return.
+//! - [`limit`]: per-user rate limits.
+//! - [`api`]: the JSON HTTP API under `/api/rooms`.
+//! - [`ws`]: the WebSocket transport at `/api/ws`.
+//! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
+//! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
+//! - [`assets`]: the popup's CSS, boot script and the wasm bundle.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod assets;
+pub mod bus;
+pub mod chat;
+pub mod error;
+pub mod host;
+pub mod limit;
+pub mod macro_table;
+pub mod popup;
+pub mod state;
+pub mod store;
+pub mod ws;
+
+pub use bus::{Bus, LocalBus};
+pub use error::AppError;
+pub use host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
+pub use state::{AppState, Config};
+pub use store::{SqliteStore, Store};
+
+use axum::Router;
+
+/// Every route the chat plugin serves. The host merges this router with its own.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(ws::routes())
+        .merge(popup::routes())
+        .merge(macro_table::routes())
+        .merge(assets::routes())
+        .with_state(state)
+}

@@ -1,0 +1,28 @@
+//! Wire types shared by the Backchannel server (`plugin`), the browser UI
+//! (`wasm-ui`) and the tests.
+//!
+//! Everything here is plain data with serde derives: no I/O, no async, so the
+//! same definitions compile natively and to `wasm32-unknown-unknown`.
+//!
+//! # Layout
+//! - [`id`]: typed identifiers (`RoomId`, `MessageId`, `UserId`, `PageId`).
+//! - [`room`]: what a room is and what its info panel / macro table shows.
+//! - [`message`]: a chat message as stored and delivered.
+//! - [`event`]: the per-room event stream every transport carries.
+//! - [`frame`]: WebSocket frames, client to server and server to client.
+//! - [`error`]: the JSON error shape and its machine-readable codes.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod event;
+pub mod frame;
+pub mod id;
+pub mod message;
+pub mod room;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use event::Event;
+pub use frame::{ClientFrame, ServerFrame};
+pub use id::{MessageId, PageId, RoomId, UserId};
+pub use message::{Attachment, Message, MAX_BODY_BYTES};
+pub use room::{PageRef, Participant, Presence, RoomInfo, RoomSummary, TranscriptRef};

@@ -1,0 +1,51 @@
+//! A chat message as stored, returned by the history API and delivered live.
+
+use crate::id::{MessageId, RoomId, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The largest message body accepted, in bytes of UTF-8 (16 KiB). Larger
+/// bodies are refused with `message_too_large` (HTTP 413).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// One message in a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub room: RoomId,
+    /// Position in the room's total order: per room, gapless, starting at 1.
+    pub seq: u64,
+    pub author: UserId,
+    /// The author's display name when the message was written.
+    pub author_name: String,
+    /// Markdown source, exactly as the author wrote it.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Set when the message was deleted; `body` is then empty (a tombstone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// The seq of the message this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// The sender's idempotency key, echoed back so a client can match its outbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
+    /// Users named with `@username` in the body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file shared in a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}

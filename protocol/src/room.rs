@@ -1,0 +1,75 @@
+//! Rooms: identity, the info shown in the popup's side panel, and the summary
+//! the wiki macro table renders.
+
+use crate::id::{PageId, RoomId, UserId};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Everything the popup's info panel and the macro table show about a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub id: RoomId,
+    pub name: String,
+    pub page: PageRef,
+    #[serde(default)]
+    pub topic: String,
+    /// Time of the newest message, if any.
+    pub last_activity: Option<DateTime<Utc>>,
+    /// Everyone who has posted in the room, most recent first.
+    pub participants: Vec<Participant>,
+    /// Who is connected now (invisible users are left out).
+    #[serde(default)]
+    pub present: Vec<Participant>,
+    #[serde(default)]
+    pub files: Vec<crate::message::Attachment>,
+    #[serde(default)]
+    pub transcripts: Vec<TranscriptRef>,
+    /// The seq of the newest message (0 for an empty room).
+    pub last_seq: u64,
+}
+
+/// The host page a room lives on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageRef {
+    pub id: PageId,
+    pub title: String,
+    pub url: String,
+}
+
+/// A person in a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: UserId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// Presence states (seed 000). `Invisible` users appear offline to others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Active,
+    Away,
+    Idle,
+    Invisible,
+}
+
+/// One day's transcript page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptRef {
+    pub date: NaiveDate,
+    pub path: String,
+}
+
+/// The compact view used by the live macro table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub id: RoomId,
+    pub last_activity: Option<DateTime<Utc>>,
+    pub participants: usize,
+    pub online: usize,
+    pub messages_today: u64,
+}

@@ -1,0 +1,1 @@
+//! The Backchannel browser UI (placeholder; see issue 2).

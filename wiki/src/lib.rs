@@ -1,0 +1,1 @@
+//! The reference wiki host (placeholder).
