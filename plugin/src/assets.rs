@@ -1,1 +1,70 @@
-//! placeholder
+//! Static assets: the popup's stylesheet and boot script (compiled into the
+//! binary) and the wasm bundle (served from `Config::ui_dir`).
+
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+const CHAT_CSS: &str = include_str!("../assets/chat.css");
+const BOOT_JS: &str = include_str!("../assets/boot.js");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/assets/chat.css",
+            get(|| async { text("text/css; charset=utf-8", CHAT_CSS) }),
+        )
+        .route(
+            "/assets/boot.js",
+            get(|| async { text("text/javascript; charset=utf-8", BOOT_JS) }),
+        )
+        .route("/assets/ui/{*file}", get(ui_bundle))
+}
+
+fn text(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Serves the wasm-pack output. `ServeDir` refuses paths that climb out of
+/// the directory and sets the content type (`application/wasm` for the module).
+async fn ui_bundle(State(state): State<AppState>, request: Request<axum::body::Body>) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let file = parts
+        .uri
+        .path()
+        .strip_prefix("/assets/ui")
+        .unwrap_or("/")
+        .to_owned();
+    parts.uri = match file.parse() {
+        Ok(uri) => uri,
+        Err(_) => return crate::error::AppError::not_found().into_response(),
+    };
+    let request = Request::from_parts(parts, body);
+    let mut response = match ServeDir::new(&state.config.ui_dir).oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

@@ -6,14 +6,53 @@
 //! never sees a message the store could lose.
 
 use async_trait::async_trait;
-use protocol::{Event, RoomId};
+use axum::extract::ws::Utf8Bytes;
+use protocol::{Event, RoomId, ServerFrame};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::broadcast;
 
 /// An event as it travels the bus: shared, so a room with a thousand readers
 /// clones a pointer a thousand times, not the message.
-pub type SharedEvent = Arc<Event>;
+pub type SharedEvent = Arc<RoomEvent>;
+
+/// A committed event and, once first needed, its WebSocket frame. The frame
+/// is serialised once per event, not once per recipient.
+#[derive(Debug)]
+pub struct RoomEvent {
+    pub room: RoomId,
+    pub event: Event,
+    frame: OnceLock<Utf8Bytes>,
+}
+
+impl RoomEvent {
+    pub fn new(room: RoomId, event: Event) -> SharedEvent {
+        Arc::new(Self {
+            room,
+            event,
+            frame: OnceLock::new(),
+        })
+    }
+
+    /// The `ServerFrame::Event` JSON for this event; cheap to clone.
+    pub fn frame(&self) -> Utf8Bytes {
+        self.frame
+            .get_or_init(|| {
+                let frame = ServerFrame::Event {
+                    room: self.room.clone(),
+                    event: self.event.clone(),
+                };
+                // Serialising these plain data types cannot fail.
+                Utf8Bytes::from(serde_json::to_string(&frame).unwrap_or_default())
+            })
+            .clone()
+    }
+
+    /// The event's seq, if it is part of the durable, ordered history.
+    pub fn seq(&self) -> Option<u64> {
+        self.event.seq()
+    }
+}
 
 /// How many events a slow reader may fall behind before it is told it lagged
 /// (and resyncs from the store).

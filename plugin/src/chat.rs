@@ -1,1 +1,224 @@
-//! placeholder
+//! The chat operations every transport shares: find a room the caller may
+//! see, post to it, read its history and describe it. HTTP, WebSocket and the
+//! no-JavaScript form all call these, so the rules live in one place.
+
+use crate::bus::RoomEvent;
+use crate::error::AppError;
+use crate::host::{Access, Caller};
+use crate::state::AppState;
+use crate::store::{Appended, NewMessage, Room};
+use protocol::{ErrorCode, Event, Message, PageRef, Participant, RoomId, RoomInfo, UserId};
+
+/// Longest accepted `client_msg_id`.
+pub const MAX_CLIENT_MSG_ID: usize = 128;
+/// Most messages one history request returns.
+pub const MAX_HISTORY_LIMIT: usize = 200;
+/// Longest room name a macro may declare.
+pub const MAX_ROOM_NAME: usize = 100;
+
+/// A room the caller may at least read, with what they may do there.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub room: Room,
+    pub access: Access,
+}
+
+/// Loads `room_id` if `caller` may read it. Unknown and unreadable rooms give
+/// the same 404, so a room's existence never leaks.
+pub async fn authorize(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+) -> Result<Authorized, AppError> {
+    let room = state
+        .store
+        .room(room_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let access = state.host.access(caller, &room.page).await;
+    if access < Access::Read {
+        return Err(AppError::not_found());
+    }
+    Ok(Authorized { room, access })
+}
+
+/// A message as a client submits it, before validation.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub body: String,
+    pub client_msg_id: String,
+    pub reply_to: Option<u64>,
+}
+
+/// Validates and stores a message, then publishes it after COMMIT. A retry
+/// with the same `client_msg_id` returns the stored message and publishes
+/// nothing new.
+pub async fn post(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    draft: Draft,
+) -> Result<Message, AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let Authorized { room, access } = authorize(state, Some(caller), room_id).await?;
+    if access < Access::Write {
+        return Err(AppError::forbidden(
+            "you may read this room but not post in it (posting needs edit rights on the page)",
+        ));
+    }
+    validate(state, &draft)?;
+    if let Some(parent) = draft.reply_to {
+        if parent == 0 || parent > room.last_seq {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "reply_to names no message in this room",
+            ));
+        }
+    }
+    state
+        .post_limiter
+        .check(&caller.id)
+        .map_err(AppError::rate_limited)?;
+
+    let mentions = mentions(&draft.body);
+    let (message, appended) = state
+        .store
+        .append(NewMessage {
+            room: room.id.clone(),
+            author: caller.id.clone(),
+            author_name: caller.name.clone(),
+            body: draft.body,
+            client_msg_id: draft.client_msg_id,
+            reply_to: draft.reply_to,
+            mentions,
+        })
+        .await?;
+    if appended == Appended::Created {
+        state
+            .bus
+            .publish(
+                &room.id,
+                RoomEvent::new(
+                    room.id.clone(),
+                    Event::Message {
+                        message: message.clone(),
+                    },
+                ),
+            )
+            .await;
+        tracing::debug!(room = %room.id, seq = message.seq, author = %message.author, "message posted");
+    }
+    Ok(message)
+}
+
+fn validate(state: &AppState, draft: &Draft) -> Result<(), AppError> {
+    if draft.body.len() > state.config.max_body_bytes {
+        return Err(AppError::new(
+            ErrorCode::MessageTooLarge,
+            format!(
+                "a message may hold at most {} bytes; this one has {}",
+                state.config.max_body_bytes,
+                draft.body.len()
+            ),
+        ));
+    }
+    if draft.body.trim().is_empty() {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "the message is empty",
+        ));
+    }
+    if draft.client_msg_id.is_empty() || draft.client_msg_id.len() > MAX_CLIENT_MSG_ID {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// The distinct `@username`s in a body, in order of first appearance. A
+/// mention starts at the beginning or after a character that cannot be part of
+/// a name (so `a@b.c` is not a mention) and runs over letters, digits, `_`,
+/// `-` and `.` (a trailing `.` is punctuation, not part of the name).
+pub fn mentions(body: &str) -> Vec<UserId> {
+    let mut found: Vec<UserId> = Vec::new();
+    let mut previous: Option<char> = None;
+    for (index, c) in body.char_indices() {
+        let starts = c == '@' && !previous.is_some_and(|p| p.is_alphanumeric() || p == '_');
+        previous = Some(c);
+        if !starts {
+            continue;
+        }
+        let rest = &body[index + 1..];
+        let len = rest
+            .find(|ch: char| !(ch.is_alphanumeric() || matches!(ch, '_' | '-' | '.')))
+            .unwrap_or(rest.len());
+        let name = rest[..len].trim_end_matches('.');
+        if !name.is_empty() && !found.iter().any(|u| u.0 == name) {
+            found.push(UserId::new(name));
+        }
+    }
+    found
+}
+
+/// Everything the popup's info panel and the macro table show.
+pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppError> {
+    let page = state.host.page(&room.page).await;
+    let posters = state.store.posters(&room.id).await?;
+    Ok(RoomInfo {
+        id: room.id.clone(),
+        name: room.name.clone(),
+        page: PageRef {
+            id: room.page.clone(),
+            title: page.as_ref().map(|p| p.title.clone()).unwrap_or_default(),
+            url: page.map(|p| p.url).unwrap_or_default(),
+        },
+        topic: room.topic.clone(),
+        last_activity: room.last_activity,
+        participants: posters
+            .into_iter()
+            .map(|p| Participant {
+                id: p.id,
+                name: p.name,
+                presence: None,
+                last_seen: Some(p.last_posted),
+            })
+            .collect(),
+        present: Vec::new(),
+        files: Vec::new(),
+        transcripts: Vec::new(),
+        last_seq: room.last_seq,
+    })
+}
+
+/// The newest `limit` messages, oldest first (what a freshly opened room shows).
+pub async fn latest(state: &AppState, room: &Room, limit: usize) -> Result<Vec<Message>, AppError> {
+    let mut messages = state
+        .store
+        .messages_before(&room.id, room.last_seq.saturating_add(1), limit)
+        .await?;
+    messages.reverse();
+    Ok(messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(body: &str) -> Vec<String> {
+        mentions(body).into_iter().map(|u| u.0).collect()
+    }
+
+    #[test]
+    fn mentions_are_found_once_each() {
+        assert_eq!(names("@alice hi @bob and @alice."), vec!["alice", "bob"]);
+        assert_eq!(names("(@carol)"), vec!["carol"]);
+        assert_eq!(names("@dan.smith, ok"), vec!["dan.smith"]);
+    }
+
+    #[test]
+    fn email_addresses_and_lone_ats_are_not_mentions() {
+        assert!(names("mail a@b.c or @ or @@").is_empty());
+    }
+}

@@ -19,6 +19,7 @@
 //! - [`state`]: `AppState` and `Config`.
 //! - [`error`]: `AppError`, the one error type handlers return.
 //! - [`limit`]: per-user rate limits.
+//! - [`origin`]: Origin checks against cross-site requests.
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod host;
 pub mod limit;
 pub mod macro_table;
+pub mod origin;
 pub mod popup;
 pub mod state;
 pub mod store;

@@ -1,1 +1,61 @@
-//! placeholder
+//! Per-user rate limits (a `governor` keyed token bucket).
+//!
+//! A user may post `burst` messages at once and then one every
+//! `window / burst`; past that, posting answers 429 with `Retry-After`.
+
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Governor};
+use protocol::UserId;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// A keyed limiter: one bucket per user.
+pub struct RateLimiter {
+    limiter: Governor<UserId, DefaultKeyedStateStore<UserId>, DefaultClock>,
+    clock: DefaultClock,
+}
+
+impl RateLimiter {
+    /// `burst` actions per `window`, refilled evenly across the window.
+    pub fn new(burst: u32, window: Duration) -> Self {
+        let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let per_action = window / burst.get();
+        let quota = Quota::with_period(per_action.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        Self {
+            limiter: Governor::keyed(quota),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes one token for `user`. `Err(seconds)` says how long to wait.
+    pub fn check(&self, user: &UserId) -> Result<(), u64> {
+        match self.limiter.check_key(user) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_refuse_with_a_wait() {
+        let limiter = RateLimiter::new(3, Duration::from_secs(30));
+        let alice = UserId::new("alice");
+        for _ in 0..3 {
+            assert!(limiter.check(&alice).is_ok());
+        }
+        let wait = limiter.check(&alice).unwrap_err();
+        assert!((1..=10).contains(&wait), "wait {wait}");
+        // Someone else has their own bucket.
+        assert!(limiter.check(&UserId::new("bob")).is_ok());
+    }
+}

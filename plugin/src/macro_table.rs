@@ -1,1 +1,119 @@
-//! placeholder
+//! The `{chat:Room Name}` macro: `GET /macro/chat?page=ID&room=NAME` returns
+//! the HTML table the wiki inlines in the page (manifest.json declares the URL
+//! template). Rendered on the server, so it works without JavaScript.
+
+use crate::api::{MaybeCaller, Query};
+use crate::chat::{self, MAX_ROOM_NAME};
+use crate::error::AppError;
+use crate::host::Access;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use chrono_tz::Tz;
+use maud::{html, Markup};
+use protocol::{ErrorCode, PageId, RoomInfo, UserId};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/macro/chat", get(chat_macro))
+}
+
+#[derive(Debug, Deserialize)]
+struct MacroQuery {
+    page: PageId,
+    room: String,
+}
+
+async fn chat_macro(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Query(query): Query<MacroQuery>,
+) -> Result<Markup, AppError> {
+    let name = query.room.trim();
+    if name.is_empty() || name.chars().count() > MAX_ROOM_NAME {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("a room name must be 1 to {MAX_ROOM_NAME} characters"),
+        ));
+    }
+    let access = state.host.access(caller.as_ref(), &query.page).await;
+    let page = state.host.page(&query.page).await;
+    let (Some(page), true) = (page, access >= Access::Read) else {
+        return Err(AppError::not_found());
+    };
+    // Placing the macro on a page is what creates the room (seed 002).
+    let creator = caller
+        .as_ref()
+        .map(|c| c.id.clone())
+        .unwrap_or_else(|| UserId::new("system"));
+    let room = state.store.ensure_room(&page.id, name, &creator).await?;
+    let info = chat::room_info(&state, &room).await?;
+    Ok(table(&info, page.time_zone))
+}
+
+/// The macro table: name, last activity, participants, files, transcripts
+/// and the Join Chat link.
+pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
+    let join = format!("/rooms/{}", info.id);
+    html! {
+        table.bc-macro data-room=(info.id) {
+            caption { "Chat room" }
+            tbody {
+                tr { th scope="row" { "Room" } td.bc-room-name { (info.name) } }
+                tr {
+                    th scope="row" { "Last activity" }
+                    td.bc-last-activity {
+                        @match info.last_activity {
+                            Some(at) => {
+                                time datetime=(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) {
+                                    (at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"))
+                                }
+                            }
+                            None => "no messages yet",
+                        }
+                    }
+                }
+                tr {
+                    th scope="row" { "Participants" }
+                    td.bc-participants {
+                        @if info.participants.is_empty() { "nobody yet" }
+                        @for (i, person) in info.participants.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            span.bc-person { (person.name) }
+                        }
+                    }
+                }
+                tr {
+                    th scope="row" { "Files uploaded" }
+                    td.bc-files {
+                        @if info.files.is_empty() { "none" }
+                        @for (i, file) in info.files.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            a href=(file.url) { (file.name) }
+                        }
+                    }
+                }
+                tr {
+                    th scope="row" { "Transcripts" }
+                    td.bc-transcripts {
+                        @if info.transcripts.is_empty() { "none yet" }
+                        @for (i, day) in info.transcripts.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            a href=(format!("/pages/{}", day.path)) { (day.date) }
+                        }
+                    }
+                }
+            }
+            tfoot {
+                tr {
+                    td colspan="2" {
+                        a.bc-join href=(join) target=(format!("bc-room-{}", info.id)) rel="opener" {
+                            "Join Chat"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,332 @@
-//! placeholder
+//! The popup page `/rooms/{id}` and its no-JavaScript form.
+//!
+//! The server renders the whole room (title, info panel, the latest messages,
+//! a plain form and a Refresh link), so it works with JavaScript off. When the
+//! wasm bundle loads it takes over the same markup: it connects over
+//! WebSocket, appends new messages and sends from the form without reloading.
+//!
+//! The markup is a contract with `wasm-ui` (ids `bc-messages`, `bc-form`,
+//! `bc-input`, `bc-send`, `bc-conn`; `li.bc-msg` items; `body[data-room]`).
+
+use crate::api::MaybeCaller;
+use crate::api::Query;
+use crate::chat::{self, Draft};
+use crate::error::AppError;
+use crate::host::{Access, Caller};
+use crate::origin::check_same_origin;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use chrono_tz::Tz;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use protocol::{ErrorCode, Message, RoomId, RoomInfo};
+use serde::Deserialize;
+
+/// Messages the page shows when opened.
+const LATEST: usize = 50;
+/// Auto-refresh interval bounds for the no-JavaScript page, in seconds.
+const REFRESH_RANGE: std::ops::RangeInclusive<u32> = 5..=300;
+
+/// The popup's Content-Security-Policy: our own scripts and the wasm bundle
+/// only, no inline script, no plugins, no framing by other sites.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rooms/{room}", get(page))
+        .route("/rooms/{room}/messages", axum::routing::post(post_form))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    /// Reload every this many seconds (no-JavaScript auto-refresh).
+    refresh: Option<u32>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, Response> {
+    let refresh = query
+        .refresh
+        .map(|s| s.clamp(*REFRESH_RANGE.start(), *REFRESH_RANGE.end()));
+    render(&state, caller.as_ref(), &room, refresh, None)
+        .await
+        .map(|markup| with_headers(StatusCode::OK, markup))
+}
+
+/// The no-JavaScript form's fields.
+#[derive(Debug, Deserialize)]
+struct PostForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_msg_id: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn post_form(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(room): Path<RoomId>,
+    Form(form): Form<PostForm>,
+) -> Result<Response, Response> {
+    let result = async {
+        check_same_origin(&headers)?;
+        let caller_ref = caller.as_ref().ok_or_else(AppError::unauthenticated)?;
+        match &caller_ref.csrf_token {
+            Some(expected) if *expected == form.csrf => {}
+            // Bearer-token callers have no CSRF token and are not exposed to CSRF.
+            None => {}
+            Some(_) => {
+                return Err(AppError::new(
+                    ErrorCode::CsrfRejected,
+                    "this form has expired; your message is kept below, send it again",
+                ))
+            }
+        }
+        let client_msg_id = if form.client_msg_id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            form.client_msg_id.clone()
+        };
+        chat::post(
+            &state,
+            caller.as_ref(),
+            &room,
+            Draft {
+                body: form.body.clone(),
+                client_msg_id,
+                reply_to: None,
+            },
+        )
+        .await
+    }
+    .await;
+
+    match result {
+        Ok(message) => {
+            Ok(Redirect::to(&format!("/rooms/{}#m-{}", room, message.seq)).into_response())
+        }
+        Err(error) if error.code == ErrorCode::NotFound => Err(error.into_response()),
+        Err(error) => {
+            // Show the room again with the error and the unsent text, so
+            // nothing typed is lost.
+            let status = error.status();
+            let failed = FailedPost {
+                message: error.message,
+                body: form.body,
+            };
+            let markup = render(&state, caller.as_ref(), &room, None, Some(failed)).await?;
+            Ok(with_headers(status, markup))
+        }
+    }
+}
+
+/// A form post that did not go through, shown above the form.
+struct FailedPost {
+    message: String,
+    body: String,
+}
+
+fn with_headers(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn render(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    refresh: Option<u32>,
+    failed: Option<FailedPost>,
+) -> Result<Markup, Response> {
+    let authorized = match chat::authorize(state, caller, room_id).await {
+        Ok(authorized) => authorized,
+        // Not signed in: the room may be readable after signing in.
+        Err(e) if e.code == ErrorCode::NotFound && caller.is_none() => {
+            let back = format!("/rooms/{room_id}");
+            return Err(Redirect::to(&state.host.sign_in_url(&back)).into_response());
+        }
+        Err(e) => return Err(e.into_response()),
+    };
+    let room = &authorized.room;
+    let info = chat::room_info(state, room)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let messages = chat::latest(state, room, LATEST)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let zone = state
+        .host
+        .page(&room.page)
+        .await
+        .map(|p| p.time_zone)
+        .unwrap_or(Tz::UTC);
+    let can_post = caller.is_some() && authorized.access >= Access::Write;
+    Ok(popup(&PopupView {
+        info: &info,
+        messages: &messages,
+        caller,
+        can_post,
+        zone,
+        refresh,
+        failed,
+        sign_in: state.host.sign_in_url(&format!("/rooms/{room_id}")),
+    }))
+}
+
+struct PopupView<'a> {
+    info: &'a RoomInfo,
+    messages: &'a [Message],
+    caller: Option<&'a Caller>,
+    can_post: bool,
+    zone: Tz,
+    refresh: Option<u32>,
+    failed: Option<FailedPost>,
+    sign_in: String,
+}
+
+fn popup(view: &PopupView<'_>) -> Markup {
+    let info = view.info;
+    let room_url = format!("/rooms/{}", info.id);
+    let last_seq = view.messages.last().map(|m| m.seq).unwrap_or(info.last_seq);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = view.refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
+                title { (info.name) " — chat" }
+                link rel="stylesheet" href="/assets/chat.css";
+            }
+            body.bc-popup
+                data-room=(info.id)
+                data-user=[view.caller.map(|c| c.id.as_str())]
+                data-user-name=[view.caller.map(|c| c.name.as_str())]
+                data-last-seq=(last_seq)
+                data-can-post=(view.can_post)
+                data-connected="false"
+            {
+                header #bc-title {
+                    h1 { (info.name) }
+                    @if !info.topic.is_empty() { p.bc-topic { (info.topic) } }
+                    a.bc-page href=(info.page.url) target="_blank" rel="noopener" { (info.page.title) }
+                    span #bc-conn role="status" { "offline" }
+                }
+                div #bc-main {
+                    section #bc-conversation aria-label="Conversation" {
+                        @if view.messages.is_empty() {
+                            p #bc-empty { "No messages yet. Say hello!" }
+                        }
+                        ol #bc-messages aria-live="polite" aria-relevant="additions" {
+                            @for message in view.messages {
+                                (message_item(message, view.zone))
+                            }
+                        }
+                    }
+                    aside #bc-info aria-label="Room info" {
+                        h2 { "Here now" }
+                        ul #bc-present {}
+                        h2 { "Participants" }
+                        ul #bc-participants {
+                            @for person in &info.participants {
+                                li data-user=(person.id) { (person.name) }
+                            }
+                            @if info.participants.is_empty() { li.bc-none { "nobody yet" } }
+                        }
+                    }
+                }
+                @if let Some(failed) = &view.failed {
+                    p #bc-error role="alert" { (failed.message) }
+                }
+                @if view.can_post {
+                    form #bc-form method="post" action=(format!("{room_url}/messages")) {
+                        input type="hidden" name="csrf"
+                            value=(view.caller.and_then(|c| c.csrf_token.as_deref()).unwrap_or_default());
+                        input type="hidden" name="client_msg_id" value=(uuid::Uuid::new_v4());
+                        label.bc-visually-hidden for="bc-input" { "Message" }
+                        textarea #bc-input name="body" rows="2" required
+                            placeholder="Write a message (Markdown works)" {
+                            @if let Some(failed) = &view.failed { (failed.body) }
+                        }
+                        button #bc-send type="submit" { "Send" }
+                    }
+                } @else if view.caller.is_none() {
+                    p.bc-readonly { a href=(view.sign_in) { "Sign in" } " to post." }
+                } @else {
+                    p.bc-readonly { "You can read this room; posting needs edit rights on its page." }
+                }
+                nav #bc-refresh-bar {
+                    a #bc-refresh href=(room_url) { "Refresh" }
+                    noscript {
+                        " · "
+                        @if view.refresh.is_some() {
+                            a href=(room_url) { "Stop auto-refresh" }
+                        } @else {
+                            a href=(format!("{room_url}?refresh=10")) { "Auto-refresh every 10 s" }
+                        }
+                    }
+                }
+                script type="module" src="/assets/boot.js" {}
+            }
+        }
+    }
+}
+
+/// One message as a list item. The wasm UI renders new messages with the
+/// same markup.
+pub fn message_item(message: &Message, zone: Tz) -> Markup {
+    let local = message.created_at.with_timezone(&zone);
+    let initial = message
+        .author_name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    html! {
+        li.bc-msg #(format!("m-{}", message.seq))
+            data-seq=(message.seq) data-id=(message.id) data-author=(message.author)
+        {
+            span.bc-avatar aria-hidden="true" { (initial) }
+            span.bc-author { (message.author_name) }
+            " "
+            time datetime=(message.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                title=(local.format("%Y-%m-%d %H:%M:%S %Z")) { (local.format("%H:%M")) }
+            @if message.edited_at.is_some() { " " span.bc-edited { "(edited)" } }
+            @if message.deleted_at.is_some() {
+                div.bc-body.bc-deleted { "(message deleted)" }
+            } @else {
+                div.bc-body {
+                    (PreEscaped(transcript::render_html(&message.body, &Default::default())))
+                }
+            }
+        }
+    }
+}

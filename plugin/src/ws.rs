@@ -1,1 +1,317 @@
-//! placeholder
+//! The WebSocket transport at `/api/ws`: JSON frames from `protocol::frame`.
+//!
+//! One connection may follow several rooms. For each subscription a task
+//! subscribes to the bus *first*, then replays from the store what the client
+//! missed, then forwards live events, skipping any seq it already sent. If it
+//! sees a gap (a lagged bus receiver, an event lost between nodes) it refills
+//! from the store, so a slow reader is resynced rather than silently dropped.
+//!
+//! Frames leave through one bounded queue per connection. When a client
+//! reads too slowly the queue fills, its subscription tasks stop draining the
+//! bus, and they catch up from the store once it drains: memory per
+//! connection stays bounded.
+
+use crate::api::MaybeCaller;
+use crate::bus::SharedEvent;
+use crate::chat::{self, Draft};
+use crate::error::AppError;
+use crate::host::Caller;
+use crate::origin::check_same_origin;
+use crate::state::AppState;
+use crate::store::Room;
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame};
+use std::collections::HashMap;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+/// Frames that may wait for a slow client before its subscriptions pause.
+const OUTBOX_FRAMES: usize = 256;
+/// Largest frame a client may send; a message body is at most 16 KiB.
+const MAX_CLIENT_FRAME: usize = 64 * 1024;
+/// Rooms one connection may follow at once.
+const MAX_SUBSCRIPTIONS: usize = 64;
+/// Messages read from the store per replay query.
+const REPLAY_BATCH: usize = 200;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/ws", get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    check_same_origin(&headers)?;
+    // axum's default read buffer is 128 KiB per connection; chat frames are
+    // small, so a few KiB keeps idle connections cheap.
+    Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| serve(state, caller, socket)))
+}
+
+/// A subscription task, aborted when dropped (unsubscribe or disconnect).
+struct Subscription(JoinHandle<()>);
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (outbox, mut outgoing) = mpsc::channel::<WsMessage>(OUTBOX_FRAMES);
+    let mut writer = tokio::spawn(async move {
+        while let Some(frame) = outgoing.recv().await {
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut subscriptions: HashMap<RoomId, Subscription> = HashMap::new();
+    loop {
+        let incoming = tokio::select! {
+            incoming = stream.next() => incoming,
+            _ = &mut writer => break,
+        };
+        let text = match incoming {
+            Some(Ok(WsMessage::Text(text))) => text,
+            Some(Ok(WsMessage::Binary(_))) => {
+                let error = error_frame(ErrorCode::BadRequest, "send JSON text frames", None);
+                if outbox.send(error).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+            // Pings are answered by the library; pongs need nothing.
+            Some(Ok(_)) => continue,
+        };
+        let frame = match serde_json::from_str::<ClientFrame>(text.as_str()) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let error = error_frame(ErrorCode::BadRequest, &format!("bad frame: {e}"), None);
+                if outbox.send(error).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let reply = match frame {
+            ClientFrame::Subscribe { room, after } => {
+                subscribe(
+                    &state,
+                    caller.as_ref(),
+                    &outbox,
+                    &mut subscriptions,
+                    room,
+                    after,
+                )
+                .await
+            }
+            ClientFrame::Unsubscribe { room } => {
+                subscriptions.remove(&room);
+                None
+            }
+            ClientFrame::Send {
+                room,
+                body,
+                client_msg_id,
+                reply_to,
+            } => {
+                let draft = Draft {
+                    body,
+                    client_msg_id: client_msg_id.clone(),
+                    reply_to,
+                };
+                Some(
+                    match chat::post(&state, caller.as_ref(), &room, draft).await {
+                        Ok(message) => frame_message(&ServerFrame::Ack {
+                            client_msg_id,
+                            id: message.id,
+                            seq: message.seq,
+                        }),
+                        Err(e) => error_frame(e.code, &e.message, Some(client_msg_id)),
+                    },
+                )
+            }
+            ClientFrame::Ping => Some(frame_message(&ServerFrame::Pong)),
+        };
+        if let Some(reply) = reply {
+            if outbox.send(reply).await.is_err() {
+                break;
+            }
+        }
+    }
+    drop(subscriptions);
+    writer.abort();
+}
+
+/// Starts following `room_id`; returns an error frame if that is refused.
+async fn subscribe(
+    state: &AppState,
+    caller: Option<&Caller>,
+    outbox: &mpsc::Sender<WsMessage>,
+    subscriptions: &mut HashMap<RoomId, Subscription>,
+    room_id: RoomId,
+    after: Option<u64>,
+) -> Option<WsMessage> {
+    if !subscriptions.contains_key(&room_id) && subscriptions.len() >= MAX_SUBSCRIPTIONS {
+        return Some(error_frame(
+            ErrorCode::InvalidInput,
+            &format!("a connection may follow at most {MAX_SUBSCRIPTIONS} rooms"),
+            None,
+        ));
+    }
+    let room = match chat::authorize(state, caller, &room_id).await {
+        Ok(authorized) => authorized.room,
+        Err(e) => return Some(error_frame(e.code, &e.message, None)),
+    };
+    // Replaces (and so aborts) an earlier subscription to the same room.
+    let task = tokio::spawn(follow(state.clone(), room, after, outbox.clone()));
+    subscriptions.insert(room_id, Subscription(task));
+    None
+}
+
+/// Replays what the client missed, then forwards live events in seq order.
+async fn follow(state: AppState, room: Room, after: Option<u64>, outbox: mpsc::Sender<WsMessage>) {
+    // Subscribe before reading the store: an event committed in between is
+    // then in both, and the seq check below drops the second copy.
+    let mut live = state.bus.subscribe(&room.id).await;
+    let mut last = match after {
+        Some(after) if after > 0 => after,
+        _ => room.last_seq,
+    };
+
+    if after.is_some_and(|a| a > 0) {
+        match state.store.first_seq(&room.id).await {
+            Ok(Some(first)) if last + 1 < first => {
+                let reset = ServerFrame::Reset {
+                    room: room.id.clone(),
+                    first_seq: first,
+                };
+                if outbox.send(frame_message(&reset)).await.is_err() {
+                    return;
+                }
+                last = first - 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(room = %room.id, error = ?e, "reading the first retained seq");
+                return;
+            }
+        }
+    }
+
+    let subscribed = ServerFrame::Subscribed {
+        room: room.id.clone(),
+        last_seq: room.last_seq.max(last),
+    };
+    if outbox.send(frame_message(&subscribed)).await.is_err() {
+        return;
+    }
+    let Some(mut last) = replay(&state, &room.id, last, &outbox).await else {
+        return;
+    };
+
+    loop {
+        let event: SharedEvent = match live.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(room = %room.id, missed, "subscriber lagged; resyncing from the store");
+                match replay(&state, &room.id, last, &outbox).await {
+                    Some(caught_up) => {
+                        last = caught_up;
+                        continue;
+                    }
+                    None => return,
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if let Some(seq) = event.seq() {
+            if seq > last + 1 {
+                // A gap: fetch what we missed (it is committed, or it would
+                // not be on the bus) before this event.
+                match replay(&state, &room.id, last, &outbox).await {
+                    Some(caught_up) => last = caught_up,
+                    None => return,
+                }
+            }
+            if seq <= last {
+                continue;
+            }
+            last = seq;
+        }
+        if outbox.send(WsMessage::Text(event.frame())).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends every stored message after `last`; returns the new last seq, or
+/// `None` when the connection is gone or the store failed.
+async fn replay(
+    state: &AppState,
+    room: &RoomId,
+    mut last: u64,
+    outbox: &mpsc::Sender<WsMessage>,
+) -> Option<u64> {
+    loop {
+        let batch = match state.store.messages_after(room, last, REPLAY_BATCH).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(%room, error = ?e, "replaying history");
+                let _ = outbox
+                    .send(error_frame(
+                        ErrorCode::Internal,
+                        "could not read history",
+                        None,
+                    ))
+                    .await;
+                return None;
+            }
+        };
+        let done = batch.len() < REPLAY_BATCH;
+        for message in batch {
+            last = message.seq;
+            let frame = ServerFrame::Event {
+                room: room.clone(),
+                event: protocol::Event::Message { message },
+            };
+            outbox.send(frame_message(&frame)).await.ok()?;
+        }
+        if done {
+            return Some(last);
+        }
+    }
+}
+
+fn frame_message(frame: &ServerFrame) -> WsMessage {
+    // Serialising these plain data types cannot fail.
+    WsMessage::Text(Utf8Bytes::from(
+        serde_json::to_string(frame).unwrap_or_default(),
+    ))
+}
+
+fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> WsMessage {
+    frame_message(&ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        client_msg_id,
+    })
+}

@@ -34,6 +34,9 @@ pub enum ClientFrame {
 }
 
 /// Server to client.
+// Frames are built and serialised at once, never stored in bulk, so the size
+// of the largest variant costs nothing worth a Box per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {

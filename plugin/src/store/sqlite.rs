@@ -1,1 +1,667 @@
-//! placeholder
+//! The embedded default `Store`: one SQLite file in WAL mode.
+//!
+//! Writes go through a single writer thread that practises group commit: it
+//! takes every write waiting in its queue, runs each inside its own SAVEPOINT
+//! of one transaction, COMMITs once, and only then answers the callers. A
+//! failing write rolls back to its savepoint without touching its neighbours.
+//! So a burst of messages costs one fsync, and nothing is acknowledged before
+//! the COMMIT that makes it durable has returned.
+//!
+//! Reads run on a small pool of read-only connections via `spawn_blocking`;
+//! WAL lets them proceed while the writer commits.
+//!
+//! `synchronous = FULL`: a COMMIT has reached the disk when it returns, so an
+//! acknowledged message survives a power loss, not just a process crash.
+
+use super::{Appended, NewMessage, Poster, Room, Store};
+use anyhow::{anyhow, Context};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use protocol::{Message, MessageId, PageId, RoomId, UserId};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE rooms (
+    id            TEXT PRIMARY KEY,
+    page_id       TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    topic         TEXT NOT NULL DEFAULT '',
+    created_by    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_seq      INTEGER NOT NULL DEFAULT 0,
+    last_activity INTEGER,
+    UNIQUE (page_id, name)
+);
+CREATE TABLE messages (
+    room_id       TEXT NOT NULL REFERENCES rooms(id),
+    seq           INTEGER NOT NULL,
+    id            TEXT NOT NULL UNIQUE,
+    author        TEXT NOT NULL,
+    author_name   TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    edited_at     INTEGER,
+    deleted_at    INTEGER,
+    reply_to      INTEGER,
+    client_msg_id TEXT,
+    mentions      TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (room_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_idempotency
+    ON messages (room_id, author, client_msg_id) WHERE client_msg_id IS NOT NULL;
+CREATE INDEX messages_author ON messages (room_id, author, seq);
+"#];
+
+/// Most writes folded into one transaction.
+const MAX_GROUP: usize = 512;
+/// Read connections kept open between requests.
+const READ_POOL: usize = 4;
+
+/// A write waiting for the writer thread.
+trait WriteJob: Send {
+    /// Runs the write inside a savepoint. Returns whether it succeeded and the
+    /// callback that answers the caller once the COMMIT outcome is known.
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, CommitReply);
+    /// Answers the caller without running the write.
+    fn abort(self: Box<Self>, why: String);
+}
+
+type CommitReply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A closure and the channel its caller waits on.
+struct Job<F, R> {
+    write: F,
+    reply: oneshot::Sender<anyhow::Result<R>>,
+}
+
+impl<F, R> WriteJob for Job<F, R>
+where
+    R: Send + 'static,
+    F: FnOnce(&Connection) -> anyhow::Result<R> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, CommitReply) {
+        let Job { write, reply } = *self;
+        let result = write(conn);
+        let ok = result.is_ok();
+        let answer: CommitReply = Box::new(move |commit| {
+            let outcome = match commit {
+                Ok(()) => result,
+                Err(e) => Err(anyhow!("commit failed: {e}")),
+            };
+            // The caller may have gone away (request cancelled): fine.
+            let _ = reply.send(outcome);
+        });
+        (ok, answer)
+    }
+
+    fn abort(self: Box<Self>, why: String) {
+        let _ = self.reply.send(Err(anyhow!(why)));
+    }
+}
+
+/// SQLite-backed [`Store`]. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: mpsc::Sender<Box<dyn WriteJob>>,
+    /// Idle read connections. A std Mutex is fine: it is held only to push or
+    /// pop a connection, never across an `.await`.
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating directory {}", dir.display()))?;
+        }
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        migrate(&mut conn)?;
+
+        let (jobs, queue) = mpsc::channel::<Box<dyn WriteJob>>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(conn, queue))
+            .context("starting the SQLite writer thread")?;
+
+        Ok(Self {
+            path: path.to_owned(),
+            jobs,
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Runs `f` on the writer thread inside one savepoint of a group commit and
+    /// returns its result after COMMIT.
+    async fn write<R, F>(&self, f: F) -> anyhow::Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<R> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(Job { write: f, reply }))
+            .map_err(|_| anyhow!("the SQLite writer thread has stopped"))?;
+        rx.await
+            .map_err(|_| anyhow!("the SQLite writer dropped a write"))?
+    }
+
+    /// Runs `f` on a pooled read connection off the async runtime.
+    async fn read<R, F>(&self, f: F) -> anyhow::Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<R> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_reader(&path)?,
+            };
+            let result = f(&conn);
+            let mut idle = readers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if idle.len() < READ_POOL {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .context("read task panicked")?
+    }
+}
+
+fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening {} for reading", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying chat schema migration {}", index + 1))?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The writer thread: group commit until every `SqliteStore` handle is gone.
+fn run_writer(conn: Connection, queue: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let message = format!("could not begin a transaction: {e}");
+            tracing::error!(%message);
+            for job in batch {
+                job.abort(message.clone());
+            }
+            continue;
+        }
+
+        let mut replies = Vec::with_capacity(batch.len());
+        for job in batch {
+            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let (ok, reply) = job.run(&conn);
+            if savepoint.is_ok() {
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(e) = conn.execute_batch(end) {
+                    tracing::error!(error = %e, "ending a write savepoint failed");
+                }
+            }
+            replies.push(reply);
+        }
+
+        let commit = conn.execute_batch("COMMIT").map_err(|e| {
+            tracing::error!(error = %e, "group commit failed; rolling back");
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        for reply in replies {
+            reply(commit.clone());
+        }
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+const ROOM_COLUMNS: &str =
+    "id, page_id, name, topic, created_by, created_at, last_seq, last_activity";
+
+fn room_from_row(row: &Row<'_>) -> rusqlite::Result<Room> {
+    Ok(Room {
+        id: RoomId(row.get(0)?),
+        page: PageId(row.get(1)?),
+        name: row.get(2)?,
+        topic: row.get(3)?,
+        created_by: UserId(row.get(4)?),
+        created_at: from_millis(row.get(5)?),
+        last_seq: row.get::<_, i64>(6)?.max(0) as u64,
+        last_activity: row.get::<_, Option<i64>>(7)?.map(from_millis),
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "id, room_id, seq, author, author_name, body, created_at, \
+     edited_at, deleted_at, reply_to, client_msg_id, mentions";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let mentions: String = row.get(11)?;
+    Ok(Message {
+        id: MessageId(row.get(0)?),
+        room: RoomId(row.get(1)?),
+        seq: row.get::<_, i64>(2)?.max(0) as u64,
+        author: UserId(row.get(3)?),
+        author_name: row.get(4)?,
+        body: row.get(5)?,
+        created_at: from_millis(row.get(6)?),
+        edited_at: row.get::<_, Option<i64>>(7)?.map(from_millis),
+        deleted_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
+        reply_to: row.get::<_, Option<i64>>(9)?.map(|s| s.max(0) as u64),
+        client_msg_id: row.get(10)?,
+        mentions: serde_json::from_str(&mentions).unwrap_or_default(),
+        attachments: Vec::new(),
+    })
+}
+
+fn find_room(conn: &Connection, id: &str) -> rusqlite::Result<Option<Room>> {
+    conn.query_row(
+        &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?1"),
+        [id],
+        room_from_row,
+    )
+    .optional()
+}
+
+/// A new random room id: 16 lowercase hex digits (64 random bits).
+fn new_room_id() -> RoomId {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    RoomId(simple[..16].to_owned())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_room(
+        &self,
+        page: &PageId,
+        name: &str,
+        created_by: &UserId,
+    ) -> anyhow::Result<Room> {
+        let (page, name, created_by) = (page.0.clone(), name.to_owned(), created_by.0.clone());
+        // Fast path: most calls find an existing room and need no write.
+        let lookup = (page.clone(), name.clone());
+        let existing = self
+            .read(move |conn| {
+                Ok(conn
+                    .query_row(
+                        &format!(
+                            "SELECT {ROOM_COLUMNS} FROM rooms WHERE page_id = ?1 AND name = ?2"
+                        ),
+                        params![lookup.0, lookup.1],
+                        room_from_row,
+                    )
+                    .optional()?)
+            })
+            .await?;
+        if let Some(room) = existing {
+            return Ok(room);
+        }
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO rooms (id, page_id, name, created_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (page_id, name) DO NOTHING",
+                params![new_room_id().0, page, name, created_by, millis(Utc::now())],
+            )?;
+            let room = conn.query_row(
+                &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE page_id = ?1 AND name = ?2"),
+                params![page, name],
+                room_from_row,
+            )?;
+            Ok(room)
+        })
+        .await
+    }
+
+    async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>> {
+        let id = id.0.clone();
+        self.read(move |conn| Ok(find_room(conn, &id)?)).await
+    }
+
+    async fn append(&self, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
+        self.write(move |conn| {
+            let earlier = conn
+                .query_row(
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages
+                         WHERE room_id = ?1 AND author = ?2 AND client_msg_id = ?3"
+                    ),
+                    params![new.room.0, new.author.0, new.client_msg_id],
+                    message_from_row,
+                )
+                .optional()?;
+            if let Some(message) = earlier {
+                return Ok((message, Appended::Duplicate));
+            }
+
+            let now = Utc::now();
+            // The seq is assigned here, inside the transaction that inserts the
+            // row, from the room's counter: gapless because only the single
+            // writer thread ever runs this.
+            let seq: i64 = conn
+                .query_row(
+                    "UPDATE rooms SET last_seq = last_seq + 1, last_activity = ?2
+                     WHERE id = ?1 RETURNING last_seq",
+                    params![new.room.0, millis(now)],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;
+            let id = MessageId(uuid::Uuid::now_v7().to_string());
+            conn.execute(
+                "INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at,
+                                       reply_to, client_msg_id, mentions)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    new.room.0,
+                    seq,
+                    id.0,
+                    new.author.0,
+                    new.author_name,
+                    new.body,
+                    millis(now),
+                    new.reply_to.map(|s| s as i64),
+                    new.client_msg_id,
+                    serde_json::to_string(&new.mentions)?,
+                ],
+            )?;
+            let message = Message {
+                id,
+                room: new.room,
+                seq: seq as u64,
+                author: new.author,
+                author_name: new.author_name,
+                body: new.body,
+                // What is stored is millisecond precision; hand back the same.
+                created_at: from_millis(millis(now)),
+                edited_at: None,
+                deleted_at: None,
+                reply_to: new.reply_to,
+                client_msg_id: Some(new.client_msg_id),
+                mentions: new.mentions,
+                attachments: Vec::new(),
+            };
+            Ok((message, Appended::Created))
+        })
+        .await
+    }
+
+    async fn messages_after(
+        &self,
+        room: &RoomId,
+        after: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![room, after.min(i64::MAX as u64) as i64, limit as i64],
+                message_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn messages_before(
+        &self,
+        room: &RoomId,
+        before: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![room, before.min(i64::MAX as u64) as i64, limit as i64],
+                message_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn first_seq(&self, room: &RoomId) -> anyhow::Result<Option<u64>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            let first: Option<i64> = conn.query_row(
+                "SELECT MIN(seq) FROM messages WHERE room_id = ?1",
+                [room],
+                |row| row.get(0),
+            )?;
+            Ok(first.map(|s| s.max(0) as u64))
+        })
+        .await
+    }
+
+    async fn posters(&self, room: &RoomId) -> anyhow::Result<Vec<Poster>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            // The name is the one on the author's newest message.
+            let mut stmt = conn.prepare_cached(
+                "SELECT author,
+                        (SELECT author_name FROM messages m2
+                          WHERE m2.room_id = m.room_id AND m2.author = m.author
+                          ORDER BY seq DESC LIMIT 1),
+                        MAX(created_at), COUNT(*)
+                 FROM messages m WHERE room_id = ?1
+                 GROUP BY author ORDER BY MAX(seq) DESC",
+            )?;
+            let rows = stmt.query_map([room], |row| {
+                Ok(Poster {
+                    id: UserId(row.get(0)?),
+                    name: row.get(1)?,
+                    last_posted: from_millis(row.get(2)?),
+                    messages: row.get::<_, i64>(3)?.max(0) as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage {
+        NewMessage {
+            room: room.clone(),
+            author: UserId::new(author),
+            author_name: author.to_owned(),
+            body: body.to_owned(),
+            client_msg_id: key.to_owned(),
+            reply_to: None,
+            mentions: Vec::new(),
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("chat.db")).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn same_page_and_name_is_the_same_room() {
+        let (_dir, store) = store().await;
+        let a = store
+            .ensure_room(&PageId::new("1"), "Lobby", &UserId::new("u"))
+            .await
+            .unwrap();
+        let b = store
+            .ensure_room(&PageId::new("1"), "Lobby", &UserId::new("v"))
+            .await
+            .unwrap();
+        let c = store
+            .ensure_room(&PageId::new("2"), "Lobby", &UserId::new("u"))
+            .await
+            .unwrap();
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+    }
+
+    #[tokio::test]
+    async fn append_assigns_gapless_seq_and_is_idempotent() {
+        let (_dir, store) = store().await;
+        let room = store
+            .ensure_room(&PageId::new("1"), "Lobby", &UserId::new("u"))
+            .await
+            .unwrap();
+        let (first, how) = store
+            .append(new_message(&room.id, "alice", "k1", "hello"))
+            .await
+            .unwrap();
+        assert_eq!((first.seq, how), (1, Appended::Created));
+        let (again, how) = store
+            .append(new_message(&room.id, "alice", "k1", "hello"))
+            .await
+            .unwrap();
+        assert_eq!(how, Appended::Duplicate);
+        assert_eq!((again.id, again.seq), (first.id.clone(), 1));
+        // The same key from someone else is a different message.
+        let (other, _) = store
+            .append(new_message(&room.id, "bob", "k1", "hi"))
+            .await
+            .unwrap();
+        assert_eq!(other.seq, 2);
+
+        let all = store.messages_after(&room.id, 0, 10).await.unwrap();
+        assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(all[0], first);
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_commit_in_groups_without_gaps() {
+        let (_dir, store) = store().await;
+        let store = Arc::new(store);
+        let room = store
+            .ensure_room(&PageId::new("1"), "Busy", &UserId::new("u"))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for writer in 0..20 {
+            let store = Arc::clone(&store);
+            let room = room.id.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..25 {
+                    store
+                        .append(new_message(
+                            &room,
+                            &format!("w{writer}"),
+                            &format!("{n}"),
+                            "x",
+                        ))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let all = store.messages_after(&room.id, 0, 1000).await.unwrap();
+        let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=500).collect::<Vec<_>>());
+        assert_eq!(store.room(&room.id).await.unwrap().unwrap().last_seq, 500);
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_does_not_sink_its_group() {
+        let (_dir, store) = store().await;
+        let room = store
+            .ensure_room(&PageId::new("1"), "Lobby", &UserId::new("u"))
+            .await
+            .unwrap();
+        let missing = new_message(&RoomId::new("nope"), "alice", "k", "lost");
+        let (bad, good) = tokio::join!(
+            store.append(missing),
+            store.append(new_message(&room.id, "alice", "k", "kept"))
+        );
+        assert!(bad.is_err());
+        assert_eq!(good.unwrap().0.seq, 1);
+    }
+
+    #[tokio::test]
+    async fn history_pages_backwards_and_lists_posters() {
+        let (_dir, store) = store().await;
+        let room = store
+            .ensure_room(&PageId::new("1"), "Lobby", &UserId::new("u"))
+            .await
+            .unwrap();
+        for n in 0..5 {
+            let who = if n % 2 == 0 { "alice" } else { "bob" };
+            store
+                .append(new_message(&room.id, who, &n.to_string(), "m"))
+                .await
+                .unwrap();
+        }
+        let page = store.messages_before(&room.id, 5, 2).await.unwrap();
+        assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 3]);
+        let posters = store.posters(&room.id).await.unwrap();
+        assert_eq!(posters[0].id, UserId::new("alice"));
+        assert_eq!(posters[0].messages, 3);
+        assert_eq!(posters[1].messages, 2);
+        assert_eq!(store.first_seq(&room.id).await.unwrap(), Some(1));
+    }
+}
