@@ -83,4 +83,18 @@ pub trait Host: Send + Sync + 'static {
 
     /// Where to send a browser that must sign in before coming back to `return_to`.
     fn sign_in_url(&self, return_to: &str) -> String;
+
+    /// A number that changes whenever any page permission, group membership
+    /// or user changes. Open streams compare it before each delivery and ask
+    /// [`Host::access`] again when it moved, so revoking access stops events
+    /// at once without a permission query per event.
+    ///
+    /// The default changes every second, so a host that cannot tell still
+    /// gets a recheck at most a second after a change.
+    fn acl_epoch(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    }
 }

@@ -21,6 +21,7 @@
 //! - [`limit`]: per-user rate limits.
 //! - [`origin`]: Origin checks against cross-site requests.
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
+//! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
 //! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
@@ -32,6 +33,7 @@ pub mod assets;
 pub mod bus;
 pub mod chat;
 pub mod error;
+pub mod feed;
 pub mod host;
 pub mod limit;
 pub mod macro_table;

@@ -1,10 +1,7 @@
 //! The WebSocket transport at `/api/ws`: JSON frames from `protocol::frame`.
 //!
-//! One connection may follow several rooms. For each subscription a task
-//! subscribes to the bus *first*, then replays from the store what the client
-//! missed, then forwards live events, skipping any seq it already sent. If it
-//! sees a gap (a lagged bus receiver, an event lost between nodes) it refills
-//! from the store, so a slow reader is resynced rather than silently dropped.
+//! One connection may follow several rooms; each subscription runs a
+//! [`crate::feed::follow`] task (replay, then live, resync on gaps).
 //!
 //! Frames leave through one bounded queue per connection. When a client
 //! reads too slowly the queue fills, its subscription tasks stop draining the
@@ -12,13 +9,12 @@
 //! connection stays bounded.
 
 use crate::api::MaybeCaller;
-use crate::bus::SharedEvent;
 use crate::chat::{self, Draft};
+use crate::feed::{self, Closed, FeedItem};
 use crate::error::AppError;
 use crate::host::Caller;
 use crate::origin::check_same_origin;
 use crate::state::AppState;
-use crate::store::Room;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -26,9 +22,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
-use protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame};
+use protocol::{ClientFrame, ErrorCode, Event, RoomId, ServerFrame};
 use std::collections::HashMap;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Frames that may wait for a slow client before its subscriptions pause.
@@ -37,8 +33,6 @@ const OUTBOX_FRAMES: usize = 256;
 const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// Rooms one connection may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 64;
-/// Messages read from the store per replay query.
-const REPLAY_BATCH: usize = 200;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/ws", get(upgrade))
@@ -181,124 +175,45 @@ async fn subscribe(
         Ok(authorized) => authorized.room,
         Err(e) => return Some(error_frame(e.code, &e.message, None)),
     };
+    let feed = feed::follow(
+        state.clone(),
+        caller.cloned(),
+        room,
+        after,
+        outbox.clone(),
+        encode,
+    );
     // Replaces (and so aborts) an earlier subscription to the same room.
-    let task = tokio::spawn(follow(state.clone(), room, after, outbox.clone()));
-    subscriptions.insert(room_id, Subscription(task));
+    subscriptions.insert(room_id, Subscription(tokio::spawn(feed)));
     None
 }
 
-/// Replays what the client missed, then forwards live events in seq order.
-async fn follow(state: AppState, room: Room, after: Option<u64>, outbox: mpsc::Sender<WsMessage>) {
-    // Subscribe before reading the store: an event committed in between is
-    // then in both, and the seq check below drops the second copy.
-    let mut live = state.bus.subscribe(&room.id).await;
-    let mut last = match after {
-        Some(after) if after > 0 => after,
-        _ => room.last_seq,
-    };
-
-    if after.is_some_and(|a| a > 0) {
-        match state.store.first_seq(&room.id).await {
-            Ok(Some(first)) if last + 1 < first => {
-                let reset = ServerFrame::Reset {
-                    room: room.id.clone(),
-                    first_seq: first,
-                };
-                if outbox.send(frame_message(&reset)).await.is_err() {
-                    return;
-                }
-                last = first - 1;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(room = %room.id, error = ?e, "reading the first retained seq");
-                return;
-            }
-        }
-    }
-
-    let subscribed = ServerFrame::Subscribed {
-        room: room.id.clone(),
-        last_seq: room.last_seq.max(last),
-    };
-    if outbox.send(frame_message(&subscribed)).await.is_err() {
-        return;
-    }
-    let Some(mut last) = replay(&state, &room.id, last, &outbox).await else {
-        return;
-    };
-
-    loop {
-        let event: SharedEvent = match live.recv().await {
-            Ok(event) => event,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::debug!(room = %room.id, missed, "subscriber lagged; resyncing from the store");
-                match replay(&state, &room.id, last, &outbox).await {
-                    Some(caught_up) => {
-                        last = caught_up;
-                        continue;
-                    }
-                    None => return,
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if let Some(seq) = event.seq() {
-            if seq > last + 1 {
-                // A gap: fetch what we missed (it is committed, or it would
-                // not be on the bus) before this event.
-                match replay(&state, &room.id, last, &outbox).await {
-                    Some(caught_up) => last = caught_up,
-                    None => return,
-                }
-            }
-            if seq <= last {
-                continue;
-            }
-            last = seq;
-        }
-        if outbox.send(WsMessage::Text(event.frame())).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Sends every stored message after `last`; returns the new last seq, or
-/// `None` when the connection is gone or the store failed.
-async fn replay(
-    state: &AppState,
-    room: &RoomId,
-    mut last: u64,
-    outbox: &mpsc::Sender<WsMessage>,
-) -> Option<u64> {
-    loop {
-        let batch = match state.store.messages_after(room, last, REPLAY_BATCH).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::error!(%room, error = ?e, "replaying history");
-                let _ = outbox
-                    .send(error_frame(
-                        ErrorCode::Internal,
-                        "could not read history",
-                        None,
-                    ))
-                    .await;
-                return None;
-            }
-        };
-        let done = batch.len() < REPLAY_BATCH;
-        for message in batch {
-            last = message.seq;
-            let frame = ServerFrame::Event {
-                room: room.clone(),
-                event: protocol::Event::Message { message },
+/// A feed item as a WebSocket frame. Live events reuse the frame serialised
+/// once for all recipients.
+fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
+    let frame = match item {
+        FeedItem::Live(event) => return WsMessage::Text(event.frame()),
+        FeedItem::Stored(message) => ServerFrame::Event {
+            room: room.clone(),
+            event: Event::Message { message },
+        },
+        FeedItem::Subscribed { last_seq } => ServerFrame::Subscribed {
+            room: room.clone(),
+            last_seq,
+        },
+        FeedItem::Reset { first_seq } => ServerFrame::Reset {
+            room: room.clone(),
+            first_seq,
+        },
+        FeedItem::Closed { reason } => {
+            let (code, message) = match reason {
+                Closed::AccessRevoked => (ErrorCode::NotFound, "you no longer have access to this room"),
+                Closed::StoreFailed => (ErrorCode::Internal, "could not read history; resubscribe"),
             };
-            outbox.send(frame_message(&frame)).await.ok()?;
+            return error_frame(code, message, None);
         }
-        if done {
-            return Some(last);
-        }
-    }
+    };
+    frame_message(&frame)
 }
 
 fn frame_message(frame: &ServerFrame) -> WsMessage {

@@ -1,0 +1,216 @@
+//! A room's feed: one ordered stream of events for one reader, whatever the
+//! transport. WebSocket and SSE both run [`follow`]; long-poll uses
+//! [`wait_for_news`].
+//!
+//! [`follow`] subscribes to the bus *first*, then replays from the store what
+//! the reader missed, then forwards live events, skipping any seq it already
+//! sent. A gap in seqs (a lagged bus receiver, an event lost between nodes)
+//! is refilled from the store, so a slow reader is resynced, never silently
+//! dropped. Before each delivery it checks the host's permission epoch and,
+//! if permissions changed anywhere, asks again whether the reader may still
+//! see the room: revoking access stops the stream.
+
+use crate::bus::SharedEvent;
+use crate::host::{Access, Caller};
+use crate::state::AppState;
+use crate::store::Room;
+use protocol::{Message, RoomId};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Messages read from the store per replay query.
+const REPLAY_BATCH: usize = 200;
+
+/// What a reader receives, in order.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    /// The reader's cursor is older than the retained history; what follows
+    /// starts at `first_seq`.
+    Reset { first_seq: u64 },
+    /// Replay is about to start; the room's newest seq at this moment.
+    Subscribed { last_seq: u64 },
+    /// A message read back from the store during replay or resync.
+    Stored(Message),
+    /// An event as published on the bus.
+    Live(SharedEvent),
+    /// The reader lost access to the room (or it could not be read); the
+    /// feed ends after this.
+    Closed { reason: Closed },
+}
+
+/// Why a feed ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    AccessRevoked,
+    StoreFailed,
+}
+
+/// Streams `room` to `out` (mapped by `encode`) from `after` onwards (`None`
+/// or 0: from now). Returns when the receiver is dropped or the feed closes.
+pub async fn follow<T: Send + 'static>(
+    state: AppState,
+    caller: Option<Caller>,
+    room: Room,
+    after: Option<u64>,
+    out: mpsc::Sender<T>,
+    encode: fn(&RoomId, FeedItem) -> T,
+) {
+    let sink = Sink {
+        room: room.id.clone(),
+        out,
+        encode,
+    };
+    let mut live = state.bus.subscribe(&room.id).await;
+    let mut epoch = state.host.acl_epoch();
+
+    let mut last = match after {
+        Some(after) if after > 0 => after,
+        _ => room.last_seq,
+    };
+    if after.is_some_and(|a| a > 0) {
+        match state.store.first_seq(&room.id).await {
+            Ok(Some(first)) if last + 1 < first => {
+                if !sink.send(FeedItem::Reset { first_seq: first }).await {
+                    return;
+                }
+                last = first - 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(room = %room.id, error = ?e, "reading the first retained seq");
+                sink.close(Closed::StoreFailed).await;
+                return;
+            }
+        }
+    }
+    let subscribed = FeedItem::Subscribed {
+        last_seq: room.last_seq.max(last),
+    };
+    if !sink.send(subscribed).await {
+        return;
+    }
+    let Some(mut last) = replay(&state, &sink, last).await else {
+        return;
+    };
+
+    loop {
+        let event = match live.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(room = %room.id, missed, "reader lagged; resyncing from the store");
+                match replay(&state, &sink, last).await {
+                    Some(caught_up) => {
+                        last = caught_up;
+                        continue;
+                    }
+                    None => return,
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+
+        let now = state.host.acl_epoch();
+        if now != epoch {
+            epoch = now;
+            if state.host.access(caller.as_ref(), &room.page).await < Access::Read {
+                tracing::info!(room = %room.id, "access revoked; closing the reader's stream");
+                sink.close(Closed::AccessRevoked).await;
+                return;
+            }
+        }
+
+        if let Some(seq) = event.seq() {
+            if seq > last + 1 {
+                // A gap: what we missed is committed (or it would not be on
+                // the bus), so the store has it.
+                match replay(&state, &sink, last).await {
+                    Some(caught_up) => last = caught_up,
+                    None => return,
+                }
+            }
+            if seq <= last {
+                continue;
+            }
+            last = seq;
+        }
+        if !sink.send(FeedItem::Live(event)).await {
+            return;
+        }
+    }
+}
+
+/// The reader's end of a feed.
+struct Sink<T> {
+    room: RoomId,
+    out: mpsc::Sender<T>,
+    encode: fn(&RoomId, FeedItem) -> T,
+}
+
+impl<T> Sink<T> {
+    /// False once the reader is gone.
+    async fn send(&self, item: FeedItem) -> bool {
+        self.out.send((self.encode)(&self.room, item)).await.is_ok()
+    }
+
+    async fn close(&self, reason: Closed) {
+        self.send(FeedItem::Closed { reason }).await;
+    }
+}
+
+/// Sends every stored message after `last`; returns the new last seq, or
+/// `None` when the reader is gone or the store failed.
+async fn replay<T>(state: &AppState, sink: &Sink<T>, mut last: u64) -> Option<u64> {
+    loop {
+        let batch = match state
+            .store
+            .messages_after(&sink.room, last, REPLAY_BATCH)
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(room = %sink.room, error = ?e, "replaying history");
+                sink.close(Closed::StoreFailed).await;
+                return None;
+            }
+        };
+        let done = batch.len() < REPLAY_BATCH;
+        for message in batch {
+            last = message.seq;
+            if !sink.send(FeedItem::Stored(message)).await {
+                return None;
+            }
+        }
+        if done {
+            return Some(last);
+        }
+    }
+}
+
+/// Long-poll: messages after `after`, waiting up to `wait` for the first one
+/// if there are none yet. An empty result means nothing arrived in time.
+pub async fn wait_for_news(
+    state: &AppState,
+    room: &Room,
+    after: u64,
+    wait: Duration,
+    limit: usize,
+) -> anyhow::Result<Vec<Message>> {
+    // Subscribe before the first read so a message committed in between
+    // wakes us instead of being missed until the timeout.
+    let mut live = state.bus.subscribe(&room.id).await;
+    let messages = state.store.messages_after(&room.id, after, limit).await?;
+    if !messages.is_empty() || wait.is_zero() {
+        return Ok(messages);
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            // Timed out, or the bus went away: answer with what the store has.
+            Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => break,
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+            Ok(Ok(event)) if event.seq().is_some_and(|seq| seq > after) => break,
+            Ok(Ok(_)) => continue,
+        }
+    }
+    state.store.messages_after(&room.id, after, limit).await
+}
