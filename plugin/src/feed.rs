@@ -30,7 +30,7 @@ pub enum FeedItem {
     /// Replay is about to start; the room's newest seq at this moment.
     Subscribed { last_seq: u64 },
     /// A message read back from the store during replay or resync.
-    Stored(Message),
+    Stored(Box<Message>),
     /// An event as published on the bus.
     Live(SharedEvent),
     /// The reader lost access to the room (or it could not be read); the
@@ -176,7 +176,7 @@ async fn replay<T>(state: &AppState, sink: &Sink<T>, mut last: u64) -> Option<u6
         let done = batch.len() < REPLAY_BATCH;
         for message in batch {
             last = message.seq;
-            if !sink.send(FeedItem::Stored(message)).await {
+            if !sink.send(FeedItem::Stored(Box::new(message))).await {
                 return None;
             }
         }

@@ -10,8 +10,8 @@
 
 use crate::api::MaybeCaller;
 use crate::chat::{self, Draft};
-use crate::feed::{self, Closed, FeedItem};
 use crate::error::AppError;
+use crate::feed::{self, Closed, FeedItem};
 use crate::host::Caller;
 use crate::origin::check_same_origin;
 use crate::state::AppState;
@@ -195,7 +195,7 @@ fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
         FeedItem::Live(event) => return WsMessage::Text(event.frame()),
         FeedItem::Stored(message) => ServerFrame::Event {
             room: room.clone(),
-            event: Event::Message { message },
+            event: Event::Message { message: *message },
         },
         FeedItem::Subscribed { last_seq } => ServerFrame::Subscribed {
             room: room.clone(),
@@ -207,7 +207,10 @@ fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
         },
         FeedItem::Closed { reason } => {
             let (code, message) = match reason {
-                Closed::AccessRevoked => (ErrorCode::NotFound, "you no longer have access to this room"),
+                Closed::AccessRevoked => (
+                    ErrorCode::NotFound,
+                    "you no longer have access to this room",
+                ),
                 Closed::StoreFailed => (ErrorCode::Internal, "could not read history; resubscribe"),
             };
             return error_frame(code, message, None);

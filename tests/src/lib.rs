@@ -1,1 +1,31 @@
-//! Shared harness for the end-to-end tests (placeholder).
+//! Harness for Backchannel's cross-crate and real-browser end-to-end tests.
+//!
+//! The tests in `tests/tests/` run the real `backchannel` binary (built by
+//! `cargo build -p wiki --bin backchannel`, which `cargo xtask test` does
+//! first) on a free loopback port with a throw-away data directory, and drive
+//! headless Chromium through chromedriver as real users would.
+//!
+//! A missing browser or binary is a failure under `CI=true`; elsewhere browser
+//! tests print a `SKIPPED: ... because ...` line and pass, so `cargo test`
+//! works on a laptop without Chromium.
+//!
+//! # Layout
+//! - [`workspace`]: where things are: the workspace root, cargo's target dir,
+//!   the wasm bundle in `target/ui`, artifacts under `target/e2e`, free ports.
+//! - [`skip`]: the CI rule: skip with a visible line, or fail under `CI=true`.
+//! - [`http`]: a tiny blocking HTTP/1.1 client for probes and simple API checks.
+//! - [`server`]: [`server::TestServer`]: data dir, users via the CLI, spawn,
+//!   wait for `/healthz`, restart on the same data, kill on drop.
+//! - [`browser`]: [`browser::Chromedriver`] and [`browser::Browser`]: one
+//!   chromedriver process, one headless Chromium session per user.
+//! - [`chat`]: the user's journey in page terms: sign in, open the Welcome
+//!   page, Join Chat, wait for the live connection, post, read messages.
+
+#![forbid(unsafe_code)]
+
+pub mod browser;
+pub mod chat;
+pub mod http;
+pub mod server;
+pub mod skip;
+pub mod workspace;
