@@ -23,6 +23,8 @@
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
 //! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
+//! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
+//! - [`poll`]: the long-poll transport at `/api/rooms/{id}/events`.
 //! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
 //! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
 //! - [`assets`]: the popup's CSS, boot script and the wasm bundle.
@@ -38,7 +40,9 @@ pub mod host;
 pub mod limit;
 pub mod macro_table;
 pub mod origin;
+pub mod poll;
 pub mod popup;
+pub mod sse;
 pub mod state;
 pub mod store;
 pub mod ws;
@@ -56,6 +60,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(ws::routes())
+        .merge(sse::routes())
+        .merge(poll::routes())
         .merge(popup::routes())
         .merge(macro_table::routes())
         .merge(assets::routes())
