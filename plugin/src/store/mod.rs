@@ -56,6 +56,25 @@ pub struct Poster {
     pub messages: u64,
 }
 
+/// What happened to an edit or delete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Changed {
+    /// The message in its new state.
+    Done(Message),
+    /// No message with that seq in the room.
+    Missing,
+    /// The message was deleted earlier and cannot change any more.
+    Deleted,
+}
+
+/// An earlier version of an edited message.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Revision {
+    pub body: String,
+    /// When this text was replaced by the next version.
+    pub replaced_at: DateTime<Utc>,
+}
+
 /// Durable storage for rooms and messages.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -96,4 +115,48 @@ pub trait Store: Send + Sync + 'static {
 
     /// Everyone who has posted in the room, most recent first.
     async fn posters(&self, room: &RoomId) -> anyhow::Result<Vec<Poster>>;
+
+    /// One message by seq (tombstones included).
+    async fn message(&self, room: &RoomId, seq: u64) -> anyhow::Result<Option<Message>>;
+
+    /// Replaces a message's body, keeping the old one as a [`Revision`].
+    async fn edit(
+        &self,
+        room: &RoomId,
+        seq: u64,
+        body: String,
+        mentions: Vec<UserId>,
+    ) -> anyhow::Result<Changed>;
+
+    /// Turns a message into a tombstone: body, mentions and edit history go,
+    /// seq, author and times stay so the order and threads remain intact.
+    async fn delete(&self, room: &RoomId, seq: u64) -> anyhow::Result<Changed>;
+
+    /// A message's earlier versions, oldest first.
+    async fn revisions(&self, room: &RoomId, seq: u64) -> anyhow::Result<Vec<Revision>>;
+
+    /// Replies to the message `parent`, oldest first, at most `limit`.
+    async fn replies(
+        &self,
+        room: &RoomId,
+        parent: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>>;
+
+    /// Messages created at or after `since` with `seq < before`, newest
+    /// first, at most `limit`: history by time range, a page at a time.
+    async fn messages_since(
+        &self,
+        room: &RoomId,
+        since: DateTime<Utc>,
+        before: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>>;
+
+    /// Raises `user`'s read mark in `room` to `seq` (never lowers it);
+    /// returns the mark now stored.
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> anyhow::Result<u64>;
+
+    /// `user`'s read mark in `room`: the last seq they have seen (0: none).
+    async fn last_read(&self, room: &RoomId, user: &UserId) -> anyhow::Result<u64>;
 }

@@ -13,7 +13,7 @@
 //! `synchronous = FULL`: a COMMIT has reached the disk when it returns, so an
 //! acknowledged message survives a power loss, not just a process crash.
 
-use super::{Appended, NewMessage, Poster, Room, Store};
+use super::{Appended, Changed, NewMessage, Poster, Revision, Room, Store};
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -24,7 +24,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE rooms (
     id            TEXT PRIMARY KEY,
     page_id       TEXT NOT NULL,
@@ -54,7 +55,26 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_idempotency
     ON messages (room_id, author, client_msg_id) WHERE client_msg_id IS NOT NULL;
 CREATE INDEX messages_author ON messages (room_id, author, seq);
-"#];
+"#,
+    r#"
+CREATE TABLE message_revisions (
+    room_id     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    replaced_at INTEGER NOT NULL,
+    FOREIGN KEY (room_id, seq) REFERENCES messages (room_id, seq)
+);
+CREATE INDEX message_revisions_by_message ON message_revisions (room_id, seq);
+CREATE INDEX messages_replies ON messages (room_id, reply_to) WHERE reply_to IS NOT NULL;
+CREATE INDEX messages_created ON messages (room_id, created_at);
+CREATE TABLE members (
+    room_id       TEXT NOT NULL REFERENCES rooms(id),
+    user_id       TEXT NOT NULL,
+    last_read_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (room_id, user_id)
+) WITHOUT ROWID;
+"#,
+];
 
 /// Most writes folded into one transaction.
 const MAX_GROUP: usize = 512;
@@ -306,6 +326,26 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
+fn find_message(conn: &Connection, room: &str, seq: u64) -> rusqlite::Result<Option<Message>> {
+    conn.query_row(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ?1 AND seq = ?2"),
+        params![room, seq as i64],
+        message_from_row,
+    )
+    .optional()
+}
+
+/// Runs a prepared message query and collects the rows.
+fn collect_messages(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Message>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, message_from_row)?;
+    rows.collect()
+}
+
 fn find_room(conn: &Connection, id: &str) -> rusqlite::Result<Option<Room>> {
     conn.query_row(
         &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?1"),
@@ -518,6 +558,168 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn message(&self, room: &RoomId, seq: u64) -> anyhow::Result<Option<Message>> {
+        let room = room.0.clone();
+        self.read(move |conn| Ok(find_message(conn, &room, seq)?))
+            .await
+    }
+
+    async fn edit(
+        &self,
+        room: &RoomId,
+        seq: u64,
+        body: String,
+        mentions: Vec<UserId>,
+    ) -> anyhow::Result<Changed> {
+        let room = room.0.clone();
+        self.write(move |conn| {
+            let Some(old) = find_message(conn, &room, seq)? else {
+                return Ok(Changed::Missing);
+            };
+            if old.deleted_at.is_some() {
+                return Ok(Changed::Deleted);
+            }
+            let now = millis(Utc::now());
+            conn.execute(
+                "INSERT INTO message_revisions (room_id, seq, body, replaced_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![room, seq as i64, old.body, now],
+            )?;
+            conn.execute(
+                "UPDATE messages SET body = ?3, mentions = ?4, edited_at = ?5
+                 WHERE room_id = ?1 AND seq = ?2",
+                params![
+                    room,
+                    seq as i64,
+                    body,
+                    serde_json::to_string(&mentions)?,
+                    now
+                ],
+            )?;
+            let message = find_message(conn, &room, seq)?
+                .ok_or_else(|| anyhow!("message {room}/{seq} vanished during an edit"))?;
+            Ok(Changed::Done(message))
+        })
+        .await
+    }
+
+    async fn delete(&self, room: &RoomId, seq: u64) -> anyhow::Result<Changed> {
+        let room = room.0.clone();
+        self.write(move |conn| {
+            let Some(old) = find_message(conn, &room, seq)? else {
+                return Ok(Changed::Missing);
+            };
+            if old.deleted_at.is_some() {
+                return Ok(Changed::Deleted);
+            }
+            conn.execute(
+                "DELETE FROM message_revisions WHERE room_id = ?1 AND seq = ?2",
+                params![room, seq as i64],
+            )?;
+            conn.execute(
+                "UPDATE messages SET body = '', mentions = '[]', deleted_at = ?3
+                 WHERE room_id = ?1 AND seq = ?2",
+                params![room, seq as i64, millis(Utc::now())],
+            )?;
+            let message = find_message(conn, &room, seq)?
+                .ok_or_else(|| anyhow!("message {room}/{seq} vanished during a delete"))?;
+            Ok(Changed::Done(message))
+        })
+        .await
+    }
+
+    async fn revisions(&self, room: &RoomId, seq: u64) -> anyhow::Result<Vec<Revision>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT body, replaced_at FROM message_revisions
+                 WHERE room_id = ?1 AND seq = ?2 ORDER BY replaced_at, rowid",
+            )?;
+            let rows = statement.query_map(params![room, seq as i64], |row| {
+                Ok(Revision {
+                    body: row.get(0)?,
+                    replaced_at: from_millis(row.get(1)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        parent: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            Ok(collect_messages(
+                conn,
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE room_id = ?1 AND reply_to = ?2 ORDER BY seq LIMIT ?3"
+                ),
+                params![room, parent as i64, limit as i64],
+            )?)
+        })
+        .await
+    }
+
+    async fn messages_since(
+        &self,
+        room: &RoomId,
+        since: DateTime<Utc>,
+        before: u64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>> {
+        let room = room.0.clone();
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            Ok(collect_messages(
+                conn,
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE room_id = ?1 AND seq < ?2 AND created_at >= ?3
+                     ORDER BY seq DESC LIMIT ?4"
+                ),
+                params![room, before, millis(since), limit as i64],
+            )?)
+        })
+        .await
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> anyhow::Result<u64> {
+        let (room, user) = (room.0.clone(), user.0.clone());
+        self.write(move |conn| {
+            let mark: i64 = conn.query_row(
+                "INSERT INTO members (room_id, user_id, last_read_seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (room_id, user_id)
+                 DO UPDATE SET last_read_seq = MAX(last_read_seq, excluded.last_read_seq)
+                 RETURNING last_read_seq",
+                params![room, user, seq as i64],
+                |row| row.get(0),
+            )?;
+            Ok(mark.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn last_read(&self, room: &RoomId, user: &UserId) -> anyhow::Result<u64> {
+        let (room, user) = (room.0.clone(), user.0.clone());
+        self.read(move |conn| {
+            let mark: Option<i64> = conn
+                .query_row(
+                    "SELECT last_read_seq FROM members WHERE room_id = ?1 AND user_id = ?2",
+                    params![room, user],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            Ok(mark.unwrap_or(0).max(0) as u64)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -663,5 +865,88 @@ mod tests {
         assert_eq!(posters[0].messages, 3);
         assert_eq!(posters[1].messages, 2);
         assert_eq!(store.first_seq(&room.id).await.unwrap(), Some(1));
+    }
+
+    async fn lobby_with(store: &SqliteStore, bodies: &[&str]) -> RoomId {
+        let room = store
+            .ensure_room(&PageId::new("1"), "Lobby", &UserId::new("u"))
+            .await
+            .unwrap();
+        for (i, body) in bodies.iter().enumerate() {
+            store
+                .append(new_message(&room.id, "alice", &format!("k{i}"), body))
+                .await
+                .unwrap();
+        }
+        room.id
+    }
+
+    #[tokio::test]
+    async fn edits_keep_history_and_deletes_leave_a_tombstone() {
+        let (_dir, store) = store().await;
+        let room = lobby_with(&store, &["frist", "second"]).await;
+        let Changed::Done(edited) = store
+            .edit(&room, 1, "first".into(), vec![UserId::new("bob")])
+            .await
+            .unwrap()
+        else {
+            panic!("edit did not apply");
+        };
+        assert_eq!(edited.body, "first");
+        assert!(edited.edited_at.is_some());
+        assert_eq!(edited.mentions, vec![UserId::new("bob")]);
+        let history = store.revisions(&room, 1).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].body, "frist");
+
+        let Changed::Done(gone) = store.delete(&room, 1).await.unwrap() else {
+            panic!("delete did not apply");
+        };
+        assert!(gone.deleted_at.is_some());
+        assert_eq!(gone.body, "");
+        assert!(store.revisions(&room, 1).await.unwrap().is_empty());
+        // The seq stays taken; the message can change no more.
+        assert_eq!(store.message(&room, 1).await.unwrap().unwrap().seq, 1);
+        assert_eq!(
+            store.edit(&room, 1, "again".into(), vec![]).await.unwrap(),
+            Changed::Deleted
+        );
+        assert_eq!(store.delete(&room, 1).await.unwrap(), Changed::Deleted);
+        assert_eq!(store.delete(&room, 9).await.unwrap(), Changed::Missing);
+    }
+
+    #[tokio::test]
+    async fn replies_and_time_ranges() {
+        let (_dir, store) = store().await;
+        let room = lobby_with(&store, &["question", "noise"]).await;
+        let mut reply = new_message(&room, "bob", "r1", "answer");
+        reply.reply_to = Some(1);
+        store.append(reply).await.unwrap();
+        let replies = store.replies(&room, 1, 10).await.unwrap();
+        assert_eq!(replies.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3]);
+
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let recent = store
+            .messages_since(&room, hour_ago, u64::MAX, 2)
+            .await
+            .unwrap();
+        assert_eq!(recent.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 2]);
+        let future = Utc::now() + chrono::Duration::hours(1);
+        assert!(store
+            .messages_since(&room, future, u64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn read_marks_only_move_forward() {
+        let (_dir, store) = store().await;
+        let room = lobby_with(&store, &["a", "b", "c"]).await;
+        let bob = UserId::new("bob");
+        assert_eq!(store.last_read(&room, &bob).await.unwrap(), 0);
+        assert_eq!(store.mark_read(&room, &bob, 2).await.unwrap(), 2);
+        assert_eq!(store.mark_read(&room, &bob, 1).await.unwrap(), 2);
+        assert_eq!(store.last_read(&room, &bob).await.unwrap(), 2);
     }
 }
