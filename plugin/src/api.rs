@@ -3,15 +3,19 @@
 use crate::chat::{self, Draft, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
 use crate::host::Caller;
+use crate::origin::check_same_origin;
 use crate::state::AppState;
+use crate::store::Revision;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, State};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use protocol::{ErrorCode, Message, RoomId, RoomInfo};
+use chrono::{Duration, Utc};
+use protocol::{ErrorCode, Message, Presence, RoomId, RoomInfo, Unread};
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -21,6 +25,17 @@ pub fn routes() -> Router<AppState> {
             "/api/rooms/{room}/messages",
             get(history).post(post_message),
         )
+        .route(
+            "/api/rooms/{room}/messages/{seq}",
+            get(message_in_context)
+                .patch(edit_message)
+                .delete(delete_message),
+        )
+        .route("/api/rooms/{room}/messages/{seq}/thread", get(thread))
+        .route("/api/rooms/{room}/messages/{seq}/revisions", get(revisions))
+        .route("/api/rooms/{room}/read", get(unread).post(mark_read))
+        .route("/api/rooms/{room}/presence", post(presence))
+        .route("/api/rooms/{room}/typing", post(typing))
 }
 
 /// `axum::Json`, but a malformed body becomes our error shape (400, or 413
@@ -77,12 +92,38 @@ async fn room_info(
 
 /// `GET /api/rooms/{room}/messages` parameters. With `after`: the messages
 /// after that seq, oldest first. With `before` (or neither): the newest
-/// messages before that seq, newest first.
+/// messages before that seq, newest first. `range` limits the latter to the
+/// last day, week, month or three months.
 #[derive(Debug, Deserialize)]
 struct HistoryQuery {
     after: Option<u64>,
     before: Option<u64>,
     limit: Option<usize>,
+    range: Option<Range>,
+}
+
+/// The time ranges history can be browsed by (seed 001).
+#[derive(Debug, Clone, Copy, Deserialize)]
+enum Range {
+    #[serde(rename = "day")]
+    Day,
+    #[serde(rename = "week")]
+    Week,
+    #[serde(rename = "month")]
+    Month,
+    #[serde(rename = "3months")]
+    ThreeMonths,
+}
+
+impl Range {
+    fn length(self) -> Duration {
+        match self {
+            Range::Day => Duration::days(1),
+            Range::Week => Duration::weeks(1),
+            Range::Month => Duration::days(30),
+            Range::ThreeMonths => Duration::days(91),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -100,14 +141,27 @@ async fn history(
 ) -> Result<Json<History>, AppError> {
     let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
-    let messages = match (query.after, query.before) {
-        (Some(_), Some(_)) => {
+    let messages = match (query.after, query.before, query.range) {
+        (Some(_), Some(_), _) => {
             return Err(AppError::bad_request("give `after` or `before`, not both"))
         }
-        (Some(after), None) => state.store.messages_after(&room.id, after, limit).await?,
-        (None, before) => {
+        (Some(_), None, Some(_)) => {
+            return Err(AppError::bad_request(
+                "`range` pages backwards: use it with `before`, not `after`",
+            ))
+        }
+        (Some(after), None, None) => state.store.messages_after(&room.id, after, limit).await?,
+        (None, before, None) => {
             let before = before.unwrap_or(u64::MAX);
             state.store.messages_before(&room.id, before, limit).await?
+        }
+        (None, before, Some(range)) => {
+            let since = Utc::now() - range.length();
+            let before = before.unwrap_or(u64::MAX);
+            state
+                .store
+                .messages_since(&room.id, since, before, limit)
+                .await?
         }
     };
     Ok(Json(History {
@@ -130,8 +184,10 @@ async fn post_message(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
+    headers: HeaderMap,
     Json(post): Json<PostBody>,
 ) -> Result<(StatusCode, Json<Message>), AppError> {
+    check_same_origin(&headers)?;
     let message = chat::post(
         &state,
         caller.as_ref(),
@@ -144,4 +200,175 @@ async fn post_message(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// `GET /api/rooms/{room}/messages/{seq}?context=N`: a message with up to N
+/// neighbours on each side (the permalink view).
+#[derive(Debug, Deserialize)]
+struct ContextQuery {
+    context: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+struct InContext {
+    message: Message,
+    /// Older neighbours, oldest first.
+    before: Vec<Message>,
+    /// Newer neighbours, oldest first.
+    after: Vec<Message>,
+}
+
+/// Most neighbours a permalink request returns on each side.
+const MAX_CONTEXT: usize = 50;
+
+async fn message_in_context(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path((room, seq)): Path<(RoomId, u64)>,
+    Query(query): Query<ContextQuery>,
+) -> Result<Json<InContext>, AppError> {
+    let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
+    let message = chat::find(&state, &room, seq).await?;
+    let context = query.context.unwrap_or(0).min(MAX_CONTEXT);
+    let (mut before, after) = if context == 0 {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            state.store.messages_before(&room.id, seq, context).await?,
+            state.store.messages_after(&room.id, seq, context).await?,
+        )
+    };
+    before.reverse();
+    Ok(Json(InContext {
+        message,
+        before,
+        after,
+    }))
+}
+
+/// `PATCH /api/rooms/{room}/messages/{seq}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    body: String,
+}
+
+async fn edit_message(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path((room, seq)): Path<(RoomId, u64)>,
+    headers: HeaderMap,
+    Json(edit): Json<EditBody>,
+) -> Result<Json<Message>, AppError> {
+    check_same_origin(&headers)?;
+    Ok(Json(
+        chat::edit(&state, caller.as_ref(), &room, seq, edit.body).await?,
+    ))
+}
+
+async fn delete_message(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path((room, seq)): Path<(RoomId, u64)>,
+    headers: HeaderMap,
+) -> Result<Json<Message>, AppError> {
+    check_same_origin(&headers)?;
+    Ok(Json(
+        chat::delete(&state, caller.as_ref(), &room, seq).await?,
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct Thread {
+    parent: Message,
+    replies: Vec<Message>,
+}
+
+async fn thread(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path((room, seq)): Path<(RoomId, u64)>,
+) -> Result<Json<Thread>, AppError> {
+    let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
+    let parent = chat::find(&state, &room, seq).await?;
+    let replies = state
+        .store
+        .replies(&room.id, seq, MAX_HISTORY_LIMIT)
+        .await?;
+    Ok(Json(Thread { parent, replies }))
+}
+
+#[derive(Debug, Serialize)]
+struct Revisions {
+    revisions: Vec<Revision>,
+}
+
+async fn revisions(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path((room, seq)): Path<(RoomId, u64)>,
+) -> Result<Json<Revisions>, AppError> {
+    let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
+    chat::find(&state, &room, seq).await?;
+    let revisions = state.store.revisions(&room.id, seq).await?;
+    Ok(Json(Revisions { revisions }))
+}
+
+async fn unread(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+) -> Result<Json<Unread>, AppError> {
+    Ok(Json(chat::unread(&state, caller.as_ref(), &room).await?))
+}
+
+/// `POST /api/rooms/{room}/read` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadBody {
+    seq: u64,
+}
+
+async fn mark_read(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+    headers: HeaderMap,
+    Json(read): Json<ReadBody>,
+) -> Result<Json<Unread>, AppError> {
+    check_same_origin(&headers)?;
+    Ok(Json(
+        chat::mark_read(&state, caller.as_ref(), &room, read.seq).await?,
+    ))
+}
+
+/// `POST /api/rooms/{room}/presence` body: `{"status": "away"}`, or
+/// `{"status": null}` to leave.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresenceBody {
+    status: Option<Presence>,
+}
+
+async fn presence(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+    headers: HeaderMap,
+    Json(body): Json<PresenceBody>,
+) -> Result<StatusCode, AppError> {
+    check_same_origin(&headers)?;
+    chat::set_presence(&state, caller.as_ref(), &room, body.status).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn typing(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+    headers: HeaderMap,
+) -> Result<StatusCode, AppError> {
+    check_same_origin(&headers)?;
+    chat::typing(&state, caller.as_ref(), &room).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

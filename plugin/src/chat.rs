@@ -6,8 +6,10 @@ use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::{Access, Caller};
 use crate::state::AppState;
-use crate::store::{Appended, NewMessage, Room};
-use protocol::{ErrorCode, Event, Message, PageRef, Participant, RoomId, RoomInfo, UserId};
+use crate::store::{Appended, Changed, NewMessage, Room};
+use protocol::{
+    ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo, Unread, UserId,
+};
 
 /// Longest accepted `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID: usize = 128;
@@ -111,27 +113,199 @@ pub async fn post(
     Ok(message)
 }
 
+/// Replaces the body of one of the caller's own messages. The old text is
+/// kept as a revision; readers get an `edited` event.
+pub async fn edit(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    seq: u64,
+    body: String,
+) -> Result<Message, AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let Authorized { room, access } = authorize(state, Some(caller), room_id).await?;
+    let message = find(state, &room, seq).await?;
+    if message.author != caller.id || access < Access::Write {
+        return Err(AppError::forbidden("only its author may edit a message"));
+    }
+    validate_body(state, &body)?;
+    let mentions = mentions(&body);
+    let changed = state.store.edit(&room.id, seq, body, mentions).await?;
+    let message = settle(changed)?;
+    publish(
+        state,
+        &room,
+        Event::Edited {
+            message: message.clone(),
+        },
+    )
+    .await;
+    Ok(message)
+}
+
+/// Deletes a message, leaving a tombstone. Its author may, and so may anyone
+/// with admin rights on the host page (moderation).
+pub async fn delete(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    seq: u64,
+) -> Result<Message, AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let Authorized { room, access } = authorize(state, Some(caller), room_id).await?;
+    let message = find(state, &room, seq).await?;
+    let own = message.author == caller.id && access >= Access::Write;
+    if !own && access < Access::Admin {
+        return Err(AppError::forbidden(
+            "only its author or a page admin may delete a message",
+        ));
+    }
+    let message = settle(state.store.delete(&room.id, seq).await?)?;
+    publish(
+        state,
+        &room,
+        Event::Deleted {
+            message: message.clone(),
+        },
+    )
+    .await;
+    Ok(message)
+}
+
+/// Records a presence heartbeat (`None`: leaving) and tells the room when
+/// what others see changes.
+pub async fn set_presence(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    status: Option<Presence>,
+) -> Result<(), AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let room = authorize(state, Some(caller), room_id).await?.room;
+    if let Some(shown) = state
+        .presence
+        .beat(&room.id, &caller.id, &caller.name, status)
+    {
+        let event = crate::presence::event(&room.id, &caller.id, &caller.name, shown);
+        state.bus.publish(&room.id, event).await;
+    }
+    Ok(())
+}
+
+/// Tells the room the caller is typing. Rate-limited; invisible users type
+/// unseen.
+pub async fn typing(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+) -> Result<(), AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let Authorized { room, access } = authorize(state, Some(caller), room_id).await?;
+    if access < Access::Write {
+        return Err(AppError::forbidden(
+            "you may read this room but not post in it",
+        ));
+    }
+    state
+        .typing_limiter
+        .check(&caller.id)
+        .map_err(|wait| AppError {
+            message: "too many typing notices".into(),
+            ..AppError::rate_limited(wait)
+        })?;
+    if state.presence.status(&room.id, &caller.id) == Some(Presence::Invisible) {
+        return Ok(());
+    }
+    let event = Event::Typing {
+        user: caller.id.clone(),
+        name: caller.name.clone(),
+    };
+    publish(state, &room, event).await;
+    Ok(())
+}
+
+/// Moves the caller's read mark forward to `seq` (clamped to the newest
+/// message) and returns what is still unread.
+pub async fn mark_read(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    seq: u64,
+) -> Result<Unread, AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let room = authorize(state, Some(caller), room_id).await?.room;
+    let mark = state
+        .store
+        .mark_read(&room.id, &caller.id, seq.min(room.last_seq))
+        .await?;
+    Ok(Unread::new(mark, room.last_seq))
+}
+
+/// What the caller has not read in the room yet.
+pub async fn unread(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+) -> Result<Unread, AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let room = authorize(state, Some(caller), room_id).await?.room;
+    let mark = state.store.last_read(&room.id, &caller.id).await?;
+    Ok(Unread::new(mark, room.last_seq))
+}
+
+/// One message of a room the caller may read, or 404.
+pub async fn find(state: &AppState, room: &Room, seq: u64) -> Result<Message, AppError> {
+    state
+        .store
+        .message(&room.id, seq)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such message"))
+}
+
+fn settle(changed: Changed) -> Result<Message, AppError> {
+    match changed {
+        Changed::Done(message) => Ok(*message),
+        Changed::Missing => Err(AppError::new(ErrorCode::NotFound, "no such message")),
+        Changed::Deleted => Err(AppError::new(
+            ErrorCode::Conflict,
+            "the message was deleted and cannot change",
+        )),
+    }
+}
+
+async fn publish(state: &AppState, room: &Room, event: Event) {
+    state
+        .bus
+        .publish(&room.id, RoomEvent::new(room.id.clone(), event))
+        .await;
+}
+
 fn validate(state: &AppState, draft: &Draft) -> Result<(), AppError> {
-    if draft.body.len() > state.config.max_body_bytes {
+    validate_body(state, &draft.body)?;
+    if draft.client_msg_id.is_empty() || draft.client_msg_id.len() > MAX_CLIENT_MSG_ID {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_body(state: &AppState, body: &str) -> Result<(), AppError> {
+    if body.len() > state.config.max_body_bytes {
         return Err(AppError::new(
             ErrorCode::MessageTooLarge,
             format!(
                 "a message may hold at most {} bytes; this one has {}",
                 state.config.max_body_bytes,
-                draft.body.len()
+                body.len()
             ),
         ));
     }
-    if draft.body.trim().is_empty() {
+    if body.trim().is_empty() {
         return Err(AppError::new(
             ErrorCode::InvalidInput,
             "the message is empty",
-        ));
-    }
-    if draft.client_msg_id.is_empty() || draft.client_msg_id.len() > MAX_CLIENT_MSG_ID {
-        return Err(AppError::new(
-            ErrorCode::InvalidInput,
-            format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID} bytes"),
         ));
     }
     Ok(())
@@ -185,7 +359,7 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
                 last_seen: Some(p.last_posted),
             })
             .collect(),
-        present: Vec::new(),
+        present: state.presence.present(&room.id),
         files: Vec::new(),
         transcripts: Vec::new(),
         last_seq: room.last_seq,

@@ -16,6 +16,7 @@
 //! - [`store`]: the `Store` trait and its SQLite implementation.
 //! - [`bus`]: the `Bus` trait and the in-process bus.
 //! - [`chat`]: the operations every transport shares: authorize, post, read.
+//! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
 //! - [`state`]: `AppState` and `Config`.
 //! - [`error`]: `AppError`, the one error type handlers return.
 //! - [`limit`]: per-user rate limits.
@@ -42,6 +43,7 @@ pub mod macro_table;
 pub mod origin;
 pub mod poll;
 pub mod popup;
+pub mod presence;
 pub mod sse;
 pub mod state;
 pub mod store;

@@ -2,9 +2,15 @@
 
 use crate::bus::Bus;
 use crate::host::Host;
+use crate::presence::PresenceBoard;
 use crate::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Typing notices a user may send per [`TYPING_WINDOW_SECS`]; clients send
+/// one every few seconds while the user types, extra ones are refused.
+pub const TYPING_NOTICES_PER_WINDOW: u32 = 3;
+pub const TYPING_WINDOW_SECS: u64 = 6;
 
 /// Tunables, with defaults that suit a single small install.
 #[derive(Debug, Clone)]
@@ -50,6 +56,10 @@ pub struct Shared {
     pub config: Config,
     /// Per-user post budget.
     pub post_limiter: crate::limit::RateLimiter,
+    /// Per-user budget for typing notices.
+    pub typing_limiter: crate::limit::RateLimiter,
+    /// Who is in which room now (this node's view).
+    pub presence: Arc<PresenceBoard>,
 }
 
 impl AppState {
@@ -61,12 +71,27 @@ impl AppState {
     ) -> Self {
         let post_limiter =
             crate::limit::RateLimiter::new(config.posts_per_window, config.rate_window);
+        let typing_limiter = crate::limit::RateLimiter::new(
+            TYPING_NOTICES_PER_WINDOW,
+            std::time::Duration::from_secs(TYPING_WINDOW_SECS),
+        );
+        let presence = Arc::new(PresenceBoard::new());
+        // Outside a runtime (some unit tests) nothing expires presence; the
+        // server always builds its state inside one.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(crate::presence::sweep_forever(
+                Arc::downgrade(&presence),
+                Arc::downgrade(&bus),
+            ));
+        }
         Self(Arc::new(Shared {
             host,
             store,
             bus,
             config,
             post_limiter,
+            typing_limiter,
+            presence,
         }))
     }
 }

@@ -143,6 +143,24 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
                     },
                 )
             }
+            ClientFrame::Presence { room, status } => {
+                chat::set_presence(&state, caller.as_ref(), &room, status)
+                    .await
+                    .err()
+                    .map(|e| error_frame(e.code, &e.message, None))
+            }
+            ClientFrame::Typing { room } => {
+                match chat::typing(&state, caller.as_ref(), &room).await {
+                    // Typing notices are best effort: too many are dropped quietly.
+                    Err(e) if e.code == ErrorCode::RateLimited => None,
+                    Err(e) => Some(error_frame(e.code, &e.message, None)),
+                    Ok(()) => None,
+                }
+            }
+            ClientFrame::Read { room, seq } => chat::mark_read(&state, caller.as_ref(), &room, seq)
+                .await
+                .err()
+                .map(|e| error_frame(e.code, &e.message, None)),
             ClientFrame::Ping => Some(frame_message(&ServerFrame::Pong)),
         };
         if let Some(reply) = reply {

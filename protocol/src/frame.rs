@@ -6,6 +6,7 @@
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::id::{MessageId, RoomId};
+use crate::room::Presence;
 use serde::{Deserialize, Serialize};
 
 /// Client to server.
@@ -20,7 +21,9 @@ pub enum ClientFrame {
         after: Option<u64>,
     },
     /// Stop receiving a room's events.
-    Unsubscribe { room: RoomId },
+    Unsubscribe {
+        room: RoomId,
+    },
     /// Post a message. `client_msg_id` makes retries idempotent.
     Send {
         room: RoomId,
@@ -30,6 +33,22 @@ pub enum ClientFrame {
         reply_to: Option<u64>,
     },
     /// Keep-alive; answered with `pong`.
+    /// A presence heartbeat for a room (`null` status: leaving). Repeat
+    /// at least every 45 s or the status expires.
+    Presence {
+        room: RoomId,
+        #[serde(default)]
+        status: Option<Presence>,
+    },
+    /// The user is typing in `room`; others see it for a few seconds.
+    Typing {
+        room: RoomId,
+    },
+    /// The user has read `room` up to `seq`.
+    Read {
+        room: RoomId,
+        seq: u64,
+    },
     Ping,
 }
 

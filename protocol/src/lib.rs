@@ -25,4 +25,4 @@ pub use event::Event;
 pub use frame::{ClientFrame, ServerFrame};
 pub use id::{MessageId, PageId, RoomId, UserId};
 pub use message::{Attachment, Message, MAX_BODY_BYTES};
-pub use room::{PageRef, Participant, Presence, RoomInfo, RoomSummary, TranscriptRef};
+pub use room::{PageRef, Participant, Presence, RoomInfo, RoomSummary, TranscriptRef, Unread};

@@ -73,3 +73,29 @@ pub struct RoomSummary {
     pub online: usize,
     pub messages_today: u64,
 }
+
+/// A member's place in a room's history: what they have read and what they
+/// missed. `first_unread` is where the "new messages" divider goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unread {
+    pub last_read_seq: u64,
+    pub last_seq: u64,
+    /// Messages after the read mark (`last_seq - last_read_seq`).
+    pub unread: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_unread: Option<u64>,
+}
+
+impl Unread {
+    /// The unread state for a read mark in a room whose newest seq is `last_seq`.
+    pub fn new(last_read_seq: u64, last_seq: u64) -> Self {
+        let last_read_seq = last_read_seq.min(last_seq);
+        let unread = last_seq - last_read_seq;
+        Self {
+            last_read_seq,
+            last_seq,
+            unread,
+            first_unread: (unread > 0).then_some(last_read_seq + 1),
+        }
+    }
+}

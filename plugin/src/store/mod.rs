@@ -60,7 +60,7 @@ pub struct Poster {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Changed {
     /// The message in its new state.
-    Done(Message),
+    Done(Box<Message>),
     /// No message with that seq in the room.
     Missing,
     /// The message was deleted earlier and cannot change any more.

@@ -599,7 +599,7 @@ impl Store for SqliteStore {
             )?;
             let message = find_message(conn, &room, seq)?
                 .ok_or_else(|| anyhow!("message {room}/{seq} vanished during an edit"))?;
-            Ok(Changed::Done(message))
+            Ok(Changed::Done(Box::new(message)))
         })
         .await
     }
@@ -624,7 +624,7 @@ impl Store for SqliteStore {
             )?;
             let message = find_message(conn, &room, seq)?
                 .ok_or_else(|| anyhow!("message {room}/{seq} vanished during a delete"))?;
-            Ok(Changed::Done(message))
+            Ok(Changed::Done(Box::new(message)))
         })
         .await
     }
