@@ -253,7 +253,12 @@ fn popup(view: &PopupView<'_>) -> Markup {
                     }
                     aside #bc-info aria-label="Room info" {
                         h2 { "Here now" }
-                        ul #bc-present {}
+                        ul #bc-present {
+                            @for person in &info.present {
+                                li data-user=(person.id)
+                                    data-presence=[person.presence.map(presence_name)] { (person.name) }
+                            }
+                        }
                         h2 { "Participants" }
                         ul #bc-participants {
                             @for person in &info.participants {
@@ -297,6 +302,16 @@ fn popup(view: &PopupView<'_>) -> Markup {
                 script type="module" src="/assets/boot.js" {}
             }
         }
+    }
+}
+
+/// The CSS/data name of a presence status.
+fn presence_name(presence: protocol::Presence) -> &'static str {
+    match presence {
+        protocol::Presence::Active => "active",
+        protocol::Presence::Away => "away",
+        protocol::Presence::Idle => "idle",
+        protocol::Presence::Invisible => "invisible",
     }
 }
 
