@@ -159,4 +159,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// `user`'s read mark in `room`: the last seq they have seen (0: none).
     async fn last_read(&self, room: &RoomId, user: &UserId) -> anyhow::Result<u64>;
+
+    /// Retention: removes every message created before `before`, in all
+    /// rooms, except each room's newest (so its seq counter and last
+    /// activity stay meaningful). Returns how many were removed. Readers whose
+    /// cursor falls before what is left get a `reset`.
+    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64>;
 }

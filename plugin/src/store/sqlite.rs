@@ -720,6 +720,24 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
+        let before = millis(before);
+        self.write(move |conn| {
+            let doomed = "FROM messages WHERE created_at < ?1
+                 AND seq < (SELECT last_seq FROM rooms WHERE rooms.id = messages.room_id)";
+            conn.execute(
+                &format!(
+                    "DELETE FROM message_revisions WHERE (room_id, seq) IN
+                     (SELECT room_id, seq {doomed})"
+                ),
+                [before],
+            )?;
+            let removed = conn.execute(&format!("DELETE {doomed}"), [before])?;
+            Ok(removed as u64)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -948,5 +966,22 @@ mod tests {
         assert_eq!(store.mark_read(&room, &bob, 2).await.unwrap(), 2);
         assert_eq!(store.mark_read(&room, &bob, 1).await.unwrap(), 2);
         assert_eq!(store.last_read(&room, &bob).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_the_newest_message_and_moves_first_seq() {
+        let (_dir, store) = store().await;
+        let room = lobby_with(&store, &["a", "b", "c"]).await;
+        let removed = store
+            .prune(Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(removed, 2);
+        assert_eq!(store.first_seq(&room).await.unwrap(), Some(3));
+        let (next, _) = store
+            .append(new_message(&room, "bob", "after-prune", "d"))
+            .await
+            .unwrap();
+        assert_eq!(next.seq, 4, "seq keeps counting after a prune");
     }
 }
