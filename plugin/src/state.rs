@@ -27,11 +27,53 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
+        let (posts_per_window, rate_window) = post_limit_from_env().unwrap_or(DEFAULT_POST_LIMIT);
         Self {
             ui_dir: default_ui_dir(),
             max_body_bytes: protocol::MAX_BODY_BYTES,
-            posts_per_window: 30,
-            rate_window: std::time::Duration::from_secs(10),
+            posts_per_window,
+            rate_window,
+        }
+    }
+}
+
+/// 30 posts per 10 seconds per user.
+const DEFAULT_POST_LIMIT: (u32, std::time::Duration) = (30, std::time::Duration::from_secs(10));
+
+/// `BACKCHANNEL_POST_LIMIT=N/SECS` (e.g. `30/10`): posts a user may make per
+/// SECS seconds. A value that does not parse is reported and ignored.
+fn post_limit_from_env() -> Option<(u32, std::time::Duration)> {
+    let value = std::env::var("BACKCHANNEL_POST_LIMIT").ok()?;
+    let parsed = parse_post_limit(&value);
+    if parsed.is_none() {
+        tracing::warn!(%value, "BACKCHANNEL_POST_LIMIT should look like 30/10 (posts/seconds); using the default");
+    }
+    parsed
+}
+
+fn parse_post_limit(value: &str) -> Option<(u32, std::time::Duration)> {
+    let (posts, seconds) = value.trim().split_once('/')?;
+    let posts: u32 = posts.trim().parse().ok().filter(|p| *p > 0)?;
+    let seconds: u64 = seconds.trim().parse().ok().filter(|s| *s > 0)?;
+    Some((posts, std::time::Duration::from_secs(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_limits_parse_or_are_refused() {
+        assert_eq!(
+            parse_post_limit("30/10"),
+            Some((30, std::time::Duration::from_secs(10)))
+        );
+        assert_eq!(
+            parse_post_limit(" 5 / 1 "),
+            Some((5, std::time::Duration::from_secs(1)))
+        );
+        for bad in ["", "30", "0/10", "30/0", "x/10", "-1/5"] {
+            assert_eq!(parse_post_limit(bad), None, "{bad}");
         }
     }
 }
