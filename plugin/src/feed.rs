@@ -45,8 +45,8 @@ pub enum Closed {
     StoreFailed,
 }
 
-/// Streams `room` to `out` (mapped by `encode`) from `after` onwards (`None`
-/// or 0: from now). Returns when the receiver is dropped or the feed closes.
+/// Streams `room` to `out` (mapped by `encode`) from `after` onwards (`None`:
+/// from now). Returns when the receiver is dropped or the feed closes.
 pub async fn follow<T: Send + 'static>(
     state: AppState,
     caller: Option<Caller>,
@@ -63,11 +63,10 @@ pub async fn follow<T: Send + 'static>(
     let mut live = state.bus.subscribe(&room.id).await;
     let mut epoch = state.host.acl_epoch();
 
-    let mut last = match after {
-        Some(after) if after > 0 => after,
-        _ => room.last_seq,
-    };
-    if after.is_some_and(|a| a > 0) {
+    // `None`: from now. `Some(n)`: everything after n, so `Some(0)` replays
+    // the room from its start (a page rendered while the room was empty).
+    let mut last = after.unwrap_or(room.last_seq);
+    if after.is_some() {
         match state.store.first_seq(&room.id).await {
             Ok(Some(first)) if last + 1 < first => {
                 if !sink.send(FeedItem::Reset { first_seq: first }).await {

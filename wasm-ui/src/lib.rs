@@ -5,10 +5,13 @@
 //! It *enhances* pages the server already rendered, so everything keeps
 //! working with JavaScript off. On load, [`start`] looks at the page:
 //! `body.bc-popup` (the chat popup at `/rooms/{room_id}`) gets a [`Popup`]:
-//! a WebSocket to `/api/ws` that subscribes from `body[data-last-seq]`,
-//! appends messages live, sends from the form without a page load, keeps an
-//! outbox while offline, and reconnects with backoff. Other pages are left
-//! alone (the live macro table, `table.bc-macro[data-room]`, is issue 5).
+//! a WebSocket to `/api/ws` that subscribes from `body[data-last-seq]`, sets
+//! `body[data-connected]`, appends each message once (by seq, in the server's
+//! markup), sends from the form without a page load while subscribed (and
+//! lets the plain form POST through when not), resends unacknowledged sends
+//! after a reconnect, reconnects with backoff, and reloads the page on a
+//! `reset`. Other pages are left alone (the live macro table,
+//! `table.bc-macro[data-room]`, is issue 5).
 //!
 //! The rules live in pure code ([`state`]: `enum Msg`, `fn update`, unit-tested
 //! natively with `cargo test -p wasm-ui`); the rest is a thin layer that turns
@@ -21,6 +24,8 @@
 //! - [`view`]: reads the server-rendered page and applies effects to the DOM.
 //! - [`connection`]: one WebSocket, JSON frames in and out.
 //! - [`dom`]: web-sys casts, owned listeners and timers that detach on drop.
+//! - `tests/popup.rs`: the view layer in headless Chromium, run against
+//!   `tests/fixtures/popup.html` (the server's popup markup).
 #![forbid(unsafe_code)]
 
 pub mod connection;

@@ -1,0 +1,303 @@
+//! The popup's view layer in a real (headless) browser, run with
+//! `wasm-pack test --headless --chrome wasm-ui`.
+//!
+//! Each test parses `fixtures/popup.html` (the server's markup for
+//! `/rooms/{room_id}`) into its own document, starts a [`Popup`] on it and
+//! feeds it socket events by hand, so no server is needed. The socket URL
+//! points at a closed port: the real socket never opens, and every test runs
+//! synchronously, so its late `close` cannot interleave.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
+
+use chrono::{TimeZone, Utc};
+use protocol::{Event, Message, MessageId, RoomId, ServerFrame, UserId};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use wasm_ui::state::Msg;
+use wasm_ui::Popup;
+use web_sys::{
+    Document, DomParser, Element, EventInit, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit,
+    SupportedType,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const FIXTURE: &str = include_str!("fixtures/popup.html");
+
+/// Nothing listens here, so the socket fails to connect.
+const DEAD_URL: &str = "ws://127.0.0.1:9/api/ws";
+
+fn fixture() -> Document {
+    DomParser::new()
+        .unwrap()
+        .parse_from_string(FIXTURE, SupportedType::TextHtml)
+        .unwrap()
+}
+
+fn start(doc: &Document) -> Popup {
+    Popup::start_with_url(doc, DEAD_URL.to_owned()).unwrap()
+}
+
+fn connect(popup: &Popup) {
+    popup.dispatch(Msg::SocketOpened);
+    popup.dispatch(Msg::Frame(ServerFrame::Subscribed {
+        room: RoomId::new("r1"),
+        last_seq: 1,
+    }));
+}
+
+fn message(seq: u64, author: &str, name: &str, body: &str) -> Message {
+    Message {
+        id: MessageId::new(format!("id-{seq}")),
+        room: RoomId::new("r1"),
+        seq,
+        author: UserId::new(author),
+        author_name: name.into(),
+        body: body.into(),
+        created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 16, 30).unwrap(),
+        edited_at: None,
+        deleted_at: None,
+        reply_to: None,
+        client_msg_id: None,
+        mentions: vec![],
+        attachments: vec![],
+    }
+}
+
+fn deliver(popup: &Popup, message: Message) {
+    popup.dispatch(Msg::Frame(ServerFrame::Event {
+        room: RoomId::new("r1"),
+        event: Event::Message { message },
+    }));
+}
+
+fn one(root: &Element, selector: &str) -> Element {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector}"))
+}
+
+fn find(doc: &Document, selector: &str) -> Element {
+    one(&doc.document_element().unwrap(), selector)
+}
+
+fn count(doc: &Document, selector: &str) -> u32 {
+    doc.query_selector_all(selector).unwrap().length()
+}
+
+fn body_attr(doc: &Document, name: &str) -> Option<String> {
+    doc.body().unwrap().get_attribute(name)
+}
+
+/// The element's structure: tag and classes of each child, text nodes as "#text".
+fn shape(el: &Element) -> Vec<String> {
+    let children = el.child_nodes();
+    (0..children.length())
+        .filter_map(|i| children.item(i))
+        .map(|node| match node.dyn_ref::<Element>() {
+            Some(child) => format!("{}.{}", child.tag_name(), child.class_name()),
+            None => "#text".to_owned(),
+        })
+        .collect()
+}
+
+fn attribute_names(el: &Element) -> Vec<String> {
+    let mut names: Vec<String> = el
+        .get_attribute_names()
+        .iter()
+        .filter_map(|n| n.as_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn press(doc: &Document, key: &str, shift: bool) -> bool {
+    let init = KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_cancelable(true);
+    init.set_bubbles(true);
+    let event = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    find(doc, "#bc-input").dispatch_event(&event).unwrap();
+    event.default_prevented()
+}
+
+fn input(doc: &Document) -> HtmlTextAreaElement {
+    find(doc, "#bc-input").dyn_into().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn subscribing_marks_the_page_connected_and_a_close_marks_it_offline() {
+    let doc = fixture();
+    let popup = start(&doc);
+    assert_eq!(body_attr(&doc, "data-connected").as_deref(), Some("false"));
+    let conn = doc.get_element_by_id("bc-conn").unwrap();
+    assert_eq!(conn.text_content().as_deref(), Some("connecting…"));
+
+    connect(&popup);
+    assert_eq!(body_attr(&doc, "data-connected").as_deref(), Some("true"));
+    assert_eq!(conn.text_content().as_deref(), Some("connected"));
+
+    popup.dispatch(Msg::SocketClosed);
+    assert_eq!(body_attr(&doc, "data-connected").as_deref(), Some("false"));
+    assert_eq!(conn.text_content().as_deref(), Some("offline"));
+}
+
+#[wasm_bindgen_test]
+fn a_message_event_appends_one_item_in_the_servers_markup_with_the_body_escaped() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+
+    let hostile = "**bold** <img src=x onerror=alert(2)>\n\n<script>alert(1)</script>";
+    deliver(&popup, message(2, "eve", "Eve <b>&amp;", hostile));
+
+    let list = doc.get_element_by_id("bc-messages").unwrap();
+    let li = list.last_element_child().unwrap();
+    assert_eq!(li.id(), "m-2");
+    assert_eq!(li.class_name(), "bc-msg");
+    assert_eq!(li.get_attribute("data-seq").as_deref(), Some("2"));
+    assert_eq!(li.get_attribute("data-id").as_deref(), Some("id-2"));
+    assert_eq!(li.get_attribute("data-author").as_deref(), Some("eve"));
+
+    // Author and avatar are text, never markup.
+    assert_eq!(
+        one(&li, ".bc-author").text_content().as_deref(),
+        Some("Eve <b>&amp;")
+    );
+    assert_eq!(one(&li, ".bc-author").child_element_count(), 0);
+    assert_eq!(one(&li, ".bc-avatar").text_content().as_deref(), Some("E"));
+
+    // The time: machine-readable UTC like the server's, a local HH:MM label.
+    let time = one(&li, "time");
+    assert_eq!(
+        time.get_attribute("datetime").as_deref(),
+        Some("2026-11-22T08:16:30.000Z")
+    );
+    let label = time.text_content().unwrap();
+    assert!(
+        label.len() == 5 && label.as_bytes()[2] == b':' && label.ends_with("16"),
+        "time label {label:?}"
+    );
+    assert!(time
+        .get_attribute("title")
+        .unwrap()
+        .starts_with("2026-11-2"));
+
+    // The body: markdown rendered, raw HTML shown as text.
+    let body = one(&li, ".bc-body");
+    assert!(
+        body.query_selector("script, img").unwrap().is_none(),
+        "{}",
+        body.inner_html()
+    );
+    assert!(body
+        .text_content()
+        .unwrap()
+        .contains("<script>alert(1)</script>"));
+    assert_eq!(one(&body, "strong").text_content().as_deref(), Some("bold"));
+
+    // Same structure and attributes as the item the server rendered.
+    let server = doc.get_element_by_id("m-1").unwrap();
+    assert_eq!(shape(&li), shape(&server));
+    assert_eq!(attribute_names(&li), attribute_names(&server));
+    assert_eq!(
+        attribute_names(&time),
+        attribute_names(&one(&server, "time"))
+    );
+
+    assert_eq!(body_attr(&doc, "data-last-seq").as_deref(), Some("2"));
+
+    // A duplicate delivery (replay after reconnect) changes nothing.
+    deliver(&popup, message(2, "eve", "Eve <b>&amp;", hostile));
+    deliver(&popup, message(1, "bob", "Bob", "Hello **world**"));
+    assert_eq!(count(&doc, "#bc-messages li.bc-msg"), 2);
+    assert_eq!(count(&doc, "#m-2"), 1);
+}
+
+#[wasm_bindgen_test]
+fn enter_sends_and_my_message_shows_once_after_ack_and_event() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    let textarea = input(&doc);
+
+    textarea.set_value("first line");
+    assert!(!press(&doc, "Enter", true), "Shift+Enter is a newline");
+    assert_eq!(textarea.value(), "first line");
+
+    assert!(press(&doc, "Enter", false), "Enter sends, no newline");
+    assert_eq!(textarea.value(), "");
+    let pending = find(&doc, "li.bc-pending");
+    let client_msg_id = pending.get_attribute("data-client-msg-id").unwrap();
+    assert_eq!(
+        one(&pending, ".bc-body").text_content().unwrap().trim(),
+        "first line"
+    );
+
+    // The ack and then the event for the same message: one item.
+    popup.dispatch(Msg::Frame(ServerFrame::Ack {
+        client_msg_id: client_msg_id.clone(),
+        id: MessageId::new("id-2"),
+        seq: 2,
+    }));
+    let mut mine = message(2, "alice", "Alice", "first line");
+    mine.client_msg_id = Some(client_msg_id);
+    deliver(&popup, mine.clone());
+    deliver(&popup, mine);
+    assert_eq!(count(&doc, "li.bc-pending"), 0);
+    assert_eq!(count(&doc, "#bc-messages li.bc-msg"), 2);
+    assert_eq!(
+        one(&find(&doc, "#m-2"), ".bc-author")
+            .text_content()
+            .as_deref(),
+        Some("Alice")
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_form_posts_normally_unless_the_socket_is_up() {
+    let doc = fixture();
+    let popup = start(&doc);
+    let form = doc.get_element_by_id("bc-form").unwrap();
+    let submit = || {
+        let init = EventInit::new();
+        init.set_cancelable(true);
+        let event = web_sys::Event::new_with_event_init_dict("submit", &init).unwrap();
+        form.dispatch_event(&event).unwrap();
+        event.default_prevented()
+    };
+
+    input(&doc).set_value("hello");
+    assert!(!submit(), "while connecting the plain POST goes through");
+    connect(&popup);
+    assert!(submit(), "connected: sent over the socket instead");
+    assert_eq!(input(&doc).value(), "");
+    popup.dispatch(Msg::SocketClosed);
+    input(&doc).set_value("again");
+    assert!(!submit(), "offline: the plain POST goes through");
+}
+
+#[wasm_bindgen_test]
+fn the_empty_room_note_goes_with_the_first_message() {
+    let doc = fixture();
+    let note = doc.create_element("p").unwrap();
+    note.set_id("bc-empty");
+    let conversation = doc.get_element_by_id("bc-conversation").unwrap();
+    conversation.prepend_with_node_1(&note).unwrap();
+    let popup = start(&doc);
+    connect(&popup);
+    deliver(&popup, message(2, "bob", "Bob", "hi"));
+    assert!(doc.get_element_by_id("bc-empty").is_none());
+}
+
+#[wasm_bindgen_test]
+fn stopping_the_popup_detaches_it_from_the_page() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    drop(popup);
+    input(&doc).set_value("still here");
+    assert!(!press(&doc, "Enter", false));
+    assert_eq!(input(&doc).value(), "still here");
+}
