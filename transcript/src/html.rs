@@ -5,20 +5,33 @@
 //! raw HTML events become text (so they are escaped), link and image targets
 //! outside an allow-list of schemes lose their link, and images become plain
 //! links so a message cannot load remote content into everyone's view.
+//!
+//! Heading ids (`### Title {#m-12}`) are off by default and only honoured
+//! when [`RenderOptions::heading_ids`] asks for them: transcript pages use
+//! them as per-message anchors, but in a live chat message they would let
+//! one message claim another's `m-{seq}` id. Even then only ids of the form
+//! `m-<digits>` on top-level headings survive (never inside a quote or list,
+//! which is where transcript bodies live), and classes and other attributes
+//! are always dropped, since `{onclick=...}` would otherwise reach the HTML.
 
 use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
-/// How wiki links are turned into URLs.
+/// Rendering choices that differ between the live chat and whole pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
     /// Prefix for `[[Page Name]]` links; the page name follows, URL-encoded.
     pub wiki_link_base: String,
+    /// Parse heading attribute blocks and keep `{#m-<seq>}` ids on top-level
+    /// headings, so a transcript page gets one anchor per message. Off by
+    /// default: a live message must not be able to claim another's id.
+    pub heading_ids: bool,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
         Self {
             wiki_link_base: "/pages/".to_owned(),
+            heading_ids: false,
         }
     }
 }
@@ -30,9 +43,38 @@ pub fn render_html(markdown: &str, options: &RenderOptions) -> String {
     opts.insert(Options::ENABLE_TABLES);
     opts.insert(Options::ENABLE_TASKLISTS);
     opts.insert(Options::ENABLE_WIKILINKS);
+    if options.heading_ids {
+        opts.insert(Options::ENABLE_HEADING_ATTRIBUTES);
+    }
 
     let mut in_unsafe_link = 0usize;
+    // How many block containers (quotes, list items, ...) enclose the event.
+    let mut container_depth = 0usize;
     let events = Parser::new_ext(markdown, opts).filter_map(|event| match event {
+        Event::Start(
+            Tag::BlockQuote(_)
+            | Tag::Item
+            | Tag::FootnoteDefinition(_)
+            | Tag::DefinitionListDefinition,
+        ) => {
+            container_depth += 1;
+            Some(event)
+        }
+        Event::End(
+            TagEnd::BlockQuote(_)
+            | TagEnd::Item
+            | TagEnd::FootnoteDefinition
+            | TagEnd::DefinitionListDefinition,
+        ) => {
+            container_depth = container_depth.saturating_sub(1);
+            Some(event)
+        }
+        Event::Start(Tag::Heading { level, id, .. }) => Some(Event::Start(Tag::Heading {
+            level,
+            id: id.filter(|id| container_depth == 0 && is_message_anchor(id)),
+            classes: Vec::new(),
+            attrs: Vec::new(),
+        })),
         Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
         Event::Start(Tag::Link {
             link_type,
@@ -98,6 +140,12 @@ pub fn render_html(markdown: &str, options: &RenderOptions) -> String {
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 2 + 16);
     html::push_html(&mut out, events);
     out
+}
+
+/// True for `m-` followed by ASCII digits: the only heading id a page keeps.
+fn is_message_anchor(id: &str) -> bool {
+    id.strip_prefix("m-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// True for URLs a message may link to: http, https, mailto, or relative
@@ -186,6 +234,35 @@ mod tests {
             render("see [[Team Plan]]"),
             "<p>see <a href=\"/pages/Team%20Plan\">Team Plan</a></p>\n"
         );
+    }
+
+    fn render_with_ids(md: &str) -> String {
+        let options = RenderOptions {
+            heading_ids: true,
+            ..RenderOptions::default()
+        };
+        render_html(md, &options)
+    }
+
+    #[test]
+    fn message_anchors_render_as_heading_ids_when_asked() {
+        assert_eq!(
+            render_with_ids("### 14:03 · Alice {#m-12}"),
+            "<h3 id=\"m-12\">14:03 · Alice</h3>\n"
+        );
+        // Off by default: a live message cannot claim an id.
+        assert_eq!(render("### Alice {#m-12}"), "<h3>Alice {#m-12}</h3>\n");
+    }
+
+    #[test]
+    fn heading_attributes_cannot_smuggle_anything() {
+        let html = render_with_ids("# x {#m-1 .bc-msg onclick=alert(1) style=x}");
+        assert_eq!(html, "<h1 id=\"m-1\">x</h1>\n");
+        assert_eq!(render_with_ids("# x {#main}"), "<h1>x</h1>\n");
+        assert_eq!(render_with_ids("# x {#m-1x}"), "<h1>x</h1>\n");
+        // Inside a quote or a list (where transcript bodies live), no ids.
+        let html = render_with_ids("> # x {#m-1}\n\n- # y {#m-2}\n");
+        assert!(!html.contains("id="), "{html}");
     }
 
     #[test]

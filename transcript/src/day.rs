@@ -1,0 +1,359 @@
+//! One room-day as a markdown page: [`render_day`].
+//!
+//! The page is a header (room, host page, date, time zone, who took part)
+//! followed by one section per message:
+//!
+//! ```text
+//! ### [14:03](#m-12 "2026-11-22 14:03:07 CET") · Alice (edited) {#m-12}
+//!
+//! ↪ Reply to [Bob, 13:58](#m-11): “Shall we move the meeting…”
+//!
+//! > the message's markdown, one `> ` per line
+//!
+//! - 📎 [plan.pdf](/files/a1) (1.2 MB)
+//! ```
+//!
+//! # Anchors
+//! Each message heading carries the attribute block `{#m-<seq>}`, the id the
+//! popup gives the same message, so `…/2026-11-22#m-12` and the popup's
+//! `/rooms/<room>#m-12` name the same message. Raw HTML is escaped by
+//! [`crate::render_html`], so the anchor cannot be an `<a id>`; heading
+//! attributes are markdown (pulldown-cmark, Pandoc, kramdown and
+//! markdown-it-attrs read them), and `render_html` turns them into ids when
+//! [`crate::RenderOptions::heading_ids`] is on. The time is a link to the
+//! message itself whose title is the full local timestamp with its zone
+//! abbreviation (as the popup's `<time title>`). On a day when the clocks
+//! change, times also show the abbreviation (`02:30 CEST`, `02:30 CET`).
+//!
+//! # Containment
+//! Bodies are written with [`crate::escape`]'s quoting: a body can use any
+//! markdown but cannot end its block quote, so it cannot fake or hide the
+//! next message's heading. Names, titles and reply excerpts are written as
+//! inert text. Link safety (`javascript:` and the like) is left to the
+//! renderer, which has to enforce it for every page anyway.
+//!
+//! # Replies
+//! A reply shows its parent's author, time and first 80 characters, linking
+//! to `#m-<seq>` on this page, or to `<date>#m-<seq>` (the sibling day page,
+//! relative to this one) when the parent was posted on another day, or to
+//! the room's permalink `/rooms/<room>#m-<seq>` when the parent was not given.
+
+use crate::calendar::{day_bounds, local_date};
+use crate::escape::{
+    excerpt, plain_line, push_inline, push_link_dest, push_link_title, push_path_segment,
+    push_quoted_body,
+};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc};
+use chrono_tz::Tz;
+use protocol::{Attachment, Message, RoomId};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// How many characters of a parent message a reply quotes.
+const EXCERPT_CHARS: usize = 80;
+
+/// Everything one transcript page is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct Day<'a> {
+    /// The room's display name, for the title and header.
+    pub room_name: &'a str,
+    /// For permalinks to messages that are not in `messages` or `parents`.
+    pub room_id: &'a RoomId,
+    /// Title of the host page the room belongs to.
+    pub page_title: &'a str,
+    /// Where a browser reads the host page; the header links to it.
+    pub page_url: &'a str,
+    /// The local date this page covers.
+    pub date: NaiveDate,
+    /// The zone the day and every time on the page are read in (the host
+    /// page's zone).
+    pub zone: Tz,
+    /// The day's messages, as selected with [`crate::day_bounds`]. Rendered
+    /// in seq order whatever order they come in. Deleted messages stay in as
+    /// tombstones.
+    pub messages: &'a [Message],
+    /// Messages on other days that the day's replies point to, so a reply
+    /// just after midnight can still quote its parent. Extra ones are ignored.
+    pub parents: &'a [Message],
+}
+
+/// A rendered page, ready for `Host::put_child_page`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptPage {
+    /// Plain text, e.g. `Lobby — 2026-11-22`.
+    pub title: String,
+    /// The date as `YYYY-MM-DD`: stable, sortable, and the page's last path
+    /// segment, which reply links across midnight rely on.
+    pub slug: String,
+    /// Suggested path below the host page: `["Chat", <room name>, <slug>]`.
+    pub segments: Vec<String>,
+    /// The page body.
+    pub markdown: String,
+}
+
+/// Renders one room-day. Pure and deterministic: the same `day` always gives
+/// the same bytes.
+pub fn render_day(day: &Day<'_>) -> TranscriptPage {
+    let slug = day.date.format("%Y-%m-%d").to_string();
+    let room_line = plain_line(day.room_name);
+    let title = format!("{room_line} — {slug}");
+
+    let messages = sorted_by_seq(day.messages);
+    let parents = sorted_by_seq(day.parents);
+    let (start, end) = day_bounds(day.date, day.zone);
+    let clocks_changed = end - start != TimeDelta::hours(24);
+
+    let body_bytes: usize = messages.iter().map(|m| m.body.len()).sum();
+    let mut out = String::with_capacity(512 + body_bytes + messages.len() * 200);
+
+    // Header.
+    out.push_str("# ");
+    push_inline(&mut out, day.room_name);
+    out.push_str(" — ");
+    out.push_str(&slug);
+    out.push_str("\n\nChat transcript of **");
+    push_inline(&mut out, day.room_name);
+    out.push_str("** on ");
+    if day.page_url.is_empty() {
+        push_inline(&mut out, day.page_title);
+    } else {
+        out.push('[');
+        push_inline(&mut out, day.page_title);
+        out.push_str("](");
+        push_link_dest(&mut out, day.page_url);
+        out.push(')');
+    }
+    let _ = write!(
+        out,
+        ", {}. Times are {}",
+        day.date.format("%A %-d %B %Y"),
+        day.zone.name()
+    );
+    if clocks_changed {
+        let _ = write!(
+            out,
+            " (the clocks changed: this day has {} hours)",
+            (end - start).num_hours()
+        );
+    }
+    out.push_str(".\n\n");
+
+    if messages.is_empty() {
+        out.push_str("No messages.\n");
+    } else {
+        out.push_str("Taking part: ");
+        let mut seen = BTreeSet::new();
+        for message in &messages {
+            if seen.insert(message.author_name.as_str()) {
+                if seen.len() > 1 {
+                    out.push_str(", ");
+                }
+                push_inline(&mut out, &message.author_name);
+            }
+        }
+        out.push_str(".\n\n---\n");
+    }
+
+    let clock = Clock {
+        zone: day.zone,
+        with_zone: clocks_changed,
+    };
+    for message in &messages {
+        out.push('\n');
+        push_message(&mut out, day, &clock, message, &messages, &parents);
+    }
+
+    TranscriptPage {
+        title,
+        segments: vec!["Chat".to_owned(), room_line, slug.clone()],
+        slug,
+        markdown: out,
+    }
+}
+
+/// `messages` in seq order, without copying them.
+fn sorted_by_seq(messages: &[Message]) -> Vec<&Message> {
+    let mut sorted: Vec<&Message> = messages.iter().collect();
+    sorted.sort_by_key(|m| m.seq);
+    sorted
+}
+
+/// Finds a message by seq in a list sorted by seq.
+fn find<'m>(sorted: &[&'m Message], seq: u64) -> Option<&'m Message> {
+    sorted
+        .binary_search_by_key(&seq, |m| m.seq)
+        .ok()
+        .and_then(|i| sorted.get(i).copied())
+}
+
+/// Writes local times.
+struct Clock {
+    zone: Tz,
+    /// Add the zone abbreviation to short times (on days the clocks change,
+    /// when the same `HH:MM` can happen twice).
+    with_zone: bool,
+}
+
+impl Clock {
+    /// `14:03`, or `14:03 CET` on a day the clocks change.
+    fn push_short(&self, out: &mut String, t: DateTime<Utc>) {
+        let local = t.with_timezone(&self.zone);
+        push_two(out, local.hour());
+        out.push(':');
+        push_two(out, local.minute());
+        if self.with_zone {
+            let _ = write!(out, " {}", local.offset());
+        }
+    }
+
+    /// `2026-11-22 14:03:07 CET`, as the popup's time title.
+    fn push_full(&self, out: &mut String, t: DateTime<Utc>) {
+        let local = t.with_timezone(&self.zone);
+        let _ = write!(out, "{:04}-", local.year());
+        push_two(out, local.month());
+        out.push('-');
+        push_two(out, local.day());
+        out.push(' ');
+        push_two(out, local.hour());
+        out.push(':');
+        push_two(out, local.minute());
+        out.push(':');
+        push_two(out, local.second());
+        let _ = write!(out, " {}", local.offset());
+    }
+}
+
+fn push_two(out: &mut String, n: u32) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
+fn push_message(
+    out: &mut String,
+    day: &Day<'_>,
+    clock: &Clock,
+    message: &Message,
+    messages: &[&Message],
+    parents: &[&Message],
+) {
+    // Heading: linked time, author, edit mark, anchor.
+    let _ = write!(out, "### [");
+    clock.push_short(out, message.created_at);
+    let _ = write!(out, "](#m-{} \"", message.seq);
+    let mut title = String::with_capacity(32);
+    clock.push_full(&mut title, message.created_at);
+    push_link_title(out, &title);
+    out.push_str("\") · ");
+    push_inline(out, &message.author_name);
+    if message.edited_at.is_some() && message.deleted_at.is_none() {
+        out.push_str(" (edited)");
+    }
+    let _ = writeln!(out, " {{#m-{}}}", message.seq);
+    out.push('\n');
+
+    if message.deleted_at.is_some() {
+        out.push_str("*(message deleted)*\n");
+        return;
+    }
+
+    if let Some(parent_seq) = message.reply_to {
+        push_reply(out, day, clock, parent_seq, messages, parents);
+    }
+
+    if !message.body.trim().is_empty() {
+        push_quoted_body(out, &message.body);
+    }
+
+    if !message.attachments.is_empty() {
+        if !message.body.trim().is_empty() {
+            out.push('\n');
+        }
+        for attachment in &message.attachments {
+            push_attachment(out, attachment);
+        }
+    }
+}
+
+fn push_reply(
+    out: &mut String,
+    day: &Day<'_>,
+    clock: &Clock,
+    parent_seq: u64,
+    messages: &[&Message],
+    parents: &[&Message],
+) {
+    out.push_str("↪ Reply to [");
+    let parent = find(messages, parent_seq).or_else(|| find(parents, parent_seq));
+    let Some(parent) = parent else {
+        let _ = write!(out, "message {parent_seq}](/rooms/");
+        push_path_segment(out, day.room_id.as_str());
+        let _ = writeln!(out, "#m-{parent_seq})\n");
+        return;
+    };
+    push_inline(out, &parent.author_name);
+    out.push_str(", ");
+    clock.push_short(out, parent.created_at);
+    let parent_date = local_date(parent.created_at, day.zone);
+    if parent_date == day.date {
+        let _ = write!(out, "](#m-{parent_seq})");
+    } else {
+        let _ = write!(out, " on {parent_date}]({parent_date}#m-{parent_seq})");
+    }
+    out.push_str(": ");
+    if parent.deleted_at.is_some() {
+        out.push_str("*(message deleted)*");
+    } else {
+        out.push('“');
+        push_inline(out, &excerpt(&parent.body, EXCERPT_CHARS));
+        out.push('”');
+    }
+    out.push_str("\n\n");
+}
+
+fn push_attachment(out: &mut String, attachment: &Attachment) {
+    out.push_str("- 📎 [");
+    push_inline(out, &attachment.name);
+    out.push_str("](");
+    push_link_dest(out, &attachment.url);
+    out.push_str(") (");
+    push_size(out, attachment.size);
+    out.push_str(")\n");
+}
+
+/// `512 B`, `1.5 KB`, `12.0 MB`: binary units, one decimal, rounded down.
+fn push_size(out: &mut String, bytes: u64) {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        let _ = write!(out, "{bytes} B");
+        return;
+    }
+    let mut unit = 0;
+    let mut scale: u64 = 1024;
+    while unit + 1 < UNITS.len() && bytes / scale >= 1024 {
+        unit += 1;
+        scale *= 1024;
+    }
+    let tenths = u128::from(bytes) * 10 / u128::from(scale);
+    let _ = write!(out, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(bytes: u64) -> String {
+        let mut out = String::new();
+        push_size(&mut out, bytes);
+        out
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(1024), "1.0 KB");
+        assert_eq!(size(1536), "1.5 KB");
+        assert_eq!(size(5 * 1024 * 1024 + 1), "5.0 MB");
+        assert_eq!(size(u64::MAX), "16777215.9 TB");
+    }
+}
