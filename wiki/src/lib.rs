@@ -1,1 +1,50 @@
-//! The reference wiki host (placeholder).
+//! The reference wiki host: a small real wiki (users, sessions, pages with
+//! inherited permissions, macros from `manifest.json`) that embeds the chat
+//! plugin in-process and ships as the single `backchannel` binary.
+//!
+//! ```text
+//! browser ──HTTP──► web::app ─┬─► views  (/, /pages/{path}) ─► markdown + macros ─┐
+//!                             ├─► login  (/login, /logout)                       │ oneshot
+//!                             └─► plugin::app (/rooms, /api, /macro/chat) ◄──────┘
+//!                                        │
+//!                                   host::WikiHost ─► wiki.db (users, sessions, pages, acl)
+//! ```
+//!
+//! # Layout
+//! - [`cli`]: the `backchannel` command line (`serve`, `user add|passwd`).
+//! - [`server`]: binding, serving and graceful shutdown.
+//! - [`install`]: the data directory (`wiki.db`, `chat.db`) and first-start
+//!   bootstrap (the `admin` account, the Welcome page).
+//! - [`web`]: `Wiki`, the handlers' shared state, and `app`, all routes
+//!   (the wiki's merged with the plugin's).
+//! - [`views`]: page views and the layout every wiki page shares.
+//! - [`login`]: signing in and out, with CSRF checks and throttling.
+//! - [`throttle`]: failed-login counting per username and IP.
+//! - [`sessions`]: session cookies, bearer tokens and CSRF tokens.
+//! - [`users`]: accounts, argon2 passwords, groups.
+//! - [`pages`]: the page tree: paths, content, revisions.
+//! - [`acl`]: page permissions evaluated along the ancestor chain.
+//! - [`markdown`]: page markdown to safe HTML with macros substituted in.
+//! - [`macros`]: finding `{key:value}` macros and expanding them through
+//!   the plugin's router.
+//! - [`manifest`]: `manifest.json`, compiled in, parsed and validated.
+//! - [`host`]: `WikiHost`, the wiki as the plugin's `Host`.
+//! - [`db`]: the SQLite database handle and schema migrations.
+#![forbid(unsafe_code)]
+
+pub mod acl;
+pub mod cli;
+pub mod db;
+pub mod host;
+pub mod install;
+pub mod login;
+pub mod macros;
+pub mod manifest;
+pub mod markdown;
+pub mod pages;
+pub mod server;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+pub mod views;
+pub mod web;

@@ -1,1 +1,27 @@
-fn main() {}
+//! The `backchannel` binary: parses the command line, sets up logging and
+//! runs the chosen subcommand (see [`wiki::cli`]).
+
+use clap::Parser as _;
+use std::io::IsTerminal as _;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = wiki::cli::Cli::parse();
+    // Logs go to stderr so stdout carries only what a person must read
+    // (a generated password).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match wiki::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("backchannel: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

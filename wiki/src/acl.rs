@@ -1,0 +1,285 @@
+//! Page permissions, evaluated at request time along the ancestor chain.
+//!
+//! Each page either **inherits** (the default) or has its own rules: a `view`
+//! list and an `edit` list of principals. To decide what someone may do on a
+//! page we walk up from the page to the first ancestor-or-self that does not
+//! inherit and apply its lists; nothing is ever copied to children, so a
+//! change on a parent takes effect for all inheriting descendants at once.
+//!
+//! Principals: `user:NAME`, `group:NAME`, `signed-in` (any signed-in user)
+//! and `anonymous` (everyone, signed in or not: granting anonymous readers
+//! view rights is how a page is made public).
+//!
+//! Rules, in order:
+//! - admins have [`Access::Admin`] on every page;
+//! - a match in `edit` gives [`Access::Write`] (edit implies view);
+//! - a match in `view` gives [`Access::Read`];
+//! - otherwise [`Access::None`]: the page does not exist for them.
+//!
+//! When no page up the chain has its own rules, the site defaults apply:
+//! **anonymous may view, signed-in users may edit** ([`default_rules`]), so a
+//! fresh install's Welcome page works for everyone.
+
+use crate::users::Member;
+use anyhow::bail;
+use plugin::Access;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Someone a page can grant a right to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Principal {
+    User(String),
+    Group(String),
+    /// Any signed-in user.
+    SignedIn,
+    /// Everyone, including readers who are not signed in.
+    Anonymous,
+}
+
+impl Principal {
+    /// Whether `who` (`None` = not signed in) is covered by this principal.
+    pub fn matches(&self, who: Option<&Member>) -> bool {
+        match (self, who) {
+            (Principal::Anonymous, _) => true,
+            (Principal::SignedIn, Some(_)) => true,
+            (Principal::User(name), Some(m)) => m.user.name.eq_ignore_ascii_case(name),
+            (Principal::Group(name), Some(m)) => {
+                m.groups.iter().any(|g| g.eq_ignore_ascii_case(name))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::User(name) => write!(f, "user:{name}"),
+            Principal::Group(name) => write!(f, "group:{name}"),
+            Principal::SignedIn => f.write_str("signed-in"),
+            Principal::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+impl FromStr for Principal {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let s = s.trim();
+        let named = |name: &str| -> anyhow::Result<String> {
+            if name.is_empty() || name.len() > 64 {
+                bail!("principal {s:?} needs a name");
+            }
+            Ok(name.to_owned())
+        };
+        match s {
+            "anonymous" => Ok(Principal::Anonymous),
+            "signed-in" => Ok(Principal::SignedIn),
+            _ => match s.split_once(':') {
+                Some(("user", name)) => Ok(Principal::User(named(name)?)),
+                Some(("group", name)) => Ok(Principal::Group(named(name)?)),
+                _ => bail!(
+                    "unknown principal {s:?}: use user:NAME, group:NAME, signed-in or anonymous"
+                ),
+            },
+        }
+    }
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A page's own permission settings, as `GET/PUT /api/pages/{path}/permissions`
+/// shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    /// Use the parent's rules (the lists below are then kept but unused).
+    pub inherit: bool,
+    #[serde(default)]
+    pub view: Vec<Principal>,
+    #[serde(default)]
+    pub edit: Vec<Principal>,
+}
+
+/// The lists that decide access on a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub view: Vec<Principal>,
+    pub edit: Vec<Principal>,
+}
+
+impl Rules {
+    /// What `who` may do under these rules.
+    pub fn access(&self, who: Option<&Member>) -> Access {
+        if who.is_some_and(|m| m.user.is_admin) {
+            Access::Admin
+        } else if self.edit.iter().any(|p| p.matches(who)) {
+            Access::Write
+        } else if self.view.iter().any(|p| p.matches(who)) {
+            Access::Read
+        } else {
+            Access::None
+        }
+    }
+}
+
+/// The site-wide rules used when no page up the chain has its own.
+pub fn default_rules() -> Rules {
+    Rules {
+        view: vec![Principal::Anonymous],
+        edit: vec![Principal::SignedIn],
+    }
+}
+
+/// A page's own settings.
+pub fn permissions(conn: &Connection, page_id: i64) -> anyhow::Result<Permissions> {
+    let inherit: bool = conn.query_row(
+        "SELECT inherit FROM pages WHERE id = ?1",
+        [page_id],
+        |row| row.get(0),
+    )?;
+    let (view, edit) = grants(conn, page_id)?;
+    Ok(Permissions {
+        inherit,
+        view,
+        edit,
+    })
+}
+
+fn grants(conn: &Connection, page_id: i64) -> anyhow::Result<(Vec<Principal>, Vec<Principal>)> {
+    let mut stmt = conn.prepare(
+        "SELECT kind, principal FROM page_grants WHERE page_id = ?1 ORDER BY kind, principal",
+    )?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([page_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let (mut view, mut edit) = (Vec::new(), Vec::new());
+    for (kind, principal) in rows {
+        // Rows were validated on the way in; skip any that no longer parse.
+        let Ok(principal) = principal.parse() else {
+            continue;
+        };
+        if kind == "edit" {
+            edit.push(principal);
+        } else {
+            view.push(principal);
+        }
+    }
+    Ok((view, edit))
+}
+
+/// Replaces a page's own settings.
+pub fn set_permissions(conn: &Connection, page_id: i64, perms: &Permissions) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE pages SET inherit = ?1 WHERE id = ?2",
+        params![perms.inherit, page_id],
+    )?;
+    conn.execute("DELETE FROM page_grants WHERE page_id = ?1", [page_id])?;
+    let mut insert = conn.prepare(
+        "INSERT OR IGNORE INTO page_grants(page_id, kind, principal) VALUES (?1, ?2, ?3)",
+    )?;
+    for (kind, list) in [("view", &perms.view), ("edit", &perms.edit)] {
+        for principal in list {
+            insert.execute(params![page_id, kind, principal.to_string()])?;
+        }
+    }
+    Ok(())
+}
+
+/// The rules in force on `page_id`: its own, or the nearest non-inheriting
+/// ancestor's, or the site defaults.
+pub fn effective_rules(conn: &Connection, page_id: i64) -> anyhow::Result<Rules> {
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE chain(id, parent_id, inherit, depth) AS (
+             SELECT id, parent_id, inherit, 0 FROM pages WHERE id = ?1
+             UNION ALL
+             SELECT p.id, p.parent_id, p.inherit, c.depth + 1
+             FROM pages p JOIN chain c ON p.id = c.parent_id
+             WHERE c.depth < 256
+         )
+         SELECT id FROM chain WHERE inherit = 0 ORDER BY depth LIMIT 1",
+    )?;
+    let owner: Option<i64> = stmt
+        .query_map([page_id], |row| row.get(0))?
+        .next()
+        .transpose()?;
+    match owner {
+        Some(owner) => {
+            let (view, edit) = grants(conn, owner)?;
+            Ok(Rules { view, edit })
+        }
+        None => Ok(default_rules()),
+    }
+}
+
+/// What `who` may do on `page_id`, evaluated now.
+pub fn access(conn: &Connection, who: Option<&Member>, page_id: i64) -> anyhow::Result<Access> {
+    Ok(effective_rules(conn, page_id)?.access(who))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::User;
+
+    fn member(name: &str, groups: &[&str]) -> Member {
+        Member {
+            user: User {
+                id: 1,
+                name: name.to_owned(),
+                is_admin: false,
+            },
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn principals_round_trip() {
+        for s in ["user:alice", "group:team", "signed-in", "anonymous"] {
+            assert_eq!(s.parse::<Principal>().unwrap().to_string(), s);
+        }
+        assert!("everyone".parse::<Principal>().is_err());
+        assert!("user:".parse::<Principal>().is_err());
+        let json = serde_json::to_string(&Permissions {
+            inherit: false,
+            view: vec![Principal::Group("team".into())],
+            edit: vec![],
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"inherit":false,"view":["group:team"],"edit":[]}"#);
+    }
+
+    #[test]
+    fn rules_grade_access() {
+        let rules = Rules {
+            view: vec![Principal::Group("team".into())],
+            edit: vec![Principal::User("bob".into())],
+        };
+        let alice = member("alice", &["team"]);
+        let bob = member("bob", &[]);
+        let carol = member("carol", &["other"]);
+        let mut admin = member("root", &[]);
+        admin.user.is_admin = true;
+        assert_eq!(rules.access(Some(&alice)), Access::Read);
+        assert_eq!(rules.access(Some(&bob)), Access::Write);
+        assert_eq!(rules.access(Some(&carol)), Access::None);
+        assert_eq!(rules.access(None), Access::None);
+        assert_eq!(rules.access(Some(&admin)), Access::Admin);
+        let defaults = default_rules();
+        assert_eq!(defaults.access(None), Access::Read);
+        assert_eq!(defaults.access(Some(&carol)), Access::Write);
+    }
+}

@@ -1,0 +1,114 @@
+//! The running server: opens the install, binds the listener, serves
+//! [`crate::web::app`] and shuts down gracefully on Ctrl-C or SIGTERM.
+//!
+//! Shutdown stops accepting connections and lets requests in flight finish.
+//! Streams (WebSocket, SSE, long-poll) may stay open indefinitely, so after
+//! [`GRACE`] the server exits anyway; clients reconnect and resume by seq.
+
+use crate::install::Install;
+use crate::web;
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long open connections get to finish after a shutdown signal.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// What `backchannel serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let install = Install::at(&options.data)?;
+    let db = install.wiki_db()?;
+    let bootstrapped = Install::bootstrap(&db)?;
+    if let Some(password) = &bootstrapped.admin_password {
+        // stdout, not the log: shown once, to whoever started the server.
+        println!(
+            "created admin account: username {}, password {password} (shown once; \
+             change it with `backchannel user passwd {}`)",
+            crate::install::ADMIN,
+            crate::install::ADMIN
+        );
+    }
+    if bootstrapped.created_welcome {
+        tracing::info!("created the Welcome page");
+    }
+    let store = plugin::SqliteStore::open(&install.chat_db_path())
+        .with_context(|| format!("opening {}", install.chat_db_path().display()))?;
+    let parts = web::app(
+        db,
+        Arc::new(store),
+        Arc::new(plugin::LocalBus::new()),
+        plugin::Config::default(),
+    )?;
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("listening on {}", options.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(data = %install.dir.display(), "Backchannel wiki listening on http://{local}/");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(
+        listener,
+        parts
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let mut server = tokio::spawn(async move { serve.await });
+
+    tokio::select! {
+        result = &mut server => {
+            return result.context("the server task failed")?.context("serving HTTP");
+        }
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down; waiting up to {GRACE:?} for open connections");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(GRACE, server).await {
+        Ok(result) => result
+            .context("the server task failed")?
+            .context("serving HTTP")?,
+        Err(_) => tracing::warn!("connections still open after {GRACE:?}; exiting anyway"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,195 @@
+//! Page views: `GET /` (the Welcome page), `GET /pages/{path}`, and the
+//! layout every wiki HTML page shares (stylesheet, who is signed in).
+//!
+//! A page is shown only to callers with at least read access; everyone else
+//! gets the same 404 a missing page gives, so its existence does not leak.
+
+use crate::acl;
+use crate::macros;
+use crate::markdown;
+use crate::pages::{self, Page, PagePath};
+use crate::sessions::Session;
+use crate::users;
+use crate::web::{internal_error, Wiki};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use plugin::Access;
+
+pub fn routes() -> Router<Wiki> {
+    Router::new()
+        .route("/", get(home))
+        .route("/pages/{*path}", get(page))
+}
+
+async fn home(State(wiki): State<Wiki>, headers: HeaderMap) -> Response {
+    show(&wiki, &headers, pages::WELCOME, "/").await
+}
+
+async fn page(State(wiki): State<Wiki>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let here = match PagePath::parse(&path) {
+        Ok(parsed) => parsed.url(),
+        Err(_) => "/".to_owned(),
+    };
+    show(&wiki, &headers, &path, &here).await
+}
+
+/// What a reader sees of one page.
+struct Visible {
+    page: Page,
+    ancestors: Vec<Page>,
+    children: Vec<Page>,
+}
+
+/// Renders the page at `path` for the request's caller; `here` is the URL
+/// to come back to after signing in.
+async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Response {
+    let session = wiki.session(headers).await;
+    let Ok(path) = PagePath::parse(path) else {
+        return not_found(session.as_ref(), here);
+    };
+    let name = session.as_ref().map(|s| s.member.user.name.clone());
+    let visible = wiki
+        .db
+        .call(move |conn| {
+            let Some(page) = pages::by_path(conn, &path)? else {
+                return Ok(None);
+            };
+            let member = match name {
+                Some(name) => users::member(conn, &name)?,
+                None => None,
+            };
+            let readable = |p: &Page| -> anyhow::Result<bool> {
+                Ok(acl::access(conn, member.as_ref(), p.id)? >= Access::Read)
+            };
+            if !readable(&page)? {
+                return Ok(None);
+            }
+            let ancestors = pages::ancestors(conn, &page)?
+                .into_iter()
+                .map(|p| Ok((readable(&p)?, p)))
+                .collect::<anyhow::Result<Vec<_>>>()?
+                .into_iter()
+                .filter_map(|(ok, p)| ok.then_some(p))
+                .collect();
+            let mut children = Vec::new();
+            for child in pages::children(conn, page.id)? {
+                if readable(&child)? {
+                    children.push(child);
+                }
+            }
+            Ok(Some(Visible {
+                page,
+                ancestors,
+                children,
+            }))
+        })
+        .await;
+    let visible = match visible {
+        Ok(Some(visible)) => visible,
+        Ok(None) => return not_found(session.as_ref(), here),
+        Err(err) => return internal_error(err),
+    };
+    let content = render_page(wiki, &visible.page, headers).await;
+    let body = html! {
+        @if !visible.ancestors.is_empty() {
+            nav.breadcrumbs aria-label="Breadcrumbs" {
+                @for ancestor in &visible.ancestors {
+                    a href=(ancestor.path.url()) { (ancestor.title) }
+                    " / "
+                }
+            }
+        }
+        h1 { (visible.page.title) }
+        article.page-content { (PreEscaped(content)) }
+        @if !visible.children.is_empty() {
+            section.children {
+                h2 { "Child pages" }
+                ul {
+                    @for child in &visible.children {
+                        li { a href=(child.path.url()) { (child.title) } }
+                    }
+                }
+            }
+        }
+        footer {
+            small { "Last changed " (visible.page.updated_at) " by " (visible.page.updated_by) }
+        }
+    };
+    layout(&visible.page.title, session.as_ref(), here, body).into_response()
+}
+
+/// The page's markdown as HTML with its macros expanded for this request.
+pub async fn render_page(wiki: &Wiki, page: &Page, headers: &HeaderMap) -> String {
+    let code = markdown::code_ranges(&page.markdown);
+    let calls = macros::scan(&page.markdown, &wiki.expander.registry, &code);
+    let page_id = page.id.to_string();
+    let mut expansions = Vec::with_capacity(calls.len());
+    for call in calls {
+        let expansion = wiki.expander.expand(&call, &page_id, headers).await;
+        expansions.push((call.range, expansion));
+    }
+    markdown::render(&page.markdown, &expansions)
+}
+
+fn not_found(session: Option<&Session>, here: &str) -> Response {
+    let body = html! {
+        h1 { "Page not found" }
+        p {
+            "There is no such page, or you may not see it."
+            @if session.is_none() { " Signing in may help." }
+        }
+        p { a href="/" { "Back to the Welcome page" } }
+    };
+    (
+        StatusCode::NOT_FOUND,
+        layout("Page not found", session, here, body),
+    )
+        .into_response()
+}
+
+/// The frame around every wiki page: title, stylesheet, and who is signed in
+/// (with a sign-out form) or a Sign in link that comes back to `here`.
+pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) -> Markup {
+    let sign_in = format!(
+        "/login?return_to={}",
+        percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
+    );
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Backchannel wiki" }
+                link rel="stylesheet" href="/assets/chat.css";
+            }
+            body.wiki {
+                header.wiki-header {
+                    a.wiki-home href="/" { "Backchannel wiki" }
+                    " "
+                    span.wiki-account {
+                        @match session {
+                            Some(session) => {
+                                "Signed in as "
+                                strong.wiki-user { (session.member.user.name) }
+                                @if let Some(csrf) = &session.csrf_token {
+                                    " "
+                                    form.wiki-sign-out method="post" action="/logout" {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { "Sign out" }
+                                    }
+                                }
+                            }
+                            None => a.wiki-sign-in href=(sign_in) { "Sign in" },
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `Wiki`: the wiki's shared web state, and [`app`], the whole HTTP surface:
+//! the wiki's own routes merged with the chat plugin's.
+
+use crate::db::Db;
+use crate::host::WikiHost;
+use crate::macros::{Expander, Registry};
+use crate::manifest::Manifest;
+use crate::sessions::{self, Session};
+use crate::throttle::LoginThrottle;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use plugin::{AppState, Bus, Store};
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// The wiki's handle for its handlers. Clone is an `Arc` bump.
+#[derive(Clone)]
+pub struct Wiki(Arc<Shared>);
+
+/// What [`Wiki`] points at.
+pub struct Shared {
+    pub db: Db,
+    /// Brakes password guessing on `POST /login`.
+    pub throttle: LoginThrottle,
+    /// Expands `{chat:...}` and the other manifest macros in pages.
+    pub expander: Expander,
+    /// Whether cookies carry `Secure` (only when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl std::ops::Deref for Wiki {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl Wiki {
+    pub fn new(db: Db, expander: Expander) -> Wiki {
+        Wiki(Arc::new(Shared {
+            db,
+            throttle: LoginThrottle::new(),
+            expander,
+            secure_cookies: false,
+        }))
+    }
+
+    /// The session a request carries (cookie or bearer), if any.
+    pub async fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let headers = headers.clone();
+        match self
+            .db
+            .call(move |conn| sessions::authenticate(conn, &headers))
+            .await
+        {
+            Ok(session) => session,
+            Err(err) => {
+                tracing::error!(error = ?err, "looking up a session");
+                None
+            }
+        }
+    }
+}
+
+/// The chat plugin and the wiki around it, sharing one `wiki.db`.
+pub struct Parts {
+    /// The complete router: wiki routes, plugin routes, request tracing.
+    pub router: Router,
+    pub wiki: Wiki,
+    pub plugin: AppState,
+}
+
+/// Builds every route the `backchannel` server answers. Must run inside a
+/// tokio runtime (the plugin starts its presence sweeper).
+pub fn app(
+    db: Db,
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    config: plugin::Config,
+) -> anyhow::Result<Parts> {
+    let manifest = Manifest::bundled()?;
+    let host = Arc::new(WikiHost::new(db.clone()));
+    let plugin = AppState::new(host, store, bus, config);
+    let plugin_routes = plugin::app(plugin.clone());
+    let expander = Expander {
+        registry: Registry::from_manifest(&manifest),
+        plugin: plugin_routes.clone(),
+    };
+    let wiki = Wiki::new(db, expander);
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::views::routes())
+        .merge(crate::login::routes())
+        .with_state(wiki.clone())
+        .merge(plugin_routes)
+        .layer(TraceLayer::new_for_http());
+    Ok(Parts {
+        router,
+        wiki,
+        plugin,
+    })
+}
+
+/// A 500 page for an unexpected failure; the cause goes to the log only.
+pub fn internal_error(err: anyhow::Error) -> Response {
+    tracing::error!(error = ?err, "request failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on the server; the error was logged.",
+    )
+        .into_response()
+}

@@ -1,0 +1,123 @@
+//! A wiki on a temporary data directory, driven in-process with `oneshot`.
+
+#![allow(dead_code)]
+// Test scaffolding: a failure here should panic the test that called it.
+#![allow(clippy::unwrap_used)]
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use std::sync::Arc;
+use tower::ServiceExt as _;
+use wiki::install::Install;
+use wiki::web::{self, Parts};
+
+pub struct TestWiki {
+    pub dir: tempfile::TempDir,
+    pub parts: Parts,
+    pub admin_password: String,
+}
+
+/// A freshly bootstrapped install and its router.
+pub fn start() -> TestWiki {
+    let dir = tempfile::tempdir().unwrap();
+    let install = Install::at(dir.path()).unwrap();
+    let db = install.wiki_db().unwrap();
+    let admin_password = Install::bootstrap(&db).unwrap().admin_password.unwrap();
+    let store = plugin::SqliteStore::open(&install.chat_db_path()).unwrap();
+    let parts = web::app(
+        db,
+        Arc::new(store),
+        Arc::new(plugin::LocalBus::new()),
+        plugin::Config::default(),
+    )
+    .unwrap();
+    TestWiki {
+        dir,
+        parts,
+        admin_password,
+    }
+}
+
+/// A response with its body read.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// Every `Set-Cookie` value.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The value the response set for cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            let pair = c.split(';').next()?;
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION)?.to_str().ok()
+    }
+}
+
+pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+pub async fn get(router: &Router, uri: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::get(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::empty()).unwrap()).await
+}
+
+pub async fn post_form(router: &Router, uri: &str, cookie: Option<&str>, form: &str) -> Reply {
+    let mut request =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::from(form.to_owned())).unwrap()).await
+}
+
+/// A `bc_session` cookie header for a new browser session of `name`.
+pub async fn session_cookie(wiki: &TestWiki, name: &str) -> String {
+    let name = name.to_owned();
+    let token = wiki
+        .parts
+        .wiki
+        .db
+        .call(move |conn| {
+            let user = wiki::users::find(conn, &name)?.unwrap();
+            wiki::sessions::create(conn, user.id, wiki::sessions::Kind::Browser, "")
+        })
+        .await
+        .unwrap();
+    format!("{}={token}", wiki::sessions::COOKIE)
+}
+
+/// Percent-encodes a form value.
+pub fn enc(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

@@ -1,0 +1,232 @@
+//! The wiki's HTTP surface, in-process: pages, sign-in, macro expansion.
+
+mod common;
+
+use common::{enc, get, post_form, session_cookie, start};
+use wiki::pages::{self, PagePath};
+
+#[tokio::test]
+async fn healthz_and_the_welcome_page_answer() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let health = get(router, "/healthz", None).await;
+    assert_eq!((health.status.as_u16(), health.body.as_str()), (200, "ok"));
+
+    let home = get(router, "/", None).await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains(r#"href="/assets/chat.css""#),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("<h1>Welcome</h1>"), "{}", home.body);
+    assert!(
+        home.body.contains(r#"table class="bc-macro""#),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body.contains(r#"class="bc-join" href="/rooms/"#),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body.contains(r#"href="/login?return_to=%2F""#),
+        "{}",
+        home.body
+    );
+
+    let same = get(router, "/pages/Welcome", None).await;
+    assert_eq!(same.status, 200);
+    let missing = get(router, "/pages/Nope", None).await;
+    assert_eq!(missing.status, 404);
+}
+
+/// Fetches the sign-in form and returns (its bc_login cookie, csrf field).
+async fn login_form(router: &axum::Router, return_to: &str) -> (String, String) {
+    let form = get(
+        router,
+        &format!("/login?return_to={}", enc(return_to)),
+        None,
+    )
+    .await;
+    assert_eq!(form.status, 200);
+    for field in [
+        r#"name="username""#,
+        r#"name="password""#,
+        r#"name="return_to""#,
+    ] {
+        assert!(form.body.contains(field), "{field}: {}", form.body);
+    }
+    let token = form
+        .cookie(wiki::login::LOGIN_COOKIE)
+        .expect("GET /login sets the form cookie");
+    assert!(form
+        .body
+        .contains(&format!(r#"name="csrf" value="{token}""#)));
+    (format!("{}={token}", wiki::login::LOGIN_COOKIE), token)
+}
+
+#[tokio::test]
+async fn signing_in_sets_the_session_cookie_and_returns() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let (cookie, csrf) = login_form(router, "/rooms/abc?x=1").await;
+    let body = format!(
+        "username=admin&password={}&csrf={csrf}&return_to={}",
+        enc(&wiki.admin_password),
+        enc("/rooms/abc?x=1")
+    );
+    let reply = post_form(router, "/login", Some(&cookie), &body).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(reply.location(), Some("/rooms/abc?x=1"));
+    let set = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("bc_session="))
+        .unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let session = format!("bc_session={}", reply.cookie("bc_session").unwrap());
+    let home = get(router, "/", Some(&session)).await;
+    assert!(home.body.contains("Signed in as"), "{}", home.body);
+    assert!(home.body.contains(r#"action="/logout""#), "{}", home.body);
+
+    // Sign-out needs the session's CSRF token.
+    let forged = post_form(router, "/logout", Some(&session), "csrf=nope").await;
+    assert_eq!(forged.status, 403);
+    let token = home
+        .body
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let out = post_form(router, "/logout", Some(&session), &format!("csrf={token}")).await;
+    assert_eq!((out.status.as_u16(), out.location()), (303, Some("/")));
+    let after = get(router, "/", Some(&session)).await;
+    assert!(!after.body.contains("Signed in as"));
+
+    // Another site's address is never a return target.
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let (cookie, csrf) = login_form(router, "/").await;
+        let body = format!(
+            "username=admin&password={}&csrf={csrf}&return_to={}",
+            enc(&wiki.admin_password),
+            enc(evil)
+        );
+        let reply = post_form(router, "/login", Some(&cookie), &body).await;
+        assert_eq!((reply.status.as_u16(), reply.location()), (303, Some("/")));
+    }
+}
+
+#[tokio::test]
+async fn bad_credentials_are_refused_and_throttled() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let (cookie, csrf) = login_form(router, "/").await;
+
+    let no_csrf = post_form(
+        router,
+        "/login",
+        Some(&cookie),
+        &format!(
+            "username=admin&password={}&csrf=wrong",
+            enc(&wiki.admin_password)
+        ),
+    )
+    .await;
+    assert_eq!(no_csrf.status, 403);
+    assert!(no_csrf.cookie("bc_session").is_none());
+
+    let wrong = format!("username=admin&password=wrong-password&csrf={csrf}&return_to=/");
+    for _ in 0..wiki::throttle::MAX_FAILURES {
+        let reply = post_form(router, "/login", Some(&cookie), &wrong).await;
+        assert_eq!(reply.status, 401);
+        assert!(
+            reply.body.contains("Wrong username or password"),
+            "{}",
+            reply.body
+        );
+        assert!(reply.body.contains(r#"name="password""#));
+        assert!(reply.cookie("bc_session").is_none());
+    }
+    // Now even the right password waits.
+    let right = format!(
+        "username=admin&password={}&csrf={csrf}",
+        enc(&wiki.admin_password)
+    );
+    let reply = post_form(router, "/login", Some(&cookie), &right).await;
+    assert_eq!(reply.status, 429);
+    assert!(reply.headers.contains_key("retry-after"));
+    assert!(reply.cookie("bc_session").is_none());
+}
+
+#[tokio::test]
+async fn macros_expand_and_page_text_stays_escaped() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let markdown = "\
+<script>alert('page')</script>
+
+{chat:Side Room}
+
+Inline {nope:x} and {chat:} here.
+
+`{chat:In Code}`
+
+```
+{chat:In Block}
+```
+
+{chat:<b>bold</b>}
+";
+    wiki.parts
+        .wiki
+        .db
+        .call(move |conn| {
+            pages::put(
+                conn,
+                &PagePath::parse("Team/Notes")?,
+                None,
+                markdown,
+                "admin",
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let cookie = session_cookie(&wiki, "admin").await;
+    let page = get(router, "/pages/Team/Notes", Some(&cookie)).await;
+    assert_eq!(page.status, 200);
+    let html = &page.body;
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert_eq!(
+        html.matches(r#"<table class="bc-macro""#).count(),
+        2,
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<td class="bc-room-name">Side Room</td>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<td class="bc-room-name">&lt;b&gt;bold&lt;/b&gt;</td>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="bc-macro-error">Unknown macro: {nope}</span>"#),
+        "{html}"
+    );
+    assert!(html.contains("missing required parameter"), "{html}");
+    assert!(html.contains("<code>{chat:In Code}</code>"), "{html}");
+    assert!(html.contains("{chat:In Block}\n</code></pre>"), "{html}");
+    // The breadcrumb leads back to the parent page.
+    assert!(html.contains(r#"<a href="/pages/Team">Team</a>"#), "{html}");
+}
