@@ -1,4 +1,6 @@
-//! Signing in and out: `GET /login`, `POST /login`, `POST /logout`.
+//! Signing in and out: `GET /login`, `POST /login`, `POST /logout`, and for
+//! scripts `POST /api/session` (JSON in, a bearer token out) and
+//! `DELETE /api/session`.
 //!
 //! The sign-in form is protected against login CSRF with a double-submit
 //! token: `GET /login` sets a random `bc_login` cookie and puts the same
@@ -29,6 +31,87 @@ pub fn routes() -> Router<Wiki> {
     Router::new()
         .route("/login", get(form).post(sign_in))
         .route("/logout", post(sign_out))
+        .route("/api/session", post(api_sign_in).delete(api_sign_out))
+}
+
+/// `POST /api/session` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/session`: checks a username and password and answers
+/// `{"token": ..., "user": ...}`. The token works as `Authorization: Bearer`
+/// (and is also set as the session cookie). Failures are throttled exactly
+/// like the sign-in form.
+async fn api_sign_in(
+    State(wiki): State<Wiki>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    plugin::api::Json(input): plugin::api::Json<Credentials>,
+) -> Result<Response, plugin::AppError> {
+    use protocol::ErrorCode;
+    let username = input.username.trim().to_owned();
+    let keys = throttle::keys(
+        &username,
+        peer.map(|Extension(ConnectInfo(addr))| addr.ip()),
+    );
+    if let Err(wait) = wiki.throttle.check(&keys) {
+        return Err(plugin::AppError {
+            message: "too many failed sign-ins; wait before trying again".into(),
+            ..plugin::AppError::rate_limited(wait)
+        });
+    }
+    let name = username.clone();
+    let password = input.password;
+    let session = wiki
+        .db
+        .call(move |conn| {
+            let Some(user) = users::verify(conn, &name, &password)? else {
+                return Ok(None);
+            };
+            Ok(Some(sessions::create(conn, user.id, Kind::Browser, "api")?))
+        })
+        .await
+        .map_err(|err| {
+            tracing::error!(error = ?err, "API sign-in failed");
+            plugin::AppError::new(ErrorCode::Internal, "could not sign in")
+        })?;
+    let Some(token) = session else {
+        wiki.throttle.fail(&keys);
+        tracing::info!(user = %username, "failed API sign-in");
+        return Err(plugin::AppError::new(
+            ErrorCode::Unauthenticated,
+            "wrong username or password",
+        ));
+    };
+    if let Some(user_key) = keys.first() {
+        wiki.throttle.clear(user_key);
+    }
+    tracing::info!(user = %username, "signed in through the API");
+    let max_age = sessions::SESSION_DAYS * 24 * 60 * 60;
+    let cookie = sessions::set_cookie(sessions::COOKIE, &token, max_age, wiki.secure_cookies);
+    let mut response =
+        axum::Json(serde_json::json!({ "token": token, "user": username })).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `DELETE /api/session`: ends the bearer token's session. 204 either way.
+async fn api_sign_out(State(wiki): State<Wiki>, headers: HeaderMap) -> StatusCode {
+    if let Some(sessions::Credential::Bearer(token)) = sessions::credential(&headers) {
+        if let Err(err) = wiki
+            .db
+            .call(move |conn| sessions::delete(conn, &token))
+            .await
+        {
+            tracing::error!(error = ?err, "ending an API session");
+        }
+    }
+    StatusCode::NO_CONTENT
 }
 
 /// Where to go after signing in: `return_to` if it is a path on this site,

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{enc, get, post_form, session_cookie, start};
+use axum::body::Body;
+use axum::http::{header, Request};
+use common::{enc, get, post_form, send, session_cookie, start};
 use wiki::pages::{self, PagePath};
 
 #[tokio::test]
@@ -229,4 +231,68 @@ Inline {nope:x} and {chat:} here.
     assert!(html.contains("{chat:In Block}\n</code></pre>"), "{html}");
     // The breadcrumb leads back to the parent page.
     assert!(html.contains(r#"<a href="/pages/Team">Team</a>"#), "{html}");
+}
+
+#[tokio::test]
+async fn api_sessions_hand_out_bearer_tokens() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let sign_in = |body: String| {
+        Request::post("/api/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let good =
+        serde_json::json!({"username": "admin", "password": wiki.admin_password}).to_string();
+    let reply = send(router, sign_in(good)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let token = answer["token"].as_str().unwrap().to_owned();
+
+    // The token works as a bearer credential on the chat API.
+    let home = get(router, "/", None).await;
+    let start = home.body.find("/rooms/").unwrap() + "/rooms/".len();
+    let room: String = home.body[start..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let post = Request::post(format!("/api/rooms/{room}/messages"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(
+            r#"{"body":"hello from a script","client_msg_id":"s1"}"#,
+        ))
+        .unwrap();
+    let posted = send(router, post).await;
+    assert_eq!(posted.status, 201, "{}", posted.body);
+
+    let wrong = serde_json::json!({"username": "admin", "password": "not it"}).to_string();
+    let reply = send(router, sign_in(wrong)).await;
+    assert_eq!(reply.status, 401);
+    assert!(
+        reply.body.contains(r#""code":"unauthenticated""#),
+        "{}",
+        reply.body
+    );
+    let malformed = send(router, sign_in("{\"username\": 3".into())).await;
+    assert_eq!(malformed.status, 400);
+    assert!(
+        malformed.body.contains(r#""code":"bad_request""#),
+        "{}",
+        malformed.body
+    );
+
+    // Signing out ends the token.
+    let out = Request::delete("/api/session")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(router, out).await.status, 204);
+    let again = Request::post(format!("/api/rooms/{room}/messages"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(r#"{"body":"still here?","client_msg_id":"s2"}"#))
+        .unwrap();
+    assert_eq!(send(router, again).await.status, 401);
 }
