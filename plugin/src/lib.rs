@@ -13,8 +13,9 @@
 //!
 //! # Layout
 //! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access).
-//! - [`store`]: the `Store` trait and its SQLite implementation.
+//! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
 //! - [`bus`]: the `Bus` trait and the in-process bus.
+//! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
 //! - [`chat`]: the operations every transport shares: authorize, post, read.
 //! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
 //! - [`state`]: `AppState` and `Config`.
@@ -40,6 +41,7 @@ pub mod feed;
 pub mod host;
 pub mod limit;
 pub mod macro_table;
+pub mod nats;
 pub mod origin;
 pub mod poll;
 pub mod popup;

@@ -34,6 +34,7 @@ use crate::ui::Profile;
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
+    arg_required_else_help = true,
     about = "Bootstrap, build, run and test Backchannel",
     long_about = "Bootstrap, build, run and test Backchannel.\n\n\
         On a fresh machine with only the Rust toolchain, `cargo xtask run` installs what \

@@ -4,12 +4,16 @@
 //! PostgreSQL implementation slots in beside it. Every write returns after its
 //! transaction has committed, so an acknowledged message survives a crash.
 
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use protocol::{Message, PageId, RoomId, UserId};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A room as stored.
