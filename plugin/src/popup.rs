@@ -364,7 +364,9 @@ mod tests {
             author: UserId::new("bob"),
             author_name: "Bob".into(),
             body: "Hello **world**".into(),
-            created_at: chrono::Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
+            created_at: chrono::Utc
+                .with_ymd_and_hms(2026, 11, 22, 8, 15, 0)
+                .unwrap(),
             edited_at: None,
             deleted_at: None,
             reply_to: None,

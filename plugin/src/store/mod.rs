@@ -10,8 +10,8 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use protocol::{Message, PageId, RoomId, UserId};
+use chrono::{DateTime, NaiveDate, Utc};
+use protocol::{Message, PageId, RoomId, TranscriptRef, UserId};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -169,4 +169,21 @@ pub trait Store: Send + Sync + 'static {
     /// activity stay meaningful). Returns how many were removed. Readers whose
     /// cursor falls before what is left get a `reset`.
     async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64>;
+
+    /// Messages created in `[from, to)`, oldest first, at most `limit`: one
+    /// transcript day.
+    async fn messages_between(
+        &self,
+        room: &RoomId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>>;
+
+    /// Records that `room`'s transcript for `day` lives at host path `path`.
+    async fn set_transcript(&self, room: &RoomId, day: NaiveDate, path: &str)
+        -> anyhow::Result<()>;
+
+    /// The room's published transcripts, newest day first.
+    async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>>;
 }

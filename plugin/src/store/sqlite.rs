@@ -16,7 +16,9 @@
 use super::{Appended, Changed, NewMessage, Poster, Revision, Room, Store};
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use chrono::{DateTime, TimeZone, Utc};
+use protocol::TranscriptRef;
 use protocol::{Message, MessageId, PageId, RoomId, UserId};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
@@ -72,6 +74,14 @@ CREATE TABLE members (
     user_id       TEXT NOT NULL,
     last_read_seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (room_id, user_id)
+) WITHOUT ROWID;
+"#,
+    r#"
+CREATE TABLE transcripts (
+    room_id TEXT NOT NULL REFERENCES rooms(id),
+    day     TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    PRIMARY KEY (room_id, day)
 ) WITHOUT ROWID;
 "#,
 ];
@@ -735,6 +745,67 @@ impl Store for SqliteStore {
             )?;
             let removed = conn.execute(&format!("DELETE {doomed}"), [before])?;
             Ok(removed as u64)
+        })
+        .await
+    }
+
+    async fn messages_between(
+        &self,
+        room: &RoomId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Message>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            Ok(collect_messages(
+                conn,
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE room_id = ?1 AND created_at >= ?2 AND created_at < ?3
+                     ORDER BY seq LIMIT ?4"
+                ),
+                params![room, millis(from), millis(to), limit as i64],
+            )?)
+        })
+        .await
+    }
+
+    async fn set_transcript(
+        &self,
+        room: &RoomId,
+        day: NaiveDate,
+        path: &str,
+    ) -> anyhow::Result<()> {
+        let (room, day, path) = (room.0.clone(), day.to_string(), path.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO transcripts (room_id, day, path) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (room_id, day) DO UPDATE SET path = excluded.path",
+                params![room, day, path],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT day, path FROM transcripts WHERE room_id = ?1 ORDER BY day DESC",
+            )?;
+            let rows = statement.query_map([room], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut refs = Vec::new();
+            for row in rows {
+                let (day, path) = row?;
+                if let Ok(date) = day.parse::<NaiveDate>() {
+                    refs.push(TranscriptRef { date, path });
+                }
+            }
+            Ok(refs)
         })
         .await
     }
