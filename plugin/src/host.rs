@@ -60,6 +60,8 @@ pub struct ChildPage {
 pub struct PutOutcome {
     /// The page's full path in the host, e.g. `Welcome/Chat/Lobby/2026-11-22`.
     pub path: String,
+    /// Where a browser reads it, e.g. `/pages/Welcome/Chat/Lobby/2026-11-22`.
+    pub url: String,
     /// False when the page already had exactly this content (no new revision).
     pub changed: bool,
 }

@@ -100,7 +100,7 @@ pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
                         @if info.transcripts.is_empty() { "none yet" }
                         @for (i, day) in info.transcripts.iter().enumerate() {
                             @if i > 0 { ", " }
-                            a href=(format!("/pages/{}", day.path)) { (day.date) }
+                            a href=(day.url) { (day.date) }
                         }
                     }
                 }

@@ -61,7 +61,10 @@ pub enum Presence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TranscriptRef {
     pub date: NaiveDate,
+    /// The page's path in the host wiki, e.g. `Welcome/Chat/Lobby/2026-11-22`.
     pub path: String,
+    /// Where a browser reads it, e.g. `/pages/Welcome/Chat/Lobby/2026-11-22`.
+    pub url: String,
 }
 
 /// The compact view used by the live macro table.

@@ -128,6 +128,7 @@ impl Host for WikiHost {
                     PLUGIN_AUTHOR,
                 )?;
                 Ok(PutOutcome {
+                    url: path.url(),
                     path: path.to_string(),
                     changed: written.changed,
                 })

@@ -10,7 +10,7 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use protocol::{Message, PageId, RoomId, TranscriptRef, UserId};
 
 pub use postgres::PostgresStore;
@@ -180,8 +180,8 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> anyhow::Result<Vec<Message>>;
 
-    /// Records that `room`'s transcript for `day` lives at host path `path`.
-    async fn set_transcript(&self, room: &RoomId, day: NaiveDate, path: &str)
+    /// Records where `room`'s transcript for its day lives in the host.
+    async fn set_transcript(&self, room: &RoomId, transcript: &TranscriptRef)
         -> anyhow::Result<()>;
 
     /// The room's published transcripts, newest day first.

@@ -117,6 +117,7 @@ CREATE TABLE transcripts (
     room_id TEXT NOT NULL REFERENCES rooms (id),
     day     DATE NOT NULL,
     path    TEXT NOT NULL,
+    url     TEXT NOT NULL,
     PRIMARY KEY (room_id, day)
 );
 "#,
@@ -758,31 +759,31 @@ impl Store for PostgresStore {
     async fn set_transcript(
         &self,
         room: &RoomId,
-        day: NaiveDate,
-        path: &str,
+        transcript: &TranscriptRef,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO transcripts (room_id, day, path) VALUES ($1, $2, $3)
-             ON CONFLICT (room_id, day) DO UPDATE SET path = EXCLUDED.path",
+            "INSERT INTO transcripts (room_id, day, path, url) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (room_id, day) DO UPDATE SET path = EXCLUDED.path, url = EXCLUDED.url",
         )
         .bind(&room.0)
-        .bind(day)
-        .bind(path)
+        .bind(transcript.date)
+        .bind(&transcript.path)
+        .bind(&transcript.url)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>> {
-        let rows: Vec<(NaiveDate, String)> = sqlx::query_as(
-            "SELECT day, path FROM transcripts WHERE room_id = $1 ORDER BY day DESC",
+        let rows: Vec<(NaiveDate, String, String)> = sqlx::query_as(
+            "SELECT day, path, url FROM transcripts WHERE room_id = $1 ORDER BY day DESC",
         )
         .bind(&room.0)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(date, path)| TranscriptRef { date, path })
+            .map(|(date, path, url)| TranscriptRef { date, path, url })
             .collect())
     }
 }

@@ -81,6 +81,7 @@ CREATE TABLE transcripts (
     room_id TEXT NOT NULL REFERENCES rooms(id),
     day     TEXT NOT NULL,
     path    TEXT NOT NULL,
+    url     TEXT NOT NULL,
     PRIMARY KEY (room_id, day)
 ) WITHOUT ROWID;
 "#,
@@ -774,15 +775,19 @@ impl Store for SqliteStore {
     async fn set_transcript(
         &self,
         room: &RoomId,
-        day: NaiveDate,
-        path: &str,
+        transcript: &TranscriptRef,
     ) -> anyhow::Result<()> {
-        let (room, day, path) = (room.0.clone(), day.to_string(), path.to_owned());
+        let room = room.0.clone();
+        let (day, path, url) = (
+            transcript.date.to_string(),
+            transcript.path.clone(),
+            transcript.url.clone(),
+        );
         self.write(move |conn| {
             conn.execute(
-                "INSERT INTO transcripts (room_id, day, path) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (room_id, day) DO UPDATE SET path = excluded.path",
-                params![room, day, path],
+                "INSERT INTO transcripts (room_id, day, path, url) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (room_id, day) DO UPDATE SET path = excluded.path, url = excluded.url",
+                params![room, day, path, url],
             )?;
             Ok(())
         })
@@ -793,16 +798,20 @@ impl Store for SqliteStore {
         let room = room.0.clone();
         self.read(move |conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT day, path FROM transcripts WHERE room_id = ?1 ORDER BY day DESC",
+                "SELECT day, path, url FROM transcripts WHERE room_id = ?1 ORDER BY day DESC",
             )?;
             let rows = statement.query_map([room], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
             })?;
             let mut refs = Vec::new();
             for row in rows {
-                let (day, path) = row?;
+                let (day, path, url) = row?;
                 if let Ok(date) = day.parse::<NaiveDate>() {
-                    refs.push(TranscriptRef { date, path });
+                    refs.push(TranscriptRef { date, path, url });
                 }
             }
             Ok(refs)

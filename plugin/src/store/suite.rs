@@ -16,7 +16,7 @@
 use super::{Appended, Changed, NewMessage, PostgresStore, SqliteStore, Store};
 use chrono::Utc;
 use futures_util::FutureExt;
-use protocol::{PageId, RoomId, UserId};
+use protocol::{PageId, RoomId, TranscriptRef, UserId};
 use sqlx::{Connection, Executor, PgConnection};
 use std::future::Future;
 use std::io::Write;
@@ -551,28 +551,23 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
 
     let first = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let second = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    store
-        .set_transcript(&room, first, "Welcome/Chat/Lobby/2026-11-22")
-        .await
-        .unwrap();
-    nodes
-        .b
-        .set_transcript(&room, second, "Welcome/Chat/Lobby/2026-11-23")
-        .await
-        .unwrap();
-    store
-        .set_transcript(&room, first, "Welcome/Chat/Lobby/2026-11-22")
-        .await
-        .unwrap();
+    let day = |date: chrono::NaiveDate| TranscriptRef {
+        date,
+        path: format!("Welcome/Chat/Lobby/{date}"),
+        url: format!("/pages/Welcome/Chat/Lobby/{date}"),
+    };
+    store.set_transcript(&room, &day(first)).await.unwrap();
+    nodes.b.set_transcript(&room, &day(second)).await.unwrap();
+    store.set_transcript(&room, &day(first)).await.unwrap();
     let listed = nodes.b.transcripts(&room).await.unwrap();
     assert_eq!(
         listed
             .iter()
-            .map(|t| (t.date, t.path.as_str()))
+            .map(|t| (t.date, t.url.as_str()))
             .collect::<Vec<_>>(),
         vec![
-            (second, "Welcome/Chat/Lobby/2026-11-23"),
-            (first, "Welcome/Chat/Lobby/2026-11-22"),
+            (second, "/pages/Welcome/Chat/Lobby/2026-11-23"),
+            (first, "/pages/Welcome/Chat/Lobby/2026-11-22"),
         ],
         "newest day first, one entry per day"
     );
