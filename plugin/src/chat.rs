@@ -96,6 +96,7 @@ pub async fn post(
         })
         .await?;
     if appended == Appended::Created {
+        state.transcripts.touch(&message);
         state
             .bus
             .publish(
@@ -132,6 +133,7 @@ pub async fn edit(
     let mentions = mentions(&body);
     let changed = state.store.edit(&room.id, seq, body, mentions).await?;
     let message = settle(changed)?;
+    state.transcripts.touch(&message);
     publish(
         state,
         &room,
@@ -161,6 +163,7 @@ pub async fn delete(
         ));
     }
     let message = settle(state.store.delete(&room.id, seq).await?)?;
+    state.transcripts.touch(&message);
     publish(
         state,
         &room,
@@ -361,7 +364,7 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
             .collect(),
         present: state.presence.present(&room.id),
         files: Vec::new(),
-        transcripts: Vec::new(),
+        transcripts: state.store.transcripts(&room.id).await?,
         last_seq: room.last_seq,
     })
 }

@@ -18,6 +18,7 @@
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
 //! - [`chat`]: the operations every transport shares: authorize, post, read.
 //! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
+//! - [`transcripts`]: publishing each day with activity as a child page of the host page.
 //! - [`state`]: `AppState` and `Config`.
 //! - [`error`]: `AppError`, the one error type handlers return.
 //! - [`limit`]: per-user rate limits.
@@ -49,6 +50,7 @@ pub mod presence;
 pub mod sse;
 pub mod state;
 pub mod store;
+pub mod transcripts;
 pub mod ws;
 
 pub use bus::{Bus, LocalBus};

@@ -102,6 +102,8 @@ pub struct Shared {
     pub typing_limiter: crate::limit::RateLimiter,
     /// Who is in which room now (this node's view).
     pub presence: Arc<PresenceBoard>,
+    /// Marks transcript days for publishing.
+    pub transcripts: crate::transcripts::Transcripts,
 }
 
 impl AppState {
@@ -126,7 +128,8 @@ impl AppState {
                 Arc::downgrade(&bus),
             ));
         }
-        Self(Arc::new(Shared {
+        let (transcripts, touches) = crate::transcripts::Transcripts::new();
+        let shared = Arc::new(Shared {
             host,
             store,
             bus,
@@ -134,7 +137,20 @@ impl AppState {
             post_limiter,
             typing_limiter,
             presence,
-        }))
+            transcripts,
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(crate::transcripts::publish_forever(
+                Arc::downgrade(&shared),
+                touches,
+            ));
+        }
+        Self(shared)
+    }
+
+    /// The state behind a weak handle a background task kept.
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self(shared)
     }
 }
 

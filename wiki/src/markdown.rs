@@ -37,11 +37,21 @@ pub fn code_ranges(markdown: &str) -> Vec<Range<usize>> {
     ranges
 }
 
+/// Page rendering keeps `{#m-<seq>}` heading ids, so transcript pages have
+/// one anchor per message matching the popup's permalinks. (Live chat
+/// messages render without them, where one message could claim another's.)
+fn page_options() -> transcript::RenderOptions {
+    transcript::RenderOptions {
+        heading_ids: true,
+        ..Default::default()
+    }
+}
+
 /// Renders `markdown`, putting `macros[i].1` where `macros[i].0` stood.
 /// Ranges must be sorted and disjoint (as [`crate::macros::scan`] returns).
 pub fn render(markdown: &str, macros: &[(Range<usize>, Expansion)]) -> String {
     if macros.is_empty() {
-        return transcript::render_html(markdown, &Default::default());
+        return transcript::render_html(markdown, &page_options());
     }
     let nonce = format!("{:016x}", rand::random::<u64>());
     let prefix = format!("bcmacro{nonce}n");
@@ -54,7 +64,7 @@ pub fn render(markdown: &str, macros: &[(Range<usize>, Expansion)]) -> String {
     }
     source.push_str(&markdown[last..]);
 
-    let mut html = transcript::render_html(&source, &Default::default());
+    let mut html = transcript::render_html(&source, &page_options());
     for (i, (_, expansion)) in macros.iter().enumerate() {
         if expansion.block {
             let alone = format!("<p>{prefix}{i}e</p>\n");

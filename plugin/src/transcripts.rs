@@ -1,0 +1,242 @@
+//! Transcript publishing: every local day with activity becomes a markdown
+//! child page of the room's host page (`Chat/<Room>/<YYYY-MM-DD>`), written
+//! through [`Host::put_child_page`] so it inherits the page's permissions and
+//! the host's search finds it.
+//!
+//! Posts, edits and deletions mark their room-day dirty; a worker publishes
+//! dirty days at most once a minute each (a busy day is not rewritten per
+//! message) and at once when the day is over. The first message of a day
+//! is published within one tick, so the page appears promptly. Rendering is
+//! deterministic, so re-publishing an unchanged day creates no revision.
+//!
+//! [`Host::put_child_page`]: crate::host::Host::put_child_page
+
+use crate::host::ChildPage;
+use crate::state::AppState;
+use crate::store::Room;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use protocol::{Message, RoomId, TranscriptRef};
+use std::collections::{HashMap, HashSet};
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How often one day's page may be rewritten while the day goes on.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// How often the worker looks for due days.
+const TICK: Duration = Duration::from_secs(2);
+/// Most messages one day's page holds; beyond this the page says it is cut.
+pub const MAX_DAY_MESSAGES: usize = 100_000;
+
+/// Something changed in `room` at `at` (a message's creation time).
+#[derive(Debug, Clone)]
+pub struct Touch {
+    pub room: RoomId,
+    pub at: DateTime<Utc>,
+}
+
+/// The handle chat operations use to mark days dirty.
+#[derive(Debug, Clone)]
+pub struct Transcripts {
+    touches: mpsc::UnboundedSender<Touch>,
+}
+
+impl Transcripts {
+    /// A handle and the receiving end the worker drains.
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<Touch>) {
+        let (touches, receiver) = mpsc::unbounded_channel();
+        (Self { touches }, receiver)
+    }
+
+    /// Marks the day of `message` in its room as needing (re)publication.
+    pub fn touch(&self, message: &Message) {
+        // The worker is gone only during shutdown: nothing left to publish to.
+        let _ = self.touches.send(Touch {
+            room: message.room.clone(),
+            at: message.created_at,
+        });
+    }
+}
+
+/// Publishes dirty days until the app is dropped.
+pub async fn publish_forever(
+    state: Weak<crate::state::Shared>,
+    mut touches: mpsc::UnboundedReceiver<Touch>,
+) {
+    // Day keys waiting to be published (with their zone), and when each was
+    // last written.
+    let mut dirty: HashMap<(RoomId, NaiveDate), Tz> = HashMap::new();
+    let mut written: HashMap<(RoomId, NaiveDate), Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            touch = touches.recv() => {
+                let Some(touch) = touch else { return };
+                let Some(state) = state.upgrade().map(AppState::from_shared) else { return };
+                if let Some((key, zone)) = day_key(&state, &touch).await {
+                    dirty.insert(key, zone);
+                }
+            }
+            _ = tick.tick() => {
+                let Some(state) = state.upgrade().map(AppState::from_shared) else { return };
+                let due: Vec<_> = dirty
+                    .iter()
+                    .filter(|(key, zone)| is_due(key.1, **zone, written.get(*key)))
+                    .map(|(key, zone)| (key.clone(), *zone))
+                    .collect();
+                for (key, zone) in due {
+                    dirty.remove(&key);
+                    match publish_day(&state, &key.0, key.1).await {
+                        Ok(_) => {
+                            written.insert(key, Instant::now());
+                        }
+                        Err(e) => {
+                            tracing::warn!(room = %key.0, day = %key.1, error = ?e, "publishing a transcript failed; will retry");
+                            dirty.insert(key, zone);
+                        }
+                    }
+                }
+                // Forget days long done, so the map does not grow forever.
+                written.retain(|_, at| at.elapsed() < REFRESH_EVERY * 60 * 24);
+            }
+        }
+    }
+}
+
+/// A day is due when it was never written, was written a minute or more
+/// ago, or is over in its zone (a day's last change must not wait).
+fn is_due(day: NaiveDate, zone: Tz, last: Option<&Instant>) -> bool {
+    match last {
+        None => true,
+        Some(at) if at.elapsed() >= REFRESH_EVERY => true,
+        Some(_) => transcript::local_date(Utc::now(), zone) > day,
+    }
+}
+
+/// The room-day a change falls on, in the host page's zone.
+async fn day_key(state: &AppState, touch: &Touch) -> Option<((RoomId, NaiveDate), Tz)> {
+    let room = state.store.room(&touch.room).await.ok()??;
+    let page = state.host.page(&room.page).await?;
+    let day = transcript::local_date(touch.at, page.time_zone);
+    Some(((room.id, day), page.time_zone))
+}
+
+/// Renders `date` of `room` and writes it to the host. `Ok(None)` when the
+/// day had no messages (no page is created for an empty day).
+pub async fn publish_day(
+    state: &AppState,
+    room_id: &RoomId,
+    date: NaiveDate,
+) -> anyhow::Result<Option<TranscriptRef>> {
+    let room = state
+        .store
+        .room(room_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("room {room_id} is gone"))?;
+    let page = state
+        .host
+        .page(&room.page)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("the host page of room {room_id} is gone"))?;
+    let (from, to) = transcript::day_bounds(date, page.time_zone);
+    let messages = state
+        .store
+        .messages_between(&room.id, from, to, MAX_DAY_MESSAGES)
+        .await?;
+    if messages.is_empty() {
+        return Ok(None);
+    }
+    let parents = parents_elsewhere(state, &room, &messages).await?;
+    let rendered = transcript::render_day(&transcript::Day {
+        room_name: &room.name,
+        room_id: &room.id,
+        page_title: &page.title,
+        page_url: &page.url,
+        date,
+        zone: page.time_zone,
+        messages: &messages,
+        parents: &parents,
+    });
+    let outcome = state
+        .host
+        .put_child_page(
+            &room.page,
+            ChildPage {
+                segments: rendered.segments,
+                title: rendered.title,
+                markdown: rendered.markdown,
+            },
+        )
+        .await?;
+    let reference = TranscriptRef {
+        date,
+        path: outcome.path,
+        url: outcome.url,
+    };
+    state.store.set_transcript(&room.id, &reference).await?;
+    if outcome.changed {
+        tracing::info!(room = %room.id, %date, path = %reference.path, "transcript published");
+    }
+    Ok(Some(reference))
+}
+
+/// The messages the day's replies point to that are not on the day itself.
+async fn parents_elsewhere(
+    state: &AppState,
+    room: &Room,
+    messages: &[Message],
+) -> anyhow::Result<Vec<Message>> {
+    let here: HashSet<u64> = messages.iter().map(|m| m.seq).collect();
+    let wanted: std::collections::BTreeSet<u64> = messages
+        .iter()
+        .filter_map(|m| m.reply_to)
+        .filter(|seq| !here.contains(seq))
+        .collect();
+    let mut parents = Vec::with_capacity(wanted.len());
+    for seq in wanted {
+        if let Some(parent) = state.store.message(&room.id, seq).await? {
+            parents.push(parent);
+        }
+    }
+    Ok(parents)
+}
+
+/// Re-publishes every day of `room` that has messages (after `since`, if
+/// given), calling `progress(done, total_messages)` as it goes. Idempotent:
+/// unchanged days write nothing. Returns the days published.
+pub async fn rebuild_room(
+    state: &AppState,
+    room: &Room,
+    since: Option<NaiveDate>,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Vec<TranscriptRef>> {
+    let page = state
+        .host
+        .page(&room.page)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("the host page of room {} is gone", room.id))?;
+    // One pass over the history to find the days with activity.
+    let mut days = std::collections::BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let batch = state.store.messages_after(&room.id, after, 1000).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for message in &batch {
+            let day = transcript::local_date(message.created_at, page.time_zone);
+            if since.is_none_or(|since| day >= since) {
+                days.insert(day);
+            }
+        }
+        progress(after, room.last_seq);
+    }
+    let mut published = Vec::with_capacity(days.len());
+    for day in days {
+        if let Some(reference) = publish_day(state, &room.id, day).await? {
+            published.push(reference);
+        }
+    }
+    progress(room.last_seq, room.last_seq);
+    Ok(published)
+}
