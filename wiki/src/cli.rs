@@ -1,4 +1,5 @@
-//! The `backchannel` command line: `serve` and `user add|passwd`.
+//! The `backchannel` command line: `serve`, `user add|passwd`,
+//! `transcripts rebuild` and `chat prune`.
 //!
 //! Every subcommand takes `--data` (or `BACKCHANNEL_DATA`) so they all act
 //! on the same install.
@@ -29,6 +30,19 @@ pub enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        backends: Backends,
+    },
+    /// Regenerate transcript pages from the chat history (idempotent:
+    /// unchanged days write nothing).
+    Transcripts {
+        #[command(subcommand)]
+        command: TranscriptCommand,
+    },
+    /// Chat history maintenance.
+    Chat {
+        #[command(subcommand)]
+        command: ChatCommand,
     },
     /// Manage user accounts.
     User {
@@ -71,6 +85,57 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TranscriptCommand {
+    /// Re-publish every day with activity as a transcript page.
+    #[command(
+        after_help = "Example: backchannel transcripts rebuild --since 2026-11-01 --data ./data"
+    )]
+    Rebuild {
+        /// Only this room (its id, as in /rooms/ID); default: every room.
+        #[arg(long, value_name = "ROOM_ID")]
+        room: Option<String>,
+        /// Only days from this date on (YYYY-MM-DD, in each page's zone).
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        backends: Backends,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChatCommand {
+    /// Delete chat messages older than a number of days (each room keeps its
+    /// newest message). Transcript pages are never deleted. Clients whose
+    /// cursor falls before what is left get a `reset`.
+    Prune {
+        /// Delete messages created more than this many days ago.
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: u32,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        backends: Backends,
+    },
+}
+
+/// Where the chat lives when one machine is not enough (default: SQLite in
+/// the data directory and an in-process bus).
+#[derive(Debug, Clone, Args)]
+pub struct Backends {
+    /// PostgreSQL for chat storage, e.g. postgres://user@db/backchannel.
+    #[arg(long, env = "BACKCHANNEL_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// NATS for fan-out between nodes, e.g. nats://127.0.0.1:4222.
+    #[arg(long, env = "BACKCHANNEL_NATS_URL", value_name = "URL")]
+    pub nats_url: Option<String>,
+    /// This node's name on the bus (default: the host name).
+    #[arg(long, env = "BACKCHANNEL_NODE_ID", value_name = "NAME")]
+    pub node_id: Option<String>,
+}
+
 /// The `--data` option every subcommand shares.
 #[derive(Debug, Args)]
 pub struct DataDir {
@@ -87,13 +152,35 @@ pub struct DataDir {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, data } => {
+        Command::Serve {
+            listen,
+            data,
+            backends,
+        } => {
             crate::server::run(crate::server::Options {
                 listen,
                 data: data.path,
+                backends,
             })
             .await
         }
+        Command::Transcripts {
+            command:
+                TranscriptCommand::Rebuild {
+                    room,
+                    since,
+                    data,
+                    backends,
+                },
+        } => crate::maintenance::rebuild_transcripts(&data.path, &backends, room, since).await,
+        Command::Chat {
+            command:
+                ChatCommand::Prune {
+                    older_than_days,
+                    data,
+                    backends,
+                },
+        } => crate::maintenance::prune(&data.path, &backends, older_than_days).await,
         Command::User { command } => tokio::task::spawn_blocking(move || user(command))
             .await
             .context("the user command panicked")?,

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! # Layout
-//! - [`cli`]: the `backchannel` command line (`serve`, `user add|passwd`).
+//! - [`cli`]: the `backchannel` command line (`serve`, `user`, `transcripts`, `chat`).
+//! - [`maintenance`]: `transcripts rebuild` and `chat prune`, with progress.
 //! - [`server`]: binding, serving and graceful shutdown.
 //! - [`install`]: the data directory (`wiki.db`, `chat.db`) and first-start
 //!   bootstrap (the `admin` account, the Welcome page).
@@ -39,6 +40,7 @@ pub mod host;
 pub mod install;
 pub mod login;
 pub mod macros;
+pub mod maintenance;
 pub mod manifest;
 pub mod markdown;
 pub mod pages;

@@ -21,6 +21,49 @@ pub const GRACE: Duration = Duration::from_secs(10);
 pub struct Options {
     pub listen: SocketAddr,
     pub data: PathBuf,
+    pub backends: crate::cli::Backends,
+}
+
+/// The chat's store and bus: SQLite and the in-process bus by default,
+/// PostgreSQL and NATS when their URLs are given.
+pub async fn chat_backends(
+    install: &Install,
+    backends: &crate::cli::Backends,
+) -> anyhow::Result<(Arc<dyn plugin::Store>, Arc<dyn plugin::Bus>)> {
+    let store: Arc<dyn plugin::Store> = match &backends.database_url {
+        Some(url) => {
+            let store = plugin::store::PostgresStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL (--database-url)")?;
+            tracing::info!("chat storage: PostgreSQL");
+            Arc::new(store)
+        }
+        None => Arc::new(
+            plugin::SqliteStore::open(&install.chat_db_path())
+                .with_context(|| format!("opening {}", install.chat_db_path().display()))?,
+        ),
+    };
+    let bus: Arc<dyn plugin::Bus> = match &backends.nats_url {
+        Some(url) => {
+            let node = backends.node_id.clone().unwrap_or_else(node_name);
+            let bus = plugin::nats::NatsBus::connect(url, &node)
+                .await
+                .context("connecting to NATS (--nats-url)")?;
+            tracing::info!(%node, "chat fan-out: NATS");
+            Arc::new(bus)
+        }
+        None => Arc::new(plugin::LocalBus::new()),
+    };
+    Ok((store, bus))
+}
+
+/// The host name, for a node id nobody chose.
+fn node_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| format!("node-{}", std::process::id()))
 }
 
 /// Serves until Ctrl-C or SIGTERM.
@@ -40,14 +83,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     if bootstrapped.created_welcome {
         tracing::info!("created the Welcome page");
     }
-    let store = plugin::SqliteStore::open(&install.chat_db_path())
-        .with_context(|| format!("opening {}", install.chat_db_path().display()))?;
-    let parts = web::app(
-        db,
-        Arc::new(store),
-        Arc::new(plugin::LocalBus::new()),
-        plugin::Config::default(),
-    )?;
+    let (store, bus) = chat_backends(&install, &options.backends).await?;
+    let parts = web::app(db, store, bus, plugin::Config::default())?;
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -93,6 +93,9 @@ pub trait Store: Send + Sync + 'static {
     /// A room by id.
     async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>>;
 
+    /// Every room, oldest first (for maintenance commands).
+    async fn rooms(&self) -> anyhow::Result<Vec<Room>>;
+
     /// Appends a message, assigning the next seq inside the insert transaction.
     /// Returns only after COMMIT.
     async fn append(&self, message: NewMessage) -> anyhow::Result<(Message, Appended)>;

@@ -396,6 +396,17 @@ impl Store for PostgresStore {
         Ok(room_from_row(&row)?)
     }
 
+    async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            room_columns!(),
+            " FROM rooms ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)
+    }
+
     async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>> {
         let row = sqlx::query(concat!(
             "SELECT ",

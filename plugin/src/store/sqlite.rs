@@ -421,6 +421,17 @@ impl Store for SqliteStore {
         self.read(move |conn| Ok(find_room(conn, &id)?)).await
     }
 
+    async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {ROOM_COLUMNS} FROM rooms ORDER BY created_at, id"
+            ))?;
+            let rows = statement.query_map([], room_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn append(&self, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
         self.write(move |conn| {
             let earlier = conn
