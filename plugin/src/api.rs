@@ -196,6 +196,7 @@ async fn post_message(
             body: post.body,
             client_msg_id: post.client_msg_id,
             reply_to: post.reply_to,
+            files: Vec::new(),
         },
     )
     .await?;

@@ -8,13 +8,16 @@ use crate::host::{Access, Caller};
 use crate::state::AppState;
 use crate::store::{Appended, Changed, NewMessage, Room};
 use protocol::{
-    ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo, Unread, UserId,
+    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
+    Unread, UserId,
 };
 
 /// Longest accepted `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID: usize = 128;
 /// Most messages one history request returns.
 pub const MAX_HISTORY_LIMIT: usize = 200;
+/// Most files the room info lists (newest first).
+pub const MAX_LISTED_FILES: usize = 50;
 /// Longest room name a macro may declare.
 pub const MAX_ROOM_NAME: usize = 100;
 
@@ -50,6 +53,8 @@ pub struct Draft {
     pub body: String,
     pub client_msg_id: String,
     pub reply_to: Option<u64>,
+    /// Files already stored as blobs, shared with this message.
+    pub files: Vec<crate::store::StoredFile>,
 }
 
 /// Validates and stores a message, then publishes it after COMMIT. A retry
@@ -93,6 +98,7 @@ pub async fn post(
             client_msg_id: draft.client_msg_id,
             reply_to: draft.reply_to,
             mentions,
+            files: draft.files,
         })
         .await?;
     if appended == Appended::Created {
@@ -363,7 +369,17 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
             })
             .collect(),
         present: state.presence.present(&room.id),
-        files: Vec::new(),
+        files: state
+            .store
+            .files(&room.id, MAX_LISTED_FILES)
+            .await?
+            .into_iter()
+            .map(|entry| Attachment {
+                uploaded_by: Some(entry.uploaded_by),
+                uploaded_at: Some(entry.uploaded_at),
+                ..entry.file.attachment(&room.id)
+            })
+            .collect(),
         transcripts: state.store.transcripts(&room.id).await?,
         last_seq: room.last_seq,
     })

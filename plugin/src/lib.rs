@@ -25,6 +25,7 @@
 //! - [`origin`]: Origin checks against cross-site requests.
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
 //! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
+//! - [`files`]: uploads, content-addressed blob storage, listing and safe serving.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
 //! - [`poll`]: the long-poll transport at `/api/rooms/{id}/events`.
@@ -39,6 +40,7 @@ pub mod bus;
 pub mod chat;
 pub mod error;
 pub mod feed;
+pub mod files;
 pub mod host;
 pub mod limit;
 pub mod macro_table;
@@ -63,7 +65,9 @@ use axum::Router;
 
 /// Every route the chat plugin serves. The host merges this router with its own.
 pub fn app(state: AppState) -> Router {
+    let max_upload = state.config.max_upload_bytes;
     Router::new()
+        .merge(files::routes(max_upload))
         .merge(api::routes())
         .merge(ws::routes())
         .merge(sse::routes())

@@ -90,7 +90,10 @@ pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
                         @if info.files.is_empty() { "none" }
                         @for (i, file) in info.files.iter().enumerate() {
                             @if i > 0 { ", " }
-                            a href=(file.url) { (file.name) }
+                            a href=(file.url) download=(file.name) { (file.name) }
+                            " (" (crate::popup::human_size(file.size))
+                            @if let Some(by) = &file.uploaded_by { ", " (by) }
+                            ")"
                         }
                     }
                 }

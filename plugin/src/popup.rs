@@ -107,6 +107,7 @@ async fn post_form(
                 body: form.body.clone(),
                 client_msg_id,
                 reply_to: None,
+                files: Vec::new(),
             },
         )
         .await
@@ -305,6 +306,37 @@ fn popup(view: &PopupView<'_>) -> Markup {
     }
 }
 
+/// A shared file: images as a thumbnail linking to the full picture, other
+/// files as a named download link with their size.
+pub fn attachment(file: &protocol::Attachment) -> Markup {
+    html! {
+        @if file.content_type.as_deref().is_some_and(|t| t.starts_with("image/")) {
+            a.bc-file.bc-image href=(file.url) target="_blank" rel="noopener" {
+                img.bc-thumb src=(file.url) alt=(file.name) loading="lazy";
+            }
+        } @else {
+            a.bc-file href=(file.url) download=(file.name) { (file.name) }
+            " " span.bc-size { "(" (human_size(file.size)) ")" }
+        }
+    }
+}
+
+/// 1234567 → "1.2 MB".
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// The CSS/data name of a presence status.
 fn presence_name(presence: protocol::Presence) -> &'static str {
     match presence {
@@ -340,6 +372,13 @@ pub fn message_item(message: &Message, zone: Tz) -> Markup {
             } @else {
                 div.bc-body {
                     (PreEscaped(transcript::render_html(&message.body, &Default::default())))
+                }
+                @if !message.attachments.is_empty() {
+                    ul.bc-files {
+                        @for file in &message.attachments {
+                            li { (attachment(file)) }
+                        }
+                    }
                 }
             }
         }

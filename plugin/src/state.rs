@@ -23,6 +23,12 @@ pub struct Config {
     /// Messages a user may post per `rate_window`, across all rooms.
     pub posts_per_window: u32,
     pub rate_window: std::time::Duration,
+    /// Where uploaded files are kept (content-addressed).
+    pub files_dir: PathBuf,
+    /// Largest accepted upload in bytes (default 25 MiB).
+    pub max_upload_bytes: u64,
+    /// Uploads a user may make per minute.
+    pub uploads_per_minute: u32,
 }
 
 impl Default for Config {
@@ -33,6 +39,9 @@ impl Default for Config {
             max_body_bytes: protocol::MAX_BODY_BYTES,
             posts_per_window,
             rate_window,
+            files_dir: crate::files::default_files_dir(),
+            max_upload_bytes: crate::files::DEFAULT_MAX_UPLOAD_BYTES,
+            uploads_per_minute: 20,
         }
     }
 }
@@ -104,6 +113,10 @@ pub struct Shared {
     pub presence: Arc<PresenceBoard>,
     /// Marks transcript days for publishing.
     pub transcripts: crate::transcripts::Transcripts,
+    /// Where file bytes live.
+    pub blobs: Arc<dyn crate::files::Blobs>,
+    /// Per-user upload budget.
+    pub upload_limiter: crate::limit::RateLimiter,
 }
 
 impl AppState {
@@ -129,6 +142,11 @@ impl AppState {
             ));
         }
         let (transcripts, touches) = crate::transcripts::Transcripts::new();
+        let blobs = Arc::new(crate::files::DiskBlobs::new(config.files_dir.clone()));
+        let upload_limiter = crate::limit::RateLimiter::new(
+            config.uploads_per_minute,
+            std::time::Duration::from_secs(60),
+        );
         let shared = Arc::new(Shared {
             host,
             store,
@@ -138,6 +156,8 @@ impl AppState {
             typing_limiter,
             presence,
             transcripts,
+            blobs,
+            upload_limiter,
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(crate::transcripts::publish_forever(

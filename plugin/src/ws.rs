@@ -131,6 +131,7 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
                     body,
                     client_msg_id: client_msg_id.clone(),
                     reply_to,
+                    files: Vec::new(),
                 };
                 Some(
                     match chat::post(&state, caller.as_ref(), &room, draft).await {

@@ -23,7 +23,7 @@ pub async fn rebuild_transcripts(
     let install = Install::at(data)?;
     let db = install.wiki_db()?;
     let (store, bus) = chat_backends(&install, backends).await?;
-    let parts = web::app(db, store, bus, plugin::Config::default())?;
+    let parts = web::app(db, store, bus, crate::server::chat_config(&install))?;
     let state = &parts.plugin;
     let rooms = match room {
         Some(id) => vec![state

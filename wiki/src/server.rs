@@ -57,6 +57,14 @@ pub async fn chat_backends(
     Ok((store, bus))
 }
 
+/// The chat's settings for this install: uploads go under `<data>/files`.
+pub fn chat_config(install: &Install) -> plugin::Config {
+    plugin::Config {
+        files_dir: install.dir.join("files"),
+        ..plugin::Config::default()
+    }
+}
+
 /// The host name, for a node id nobody chose.
 fn node_name() -> String {
     std::fs::read_to_string("/etc/hostname")
@@ -84,7 +92,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!("created the Welcome page");
     }
     let (store, bus) = chat_backends(&install, &options.backends).await?;
-    let parts = web::app(db, store, bus, plugin::Config::default())?;
+    let parts = web::app(db, store, bus, chat_config(&install))?;
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -11,7 +11,7 @@ pub(crate) mod suite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use protocol::{Message, PageId, RoomId, TranscriptRef, UserId};
+use protocol::{Attachment, Message, PageId, RoomId, TranscriptRef, UserId};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -42,6 +42,50 @@ pub struct NewMessage {
     pub client_msg_id: String,
     pub reply_to: Option<u64>,
     pub mentions: Vec<UserId>,
+    /// Files shared with the message (already stored as blobs).
+    pub files: Vec<StoredFile>,
+}
+
+/// A file as the store records it; the bytes live in a blob store under
+/// `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub id: String,
+    /// The sanitised display name.
+    pub name: String,
+    pub size: u64,
+    pub content_type: Option<String>,
+    /// Hex SHA-256 of the bytes: the blob's key.
+    pub sha256: String,
+}
+
+impl StoredFile {
+    /// The attachment as messages carry it, with the URL it is served at
+    /// (`/files/{room}/{id}/{name}`; the name is there for people and
+    /// browsers, the id alone selects the file).
+    pub fn attachment(&self, room: &RoomId) -> Attachment {
+        let name =
+            percent_encoding::utf8_percent_encode(&self.name, percent_encoding::NON_ALPHANUMERIC);
+        Attachment {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            size: self.size,
+            url: format!("/files/{room}/{}/{name}", self.id),
+            content_type: self.content_type.clone(),
+            uploaded_by: None,
+            uploaded_at: None,
+        }
+    }
+}
+
+/// A file in a room's listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileEntry {
+    pub file: StoredFile,
+    /// The message that shared it.
+    pub seq: u64,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
 }
 
 /// Whether an append stored a new row or found an earlier one.
@@ -95,6 +139,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every room, oldest first (for maintenance commands).
     async fn rooms(&self) -> anyhow::Result<Vec<Room>>;
+
+    /// A file shared in `room`, unless its message was deleted.
+    async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>>;
+
+    /// The room's files, newest first, at most `limit`; files of deleted
+    /// messages are left out.
+    async fn files(&self, room: &RoomId, limit: usize) -> anyhow::Result<Vec<FileEntry>>;
 
     /// Appends a message, assigning the next seq inside the insert transaction.
     /// Returns only after COMMIT.

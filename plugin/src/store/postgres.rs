@@ -39,7 +39,7 @@
 //! that schema, behind an advisory lock so nodes starting together migrate
 //! once.
 
-use super::{Appended, Changed, NewMessage, Poster, Revision, Room, Store};
+use super::{Appended, Changed, FileEntry, NewMessage, Poster, Revision, Room, Store, StoredFile};
 use anyhow::{anyhow, bail, Context};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -122,6 +122,24 @@ CREATE TABLE transcripts (
 );
 "#,
     ),
+    (
+        3,
+        "files",
+        r#"
+ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE files (
+    id           TEXT PRIMARY KEY,
+    room_id      TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    sha256       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    content_type TEXT,
+    FOREIGN KEY (room_id, seq) REFERENCES messages (room_id, seq) ON DELETE CASCADE
+);
+CREATE INDEX files_by_room ON files (room_id, seq);
+"#,
+    ),
 ];
 
 /// Pooled connections per node.
@@ -142,7 +160,7 @@ macro_rules! now {
 macro_rules! message_columns {
     () => {
         "id, room_id, seq, author, author_name, body, created_at, \
-         edited_at, deleted_at, reply_to, client_msg_id, mentions"
+         edited_at, deleted_at, reply_to, client_msg_id, mentions, attachments"
     };
 }
 
@@ -320,7 +338,18 @@ fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
         reply_to: row.try_get::<Option<i64>, _>("reply_to")?.map(to_u64),
         client_msg_id: row.try_get("client_msg_id")?,
         mentions: mentions.into_iter().map(UserId).collect(),
-        attachments: Vec::new(),
+        attachments: serde_json::from_str(&row.try_get::<String, _>("attachments")?)
+            .unwrap_or_default(),
+    })
+}
+
+fn stored_file_from_row(row: &PgRow) -> Result<StoredFile, sqlx::Error> {
+    Ok(StoredFile {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        size: to_u64(row.try_get("size")?),
+        content_type: row.try_get("content_type")?,
+        sha256: row.try_get("sha256")?,
     })
 }
 
@@ -396,6 +425,43 @@ impl Store for PostgresStore {
         Ok(room_from_row(&row)?)
     }
 
+    async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>> {
+        let row = sqlx::query(
+            "SELECT f.id, f.name, f.size, f.content_type, f.sha256 FROM files f
+             JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+             WHERE f.room_id = $1 AND f.id = $2 AND m.deleted_at IS NULL",
+        )
+        .bind(&room.0)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(stored_file_from_row).transpose()?)
+    }
+
+    async fn files(&self, room: &RoomId, limit: usize) -> anyhow::Result<Vec<FileEntry>> {
+        let rows = sqlx::query(
+            "SELECT f.id, f.name, f.size, f.content_type, f.sha256,
+                    f.seq, m.author_name, m.created_at
+             FROM files f JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+             WHERE f.room_id = $1 AND m.deleted_at IS NULL
+             ORDER BY f.seq DESC, f.id LIMIT $2",
+        )
+        .bind(&room.0)
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FileEntry {
+                    file: stored_file_from_row(row)?,
+                    seq: to_u64(row.try_get("seq")?),
+                    uploaded_by: row.try_get("author_name")?,
+                    uploaded_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -440,10 +506,12 @@ impl Store for PostgresStore {
         let seq: i64 = counter.try_get(0)?;
         let now: DateTime<Utc> = counter.try_get(1)?;
         let mentions: Vec<&str> = new.mentions.iter().map(|m| m.0.as_str()).collect();
+        let attachments: Vec<protocol::Attachment> =
+            new.files.iter().map(|f| f.attachment(&new.room)).collect();
         let inserted = sqlx::query(concat!(
             "INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at,
-                                   reply_to, client_msg_id, mentions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                   reply_to, client_msg_id, mentions, attachments)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (room_id, author, client_msg_id) WHERE client_msg_id IS NOT NULL
              DO NOTHING
              RETURNING ",
@@ -459,12 +527,28 @@ impl Store for PostgresStore {
         .bind(new.reply_to.map(to_i64))
         .bind(&new.client_msg_id)
         .bind(&mentions)
+        .bind(serde_json::to_string(&attachments)?)
         .fetch_optional(&mut *tx)
         .await?;
 
         match inserted {
             Some(row) => {
                 let message = message_from_row(&row)?;
+                for file in &new.files {
+                    sqlx::query(
+                        "INSERT INTO files (id, room_id, seq, sha256, name, size, content_type)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&file.id)
+                    .bind(room)
+                    .bind(seq)
+                    .bind(&file.sha256)
+                    .bind(&file.name)
+                    .bind(to_i64(file.size))
+                    .bind(&file.content_type)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await.context("committing a message")?;
                 Ok((message, Appended::Created))
             }
@@ -625,7 +709,7 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await?;
         let row = sqlx::query(concat!(
-            "UPDATE messages SET body = '', mentions = '{}', deleted_at = ",
+            "UPDATE messages SET body = '', mentions = '{}', attachments = '[]', deleted_at = ",
             now!(),
             " WHERE room_id = $1 AND seq = $2 RETURNING ",
             message_columns!()

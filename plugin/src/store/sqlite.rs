@@ -13,7 +13,7 @@
 //! `synchronous = FULL`: a COMMIT has reached the disk when it returns, so an
 //! acknowledged message survives a power loss, not just a process crash.
 
-use super::{Appended, Changed, NewMessage, Poster, Revision, Room, Store};
+use super::{Appended, Changed, FileEntry, NewMessage, Poster, Revision, Room, Store, StoredFile};
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -77,6 +77,18 @@ CREATE TABLE members (
 ) WITHOUT ROWID;
 "#,
     r#"
+ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE files (
+    id           TEXT PRIMARY KEY,
+    room_id      TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT,
+    FOREIGN KEY (room_id, seq) REFERENCES messages (room_id, seq)
+);
+CREATE INDEX files_by_room ON files (room_id, seq);
 CREATE TABLE transcripts (
     room_id TEXT NOT NULL REFERENCES rooms(id),
     day     TEXT NOT NULL,
@@ -316,7 +328,7 @@ fn room_from_row(row: &Row<'_>) -> rusqlite::Result<Room> {
 }
 
 const MESSAGE_COLUMNS: &str = "id, room_id, seq, author, author_name, body, created_at, \
-     edited_at, deleted_at, reply_to, client_msg_id, mentions";
+     edited_at, deleted_at, reply_to, client_msg_id, mentions, attachments";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let mentions: String = row.get(11)?;
@@ -333,7 +345,17 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         reply_to: row.get::<_, Option<i64>>(9)?.map(|s| s.max(0) as u64),
         client_msg_id: row.get(10)?,
         mentions: serde_json::from_str(&mentions).unwrap_or_default(),
-        attachments: Vec::new(),
+        attachments: serde_json::from_str(&row.get::<_, String>(12)?).unwrap_or_default(),
+    })
+}
+
+fn stored_file_from_row(row: &Row<'_>) -> rusqlite::Result<StoredFile> {
+    Ok(StoredFile {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        size: row.get::<_, i64>(2)?.max(0) as u64,
+        content_type: row.get(3)?,
+        sha256: row.get(4)?,
     })
 }
 
@@ -421,6 +443,45 @@ impl Store for SqliteStore {
         self.read(move |conn| Ok(find_room(conn, &id)?)).await
     }
 
+    async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>> {
+        let (room, id) = (room.0.clone(), id.to_owned());
+        self.read(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT f.id, f.name, f.size, f.content_type, f.sha256 FROM files f
+                     JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+                     WHERE f.room_id = ?1 AND f.id = ?2 AND m.deleted_at IS NULL",
+                    params![room, id],
+                    stored_file_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn files(&self, room: &RoomId, limit: usize) -> anyhow::Result<Vec<FileEntry>> {
+        let room = room.0.clone();
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT f.id, f.name, f.size, f.content_type, f.sha256,
+                        f.seq, m.author_name, m.created_at
+                 FROM files f JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+                 WHERE f.room_id = ?1 AND m.deleted_at IS NULL
+                 ORDER BY f.seq DESC, f.id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![room, limit as i64], |row| {
+                Ok(FileEntry {
+                    file: stored_file_from_row(row)?,
+                    seq: row.get::<_, i64>(5)?.max(0) as u64,
+                    uploaded_by: row.get(6)?,
+                    uploaded_at: from_millis(row.get(7)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
@@ -462,10 +523,12 @@ impl Store for SqliteStore {
                 .optional()?
                 .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;
             let id = MessageId(uuid::Uuid::now_v7().to_string());
+            let attachments: Vec<protocol::Attachment> =
+                new.files.iter().map(|f| f.attachment(&new.room)).collect();
             conn.execute(
                 "INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at,
-                                       reply_to, client_msg_id, mentions)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                       reply_to, client_msg_id, mentions, attachments)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     new.room.0,
                     seq,
@@ -477,8 +540,24 @@ impl Store for SqliteStore {
                     new.reply_to.map(|s| s as i64),
                     new.client_msg_id,
                     serde_json::to_string(&new.mentions)?,
+                    serde_json::to_string(&attachments)?,
                 ],
             )?;
+            for file in &new.files {
+                conn.execute(
+                    "INSERT INTO files (id, room_id, seq, sha256, name, size, content_type)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        file.id,
+                        new.room.0,
+                        seq,
+                        file.sha256,
+                        file.name,
+                        file.size as i64,
+                        file.content_type
+                    ],
+                )?;
+            }
             let message = Message {
                 id,
                 room: new.room,
@@ -493,7 +572,7 @@ impl Store for SqliteStore {
                 reply_to: new.reply_to,
                 client_msg_id: Some(new.client_msg_id),
                 mentions: new.mentions,
-                attachments: Vec::new(),
+                attachments,
             };
             Ok((message, Appended::Created))
         })
@@ -640,7 +719,7 @@ impl Store for SqliteStore {
                 params![room, seq as i64],
             )?;
             conn.execute(
-                "UPDATE messages SET body = '', mentions = '[]', deleted_at = ?3
+                "UPDATE messages SET body = '', mentions = '[]', attachments = '[]', deleted_at = ?3
                  WHERE room_id = ?1 AND seq = ?2",
                 params![room, seq as i64, millis(Utc::now())],
             )?;

@@ -154,6 +154,7 @@ fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage
         client_msg_id: key.to_owned(),
         reply_to: None,
         mentions: Vec::new(),
+        files: Vec::new(),
     }
 }
 

@@ -29,7 +29,7 @@ pub fn start() -> TestWiki {
         db,
         Arc::new(store),
         Arc::new(plugin::LocalBus::new()),
-        plugin::Config::default(),
+        wiki::server::chat_config(&install),
     )
     .unwrap();
     TestWiki {

@@ -1,0 +1,504 @@
+//! Files in rooms: upload, storage, listing and safe serving.
+//!
+//! An upload streams to a staging file while its SHA-256 is computed and
+//! its size is counted; past the limit it is abandoned (and deleted) with a
+//! 413. A finished upload is kept under its hash (content-addressed: the same
+//! bytes are stored once) by a [`Blobs`] store — on disk under the data
+//! directory by default; an object store can implement the same trait for
+//! several nodes. The file is then shared as a message in the room.
+//!
+//! Serving checks read access to the room on every request (a file URL is
+//! useless to someone who may not read the page: 404). Every response carries
+//! `nosniff` and a sandboxing CSP; only PNG, JPEG, GIF and WebP whose bytes
+//! really are that format are shown inline, everything else is a download.
+//! The type comes from the bytes, never from the uploader's claim or name.
+
+use crate::api::{Json, MaybeCaller};
+use crate::chat::{self, Draft};
+use crate::error::AppError;
+use crate::origin::check_same_origin;
+use crate::state::AppState;
+use crate::store::StoredFile;
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use protocol::{Attachment, ErrorCode, Message, RoomId};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path as FsPath, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// Default largest upload: 25 MiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+/// Longest stored file name, in characters.
+const MAX_NAME_CHARS: usize = 150;
+/// Headers and form fields around the file in a multipart body.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
+    let body_limit = usize::try_from(max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MULTIPART_OVERHEAD);
+    Router::new()
+        .route(
+            "/api/rooms/{room}/files",
+            post(upload).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/files/{room}/{id}/{name}", get(download))
+}
+
+/// A finished upload in the staging area, not yet kept.
+#[derive(Debug)]
+pub struct Staged {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    /// The first bytes, to tell the type.
+    pub head: Vec<u8>,
+}
+
+/// Where file bytes live, by content hash.
+#[async_trait]
+pub trait Blobs: Send + Sync + 'static {
+    /// A fresh path in the staging area for an upload in progress.
+    fn staging_path(&self) -> anyhow::Result<PathBuf>;
+    /// Moves a finished upload into storage under its hash; if those bytes
+    /// are already stored the staged copy is just removed.
+    async fn keep(&self, staged: &Staged) -> anyhow::Result<()>;
+    /// The stored bytes and their length, or `None`.
+    async fn open(&self, sha256: &str) -> anyhow::Result<Option<(Body, u64)>>;
+}
+
+/// Blobs on the local disk: `<dir>/ab/cd/<sha256>`, staging in `<dir>/tmp`.
+pub struct DiskBlobs {
+    dir: PathBuf,
+}
+
+impl DiskBlobs {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn blob_path(&self, sha256: &str) -> Option<PathBuf> {
+        // The hash comes from our own database, but a path is built from it:
+        // accept nothing but 64 hex digits.
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(self.dir.join(&sha256[..2]).join(&sha256[2..4]).join(sha256))
+    }
+}
+
+#[async_trait]
+impl Blobs for DiskBlobs {
+    fn staging_path(&self) -> anyhow::Result<PathBuf> {
+        let staging = self.dir.join("tmp");
+        std::fs::create_dir_all(&staging)?;
+        Ok(staging.join(format!("upload-{}", uuid::Uuid::new_v4().simple())))
+    }
+
+    async fn keep(&self, staged: &Staged) -> anyhow::Result<()> {
+        let target = self
+            .blob_path(&staged.sha256)
+            .ok_or_else(|| anyhow::anyhow!("bad blob hash"))?;
+        if tokio::fs::try_exists(&target).await? {
+            tokio::fs::remove_file(&staged.path).await?;
+            return Ok(());
+        }
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::rename(&staged.path, &target).await?;
+        Ok(())
+    }
+
+    async fn open(&self, sha256: &str) -> anyhow::Result<Option<(Body, u64)>> {
+        let Some(path) = self.blob_path(sha256) else {
+            return Ok(None);
+        };
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let size = file.metadata().await?.len();
+        let stream = tokio_util::io::ReaderStream::new(file);
+        Ok(Some((Body::from_stream(stream), size)))
+    }
+}
+
+/// Removes a staging file when dropped, unless it was kept.
+struct StagingGuard(Option<PathBuf>);
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The answer to an upload.
+#[derive(Debug, Serialize)]
+struct Uploaded {
+    #[serde(flatten)]
+    file: Attachment,
+    /// The message that shares it.
+    message: Message,
+}
+
+/// `POST /api/rooms/{room}/files`: multipart with a `file` field and
+/// optional `body` (a comment) and `client_msg_id`.
+async fn upload(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<Uploaded>), AppError> {
+    check_same_origin(&headers)?;
+    let form = receive(&state, caller.as_ref(), &room, multipart).await?;
+    let Some(file) = form.file else {
+        return Err(AppError::bad_request(
+            "send the file in a multipart field named `file`",
+        ));
+    };
+    let message = share(
+        &state,
+        caller.as_ref(),
+        &room,
+        file,
+        form.body,
+        form.client_msg_id,
+    )
+    .await?;
+    let attachment = message
+        .attachments
+        .first()
+        .cloned()
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "the file was not attached"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Uploaded {
+            file: attachment,
+            message,
+        }),
+    ))
+}
+
+/// What a multipart upload form held.
+pub struct UploadForm {
+    pub file: Option<(StoredFile, Staged)>,
+    pub body: String,
+    pub client_msg_id: String,
+    pub csrf: String,
+}
+
+/// Reads a multipart form, streaming its `file` field to staging. Checks
+/// that the caller may post in the room *before* taking the bytes.
+pub async fn receive(
+    state: &AppState,
+    caller: Option<&crate::host::Caller>,
+    room: &RoomId,
+    mut multipart: Multipart,
+) -> Result<UploadForm, AppError> {
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    let authorized = chat::authorize(state, Some(caller), room).await?;
+    if authorized.access < crate::host::Access::Write {
+        return Err(AppError::forbidden(
+            "sharing files needs edit rights on the page",
+        ));
+    }
+    let mut form = UploadForm {
+        file: None,
+        body: String::new(),
+        client_msg_id: String::new(),
+        csrf: String::new(),
+    };
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                let name = sanitize_name(field.file_name().unwrap_or_default());
+                let staged = stream_to_staging(state, field).await?;
+                if let Some(staged) = staged {
+                    state
+                        .upload_limiter
+                        .check(&caller.id)
+                        .map_err(|wait| AppError {
+                            message: "too many uploads; wait a little".into(),
+                            ..AppError::rate_limited(wait)
+                        })?;
+                    let file = StoredFile {
+                        id: uuid::Uuid::now_v7().simple().to_string(),
+                        name,
+                        size: staged.size,
+                        content_type: sniff_image(&staged.head).map(str::to_owned),
+                        sha256: staged.sha256.clone(),
+                    };
+                    form.file = Some((file, staged));
+                }
+            }
+            "body" => form.body = field.text().await.map_err(multipart_error)?,
+            "client_msg_id" => form.client_msg_id = field.text().await.map_err(multipart_error)?,
+            "csrf" => form.csrf = field.text().await.map_err(multipart_error)?,
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// Keeps the staged bytes and posts the message that shares them.
+pub async fn share(
+    state: &AppState,
+    caller: Option<&crate::host::Caller>,
+    room: &RoomId,
+    (file, staged): (StoredFile, Staged),
+    body: String,
+    client_msg_id: String,
+) -> Result<Message, AppError> {
+    let guard = StagingGuard(Some(staged.path.clone()));
+    state.blobs.keep(&staged).await.map_err(|e| {
+        tracing::error!(error = ?e, "keeping an upload");
+        AppError::new(ErrorCode::Internal, "could not store the file")
+    })?;
+    std::mem::forget(guard);
+    let body = if body.trim().is_empty() {
+        format!("shared a file: {}", file.name)
+    } else {
+        body
+    };
+    let client_msg_id = if client_msg_id.is_empty() {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        client_msg_id
+    };
+    chat::post(
+        state,
+        caller,
+        room,
+        Draft {
+            body,
+            client_msg_id,
+            reply_to: None,
+            files: vec![file],
+        },
+    )
+    .await
+}
+
+/// Streams one multipart field to a staging file, hashing it. `Ok(None)`
+/// for an empty field (a form sent with no file chosen).
+async fn stream_to_staging(
+    state: &AppState,
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<Option<Staged>, AppError> {
+    let limit = state.config.max_upload_bytes;
+    let path = state.blobs.staging_path().map_err(internal)?;
+    let mut guard = StagingGuard(Some(path.clone()));
+    let mut out = tokio::fs::File::create(&path).await.map_err(internal)?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut head = Vec::with_capacity(16);
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        size += chunk.len() as u64;
+        if size > limit {
+            // The guard deletes the partial file: nothing is left behind.
+            return Err(too_large(limit));
+        }
+        if head.len() < 16 {
+            let take = (16 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk).await.map_err(internal)?;
+    }
+    out.sync_all().await.map_err(internal)?;
+    drop(out);
+    if size == 0 {
+        return Ok(None);
+    }
+    guard.0 = None;
+    Ok(Some(Staged {
+        path,
+        sha256: hex(&hasher.finalize()),
+        size,
+        head,
+    }))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn too_large(limit: u64) -> AppError {
+    AppError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "files may be at most {} MiB",
+            limit as f64 / 1024.0 / 1024.0
+        ),
+    )
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::new(ErrorCode::PayloadTooLarge, "the upload is too large");
+    }
+    AppError::bad_request(format!("bad multipart body: {}", error.body_text()))
+}
+
+fn internal(error: impl std::fmt::Debug) -> AppError {
+    tracing::error!(?error, "file storage failed");
+    AppError::new(ErrorCode::Internal, "could not store the file")
+}
+
+/// A file name safe to store and show: the last path component, no control
+/// characters, no leading dots, at most 150 characters. (It is still escaped
+/// wherever it is shown.)
+pub fn sanitize_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    if cleaned.is_empty() {
+        "file".to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
+/// The raster image type these bytes really are, if one we show inline.
+pub fn sniff_image(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// The static name of an allow-listed image type.
+fn sniffed_type(stored: &str) -> Option<&'static str> {
+    ["image/png", "image/jpeg", "image/gif", "image/webp"]
+        .into_iter()
+        .find(|t| *t == stored)
+}
+
+/// `GET /files/{room}/{id}/{name}`.
+async fn download(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path((room, id, _name)): Path<(RoomId, String, String)>,
+) -> Result<Response, AppError> {
+    let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
+    let file = state
+        .store
+        .file(&room.id, &id)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, "no such file"))?;
+    let (body, size) = state
+        .blobs
+        .open(&file.sha256)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, "the file's bytes are missing"))?;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    // Only the allow-listed raster types sniffed at upload are shown inline.
+    let (content_type, disposition) = match file.content_type.as_deref().and_then(sniffed_type) {
+        Some(image) => (image, "inline"),
+        None => ("application/octet-stream", "attachment"),
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; sandbox"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(disposition, &file.name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `inline|attachment; filename="ascii"; filename*=UTF-8''percent-encoded`.
+fn content_disposition(kind: &str, name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// Where uploads go by default: `files` under the current directory's
+/// `data` (the embedding binary sets its own).
+pub fn default_files_dir() -> PathBuf {
+    FsPath::new("data").join("files")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_paths_and_control_characters() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("C:\\Users\\x\\report.pdf"), "report.pdf");
+        assert_eq!(sanitize_name(".htaccess"), "htaccess");
+        assert_eq!(sanitize_name("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(sanitize_name(""), "file");
+        assert_eq!(sanitize_name("/"), "file");
+        let long = "x".repeat(500);
+        assert_eq!(sanitize_name(&long).chars().count(), MAX_NAME_CHARS);
+        // Markup survives as text; every view escapes it.
+        assert_eq!(
+            sanitize_name("\"><img src=x onerror=alert(1)>.txt"),
+            "\"><img src=x onerror=alert(1)>.txt"
+        );
+    }
+
+    #[test]
+    fn only_real_raster_images_are_images() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"GIF89a.."), Some("image/gif"));
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"<svg xmlns="), None);
+        assert_eq!(sniff_image(b"<html><script>"), None);
+    }
+
+    #[test]
+    fn content_disposition_is_safe_for_any_name() {
+        let header = content_disposition("attachment", "\"><b>.txt");
+        assert!(header.starts_with("attachment; filename=\"__"));
+        assert!(header.contains("filename*=UTF-8''%22%3E%3Cb%3E%2Etxt"));
+        assert!(HeaderValue::from_str(&header).is_ok());
+    }
+}
