@@ -40,18 +40,27 @@ const MAX_NAME_CHARS: usize = 150;
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
-    let body_limit = usize::try_from(max_upload_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(MULTIPART_OVERHEAD);
     Router::new()
         .route(
             "/api/rooms/{room}/files",
-            post(upload).layer(DefaultBodyLimit::max(body_limit)),
+            post(upload).layer(upload_body_limit(max_upload_bytes)),
         )
         .route("/files/{room}/{id}/{name}", get(download))
 }
 
-/// A finished upload in the staging area, not yet kept.
+/// The request body limit for routes that take uploads: the file cap plus
+/// room for the other form fields (the file itself is counted exactly while
+/// it streams).
+pub fn upload_body_limit(max_upload_bytes: u64) -> DefaultBodyLimit {
+    let limit = usize::try_from(max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(MULTIPART_OVERHEAD);
+    DefaultBodyLimit::max(limit)
+}
+
+/// A finished upload in the staging area. Dropping it removes the staged
+/// bytes unless [`Blobs::keep`] moved them away first, so a form that fails
+/// later (bad CSRF token, rate limit) leaves nothing behind.
 #[derive(Debug)]
 pub struct Staged {
     pub path: PathBuf,
@@ -128,6 +137,13 @@ impl Blobs for DiskBlobs {
         let size = file.metadata().await?.len();
         let stream = tokio_util::io::ReaderStream::new(file);
         Ok(Some((Body::from_stream(stream), size)))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // After `keep` the path is gone and this fails harmlessly.
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -260,12 +276,10 @@ pub async fn share(
     body: String,
     client_msg_id: String,
 ) -> Result<Message, AppError> {
-    let guard = StagingGuard(Some(staged.path.clone()));
     state.blobs.keep(&staged).await.map_err(|e| {
         tracing::error!(error = ?e, "keeping an upload");
         AppError::new(ErrorCode::Internal, "could not store the file")
     })?;
-    std::mem::forget(guard);
     let body = if body.trim().is_empty() {
         format!("shared a file: {}", file.name)
     } else {

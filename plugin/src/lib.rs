@@ -72,7 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ws::routes())
         .merge(sse::routes())
         .merge(poll::routes())
-        .merge(popup::routes())
+        .merge(popup::routes(max_upload))
         .merge(macro_table::routes())
         .merge(assets::routes())
         .with_state(state)

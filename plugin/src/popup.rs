@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::host::{Access, Caller};
 use crate::origin::check_same_origin;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -36,10 +36,11 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
     base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/rooms/{room}", get(page))
-        .route("/rooms/{room}/messages", axum::routing::post(post_form))
+pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
+    Router::new().route("/rooms/{room}", get(page)).route(
+        "/rooms/{room}/messages",
+        axum::routing::post(post_form).layer(crate::files::upload_body_limit(max_upload_bytes)),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,13 +74,68 @@ struct PostForm {
     body: String,
 }
 
+/// The form as posted: plain, or multipart when a file was chosen.
+enum Posted {
+    Plain(PostForm),
+    WithFile(Box<crate::files::UploadForm>),
+}
+
+impl Posted {
+    fn fields(&self) -> (&str, &str, &str) {
+        match self {
+            Posted::Plain(f) => (&f.csrf, &f.client_msg_id, &f.body),
+            Posted::WithFile(f) => (&f.csrf, &f.client_msg_id, &f.body),
+        }
+    }
+}
+
 async fn post_form(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     headers: HeaderMap,
     Path(room): Path<RoomId>,
-    Form(form): Form<PostForm>,
+    request: axum::extract::Request,
 ) -> Result<Response, Response> {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let posted = if multipart {
+        let parts = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        crate::files::receive(&state, caller.as_ref(), &room, parts)
+            .await
+            .map(|form| Posted::WithFile(Box::new(form)))
+    } else {
+        Form::<PostForm>::from_request(request, &state)
+            .await
+            .map(|Form(form)| Posted::Plain(form))
+            .map_err(|e| AppError::bad_request(e.body_text()))
+    };
+    let posted = match posted {
+        Ok(posted) => posted,
+        Err(error) if error.code == ErrorCode::NotFound => return Err(error.into_response()),
+        Err(error) => {
+            let status = error.status();
+            let failed = FailedPost {
+                message: error.message,
+                body: String::new(),
+            };
+            let markup = render(&state, caller.as_ref(), &room, None, Some(failed)).await?;
+            return Ok(with_headers(status, markup));
+        }
+    };
+    let (csrf, client_msg_id, body) = posted.fields();
+    let form = PostForm {
+        csrf: csrf.to_owned(),
+        client_msg_id: client_msg_id.to_owned(),
+        body: body.to_owned(),
+    };
+    let file = match posted {
+        Posted::WithFile(upload) => upload.file,
+        Posted::Plain(_) => None,
+    };
     let result = async {
         check_same_origin(&headers)?;
         let caller_ref = caller.as_ref().ok_or_else(AppError::unauthenticated)?;
@@ -99,6 +155,17 @@ async fn post_form(
         } else {
             form.client_msg_id.clone()
         };
+        if let Some(file) = file {
+            return crate::files::share(
+                &state,
+                caller.as_ref(),
+                &room,
+                file,
+                form.body.clone(),
+                client_msg_id,
+            )
+            .await;
+        }
         chat::post(
             &state,
             caller.as_ref(),
@@ -273,15 +340,21 @@ fn popup(view: &PopupView<'_>) -> Markup {
                     p #bc-error role="alert" { (failed.message) }
                 }
                 @if view.can_post {
-                    form #bc-form method="post" action=(format!("{room_url}/messages")) {
+                    form #bc-form method="post" action=(format!("{room_url}/messages"))
+                        enctype="multipart/form-data" {
                         input type="hidden" name="csrf"
                             value=(view.caller.and_then(|c| c.csrf_token.as_deref()).unwrap_or_default());
                         input type="hidden" name="client_msg_id" value=(uuid::Uuid::new_v4());
                         label.bc-visually-hidden for="bc-input" { "Message" }
-                        textarea #bc-input name="body" rows="2" required
+                        textarea #bc-input name="body" rows="2"
                             placeholder="Write a message (Markdown works)" {
                             @if let Some(failed) = &view.failed { (failed.body) }
                         }
+                        label.bc-attach for="bc-file" title="Attach a file" {
+                            span.bc-visually-hidden { "Attach a file" }
+                            "📎"
+                        }
+                        input #bc-file type="file" name="file";
                         button #bc-send type="submit" { "Send" }
                     }
                 } @else if view.caller.is_none() {

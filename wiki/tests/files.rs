@@ -251,3 +251,64 @@ async fn readers_without_access_get_404_and_oversize_uploads_leave_nothing() {
         "nothing left behind"
     );
 }
+
+/// The value of the popup form's hidden `csrf` field.
+fn csrf_of(popup: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = popup.find(marker).unwrap() + marker.len();
+    popup[start..].split('"').next().unwrap().to_owned()
+}
+
+fn form_with_file(csrf: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"client_msg_id\"\r\n\r\nnojs-1\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&multipart(name, bytes, Some("from the plain form")));
+    body
+}
+
+#[tokio::test]
+async fn the_no_javascript_form_shares_files_and_checks_csrf() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let admin = session_cookie(&wiki, "admin").await;
+    let room = lobby(&get(router, "/", Some(&admin)).await.body);
+    let popup = get(router, &format!("/rooms/{room}"), Some(&admin)).await;
+    assert!(popup.body.contains(r#"enctype="multipart/form-data""#));
+    assert!(popup.body.contains(r#"type="file" name="file""#));
+    let csrf = csrf_of(&popup.body);
+
+    let post = |csrf: String| {
+        Request::post(format!("/rooms/{room}/messages"))
+            .header(header::COOKIE, &admin)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(form_with_file(
+                &csrf,
+                "notes.txt",
+                b"plain form bytes",
+            )))
+            .unwrap()
+    };
+    let before = files_on_disk(&wiki.dir.path().join("files"));
+    let refused = send(router, post("wrong".into())).await;
+    assert_eq!(refused.status, 403, "a wrong CSRF token is refused");
+    assert_eq!(
+        files_on_disk(&wiki.dir.path().join("files")),
+        before,
+        "the refused upload left nothing behind"
+    );
+
+    let sent = send(router, post(csrf)).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let popup = get(router, &format!("/rooms/{room}"), Some(&admin)).await;
+    assert!(popup.body.contains("from the plain form"));
+    assert!(
+        popup.body.contains(">notes.txt</a>"),
+        "the file is linked in the message"
+    );
+}
