@@ -16,6 +16,7 @@
 //! - [`http`]: a tiny blocking HTTP/1.1 client for probes and simple API checks.
 //! - [`server`]: [`server::TestServer`]: data dir, users via the CLI, spawn,
 //!   wait for `/healthz`, restart on the same data, kill on drop.
+//! - [`api`]: a script's view: JSON API, WebSocket, SSE, long-poll, bearer tokens.
 //! - [`browser`]: [`browser::Chromedriver`] and [`browser::Browser`]: one
 //!   chromedriver process, one headless Chromium session per user.
 //! - [`chat`]: the user's journey in page terms: sign in, open the Welcome
@@ -23,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod browser;
 pub mod chat;
 pub mod http;

@@ -51,12 +51,19 @@ pub struct TestServer {
     log_path: PathBuf,
     /// The running process, `None` between a stop and a start.
     child: Option<Child>,
+    /// Extra environment for the server (e.g. a raised post limit).
+    env: Vec<(String, String)>,
 }
 
 impl TestServer {
     /// Starts a server called `name` (the log is `target/e2e/<name>-server.log`)
     /// on a fresh data directory and waits until it is healthy.
     pub fn start(name: &str, binary: &Path) -> Result<Self> {
+        Self::start_with_env(name, binary, &[])
+    }
+
+    /// [`TestServer::start`] with extra environment variables for the server.
+    pub fn start_with_env(name: &str, binary: &Path, env: &[(&str, &str)]) -> Result<Self> {
         let artifacts = workspace::artifacts_dir()?;
         let data = tempfile::Builder::new()
             .prefix(&format!("{name}-data-"))
@@ -73,6 +80,10 @@ impl TestServer {
             port,
             log_path,
             child: None,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         server.spawn()?;
         Ok(server)
@@ -169,6 +180,7 @@ impl TestServer {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

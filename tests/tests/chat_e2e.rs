@@ -18,6 +18,8 @@ const TEST: &str = "chat_e2e::two_users_chat_live_and_history_survives_a_restart
 /// The whole journey must finish well within this, or the test fails
 /// rather than hanging CI.
 const BUDGET: Duration = Duration::from_secs(240);
+/// How soon a message must show in the other user's open popup.
+const LIVE_DELIVERY: Duration = Duration::from_secs(2);
 
 const ALICE: (&str, &str) = ("alice", "alice-e2e-password-1");
 const BOB: (&str, &str) = ("bob", "bob-e2e-password-2");
@@ -102,6 +104,7 @@ async fn journey(server: &mut TestServer, alice: &Browser, bob: &Browser) -> Res
 
     // Alice writes; Bob sees it arrive live, escaped, with her name and a time.
     chat::post(alice, HELLO, SendWith::Enter).await?;
+    let sent_at = std::time::Instant::now();
     chat::wait_for_message(alice, HELLO).await?;
     ensure!(
         chat::still_same_page(alice).await?,
@@ -110,6 +113,11 @@ async fn journey(server: &mut TestServer, alice: &Browser, bob: &Browser) -> Res
     let seen = chat::wait_for_message(bob, HELLO)
         .await
         .context("bob did not see alice's message arrive live")?;
+    let delivery = sent_at.elapsed();
+    ensure!(
+        delivery < LIVE_DELIVERY,
+        "bob saw alice's message {delivery:?} after she sent it; it must arrive within {LIVE_DELIVERY:?}"
+    );
     ensure!(
         chat::still_same_page(bob).await?,
         "bob's popup reloaded to show the message; it should arrive live"
