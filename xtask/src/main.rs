@@ -6,6 +6,7 @@
 //! cargo xtask build-ui [--release]   build the wasm bundle into target/ui
 //! cargo xtask run                setup, release bundle, serve on 127.0.0.1:8080
 //! cargo xtask test               fmt, clippy, bundle, tests, browser tests
+//! cargo xtask bench [--quick]    load generator vs a bare baseline; README table
 //! ```
 //!
 //! # Layout
@@ -15,7 +16,9 @@
 //!   Cargo.lock, and Debian's chromium, chromedriver and binaryen.
 //! - [`ui`]: wasm-pack build into `target/ui`, `wasm-opt -Oz`, size report.
 //! - [`test`]: the CI pipeline, step by step, with a summary.
+//! - [`bench`]: release builds, the load generator, the README table.
 
+mod bench;
 mod setup;
 mod shell;
 mod test;
@@ -93,6 +96,17 @@ enum Command {
         #[arg(long)]
         fail_fast: bool,
     },
+    /// Measure: the load generator against a fresh server and a bare baseline
+    ///
+    /// Builds release binaries, runs every scenario (fan-out, latency, 10,000
+    /// listeners, idle memory, durable writes, history, SSE, long-poll, bundle
+    /// size), writes target/bench/report.json and report.md, and puts the table
+    /// in README.md. --quick: smaller sizes, under 2 minutes, README untouched.
+    Bench {
+        /// Smaller sizes and shorter runs, for development.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -127,6 +141,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             extra,
         } => run(&listen, data, &extra)?,
         Command::Test { fail_fast } => return test::test(fail_fast),
+        Command::Bench { quick } => bench::bench(quick)?,
     }
     Ok(ExitCode::SUCCESS)
 }

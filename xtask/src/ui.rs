@@ -58,6 +58,16 @@ pub fn build_ui(profile: Profile) -> Result<PathBuf> {
         Profile::Dev => "--dev",
         Profile::Release => "--release",
     });
+    if profile == Profile::Release {
+        // Size over speed for the bundle only: these override the workspace's
+        // release profile for this cargo run (the server's build is untouched).
+        cmd.envs([
+            ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z"),
+            ("CARGO_PROFILE_RELEASE_LTO", "fat"),
+            ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
+            ("CARGO_PROFILE_RELEASE_PANIC", "abort"),
+        ]);
+    }
     shell::run(&mut cmd).context("wasm-pack could not build wasm-ui")?;
 
     let wasm = out_dir().join(format!("{OUT_NAME}_bg.wasm"));

@@ -1,0 +1,80 @@
+//! `cargo xtask bench`: builds release binaries and the release wasm bundle,
+//! runs `backchannel-bench run` (the load generator; see bench/), and, after
+//! a full run, puts the table into the README's Performance section.
+//!
+//! Holding 50,000 connections needs more open files than the usual limit;
+//! as root the run is wrapped in `prlimit --nofile=...` (children inherit
+//! it). Otherwise the idle-connection row reports what the limit allowed.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::shell::{self, banner};
+use crate::ui::{self, Profile};
+
+/// Open files the bench and the servers it starts may use.
+const NOFILE: &str = "250000";
+/// The README lines between which the latest table goes.
+const START: &str = "<!-- bench:start -->";
+const END: &str = "<!-- bench:end -->";
+
+pub fn bench(quick: bool) -> Result<()> {
+    crate::setup::setup().context("setup failed")?;
+    ui::build_ui(Profile::Release)?;
+    banner("building release binaries (backchannel, backchannel-bench)");
+    shell::run(shell::cargo().args(["build", "--release", "-p", "wiki", "-p", "bench"]))?;
+
+    let root = shell::workspace_root();
+    let bench = root.join("target/release/backchannel-bench");
+    let out = root.join("target/bench");
+    let mut cmd = match shell::find_program("prlimit").filter(|_| shell::is_root()) {
+        Some(prlimit) => {
+            let mut cmd = shell::command(prlimit);
+            cmd.arg(format!("--nofile={NOFILE}:{NOFILE}")).arg(&bench);
+            cmd
+        }
+        None => {
+            println!("note: not root (or no prlimit): the open-file limit stays as it is");
+            shell::command(&bench)
+        }
+    };
+    cmd.current_dir(&root)
+        .arg("run")
+        .arg("--out")
+        .arg(&out)
+        .arg("--ui")
+        .arg(ui::out_dir());
+    if quick {
+        cmd.arg("--quick");
+    }
+    banner(if quick {
+        "running the quick bench"
+    } else {
+        "running the full bench"
+    });
+    shell::run(&mut cmd).context("the bench failed")?;
+
+    if !quick {
+        let table = std::fs::read_to_string(out.join("report.md"))?;
+        update_readme(&root.join("README.md"), &table)?;
+        println!("README.md: Performance table updated");
+    }
+    Ok(())
+}
+
+/// Replaces what is between the bench markers in the README.
+fn update_readme(readme: &Path, table: &str) -> Result<()> {
+    let text = std::fs::read_to_string(readme)?;
+    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+        bail!("README.md has no {START} ... {END} section");
+    };
+    let updated = format!(
+        "{}{START}\n{}\n{}",
+        &text[..start],
+        table.trim_end(),
+        &text[end..]
+    );
+    std::fs::write(readme, updated)?;
+    Ok(())
+}
