@@ -13,6 +13,7 @@
 //!
 //! # Layout
 //! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access).
+//! - [`connect`]: `ConnectHost`, the `Host` for external wikis: signed (JWT) URLs, installs.
 //! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
 //! - [`bus`]: the `Bus` trait and the in-process bus.
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
@@ -38,6 +39,7 @@ pub mod api;
 pub mod assets;
 pub mod bus;
 pub mod chat;
+pub mod connect;
 pub mod error;
 pub mod feed;
 pub mod files;

@@ -1,0 +1,1013 @@
+//! [`ConnectHost`]: the [`Host`] for external wikis, which talk to the plugin
+//! the way Atlassian Connect apps are talked to.
+//!
+//! The built-in wiki calls the plugin in-process. An external wiki only has
+//! HTTP and a shared secret, so every fact the plugin needs from it arrives
+//! signed, and every call back to it is signed.
+//!
+//! # Protocol
+//! 1. **Install.** The wiki reads `manifest.json` and POSTs its
+//!    `lifecycle.installed` callback to [`INSTALLED_PATH`] with
+//!    `{"clientKey", "sharedSecret", "baseUrl", ...}`. The plugin stores the
+//!    [`Installation`]. The first install of a client key is accepted as is;
+//!    a later one (a new secret or base URL) must carry
+//!    `Authorization: JWT <token>` signed with the *current* secret, else it
+//!    is refused: otherwise anyone could re-install over a wiki and take its
+//!    pages. [`UNINSTALLED_PATH`] removes an installation, signed the same way.
+//! 2. **Signed URLs.** The wiki loads the macro
+//!    (`/macro/chat?page=ID&room=NAME`) and the popup (`/rooms/ID`) with
+//!    `&jwt=<token>` appended: HS256 with the shared secret, claims
+//!    - `iss`: the client key; `sub`: the user's id (absent for anonymous);
+//!    - `iat`, `exp`: at most [`ConnectConfig::max_token_lifetime_secs`]
+//!      apart; `jti` (random) is recommended so two loads differ;
+//!    - `qsh`: the hash of this exact request ([`qsh`]);
+//!    - `context`: `{"user": {"displayName"}, "page": {"id", "title", "url",
+//!      "timeZone"}, "access": "none"|"read"|"write"|"admin"}`, the user's
+//!      access to that page now.
+//! 3. **Verification** ([`authenticate`], a middleware over the plugin's
+//!    routes): the unverified `iss` only picks the installation; then the
+//!    signature (HS256 only), `exp` (with [`ConnectConfig::leeway_secs`]),
+//!    `iat`, `qsh`, that a `page` query parameter is the context's page, and
+//!    that the token was never seen before (its SHA-256 is remembered until
+//!    it expires). Any failure is a 401 in the JSON error shape.
+//! 4. **Session.** A verified token becomes a plugin session: a random
+//!    token in the [`SESSION_COOKIE`] cookie (`HttpOnly; Secure;
+//!    SameSite=None`, since the plugin lives in the wiki's iframe), valid
+//!    for [`ConnectConfig::session_ttl_secs`]. The popup's API, WebSocket,
+//!    SSE and form calls use it; `Authorization: Bearer <token>` works too.
+//!    The page's JWT itself is single-use.
+//! 5. **Access** comes from the signed contexts, remembered per (page, user)
+//!    for a session's lifetime and replaced by every newer context;
+//!    [`Host::acl_epoch`] moves when a context shows different access (and
+//!    every minute, so an entry that expires is noticed by open streams).
+//! 6. **Transcripts.** [`Host::put_child_page`] calls the wiki:
+//!    `PUT {baseUrl}/rest/backchannel/pages/{pageId}/children` with
+//!    `Authorization: JWT <token>` (iss = the app key from manifest.json,
+//!    `qsh` over that request, 3 minutes) and the JSON body
+//!    `{"segments": [...], "title", "markdown"}`; the wiki answers 200 with
+//!    `{"path", "url", "changed"}`.
+//!
+//! # Threat model
+//! - *Anyone can install.* So nothing one installation signs reaches another:
+//!   page and user ids become `<client key>:<id>` (client key
+//!   percent-encoded, so the first `:` splits them). A wiki that claims
+//!   admin on page `42` gets it on its own `42` only.
+//! - *Stolen or replayed URLs* (logs, `Referer`, history): single use, short
+//!   lived, bound to method, path and query by `qsh`. Responses to signed
+//!   URLs are `no-store` and `no-referrer`.
+//! - *Tampered claims*: HS256 over header and claims; only HS256 is accepted
+//!   (no `none`, no algorithm confusion).
+//! - *Memory floods by a hostile installation*: sessions, seen tokens and
+//!   contexts live in capped maps; a full map answers 429.
+//! - *SSRF through `baseUrl`*: the plugin calls an installation's base URL
+//!   with transcripts of that installation's own rooms only. Set
+//!   [`ConnectConfig::allowed_base_urls`] to restrict where it may point.
+//!
+//! # Limits
+//! Sessions, seen tokens and contexts are in memory: a restart signs
+//! everyone out until their next page load, and several nodes need sticky
+//! sessions. Transcripts of a page wait until someone has loaded it since
+//! the last restart (the plugin learns its time zone from the context).
+//!
+//! # Layout
+//! - [`qsh`]: the query string hash and its canonical request.
+//! - [`installations`]: the `Installations` trait, in memory and SQLite.
+//! - `expiring`: the capped, expiring maps behind sessions and contexts.
+
+pub mod installations;
+pub mod qsh;
+
+mod expiring;
+
+pub use installations::{Installation, Installations, MemoryInstallations, SqliteInstallations};
+
+use crate::api::Json;
+use crate::error::AppError;
+use crate::host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
+use async_trait::async_trait;
+use axum::extract::{Request, State};
+use axum::http::uri::PathAndQuery;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use expiring::{now, ExpiringMap, Full};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use protocol::{ErrorCode, PageId, UserId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The `lifecycle.installed` callback.
+pub const INSTALLED_PATH: &str = "/connect/installed";
+/// The `lifecycle.uninstalled` callback.
+pub const UNINSTALLED_PATH: &str = "/connect/uninstalled";
+/// Where a browser without a session is sent: the wiki signs people in, so
+/// this page only says to reopen the chat from the wiki.
+pub const SIGN_IN_PATH: &str = "/connect/sign-in";
+/// The plugin session cookie.
+pub const SESSION_COOKIE: &str = "bc_connect";
+/// Shorter HS256 keys are refused at install (RFC 7518 §3.2 asks for 256 bits).
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Lifetime of the tokens the plugin signs for calls to a wiki.
+const OUTGOING_TOKEN_SECS: i64 = 180;
+
+/// Tunables of the Connect boundary.
+#[derive(Debug, Clone)]
+pub struct ConnectConfig {
+    /// The app key (`key` in manifest.json): the `iss` of calls to a wiki.
+    pub app_key: String,
+    /// The path the plugin is mounted under behind a proxy (e.g. `/chat`);
+    /// `qsh` hashes paths relative to the plugin's base URL without it.
+    pub context_path: String,
+    /// Clock skew tolerated on `exp` and `iat`.
+    pub leeway_secs: i64,
+    /// Longest accepted `exp - iat`; it also bounds how long a seen token
+    /// must be remembered.
+    pub max_token_lifetime_secs: i64,
+    /// How long a plugin session and the access contexts behind it last.
+    pub session_ttl_secs: i64,
+    /// How long a page's title, URL and zone are kept after its last context.
+    pub page_ttl_secs: i64,
+    /// Prefixes a `baseUrl` must start with (e.g. `https://wiki.example.com/`);
+    /// empty accepts any http(s) URL.
+    pub allowed_base_urls: Vec<String>,
+    /// Cap on each in-memory map (sessions, seen tokens, pages, access).
+    pub max_entries: usize,
+}
+
+impl Default for ConnectConfig {
+    fn default() -> Self {
+        Self {
+            app_key: "backchannel".to_owned(),
+            context_path: String::new(),
+            leeway_secs: 30,
+            max_token_lifetime_secs: 15 * 60,
+            session_ttl_secs: 60 * 60,
+            page_ttl_secs: 7 * 24 * 60 * 60,
+            allowed_base_urls: Vec::new(),
+            max_entries: 100_000,
+        }
+    }
+}
+
+/// The `context` claim of a signed page URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Context {
+    /// Absent for anonymous readers.
+    #[serde(default)]
+    pub user: Option<ContextUser>,
+    pub page: ContextPage,
+    pub access: ContextAccess,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextUser {
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextPage {
+    /// The wiki's own page id (the plugin namespaces it).
+    pub id: String,
+    pub title: String,
+    /// Absolute http(s) URL, or a path on the wiki.
+    pub url: String,
+    /// An IANA zone name, e.g. `Europe/Paris`.
+    pub time_zone: String,
+}
+
+/// [`Access`] on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextAccess {
+    None,
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<ContextAccess> for Access {
+    fn from(access: ContextAccess) -> Self {
+        match access {
+            ContextAccess::None => Access::None,
+            ContextAccess::Read => Access::Read,
+            ContextAccess::Write => Access::Write,
+            ContextAccess::Admin => Access::Admin,
+        }
+    }
+}
+
+/// The claims every Connect token carries, plus `X`.
+#[derive(Debug, Deserialize)]
+struct Claims<X> {
+    iss: String,
+    iat: i64,
+    exp: i64,
+    qsh: String,
+    #[serde(flatten)]
+    extra: X,
+}
+
+/// What a signed page URL adds.
+#[derive(Debug, Deserialize)]
+struct PageClaims {
+    sub: Option<String>,
+    context: Context,
+}
+
+/// Lifecycle callbacks add nothing.
+#[derive(Debug, Deserialize)]
+struct NoClaims {}
+
+/// The claims of a token the plugin signs for a call to a wiki.
+#[derive(Debug, Serialize)]
+struct OutgoingClaims<'a> {
+    iss: &'a str,
+    iat: i64,
+    exp: i64,
+    qsh: String,
+}
+
+/// A signed-in person of an external wiki.
+#[derive(Debug, Clone)]
+struct Session {
+    user: UserId,
+    name: String,
+    csrf: String,
+}
+
+/// The external-wiki [`Host`]. Clone is an `Arc` bump.
+#[derive(Clone)]
+pub struct ConnectHost(Arc<Shared>);
+
+struct Shared {
+    config: ConnectConfig,
+    installations: Arc<dyn Installations>,
+    /// Session token → session.
+    sessions: ExpiringMap<String, Session>,
+    /// SHA-256 of every accepted token, until it expires: replays are refused.
+    seen_tokens: ExpiringMap<[u8; 32], ()>,
+    /// Page facts from the latest context, by namespaced page id.
+    pages: ExpiringMap<PageId, HostPage>,
+    /// Access from the latest context, by (page, user); `None` = anonymous.
+    access: ExpiringMap<(PageId, Option<UserId>), Access>,
+    /// Bumped when a context shows access different from the one remembered.
+    acl_changes: AtomicU64,
+    /// For calls to the wikis' REST APIs.
+    http: reqwest::Client,
+}
+
+/// A verified page token, ready to be turned into a request the plugin's
+/// handlers understand.
+struct Accepted {
+    /// The plugin session to use (and set as a cookie), if not anonymous.
+    session: Option<String>,
+    /// The namespaced page id the `page` parameter becomes.
+    page: PageId,
+}
+
+impl ConnectHost {
+    pub fn new(config: ConnectConfig, installations: Arc<dyn Installations>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        let cap = config.max_entries;
+        Self(Arc::new(Shared {
+            config,
+            installations,
+            sessions: ExpiringMap::new(cap),
+            seen_tokens: ExpiringMap::new(cap),
+            pages: ExpiringMap::new(cap),
+            access: ExpiringMap::new(cap),
+            acl_changes: AtomicU64::new(0),
+            http,
+        }))
+    }
+
+    pub fn config(&self) -> &ConnectConfig {
+        &self.0.config
+    }
+
+    /// The path `qsh` is computed over: relative to the plugin's base URL.
+    fn relative_path<'a>(&self, path: &'a str) -> &'a str {
+        let prefix = self.0.config.context_path.trim_end_matches('/');
+        if prefix.is_empty() {
+            return path;
+        }
+        path.strip_prefix(prefix).unwrap_or(path)
+    }
+
+    /// Checks a token against the installation it names and this request,
+    /// and marks it used.
+    async fn verify<X: DeserializeOwned>(
+        &self,
+        token: &str,
+        method: &Method,
+        uri: &Uri,
+    ) -> Result<(Installation, Claims<X>), AppError> {
+        let config = &self.0.config;
+        // The unverified issuer only chooses which secret to check with.
+        let issuer = peek_issuer(token).ok_or_else(|| rejected("malformed token"))?;
+        let installation = self
+            .0
+            .installations
+            .get(&issuer)
+            .await?
+            .ok_or_else(|| rejected("unknown installation"))?;
+
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = u64::try_from(config.leeway_secs).unwrap_or_default();
+        validation.validate_aud = false;
+        validation.set_issuer(&[&installation.client_key]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        let key = DecodingKey::from_secret(installation.shared_secret.as_bytes());
+        let claims = jsonwebtoken::decode::<Claims<X>>(token, &key, &validation)
+            .map_err(|e| {
+                rejected(match e.kind() {
+                    ErrorKind::ExpiredSignature => "token expired",
+                    ErrorKind::InvalidSignature => "bad signature",
+                    ErrorKind::InvalidAlgorithm => "only HS256 tokens are accepted",
+                    ErrorKind::Json(_) | ErrorKind::MissingRequiredClaim(_) => "malformed claims",
+                    _ => "invalid token",
+                })
+            })?
+            .claims;
+
+        let now = now();
+        if claims.iat > now + config.leeway_secs {
+            return Err(rejected("token issued in the future"));
+        }
+        if claims.exp - claims.iat > config.max_token_lifetime_secs {
+            return Err(rejected("token lives too long"));
+        }
+        let expected =
+            qsh::query_string_hash(method.as_str(), self.relative_path(uri.path()), uri.query());
+        if claims.qsh != expected {
+            return Err(rejected("qsh does not match this request"));
+        }
+        // Last, so tokens that fail anything else are not remembered.
+        let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let fresh = self
+            .0
+            .seen_tokens
+            .insert_new(fingerprint, (), claims.exp + config.leeway_secs)
+            .map_err(busy)?;
+        if !fresh {
+            return Err(rejected("token already used"));
+        }
+        debug_assert_eq!(claims.iss, installation.client_key);
+        Ok((installation, claims))
+    }
+
+    /// Verifies a signed page URL, remembers its context and opens (or
+    /// renews) the user's plugin session.
+    async fn accept_page_token(
+        &self,
+        token: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Accepted, AppError> {
+        let config = &self.0.config;
+        let (installation, claims) = self.verify::<PageClaims>(token, method, uri).await?;
+        let client_key = &installation.client_key;
+        let PageClaims { sub, context } = claims.extra;
+
+        let requested_page = uri.query().and_then(|q| query_param(q, "page"));
+        if requested_page.is_some_and(|p| p != context.page.id) {
+            return Err(rejected("the token is for another page"));
+        }
+        let page = PageId::new(namespaced(client_key, &context.page.id));
+        let host_page = HostPage {
+            id: page.clone(),
+            title: bounded(&context.page.title, 500),
+            url: page_url(&context.page.url)?,
+            time_zone: context.page.time_zone.parse().map_err(|_| {
+                AppError::new(
+                    ErrorCode::InvalidInput,
+                    format!("unknown time zone {:?}", context.page.time_zone),
+                )
+            })?,
+        };
+        let now = now();
+        self.0
+            .pages
+            .insert(page.clone(), host_page, now + config.page_ttl_secs)
+            .map_err(busy)?;
+
+        let user = sub
+            .as_deref()
+            .map(|sub| UserId::new(namespaced(client_key, sub)));
+        let access = Access::from(context.access);
+        let previous = self
+            .0
+            .access
+            .insert(
+                (page.clone(), user.clone()),
+                access,
+                now + config.session_ttl_secs,
+            )
+            .map_err(busy)?;
+        if previous.is_some_and(|p| p != access) {
+            self.0.acl_changes.fetch_add(1, Ordering::Relaxed);
+        }
+
+        let session = match (user, sub) {
+            (Some(user), Some(sub)) => {
+                let name = context
+                    .user
+                    .map(|u| bounded(u.display_name.trim(), 200))
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| bounded(&sub, 200));
+                Some(self.open_session(headers, user, name)?)
+            }
+            _ => None,
+        };
+        Ok(Accepted { session, page })
+    }
+
+    /// The browser's current session if it is this user's, renewed; else a
+    /// new one.
+    fn open_session(
+        &self,
+        headers: &HeaderMap,
+        user: UserId,
+        name: String,
+    ) -> Result<String, AppError> {
+        let current = cookie(headers, SESSION_COOKIE)
+            .and_then(|token| Some((self.0.sessions.get(&token)?, token)))
+            .filter(|(session, _)| session.user == user);
+        let (token, csrf) = match current {
+            Some((session, token)) => (token, session.csrf),
+            None => (random_token(), random_token()),
+        };
+        let session = Session { user, name, csrf };
+        let expires = now() + self.0.config.session_ttl_secs;
+        self.0
+            .sessions
+            .insert(token.clone(), session, expires)
+            .map_err(busy)?;
+        Ok(token)
+    }
+
+    /// The `Set-Cookie` value for a session.
+    fn session_cookie(&self, token: &str) -> String {
+        let path = match self.0.config.context_path.trim_end_matches('/') {
+            "" => "/",
+            prefix => prefix,
+        };
+        format!(
+            "{SESSION_COOKIE}={token}; Path={path}; Max-Age={}; HttpOnly; Secure; SameSite=None",
+            self.0.config.session_ttl_secs
+        )
+    }
+
+    /// A `baseUrl` the plugin may call, without its trailing `/`.
+    fn check_base_url(&self, base_url: &str) -> Result<String, AppError> {
+        let invalid = |why: &str| AppError::new(ErrorCode::InvalidInput, format!("baseUrl {why}"));
+        let url = reqwest::Url::parse(base_url).map_err(|_| invalid("is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(invalid("must be an http(s) URL"));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+            return Err(invalid("must not carry credentials or a query"));
+        }
+        let allowed = &self.0.config.allowed_base_urls;
+        if !allowed.is_empty() && !allowed.iter().any(|p| base_url.starts_with(p.as_str())) {
+            return Err(AppError::forbidden("this baseUrl is not allowed here"));
+        }
+        Ok(base_url.trim_end_matches('/').to_owned())
+    }
+
+    /// Forgets everything an installation's tokens established.
+    fn forget(&self, client_key: &str) {
+        let prefix = format!("{}:", qsh::encode(client_key.as_bytes()));
+        self.0
+            .sessions
+            .retain(|_, s| !s.user.as_str().starts_with(&prefix));
+        self.0
+            .access
+            .retain(|(page, _), _| !page.as_str().starts_with(&prefix));
+        self.0
+            .pages
+            .retain(|page, _| !page.as_str().starts_with(&prefix));
+    }
+}
+
+#[async_trait]
+impl Host for ConnectHost {
+    async fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
+        let (token, from_cookie) = match bearer(headers) {
+            Some(token) => (token, false),
+            None => (cookie(headers, SESSION_COOKIE)?, true),
+        };
+        let session = self.0.sessions.get(&token)?;
+        Some(Caller {
+            id: session.user,
+            name: session.name,
+            // Bearer callers are not exposed to CSRF.
+            csrf_token: from_cookie.then_some(session.csrf),
+        })
+    }
+
+    async fn page(&self, page: &PageId) -> Option<HostPage> {
+        self.0.pages.get(page)
+    }
+
+    /// Only a context signed by the page's own wiki can grant access: the
+    /// key holds the namespaced page and user ids.
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access {
+        let key = (page.clone(), caller.map(|c| c.id.clone()));
+        self.0.access.get(&key).unwrap_or(Access::None)
+    }
+
+    async fn put_child_page(
+        &self,
+        parent: &PageId,
+        child: ChildPage,
+    ) -> anyhow::Result<PutOutcome> {
+        #[derive(Serialize)]
+        struct Body {
+            segments: Vec<String>,
+            title: String,
+            markdown: String,
+        }
+        #[derive(Deserialize)]
+        struct Outcome {
+            path: String,
+            url: String,
+            changed: bool,
+        }
+
+        let (client_key, page_id) = split_namespaced(parent.as_str())
+            .ok_or_else(|| anyhow::anyhow!("page {parent} is not an external wiki's page"))?;
+        let installation = self
+            .0
+            .installations
+            .get(&client_key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no installation for page {parent}"))?;
+        let path = format!(
+            "/rest/backchannel/pages/{}/children",
+            qsh::encode(page_id.as_bytes())
+        );
+        let token = sign(
+            &self.0.config.app_key,
+            &installation.shared_secret,
+            "PUT",
+            &path,
+            None,
+        )?;
+        let url = format!("{}{path}", installation.base_url);
+        let response = self
+            .0
+            .http
+            .put(&url)
+            .header(header::AUTHORIZATION, format!("JWT {token}"))
+            .json(&Body {
+                segments: child.segments,
+                title: child.title,
+                markdown: child.markdown,
+            })
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("PUT {url}: {e}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            anyhow::bail!("PUT {url}: the wiki answered {status}");
+        }
+        let outcome: Outcome = response
+            .json()
+            .await
+            .map_err(|e| anyhow::anyhow!("PUT {url}: unreadable answer: {e}"))?;
+        Ok(PutOutcome {
+            path: outcome.path,
+            url: outcome.url,
+            changed: outcome.changed,
+        })
+    }
+
+    fn sign_in_url(&self, _return_to: &str) -> String {
+        format!(
+            "{}{SIGN_IN_PATH}",
+            self.0.config.context_path.trim_end_matches('/')
+        )
+    }
+
+    fn acl_epoch(&self) -> u64 {
+        let minutes = u64::try_from(now() / 60).unwrap_or_default();
+        // Both terms only grow, so the sum moves whenever either does.
+        self.0.acl_changes.load(Ordering::Relaxed) + minutes
+    }
+}
+
+/// The plugin's routes for an external wiki: `plugin` (from [`crate::app`])
+/// behind [`authenticate`], plus the lifecycle callbacks and sign-in page.
+pub fn wrap(connect: ConnectHost, plugin: Router) -> Router {
+    plugin
+        .layer(middleware::from_fn_with_state(
+            connect.clone(),
+            authenticate,
+        ))
+        .merge(routes(connect))
+}
+
+/// The lifecycle callbacks and the sign-in page.
+pub fn routes(connect: ConnectHost) -> Router {
+    Router::new()
+        .route(INSTALLED_PATH, post(installed))
+        .route(UNINSTALLED_PATH, post(uninstalled))
+        .route(SIGN_IN_PATH, get(sign_in))
+        .with_state(connect)
+}
+
+/// Middleware: a request with `?jwt=` is verified and becomes a request of
+/// the plugin session it opens (the `page` parameter namespaced, `jwt`
+/// removed); a request without one passes untouched.
+pub async fn authenticate(
+    State(connect): State<ConnectHost>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = request
+        .uri()
+        .query()
+        .and_then(|q| query_param(q, qsh::JWT_PARAM))
+    else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let accepted = match connect
+        .accept_page_token(&token, &parts.method, &parts.uri, &parts.headers)
+        .await
+    {
+        Ok(accepted) => accepted,
+        Err(err) => return err.into_response(),
+    };
+    if let Err(err) = rewrite_uri(&mut parts.uri, &accepted.page) {
+        return err.into_response();
+    }
+    // The token decides who this is, not whatever else the request carries.
+    parts.headers.remove(header::AUTHORIZATION);
+    parts.headers.remove(header::COOKIE);
+    let set_cookie = match &accepted.session {
+        Some(token) => {
+            let pair = format!("{SESSION_COOKIE}={token}");
+            match (
+                HeaderValue::from_str(&pair),
+                HeaderValue::from_str(&connect.session_cookie(token)),
+            ) {
+                (Ok(pair), Ok(set_cookie)) => {
+                    parts.headers.insert(header::COOKIE, pair);
+                    Some(set_cookie)
+                }
+                _ => {
+                    return AppError::from(anyhow::anyhow!("unencodable session cookie"))
+                        .into_response()
+                }
+            }
+        }
+        None => None,
+    };
+
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let headers = response.headers_mut();
+    if let Some(set_cookie) = set_cookie {
+        headers.append(header::SET_COOKIE, set_cookie);
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-store"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// `lifecycle.installed` body (Connect sends more; it is ignored).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InstallPayload {
+    key: Option<String>,
+    client_key: String,
+    shared_secret: String,
+    base_url: String,
+    event_type: Option<String>,
+}
+
+async fn installed(
+    State(connect): State<ConnectHost>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Json(payload): Json<InstallPayload>,
+) -> Result<StatusCode, AppError> {
+    let config = connect.config();
+    if payload
+        .event_type
+        .as_deref()
+        .is_some_and(|e| e != "installed")
+    {
+        return Err(AppError::bad_request("eventType must be \"installed\""));
+    }
+    if payload.key.as_deref().is_some_and(|k| k != config.app_key) {
+        return Err(AppError::bad_request(format!(
+            "this is the {:?} app",
+            config.app_key
+        )));
+    }
+    let client_key = payload.client_key;
+    if client_key.is_empty() || client_key.len() > 255 || client_key.chars().any(char::is_control) {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "clientKey must be 1 to 255 printable characters",
+        ));
+    }
+    if payload.shared_secret.len() < MIN_SECRET_BYTES {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("sharedSecret must be at least {MIN_SECRET_BYTES} bytes"),
+        ));
+    }
+    let installation = Installation {
+        base_url: connect.check_base_url(&payload.base_url)?,
+        client_key,
+        shared_secret: payload.shared_secret,
+    };
+
+    // First install: accepted as is (atomically, so a racing one loses).
+    if connect.0.installations.insert_new(&installation).await? {
+        tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "installed");
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    // Re-install: only the holder of the current secret may change it.
+    let token = jwt_authorization(&headers).ok_or_else(|| {
+        rejected("already installed: sign the re-install with the current shared secret")
+    })?;
+    let (current, _) = connect.verify::<NoClaims>(&token, &method, &uri).await?;
+    if current.client_key != installation.client_key {
+        return Err(rejected("the token was signed for another clientKey"));
+    }
+    connect.0.installations.replace(&installation).await?;
+    tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "re-installed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn uninstalled(
+    State(connect): State<ConnectHost>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<StatusCode, AppError> {
+    let token = jwt_authorization(&headers)
+        .ok_or_else(|| rejected("sign the uninstall with the shared secret"))?;
+    let (installation, _) = connect.verify::<NoClaims>(&token, &method, &uri).await?;
+    connect
+        .0
+        .installations
+        .remove(&installation.client_key)
+        .await?;
+    connect.forget(&installation.client_key);
+    tracing::info!(client_key = %installation.client_key, "uninstalled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sign_in() -> Response {
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "Chat session expired" } }
+            body {
+                h1 { "Your chat session has expired" }
+                p { "This chat belongs to a page in your wiki. Open the page there again to continue." }
+            }
+        }
+    };
+    (StatusCode::UNAUTHORIZED, page).into_response()
+}
+
+/// The 401 every refused token gets.
+fn rejected(reason: &str) -> AppError {
+    tracing::info!(reason, "refused a Connect token");
+    AppError::new(ErrorCode::Unauthenticated, reason)
+}
+
+/// A capped map is full of live entries.
+fn busy(_: Full) -> AppError {
+    let mut err = AppError::rate_limited(60);
+    err.message = "too many sessions; try again later".to_owned();
+    err
+}
+
+/// The `iss` claim, read without checking anything.
+fn peek_issuer(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Peek {
+        iss: String,
+    }
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.insecure_disable_signature_validation();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Peek>(token, &DecodingKey::from_secret(&[]), &validation)
+        .ok()
+        .map(|data| data.claims.iss)
+}
+
+/// A token for a call the plugin makes to a wiki.
+fn sign(
+    app_key: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+) -> anyhow::Result<String> {
+    let iat = now();
+    let claims = OutgoingClaims {
+        iss: app_key,
+        iat,
+        exp: iat + OUTGOING_TOKEN_SECS,
+        qsh: qsh::query_string_hash(method, path, query),
+    };
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?)
+}
+
+/// `<client key>:<id>`, the client key percent-encoded so it holds no `:`.
+fn namespaced(client_key: &str, id: &str) -> String {
+    format!("{}:{id}", qsh::encode(client_key.as_bytes()))
+}
+
+/// The inverse of [`namespaced`].
+fn split_namespaced(id: &str) -> Option<(String, &str)> {
+    let (client_key, rest) = id.split_once(':')?;
+    Some((String::from_utf8(qsh::decode(client_key)).ok()?, rest))
+}
+
+/// The first value of parameter `name`, decoded.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    qsh::parse_query(query)
+        .into_iter()
+        .find(|(n, _)| n == name.as_bytes())
+        .map(|(_, value)| String::from_utf8_lossy(&value).into_owned())
+}
+
+/// Drops `jwt` from the query and points `page` at the namespaced page.
+fn rewrite_uri(uri: &mut Uri, page: &PageId) -> Result<(), AppError> {
+    let query = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|segment| !segment.is_empty())
+        .filter_map(|segment| {
+            let name = qsh::decode(segment.split_once('=').map_or(segment, |(n, _)| n));
+            if name == qsh::JWT_PARAM.as_bytes() {
+                None
+            } else if name == b"page" {
+                Some(format!("page={}", qsh::encode(page.as_str().as_bytes())))
+            } else {
+                Some(segment.to_owned())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let path_and_query = if query.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{query}", uri.path())
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(
+        PathAndQuery::try_from(path_and_query)
+            .map_err(|_| AppError::bad_request("unusable request URI"))?,
+    );
+    *uri = Uri::from_parts(parts).map_err(|_| AppError::bad_request("unusable request URI"))?;
+    Ok(())
+}
+
+/// A page URL safe to put in an `href`: http(s) or a path on the wiki.
+fn page_url(url: &str) -> Result<String, AppError> {
+    let lower = url.to_ascii_lowercase();
+    let ok = lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || (url.starts_with('/') && !url.starts_with("//"));
+    if ok && url.len() <= 2048 {
+        Ok(url.to_owned())
+    } else {
+        Err(AppError::new(
+            ErrorCode::InvalidInput,
+            "the page url must be an http(s) URL or a path",
+        ))
+    }
+}
+
+/// At most `max` characters of `text`.
+fn bounded(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    authorization(headers, "Bearer")
+}
+
+/// `Authorization: JWT <token>`, how Connect signs server-to-server calls.
+fn jwt_authorization(headers: &HeaderMap) -> Option<String> {
+    authorization(headers, "JWT")
+}
+
+fn authorization(headers: &HeaderMap, scheme: &str) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (given, token) = value.split_once(' ')?;
+    (given.eq_ignore_ascii_case(scheme) && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
+}
+
+/// The value of cookie `name`.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// 256 random bits, hex.
+fn random_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaced_ids_split_back_even_with_colons() {
+        for (key, id) in [("abc", "42"), ("jira:1234-ab", "x:y"), ("ü ö", "")] {
+            let joined = namespaced(key, id);
+            assert_eq!(split_namespaced(&joined), Some((key.to_owned(), id)));
+        }
+        assert_ne!(namespaced("a:b", "c"), namespaced("a", "b:c"));
+    }
+
+    #[test]
+    fn the_rewritten_uri_drops_jwt_and_namespaces_page() {
+        let mut uri: Uri = "/macro/chat?page=42&room=Team+Room&jwt=a.b.c"
+            .parse()
+            .unwrap();
+        rewrite_uri(&mut uri, &PageId::new("ck:42")).unwrap();
+        assert_eq!(uri.to_string(), "/macro/chat?page=ck%3A42&room=Team+Room");
+        let mut bare: Uri = "/rooms/r1?jwt=a.b.c".parse().unwrap();
+        rewrite_uri(&mut bare, &PageId::new("ck:42")).unwrap();
+        assert_eq!(bare.to_string(), "/rooms/r1");
+    }
+
+    #[test]
+    fn only_safe_page_urls_are_kept() {
+        for good in ["https://wiki.example/p/1", "http://w/x", "/pages/Team"] {
+            assert!(page_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "//evil.example/x",
+            "data:text/html,x",
+            "",
+        ] {
+            assert!(page_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cookies_and_authorization_are_parsed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("other=1; bc_connect=tok; x=y"),
+        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("JWT a.b.c"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("tok"));
+        assert_eq!(jwt_authorization(&headers).as_deref(), Some("a.b.c"));
+        assert_eq!(bearer(&headers), None);
+    }
+}
