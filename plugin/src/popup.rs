@@ -350,10 +350,7 @@ fn popup(view: &PopupView<'_>) -> Markup {
                             placeholder="Write a message (Markdown works)" {
                             @if let Some(failed) = &view.failed { (failed.body) }
                         }
-                        label.bc-attach for="bc-file" title="Attach a file" {
-                            span.bc-visually-hidden { "Attach a file" }
-                            "📎"
-                        }
+                        label.bc-attach for="bc-file" { "Attach a file" }
                         input #bc-file type="file" name="file";
                         button #bc-send type="submit" { "Send" }
                     }

@@ -5,24 +5,37 @@
 //! It *enhances* pages the server already rendered, so everything keeps
 //! working with JavaScript off. On load, [`start`] looks at the page:
 //! `body.bc-popup` (the chat popup at `/rooms/{room_id}`) gets a [`Popup`]:
-//! a WebSocket to `/api/ws` that subscribes from `body[data-last-seq]`, sets
-//! `body[data-connected]`, appends each message once (by seq, in the server's
-//! markup), sends from the form without a page load while subscribed (and
-//! lets the plain form POST through when not), resends unacknowledged sends
-//! after a reconnect, reconnects with backoff, and reloads the page on a
-//! `reset`. Other pages are left alone (the live macro table,
-//! `table.bc-macro[data-room]`, is issue 5).
+//! it connects (WebSocket first, then SSE, then long-poll when a transport
+//! keeps failing), subscribes from `body[data-last-seq]`, appends each
+//! message once (by seq, in the server's markup) with date separators,
+//! applies edits and deletes, keeps "Here now", participants and "is typing"
+//! live, marks missed messages with a divider and read marks, counts unseen
+//! messages in the title, beeps (mutable) and notifies mentions, loads older
+//! history on scroll, and sends from the form through an outbox that goes
+//! out once, in order, whenever a transport is up. My messages can be
+//! edited (Up in the empty input), deleted and linked to; any message can be
+//! replied to and its thread opened; `@` completes names; pasted code or
+//! multi-line text becomes a fenced block. Other pages with
+//! `table.bc-macro[data-room]` get [`table::Tables`], which keeps the macro
+//! tables' last activity and participants fresh.
 //!
 //! The rules live in pure code ([`state`]: `enum Msg`, `fn update`, unit-tested
 //! natively with `cargo test -p wasm-ui`); the rest is a thin layer that turns
-//! DOM and socket events into messages and effects into DOM changes (tested in
-//! a headless browser with `wasm-pack test --headless --chrome wasm-ui`).
+//! DOM and connection events into messages and effects into DOM changes
+//! (tested in a headless browser with `wasm-pack test --headless --chrome wasm-ui`).
 //!
 //! # Layout
-//! - [`state`]: the popup's model, `enum Msg`, `enum Effect`, `fn update`; no web-sys.
-//! - [`popup`]: the running app: owns listeners, timers and the socket; runs effects.
-//! - [`view`]: reads the server-rendered page and applies effects to the DOM.
-//! - [`connection`]: one WebSocket, JSON frames in and out.
+//! - [`state`]: the popup's model, `enum Msg`, `enum Effect`, `fn update`, and
+//!   pure helpers (typing text, day labels, paste fencing, `@` completion); no web-sys.
+//! - [`popup`]: the running app: owns listeners, timers and the connection;
+//!   runs effects, including the HTTP requests (history, read marks, edits).
+//! - [`view`]: reads the server-rendered page, adds the live UI's elements
+//!   (`#bc-typing`, `#bc-live`, `#bc-actions`, `#bc-reply`, `#bc-mentions`,
+//!   `#bc-thread`, `#bc-tools`, `#bc-new-below`) and applies effects to the DOM.
+//! - [`connection`]: the transports (WebSocket, SSE, long-poll) behind one
+//!   type that reports WebSocket-shaped frames.
+//! - [`http`]: `fetch` for the JSON API and its error shape.
+//! - [`table`]: the live macro table on wiki pages.
 //! - [`dom`]: web-sys casts, owned listeners and timers that detach on drop.
 //! - `tests/popup.rs`: the view layer in headless Chromium, run against
 //!   `tests/fixtures/popup.html` (the server's popup markup).
@@ -30,8 +43,10 @@
 
 pub mod connection;
 pub mod dom;
+pub mod http;
 pub mod popup;
 pub mod state;
+pub mod table;
 pub mod view;
 
 pub use popup::Popup;
@@ -39,10 +54,17 @@ pub use popup::Popup;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+/// What runs on this page. Held only to be dropped (see [`stop`]).
+#[allow(dead_code)]
+enum App {
+    Popup(Popup),
+    Tables(table::Tables),
+}
+
 thread_local! {
-    /// The popup running on this page, kept for the page's lifetime. Dropping
-    /// it (see [`stop`]) removes every listener, timer and socket it owns.
-    static RUNNING: RefCell<Option<Popup>> = const { RefCell::new(None) };
+    /// The app running on this page, kept for the page's lifetime. Dropping
+    /// it (see [`stop`]) removes every listener, timer and connection it owns.
+    static RUNNING: RefCell<Option<App>> = const { RefCell::new(None) };
 }
 
 /// Entry point, run once when the module is instantiated (`await init()`).
@@ -51,21 +73,27 @@ pub fn start() {
     let Ok(doc) = dom::document() else {
         return;
     };
-    if doc.query_selector("body.bc-popup").ok().flatten().is_none() {
-        return;
-    }
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("backchannel: {info}").into());
     }));
+    if doc.query_selector("body.bc-popup").ok().flatten().is_none() {
+        // A wiki page: keep its chat tables live, if it has any.
+        match table::Tables::start(&doc) {
+            Ok(Some(tables)) => RUNNING.with(|r| *r.borrow_mut() = Some(App::Tables(tables))),
+            Ok(None) => {}
+            Err(err) => web_sys::console::warn_1(&format!("backchannel: {err}").into()),
+        }
+        return;
+    }
     match Popup::start(&doc) {
-        Ok(popup) => RUNNING.with(|r| *r.borrow_mut() = Some(popup)),
+        Ok(popup) => RUNNING.with(|r| *r.borrow_mut() = Some(App::Popup(popup))),
         // Without the app the server-rendered page still works (form POST, Refresh).
         Err(err) => web_sys::console::error_1(&format!("backchannel: not started: {err}").into()),
     }
 }
 
-/// Stops the running popup: closes its socket and removes its listeners, so
-/// the page falls back to its no-JavaScript behaviour.
+/// Stops the running app: closes its connection and removes its listeners
+/// and timers, so the page falls back to its no-JavaScript behaviour.
 #[wasm_bindgen]
 pub fn stop() {
     RUNNING.with(|r| r.borrow_mut().take());

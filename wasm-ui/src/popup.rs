@@ -1,19 +1,25 @@
-//! The chat popup (`/rooms/{room_id}`): wires the page, the socket and the
-//! timers to [`state::update`] and carries out its effects.
+//! The chat popup (`/rooms/{room_id}`): wires the page, the connection, the
+//! timers and the HTTP API to [`state::update`] and carries out its effects.
 //!
-//! [`Popup`] owns everything it registers (listeners, timers, the socket);
-//! callbacks hold only a weak handle back to it, so dropping the `Popup`
-//! detaches the whole app from the page.
+//! [`Popup`] owns everything it registers (listeners, timers, the
+//! connection); callbacks and requests in flight hold only a weak handle back
+//! to it, so dropping the `Popup` detaches the whole app from the page.
+//!
+//! Clicks are delegated: every button the UI adds carries `data-action`, and
+//! one listener on the body dispatches them.
 
 use crate::connection::{self, Connection, Incoming};
 use crate::dom::{self, DomError, Interval, Listener, Timeout};
-use crate::state::{self, ConnState, Effect, Model, Msg};
-use crate::view::View;
+use crate::http::{self, Answer};
+use crate::state::{self, Effect, Model, Msg, Person};
+use crate::view::{self, View};
+use protocol::{ClientFrame, ErrorCode, Event, Message, ServerFrame, Unread};
+use serde::Deserialize;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
-use web_sys::{Document, KeyboardEvent};
+use web_sys::{ClipboardEvent, Document, Element, HtmlTextAreaElement, KeyboardEvent};
 
 /// A running popup. Drop it to stop.
 pub struct Popup {
@@ -28,10 +34,26 @@ struct Inner {
     queue: RefCell<VecDeque<Msg>>,
     dispatching: Cell<bool>,
     ws_url: String,
-    socket: RefCell<Option<Connection>>,
+    connection: RefCell<Option<Connection>>,
     reconnect: RefCell<Option<Timeout>>,
     keepalive: RefCell<Option<Interval>>,
+    clock: RefCell<Option<Interval>>,
     listeners: RefCell<Vec<Listener>>,
+    /// The `@` completions on show and the highlighted one.
+    completions: RefCell<(Vec<Person>, usize)>,
+}
+
+/// `GET /messages` answers.
+#[derive(Deserialize)]
+struct History {
+    messages: Vec<Message>,
+}
+
+/// `GET /messages/{seq}/thread` answers.
+#[derive(Deserialize)]
+struct Thread {
+    parent: Message,
+    replies: Vec<Message>,
 }
 
 impl Popup {
@@ -45,8 +67,15 @@ impl Popup {
     pub fn start_with_url(doc: &Document, ws_url: String) -> Result<Popup, DomError> {
         let view = View::attach(doc)?;
         let config = view.config()?;
-        let model = Model::new(config, view.known_messages());
+        let mut model = Model::new(config, view.known_messages())
+            .with_people(view.people("#bc-present"), view.people("#bc-participants"));
+        model.muted = view.stored_mute();
+        model.notify = view::notification_permission().as_deref() == Some("granted");
+        model.hidden = doc.hidden();
+        model.focused = doc.has_focus().unwrap_or(true);
         view.localize_times();
+        view.refresh_days();
+        view.show_mute(model.muted)?;
         view.scroll_to_bottom();
         let inner = Rc::new(Inner {
             view,
@@ -54,10 +83,12 @@ impl Popup {
             queue: RefCell::new(VecDeque::new()),
             dispatching: Cell::new(false),
             ws_url,
-            socket: RefCell::new(None),
+            connection: RefCell::new(None),
             reconnect: RefCell::new(None),
             keepalive: RefCell::new(None),
+            clock: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
+            completions: RefCell::new((Vec::new(), 0)),
         });
         Inner::wire(&inner)?;
         inner.dispatch(Msg::Start);
@@ -73,6 +104,11 @@ impl Popup {
     pub fn connection(&self) -> state::ConnState {
         self.inner.model.borrow().connection
     }
+
+    /// The current transport.
+    pub fn transport(&self) -> state::Transport {
+        self.inner.model.borrow().transport
+    }
 }
 
 /// `f` with a weak handle, as an event callback: does nothing once the popup is gone.
@@ -85,44 +121,75 @@ fn callback<E>(inner: &Rc<Inner>, f: impl Fn(&Rc<Inner>, E) + 'static) -> impl F
     }
 }
 
+/// Runs `request` and hands its answer to `then`, unless the popup is gone by then.
+fn spawn_request(
+    inner: &Rc<Inner>,
+    method: &'static str,
+    url: String,
+    json: Option<String>,
+    then: impl FnOnce(&Rc<Inner>, Result<Answer, DomError>) + 'static,
+) {
+    let weak = Rc::downgrade(inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        let answer = http::request(method, &url, json.as_deref(), None).await;
+        if let Some(inner) = weak.upgrade() {
+            then(&inner, answer);
+        }
+    });
+}
+
+/// The `li.bc-msg[data-seq]` an event happened in, and its seq.
+fn message_at(target: &Element) -> Option<(Element, u64)> {
+    let li = target.closest("li.bc-msg[data-seq]").ok().flatten()?;
+    let seq = dom::data(&li, "seq")?.parse().ok()?;
+    Some((li, seq))
+}
+
+/// The event's target element.
+fn target_of(e: &web_sys::Event) -> Option<Element> {
+    e.target()?.dyn_into::<Element>().ok()
+}
+
+/// UTF-16 offset (as the DOM counts) to a byte offset in `text`.
+fn byte_offset(text: &str, utf16: u32) -> usize {
+    let mut units = 0u32;
+    for (i, c) in text.char_indices() {
+        if units >= utf16 {
+            return i;
+        }
+        units += u32::try_from(c.len_utf16()).unwrap_or(2);
+    }
+    text.len()
+}
+
+/// Byte offset in `text` to a UTF-16 offset.
+fn utf16_offset(text: &str, byte: usize) -> u32 {
+    let prefix = text.get(..byte).unwrap_or(text);
+    u32::try_from(prefix.encode_utf16().count()).unwrap_or(u32::MAX)
+}
+
 impl Inner {
-    /// Registers the listeners and the keep-alive timer.
+    /// Registers the listeners and timers.
     fn wire(self: &Rc<Self>) -> Result<(), DomError> {
         let mut listeners = Vec::new();
+        let doc = self.view.doc().clone();
         if let (Some(form), Some(input)) = (self.view.form(), self.view.input()) {
             listeners.push(Listener::new(
                 form,
                 "submit",
                 callback(self, |inner, e: web_sys::Event| {
-                    // Offline, the plain form POST goes through instead: the
-                    // server stores the message and renders the room again.
-                    if inner.connected() {
-                        e.prevent_default();
-                        inner.submit();
-                    }
+                    // With the app running, sends queue in the outbox and go
+                    // out over whichever transport is up (or once one is).
+                    e.prevent_default();
+                    inner.submit();
                 }),
             )?);
             listeners.push(Listener::new(
                 input,
                 "keydown",
                 callback(self, |inner, e: web_sys::Event| {
-                    let Some(key) = e.dyn_ref::<KeyboardEvent>() else {
-                        return;
-                    };
-                    // Enter sends; Shift+Enter (and IME composition) inserts a newline.
-                    let plain =
-                        !(key.shift_key() || key.alt_key() || key.ctrl_key() || key.meta_key());
-                    if key.key() != "Enter" || !plain || key.is_composing() {
-                        return;
-                    }
-                    e.prevent_default();
-                    if inner.connected() {
-                        inner.submit();
-                    } else if let Some(form) = inner.view.form() {
-                        // Through the submit event, which lets the POST happen.
-                        if let Err(err) = form.request_submit() {
-                            warn(&DomError::from(err));
-                        }
+                    if let Some(key) = e.dyn_ref::<KeyboardEvent>() {
+                        inner.input_key(&e, key);
                     }
                 }),
             )?);
@@ -131,10 +198,95 @@ impl Inner {
                 "input",
                 callback(self, |inner, _e: web_sys::Event| {
                     inner.dispatch(Msg::DraftChanged(inner.view.input_value()));
+                    inner.complete_mentions();
+                }),
+            )?);
+            listeners.push(Listener::new(
+                input,
+                "paste",
+                callback(self, |inner, e: web_sys::Event| inner.paste(&e)),
+            )?);
+        }
+        let list: web_sys::EventTarget = self.view.list().clone().into();
+        for event in ["mouseover", "focusin"] {
+            listeners.push(Listener::new(
+                &list,
+                event,
+                callback(self, |inner, e: web_sys::Event| {
+                    let Some((li, seq)) = target_of(&e).as_ref().and_then(message_at) else {
+                        return;
+                    };
+                    let mine = inner.model.borrow().is_mine(seq);
+                    if let Err(err) = inner.view.place_actions(&li, mine) {
+                        warn(&err);
+                    }
                 }),
             )?);
         }
+        listeners.push(Listener::new(
+            &list,
+            "keydown",
+            callback(self, |inner, e: web_sys::Event| {
+                // Keys in the inline editor.
+                let Some(key) = e.dyn_ref::<KeyboardEvent>() else {
+                    return;
+                };
+                let in_editor =
+                    target_of(&e).is_some_and(|t| t.class_list().contains("bc-edit-input"));
+                if !in_editor {
+                    return;
+                }
+                let plain = !(key.shift_key() || key.alt_key() || key.ctrl_key() || key.meta_key());
+                if key.key() == "Escape" {
+                    e.prevent_default();
+                    inner.dispatch(Msg::EditCancelled);
+                    inner.view.focus_input();
+                } else if key.key() == "Enter" && plain && !key.is_composing() {
+                    e.prevent_default();
+                    let body = inner.view.editor_value().unwrap_or_default();
+                    inner.dispatch(Msg::EditSubmitted(body));
+                    inner.view.focus_input();
+                }
+            }),
+        )?);
+        if let Some(body) = doc.body() {
+            listeners.push(Listener::new(
+                &body,
+                "click",
+                callback(self, |inner, e: web_sys::Event| inner.click(&e)),
+            )?);
+            // Browsers let audio start only after a gesture.
+            listeners.push(Listener::new(
+                &body,
+                "keydown",
+                callback(self, |inner, _e: web_sys::Event| inner.view.unlock_audio()),
+            )?);
+        }
+        let scroller: web_sys::EventTarget = self.view.scroller().clone().into();
+        listeners.push(Listener::new(
+            &scroller,
+            "scroll",
+            callback(self, |inner, _e: web_sys::Event| {
+                inner.dispatch(Msg::Scrolled {
+                    at_bottom: inner.view.at_bottom(),
+                    at_top: inner.view.at_top(),
+                });
+            }),
+        )?);
+        let doc_target: web_sys::EventTarget = doc.clone().into();
+        listeners.push(Listener::new(
+            &doc_target,
+            "visibilitychange",
+            callback(self, |inner, _e: web_sys::Event| inner.visibility()),
+        )?);
         let window: web_sys::EventTarget = dom::window()?.into();
+        for event in ["focus", "blur"] {
+            listeners.push(Listener::new(
+                &window,
+                event,
+                callback(self, |inner, _e: web_sys::Event| inner.visibility()),
+            )?);
+        }
         listeners.push(Listener::new(
             &window,
             "online",
@@ -147,16 +299,294 @@ impl Inner {
         let tick = callback(self, |inner, ()| inner.dispatch(Msg::Tick));
         *self.keepalive.borrow_mut() =
             Some(Interval::new(state::PING_INTERVAL_MS, move || tick(()))?);
+        let clock = callback(self, |inner, ()| inner.dispatch(Msg::Clock));
+        *self.clock.borrow_mut() = Some(Interval::new(state::CLOCK_MS, move || clock(()))?);
         Ok(())
     }
 
-    /// Whether the socket is subscribed, so a send can go out now.
-    fn connected(&self) -> bool {
-        self.model.borrow().connection == ConnState::Connected
+    fn visibility(self: &Rc<Self>) {
+        let doc = self.view.doc();
+        self.dispatch(Msg::Visibility {
+            hidden: doc.hidden(),
+            focused: doc.has_focus().unwrap_or(true),
+        });
+    }
+
+    /// Keys in the message input: completion, Esc, Up, Enter.
+    fn input_key(self: &Rc<Self>, e: &web_sys::Event, key: &KeyboardEvent) {
+        let name = key.key();
+        let plain = !(key.shift_key() || key.alt_key() || key.ctrl_key() || key.meta_key());
+        let open = !self.completions.borrow().0.is_empty();
+        if open {
+            let len = self.completions.borrow().0.len();
+            match name.as_str() {
+                "ArrowDown" | "ArrowUp" => {
+                    e.prevent_default();
+                    let mut c = self.completions.borrow_mut();
+                    c.1 = if name == "ArrowDown" {
+                        (c.1 + 1) % len
+                    } else {
+                        (c.1 + len - 1) % len
+                    };
+                    let (people, selected) = (c.0.clone(), c.1);
+                    drop(c);
+                    if let Err(err) = self.view.show_mentions(&people, selected) {
+                        warn(&err);
+                    }
+                    return;
+                }
+                "Enter" | "Tab" if plain => {
+                    e.prevent_default();
+                    let chosen = {
+                        let c = self.completions.borrow();
+                        c.0.get(c.1).cloned()
+                    };
+                    if let Some(p) = chosen {
+                        self.insert_mention(&p);
+                    }
+                    return;
+                }
+                "Escape" => {
+                    e.prevent_default();
+                    self.hide_mentions();
+                    return;
+                }
+                _ => {}
+            }
+        }
+        match name.as_str() {
+            "Escape" => {
+                let replying = self.model.borrow().reply_to.is_some();
+                if replying {
+                    e.prevent_default();
+                    self.dispatch(Msg::ReplyTo(None));
+                }
+            }
+            "ArrowUp" if plain && self.view.input_value().is_empty() => {
+                self.dispatch(Msg::StartEdit(None));
+                if self.model.borrow().editing.is_some() {
+                    e.prevent_default();
+                }
+            }
+            // Enter sends; Shift+Enter (and IME composition) inserts a newline.
+            "Enter" if plain && !key.is_composing() => {
+                e.prevent_default();
+                self.submit();
+            }
+            _ => {}
+        }
+    }
+
+    /// Offers `@` completions for the word at the caret.
+    fn complete_mentions(self: &Rc<Self>) {
+        let Some(input) = self.view.input() else {
+            return;
+        };
+        let text = input.value();
+        let caret = byte_offset(&text, input.selection_start().ok().flatten().unwrap_or(0));
+        let people = match state::mention_query(&text, caret) {
+            Some((_, query)) => {
+                let model = self.model.borrow();
+                state::mention_candidates(query, &model.people(), &model.me)
+            }
+            None => Vec::new(),
+        };
+        if let Err(err) = self.view.show_mentions(&people, 0) {
+            warn(&err);
+        }
+        *self.completions.borrow_mut() = (people, 0);
+    }
+
+    fn hide_mentions(&self) {
+        *self.completions.borrow_mut() = (Vec::new(), 0);
+        if let Err(err) = self.view.show_mentions(&[], 0) {
+            warn(&err);
+        }
+    }
+
+    /// Replaces the `@query` at the caret with `@id `.
+    fn insert_mention(self: &Rc<Self>, person: &Person) {
+        let Some(input) = self.view.input() else {
+            return;
+        };
+        let text = input.value();
+        let caret = byte_offset(&text, input.selection_start().ok().flatten().unwrap_or(0));
+        if let Some((at, _)) = state::mention_query(&text, caret) {
+            let mut next = String::with_capacity(text.len() + person.id.as_str().len() + 2);
+            next.push_str(&text[..at]);
+            next.push('@');
+            next.push_str(person.id.as_str());
+            next.push(' ');
+            let end = next.len();
+            next.push_str(&text[caret..]);
+            input.set_value(&next);
+            let pos = utf16_offset(&next, end);
+            let _ = input.set_selection_range(pos, pos);
+            self.dispatch(Msg::DraftChanged(next));
+        }
+        self.hide_mentions();
+        let _ = input.focus();
+    }
+
+    /// Multi-line or code-like pastes go in as a fenced block.
+    fn paste(self: &Rc<Self>, e: &web_sys::Event) {
+        let Some(text) = e
+            .dyn_ref::<ClipboardEvent>()
+            .and_then(ClipboardEvent::clipboard_data)
+            .and_then(|d| d.get_data("text/plain").ok())
+        else {
+            return;
+        };
+        let Some(block) = state::fence_paste(&text) else {
+            return;
+        };
+        let Some(input) = self.view.input() else {
+            return;
+        };
+        e.prevent_default();
+        insert_block(input, &block);
+        self.dispatch(Msg::DraftChanged(input.value()));
+    }
+
+    /// A click anywhere: buttons with `data-action`.
+    fn click(self: &Rc<Self>, e: &web_sys::Event) {
+        self.view.unlock_audio();
+        let Some(target) = target_of(e) else { return };
+        let Some(button) = target.closest("[data-action]").ok().flatten() else {
+            return;
+        };
+        let action = dom::data(&button, "action").unwrap_or_default();
+        let at = message_at(&button).map(|(_, seq)| seq);
+        match action.as_str() {
+            "reply" => self.dispatch(Msg::ReplyTo(at)),
+            "thread" => {
+                e.prevent_default();
+                let parent = dom::data(&button, "parent")
+                    .and_then(|p| p.parse().ok())
+                    .or(at);
+                if let Some(seq) = parent {
+                    self.open_thread(seq);
+                }
+            }
+            "edit" => self.dispatch(Msg::StartEdit(at)),
+            "delete" => {
+                let Some(seq) = at else { return };
+                let sure = dom::window()
+                    .ok()
+                    .and_then(|w| w.confirm_with_message("Delete this message?").ok())
+                    .unwrap_or(false);
+                if sure {
+                    self.dispatch(Msg::Delete(seq));
+                }
+            }
+            "link" => {
+                if let Some(seq) = at {
+                    self.copy_link(seq);
+                }
+            }
+            "save-edit" => {
+                let body = self.view.editor_value().unwrap_or_default();
+                self.dispatch(Msg::EditSubmitted(body));
+                self.view.focus_input();
+            }
+            "cancel-edit" => {
+                self.dispatch(Msg::EditCancelled);
+                self.view.focus_input();
+            }
+            "cancel-reply" => {
+                self.dispatch(Msg::ReplyTo(None));
+                self.view.focus_input();
+            }
+            "jump" => self.dispatch(Msg::JumpToBottom),
+            "mute" => self.dispatch(Msg::ToggleMute),
+            "notify" => self.ask_notifications(),
+            "toggle-info" => {
+                if let Err(err) = self.view.toggle_info() {
+                    warn(&err);
+                }
+            }
+            "close-thread" => self.view.close_thread(),
+            "mention" => {
+                let chosen = dom::data(&button, "user").and_then(|id| {
+                    self.completions
+                        .borrow()
+                        .0
+                        .iter()
+                        .find(|p| p.id.as_str() == id)
+                        .cloned()
+                });
+                if let Some(p) = chosen {
+                    self.insert_mention(&p);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks for notification permission (on this click, a user gesture).
+    fn ask_notifications(self: &Rc<Self>) {
+        let Ok(promise) = web_sys::Notification::request_permission() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
+            let granted = answer
+                .ok()
+                .and_then(|v| v.as_string())
+                .is_some_and(|s| s == "granted");
+            if let Some(inner) = weak.upgrade() {
+                inner.view.hide_notify_button();
+                inner.dispatch(Msg::NotifyPermission(granted));
+            }
+        });
+    }
+
+    /// Copies `/rooms/{id}#m-{seq}` (absolute) to the clipboard.
+    fn copy_link(self: &Rc<Self>, seq: u64) {
+        let Ok(window) = dom::window() else { return };
+        let origin = window.location().origin().unwrap_or_default();
+        let room = self.model.borrow().room.clone();
+        let link = format!("{origin}/rooms/{room}#m-{seq}");
+        let promise = window.navigator().clipboard().write_text(&link);
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let copied = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+            if let Some(inner) = weak.upgrade() {
+                let text = if copied {
+                    "Link copied.".to_owned()
+                } else {
+                    format!("Link: {link}")
+                };
+                inner.view.announce(&text);
+                if !copied {
+                    inner.dispatch(Msg::Failed(text));
+                }
+            }
+        });
+    }
+
+    /// Fetches and shows the thread of message `seq`.
+    fn open_thread(self: &Rc<Self>, seq: u64) {
+        let room = self.model.borrow().room.clone();
+        let url = http::room_api(&room, &format!("/messages/{seq}/thread"));
+        spawn_request(self, "GET", url, None, |inner, answer| match answer {
+            Ok(a) if a.ok() => match serde_json::from_str::<Thread>(&a.text) {
+                Ok(t) => {
+                    if let Err(err) = inner.view.show_thread(&t.parent, &t.replies) {
+                        warn(&err);
+                    }
+                }
+                Err(err) => warn(&DomError::Js(err.to_string())),
+            },
+            Ok(a) => inner.dispatch(Msg::Failed(format!("No thread: {}", a.error().1))),
+            Err(err) => warn(&err),
+        });
     }
 
     /// Sends what is in the input.
     fn submit(self: &Rc<Self>) {
+        self.hide_mentions();
         let body = self.view.input_value();
         self.dispatch(Msg::Submit {
             body,
@@ -174,7 +604,11 @@ impl Inner {
         loop {
             let next = self.queue.borrow_mut().pop_front();
             let Some(msg) = next else { break };
-            let effects = state::update(&mut self.model.borrow_mut(), msg);
+            let effects = {
+                let mut model = self.model.borrow_mut();
+                model.now_ms = js_sys::Date::now();
+                state::update(&mut model, msg)
+            };
             for effect in effects {
                 if let Err(err) = self.run(effect) {
                     warn(&err);
@@ -186,9 +620,9 @@ impl Inner {
 
     fn run(self: &Rc<Self>, effect: Effect) -> Result<(), DomError> {
         match effect {
-            Effect::Connect => {
+            Effect::Connect { transport, after } => {
                 self.reconnect.borrow_mut().take();
-                self.socket.borrow_mut().take();
+                self.connection.borrow_mut().take();
                 let report = callback(self, |inner, incoming: Incoming| {
                     inner.dispatch(match incoming {
                         Incoming::Opened => Msg::SocketOpened,
@@ -196,8 +630,9 @@ impl Inner {
                         Incoming::Closed => Msg::SocketClosed,
                     })
                 });
-                match Connection::open(&self.ws_url, Rc::new(report)) {
-                    Ok(conn) => *self.socket.borrow_mut() = Some(conn),
+                let room = self.model.borrow().room.clone();
+                match Connection::open(transport, &self.ws_url, &room, after, Rc::new(report)) {
+                    Ok(conn) => *self.connection.borrow_mut() = Some(conn),
                     Err(err) => {
                         // e.g. a malformed URL: treat like a failed connect and retry later.
                         self.dispatch(Msg::SocketClosed);
@@ -206,21 +641,28 @@ impl Inner {
                 }
             }
             Effect::Disconnect => {
-                self.socket.borrow_mut().take();
+                self.connection.borrow_mut().take();
             }
             Effect::ScheduleReconnect { attempt } => {
+                self.connection.borrow_mut().take();
                 let delay = state::backoff_ms(attempt, js_sys::Math::random());
                 let due = callback(self, |inner, ()| inner.dispatch(Msg::ReconnectDue));
                 *self.reconnect.borrow_mut() = Some(Timeout::new(delay, move || due(()))?);
             }
             Effect::Send(frame) => {
-                if let Some(conn) = self.socket.borrow().as_ref() {
+                if let Some(conn) = self.connection.borrow().as_ref() {
                     conn.send(&frame)?;
                 }
             }
-            Effect::ShowConnection(s) => self.view.show_connection(s)?,
+            Effect::Post(frame) => self.post(frame),
+            Effect::ShowConnection(s) => {
+                self.view.show_connection(s)?;
+                self.view
+                    .show_transport(self.model.borrow().transport.name())?;
+            }
             Effect::ShowCursor(seq) => self.view.show_cursor(seq)?,
             Effect::RenderMessage(message) => self.view.render_message(&message)?,
+            Effect::RenderOlder(messages) => self.view.render_older(&messages)?,
             Effect::Reload => self.view.reload()?,
             Effect::ShowPending {
                 client_msg_id,
@@ -236,8 +678,206 @@ impl Inner {
             }
             Effect::RestoreInput(text) => self.view.restore_input(&text),
             Effect::Notice(text) => self.view.notice(&text)?,
+            Effect::ShowPresent(people) => self.view.show_present(&people)?,
+            Effect::ShowParticipants(people) => self.view.show_participants(&people)?,
+            Effect::ShowTyping(text) => self.view.show_typing(&text),
+            Effect::FetchRead => {
+                let room = self.model.borrow().room.clone();
+                spawn_request(
+                    self,
+                    "GET",
+                    http::room_api(&room, "/read"),
+                    None,
+                    |inner, a| {
+                        let unread = match a {
+                            Ok(a) if a.ok() => serde_json::from_str::<Unread>(&a.text).ok(),
+                            _ => None,
+                        };
+                        // Without the server's mark, no divider, but reading still marks.
+                        inner.dispatch(Msg::ReadState(unread.unwrap_or(Unread::new(0, 0))));
+                    },
+                );
+            }
+            Effect::FetchHistory { before, older } => {
+                let room = self.model.borrow().room.clone();
+                let query = match before {
+                    Some(b) => format!("/messages?before={b}&limit={}", state::HISTORY_PAGE),
+                    None => format!("/messages?limit={}", state::HISTORY_PAGE),
+                };
+                spawn_request(
+                    self,
+                    "GET",
+                    http::room_api(&room, &query),
+                    None,
+                    move |inner, a| {
+                        let history = match a {
+                            Ok(a) if a.ok() => serde_json::from_str::<History>(&a.text).ok(),
+                            _ => None,
+                        };
+                        inner.dispatch(match history {
+                            Some(h) => Msg::History {
+                                messages: h.messages,
+                                older,
+                            },
+                            None => Msg::HistoryFailed { older },
+                        });
+                    },
+                );
+            }
+            Effect::ShowDivider(seq) => self.view.show_divider(seq)?,
+            Effect::ScrollToBottom => self.view.scroll_to_bottom(),
+            Effect::ShowNewBelow(n) => self.view.show_new_below(n)?,
+            Effect::ShowTitleCount(n) => self.view.show_title_count(n),
+            Effect::Beep => self.view.beep()?,
+            Effect::Notify { title, body, seq } => self.view.notify(&title, &body, seq)?,
+            Effect::ShowMute(muted) => self.view.show_mute(muted)?,
+            Effect::OpenEditor { seq, body } => self.view.open_editor(seq, &body)?,
+            Effect::CloseEditor => self.view.close_editor(),
+            Effect::PatchMessage { seq, body } => {
+                let room = self.model.borrow().room.clone();
+                let json = serde_json::json!({ "body": body }).to_string();
+                let url = http::room_api(&room, &format!("/messages/{seq}"));
+                spawn_request(self, "PATCH", url, Some(json), |inner, a| {
+                    inner.changed(a, "Not edited", |message| Event::Edited { message });
+                });
+            }
+            Effect::DeleteMessage { seq } => {
+                let room = self.model.borrow().room.clone();
+                let url = http::room_api(&room, &format!("/messages/{seq}"));
+                spawn_request(self, "DELETE", url, None, |inner, a| {
+                    inner.changed(a, "Not deleted", |message| Event::Deleted { message });
+                });
+            }
+            Effect::ShowReply(seq) => self.view.show_reply(seq)?,
+            Effect::Announce(text) => self.view.announce(&text),
         }
         Ok(())
+    }
+
+    /// The answer to an edit or delete: the changed message, applied at once
+    /// (the stream's event for it changes nothing further).
+    fn changed(
+        self: &Rc<Self>,
+        answer: Result<Answer, DomError>,
+        what: &str,
+        event: fn(Message) -> Event,
+    ) {
+        match answer {
+            Ok(a) if a.ok() => {
+                if let Ok(message) = serde_json::from_str::<Message>(&a.text) {
+                    let room = message.room.clone();
+                    self.dispatch(Msg::Frame(ServerFrame::Event {
+                        room,
+                        event: event(message),
+                    }));
+                }
+            }
+            Ok(a) => self.dispatch(Msg::Failed(format!("{what}: {}", a.error().1))),
+            Err(_) => self.dispatch(Msg::Failed(format!("{what}: the server is unreachable."))),
+        }
+    }
+
+    /// A frame's request over HTTP, for transports without an upstream.
+    fn post(self: &Rc<Self>, frame: ClientFrame) {
+        let room = self.model.borrow().room.clone();
+        match frame {
+            ClientFrame::Send {
+                body,
+                client_msg_id,
+                reply_to,
+                ..
+            } => {
+                let mut json = serde_json::json!({ "body": body, "client_msg_id": client_msg_id });
+                if let Some(parent) = reply_to {
+                    json["reply_to"] = parent.into();
+                }
+                let url = http::room_api(&room, "/messages");
+                spawn_request(
+                    self,
+                    "POST",
+                    url,
+                    Some(json.to_string()),
+                    move |inner, a| {
+                        let msg = match a {
+                            Ok(a) if a.ok() => match serde_json::from_str::<Message>(&a.text) {
+                                Ok(message) => Msg::Posted {
+                                    client_msg_id,
+                                    message,
+                                },
+                                Err(_) => Msg::PostFailed { client_msg_id },
+                            },
+                            Ok(a) => {
+                                let (code, message) = a.error();
+                                Msg::Frame(ServerFrame::Error {
+                                    code,
+                                    message,
+                                    client_msg_id: Some(client_msg_id),
+                                })
+                            }
+                            Err(_) => Msg::PostFailed { client_msg_id },
+                        };
+                        inner.dispatch(msg);
+                    },
+                );
+            }
+            ClientFrame::Presence { status, .. } => {
+                let json = serde_json::json!({ "status": status }).to_string();
+                spawn_request(
+                    self,
+                    "POST",
+                    http::room_api(&room, "/presence"),
+                    Some(json),
+                    ignore,
+                );
+            }
+            ClientFrame::Typing { .. } => {
+                spawn_request(self, "POST", http::room_api(&room, "/typing"), None, ignore);
+            }
+            ClientFrame::Read { seq, .. } => {
+                let json = serde_json::json!({ "seq": seq }).to_string();
+                spawn_request(
+                    self,
+                    "POST",
+                    http::room_api(&room, "/read"),
+                    Some(json),
+                    ignore,
+                );
+            }
+            ClientFrame::Subscribe { .. } | ClientFrame::Unsubscribe { .. } | ClientFrame::Ping => {
+            }
+        }
+    }
+}
+
+/// For fire-and-forget requests (heartbeats, typing, read marks): the next
+/// one repairs a lost one; a 401/403 is logged.
+fn ignore(_inner: &Rc<Inner>, answer: Result<Answer, DomError>) {
+    if let Ok(a) = answer {
+        if !a.ok() && a.error().0 != ErrorCode::RateLimited {
+            warn(&DomError::Js(a.error().1));
+        }
+    }
+}
+
+/// Inserts `block` at the input's selection and puts the caret after it.
+fn insert_block(input: &HtmlTextAreaElement, block: &str) {
+    let start = input.selection_start().ok().flatten().unwrap_or(0);
+    let end = input.selection_end().ok().flatten().unwrap_or(start);
+    let value = input.value();
+    let before = &value[..byte_offset(&value, start)];
+    // Start the block on its own line.
+    let lead = if before.is_empty() || before.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let text = format!("{lead}{block}");
+    if input
+        .set_range_text_with_start_and_end(&text, start, end)
+        .is_ok()
+    {
+        let caret = start + u32::try_from(text.encode_utf16().count()).unwrap_or(0);
+        let _ = input.set_selection_range(caret, caret);
     }
 }
 

@@ -20,11 +20,17 @@
 //! [`Effect`]: crate::state::Effect
 
 use crate::dom::{self, DomError};
-use crate::state::{Config, ConnState, Known};
-use chrono::SecondsFormat;
-use protocol::{Message, MessageId, RoomId, UserId};
-use wasm_bindgen::JsValue;
-use web_sys::{Document, Element, HtmlElement, HtmlFormElement, HtmlTextAreaElement, Node};
+use crate::state::{self, Config, ConnState, Known, Person};
+use chrono::{NaiveDate, SecondsFormat};
+use protocol::{Attachment, Message, MessageId, Presence, RoomId, UserId};
+use std::cell::RefCell;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{
+    AudioContext, Document, Element, HtmlElement, HtmlFormElement, HtmlTextAreaElement, Node,
+};
+
+/// Where the mute setting is kept between visits.
+const MUTE_KEY: &str = "backchannel.muted";
 
 /// How close to the bottom (in CSS pixels) still counts as "reading the newest".
 const BOTTOM_SLACK_PX: i32 = 48;
@@ -43,6 +49,32 @@ pub struct View {
     form: Option<HtmlFormElement>,
     /// `#bc-input`, the textarea inside the form.
     input: Option<HtmlTextAreaElement>,
+    /// `#bc-info`, the side panel (collapsible at phone width).
+    info: Option<Element>,
+    /// `#bc-present`: "Here now".
+    present: Option<Element>,
+    /// `#bc-participants`: everyone who posted.
+    participants: Option<Element>,
+    /// `#bc-typing`: "Bob is typing…" (created here).
+    typing: Element,
+    /// `#bc-live`: a polite live region that reads out new messages.
+    live: Element,
+    /// `#bc-new-below`: the "new messages ↓" button.
+    new_below: Element,
+    /// `#bc-reply`: the message being replied to, above the input.
+    reply: Option<Element>,
+    /// `#bc-mentions`: the `@` completion list.
+    mentions: Option<Element>,
+    /// `#bc-actions`: one toolbar, moved into the message under the pointer.
+    actions: Element,
+    /// `#bc-thread`: the thread panel in the side panel.
+    thread: Option<Element>,
+    /// The document title without an unread count.
+    title: String,
+    /// `body[data-user]`: whose mentions to highlight.
+    me: UserId,
+    /// Made on the first user gesture (browsers keep audio silent before one).
+    audio: RefCell<Option<AudioContext>>,
 }
 
 impl View {
@@ -54,14 +86,146 @@ impl View {
         let list: Element = dom::find(doc, "#bc-messages")?;
         let scroller =
             dom::find_optional::<Element>(doc, "#bc-conversation")?.unwrap_or_else(|| list.clone());
+        let form: Option<HtmlFormElement> = dom::find_optional(doc, "#bc-form")?;
+        let input: Option<HtmlTextAreaElement> = dom::find_optional(doc, "#bc-input")?;
+        let info: Option<Element> = dom::find_optional(doc, "#bc-info")?;
+
+        // The ordered list stays quiet; #bc-live reads out one line per new
+        // message instead of every change to the list.
+        list.remove_attribute("aria-live")?;
+        list.remove_attribute("aria-relevant")?;
+        let live = ensure(doc, "bc-live", "div", "bc-visually-hidden", |el| {
+            el.set_attribute("aria-live", "polite")?;
+            append(&body, el)
+        })?;
+
+        let typing = ensure(doc, "bc-typing", "p", "", |el| {
+            el.set_attribute("aria-live", "polite")?;
+            let before = form.as_ref().map(AsRef::<Node>::as_ref);
+            body.insert_before(el, before)?;
+            Ok(())
+        })?;
+
+        let new_below = ensure(doc, "bc-new-below", "button", "", |el| {
+            el.set_attribute("type", "button")?;
+            el.set_attribute("data-action", "jump")?;
+            el.set_attribute("hidden", "")?;
+            append(&scroller, el)
+        })?;
+
+        let (reply, mentions) = match (&form, &input) {
+            (Some(form), Some(input)) => {
+                let reply = ensure(doc, "bc-reply", "div", "", |el| {
+                    el.set_attribute("hidden", "")?;
+                    form.insert_before(el, Some(input.as_ref()))?;
+                    Ok(())
+                })?;
+                let mentions = ensure(doc, "bc-mentions", "ul", "", |el| {
+                    el.set_attribute("role", "listbox")?;
+                    el.set_attribute("aria-label", "People")?;
+                    el.set_attribute("hidden", "")?;
+                    form.insert_before(el, Some(input.as_ref()))?;
+                    Ok(())
+                })?;
+                input.set_attribute("aria-controls", "bc-mentions")?;
+                (Some(reply), Some(mentions))
+            }
+            _ => (None, None),
+        };
+
+        let actions = ensure(doc, "bc-actions", "div", "", |el| {
+            el.set_attribute("role", "toolbar")?;
+            el.set_attribute("aria-label", "Message actions")?;
+            for (action, label) in [
+                ("reply", "Reply"),
+                ("thread", "Thread"),
+                ("edit", "Edit"),
+                ("delete", "Delete"),
+                ("link", "Copy link"),
+            ] {
+                let b = dom::text_element(doc, "button", "", label)?;
+                b.set_attribute("type", "button")?;
+                b.set_attribute("data-action", action)?;
+                append(el, &b)?;
+            }
+            Ok(())
+        })?;
+
+        if let Some(header) = dom::find_optional::<Element>(doc, "#bc-title")? {
+            if doc.get_element_by_id("bc-tools").is_none() {
+                let tools = dom::element(doc, "div", "")?;
+                tools.set_id("bc-tools");
+                for (id, action, label) in [
+                    ("bc-mute", "mute", "Sound on"),
+                    ("bc-notify", "notify", "Notify me of mentions"),
+                    ("bc-info-toggle", "toggle-info", "Info"),
+                ] {
+                    let b = dom::text_element(doc, "button", "", label)?;
+                    b.set_id(id);
+                    b.set_attribute("type", "button")?;
+                    b.set_attribute("data-action", action)?;
+                    append(&tools, &b)?;
+                }
+                if let Some(b) = doc.get_element_by_id("bc-mute") {
+                    b.set_attribute("aria-pressed", "false")?;
+                    b.set_attribute("title", "Beep on new messages while away (click to mute)")?;
+                }
+                if let Some(b) = doc.get_element_by_id("bc-info-toggle") {
+                    b.set_attribute("aria-controls", "bc-info")?;
+                    b.set_attribute("aria-expanded", "false")?;
+                }
+                if let Some(b) = doc.get_element_by_id("bc-notify") {
+                    if notification_permission().as_deref() != Some("default") {
+                        b.set_attribute("hidden", "")?;
+                    }
+                }
+                append(&header, &tools)?;
+            }
+        }
+
+        let thread = match &info {
+            Some(info) => Some(ensure(doc, "bc-thread", "section", "", |el| {
+                el.set_attribute("aria-label", "Thread")?;
+                el.set_attribute("hidden", "")?;
+                let head = dom::element(doc, "h2", "")?;
+                append(&head, &doc.create_text_node("Thread "))?;
+                let close = dom::text_element(doc, "button", "bc-close", "×")?;
+                close.set_attribute("type", "button")?;
+                close.set_attribute("data-action", "close-thread")?;
+                close.set_attribute("aria-label", "Close the thread")?;
+                append(&head, &close)?;
+                append(el, &head)?;
+                append(el, &dom::element(doc, "ol", "bc-thread-list")?)?;
+                info.prepend_with_node_1(el)?;
+                Ok(())
+            })?),
+            None => None,
+        };
+
+        // Styles for the live UI (e.g. the folding side panel) key on this.
+        body.class_list().add_1("bc-js")?;
+        let me_el: Element = body.clone().into();
         Ok(View {
             doc: doc.clone(),
             body,
             list,
             scroller,
             conn: dom::find_optional(doc, "#bc-conn")?,
-            form: dom::find_optional(doc, "#bc-form")?,
-            input: dom::find_optional(doc, "#bc-input")?,
+            present: dom::find_optional(doc, "#bc-present")?,
+            participants: dom::find_optional(doc, "#bc-participants")?,
+            form,
+            input,
+            info,
+            typing,
+            live,
+            new_below,
+            reply,
+            mentions,
+            actions,
+            thread,
+            title: doc.title(),
+            me: UserId::new(dom::data(&me_el, "user").unwrap_or_default()),
+            audio: RefCell::new(None),
         })
     }
 
@@ -93,6 +257,7 @@ impl View {
                 Some(Known {
                     seq: dom::data(li, "seq")?.parse().ok()?,
                     id: MessageId::new(dom::data(li, "id")?),
+                    author: UserId::new(dom::data(li, "author").unwrap_or_default()),
                 })
             })
             .collect()
@@ -112,6 +277,21 @@ impl View {
                 let _ = time.set_attribute("title", &title);
             }
         }
+    }
+
+    /// The document this view belongs to.
+    pub fn doc(&self) -> &Document {
+        &self.doc
+    }
+
+    /// `#bc-messages`, for wiring listeners.
+    pub fn list(&self) -> &Element {
+        &self.list
+    }
+
+    /// The element that scrolls, for wiring listeners.
+    pub fn scroller(&self) -> &Element {
+        &self.scroller
     }
 
     /// The form, for wiring listeners.
@@ -173,7 +353,7 @@ impl View {
     /// the same seq (an edit, a delete, or a duplicate delivery).
     pub fn render_message(&self, message: &Message) -> Result<(), DomError> {
         let follow = self.at_bottom();
-        let li = message_element(&self.doc, message)?;
+        let li = self.message_element(message)?;
         let existing = self
             .doc
             .get_element_by_id(&format!("m-{}", message.seq))
@@ -189,6 +369,7 @@ impl View {
             }
         }
         self.remove_empty_note();
+        self.refresh_days();
         if follow {
             self.scroll_to_bottom();
         }
@@ -267,6 +448,531 @@ impl View {
         s.scroll_height() - s.scroll_top() - s.client_height() <= BOTTOM_SLACK_PX
     }
 
+    /// The people listed under `selector` (`li[data-user]`, `data-presence`).
+    pub fn people(&self, selector: &str) -> Vec<Person> {
+        let Some(list) = dom::find_optional::<Element>(&self.doc, selector)
+            .ok()
+            .flatten()
+        else {
+            return Vec::new();
+        };
+        dom::query_all(&list, "li[data-user]")
+            .iter()
+            .filter_map(|li| {
+                Some(Person {
+                    id: UserId::new(dom::data(li, "user")?),
+                    name: dom::data(li, "name")
+                        .or_else(|| li.text_content())
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                    presence: dom::data(li, "presence").as_deref().and_then(presence_of),
+                })
+            })
+            .collect()
+    }
+
+    /// Rebuilds "Here now" with each person's status.
+    pub fn show_present(&self, people: &[Person]) -> Result<(), DomError> {
+        let Some(ul) = &self.present else {
+            return Ok(());
+        };
+        ul.set_text_content(None);
+        for p in people {
+            let li = dom::element(&self.doc, "li", "")?;
+            li.set_attribute("data-user", p.id.as_str())?;
+            li.set_attribute("data-name", &p.name)?;
+            let status = p.presence.map(presence_name).unwrap_or("active");
+            li.set_attribute("data-presence", status)?;
+            let dot = dom::element(&self.doc, "span", "bc-dot")?;
+            dot.set_attribute("aria-hidden", "true")?;
+            append(&li, &dot)?;
+            append(&li, &self.doc.create_text_node(&p.name))?;
+            if status != "active" {
+                append(
+                    &li,
+                    &dom::text_element(&self.doc, "span", "bc-status", &format!(" ({status})"))?,
+                )?;
+            }
+            append(ul, &li)?;
+        }
+        if people.is_empty() {
+            append(
+                ul,
+                &dom::text_element(&self.doc, "li", "bc-none", "nobody")?,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the participants list, most recent first.
+    pub fn show_participants(&self, people: &[Person]) -> Result<(), DomError> {
+        let Some(ul) = &self.participants else {
+            return Ok(());
+        };
+        ul.set_text_content(None);
+        for p in people {
+            let li = dom::text_element(&self.doc, "li", "", &p.name)?;
+            li.set_attribute("data-user", p.id.as_str())?;
+            append(ul, &li)?;
+        }
+        Ok(())
+    }
+
+    /// "Bob is typing…", or nothing.
+    pub fn show_typing(&self, text: &str) {
+        self.typing.set_text_content(Some(text));
+    }
+
+    /// Reads `text` out to screen readers.
+    pub fn announce(&self, text: &str) {
+        self.live.set_text_content(Some(text));
+    }
+
+    /// A message item with what only the live UI adds: my mentions marked
+    /// and the replied-to message quoted when it is on screen.
+    fn message_element(&self, m: &Message) -> Result<Element, DomError> {
+        let li = message_element(&self.doc, m)?;
+        if state::mentions(m, &self.me) {
+            li.class_list().add_1("bc-mention")?;
+        }
+        if let (Some(parent), Some(link)) = (m.reply_to, dom::query(&li, ".bc-reply-to")) {
+            if let Some(quote) = self.excerpt(parent) {
+                link.set_text_content(Some(&format!("↪ {quote}")));
+            }
+        }
+        Ok(li)
+    }
+
+    /// "Bob: the first words…" for the message `seq` on screen.
+    pub fn excerpt(&self, seq: u64) -> Option<String> {
+        let li = self.doc.get_element_by_id(&format!("m-{seq}"))?;
+        let author = dom::query(&li, ".bc-author")?.text_content()?;
+        let body = dom::query(&li, ".bc-body")?
+            .text_content()
+            .unwrap_or_default();
+        let body = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = body.chars().take(80).collect();
+        let more = if short.len() < body.len() { "…" } else { "" };
+        Some(format!("{author}: {short}{more}"))
+    }
+
+    /// Inserts older messages above the ones shown without moving what the
+    /// reader is looking at.
+    pub fn render_older(&self, messages: &[Message]) -> Result<(), DomError> {
+        let before = self.scroller.scroll_height();
+        let top = self.scroller.scroll_top();
+        for m in messages {
+            let li = self.message_element(m)?;
+            let next = self.first_after(m.seq);
+            self.list
+                .insert_before(&li, next.as_ref().map(AsRef::<Node>::as_ref))?;
+        }
+        self.refresh_days();
+        let grown = self.scroller.scroll_height() - before;
+        self.scroller.set_scroll_top(top + grown);
+        Ok(())
+    }
+
+    /// Puts the "New messages" divider before message `seq` and scrolls to it.
+    pub fn show_divider(&self, seq: u64) -> Result<(), DomError> {
+        if let Some(old) = self.doc.get_element_by_id("bc-divider") {
+            old.remove();
+        }
+        let Some(li) = self.doc.get_element_by_id(&format!("m-{seq}")) else {
+            return Ok(());
+        };
+        let divider = dom::element(&self.doc, "li", "bc-divider")?;
+        divider.set_id("bc-divider");
+        divider.set_attribute("role", "separator")?;
+        append(
+            &divider,
+            &dom::text_element(&self.doc, "span", "", "New messages")?,
+        )?;
+        self.list.insert_before(&divider, Some(li.as_ref()))?;
+        // Top of the divider at the top of the conversation.
+        let offset = dom::html(&divider)
+            .map(HtmlElement::offset_top)
+            .unwrap_or(0)
+            - dom::html(&self.scroller)
+                .map(HtmlElement::offset_top)
+                .unwrap_or(0);
+        self.scroller.set_scroll_top(offset.max(0));
+        Ok(())
+    }
+
+    /// Shows or hides "new messages ↓".
+    pub fn show_new_below(&self, count: u32) -> Result<(), DomError> {
+        if count == 0 {
+            self.new_below.set_attribute("hidden", "")?;
+        } else {
+            let s = if count == 1 { "" } else { "s" };
+            self.new_below
+                .set_text_content(Some(&format!("{count} new message{s} ↓")));
+            self.new_below.remove_attribute("hidden")?;
+        }
+        Ok(())
+    }
+
+    /// `(3) Lobby — chat` while there are unseen messages.
+    pub fn show_title_count(&self, count: u32) {
+        if count == 0 {
+            self.doc.set_title(&self.title);
+        } else {
+            self.doc.set_title(&format!("({count}) {}", self.title));
+        }
+    }
+
+    /// Readies audio on a user gesture, so a later beep can play.
+    pub fn unlock_audio(&self) {
+        if self.audio.borrow().is_none() {
+            *self.audio.borrow_mut() = AudioContext::new().ok();
+        }
+        if let Some(ctx) = self.audio.borrow().as_ref() {
+            // A suspended context resumes on a gesture; if not, no beep.
+            let _ = ctx.resume();
+        }
+    }
+
+    /// A short, quiet beep (a 880 Hz sine for 120 ms).
+    pub fn beep(&self) -> Result<(), DomError> {
+        let audio = self.audio.borrow();
+        let Some(ctx) = audio.as_ref() else {
+            return Ok(());
+        };
+        let osc = ctx.create_oscillator()?;
+        let gain = ctx.create_gain()?;
+        osc.frequency().set_value(880.0);
+        let now = ctx.current_time();
+        gain.gain().set_value_at_time(0.08, now)?;
+        gain.gain()
+            .exponential_ramp_to_value_at_time(0.001, now + 0.12)?;
+        osc.connect_with_audio_node(&gain)?;
+        gain.connect_with_audio_node(&ctx.destination())?;
+        osc.start()?;
+        osc.stop_with_when(now + 0.13)?;
+        Ok(())
+    }
+
+    /// A desktop notification (when granted).
+    pub fn notify(&self, title: &str, body: &str, seq: u64) -> Result<(), DomError> {
+        if notification_permission().as_deref() != Some("granted") {
+            return Ok(());
+        }
+        let options = web_sys::NotificationOptions::new();
+        options.set_body(body);
+        options.set_tag(&format!("bc-m-{seq}"));
+        web_sys::Notification::new_with_options(title, &options)?;
+        Ok(())
+    }
+
+    /// Hides the "Notify me" button (permission decided).
+    pub fn hide_notify_button(&self) {
+        if let Some(b) = self.doc.get_element_by_id("bc-notify") {
+            // Cosmetic.
+            let _ = b.set_attribute("hidden", "");
+        }
+    }
+
+    /// Shows the mute state on its button and keeps it for next time.
+    pub fn show_mute(&self, muted: bool) -> Result<(), DomError> {
+        if let Some(b) = self.doc.get_element_by_id("bc-mute") {
+            b.set_text_content(Some(if muted { "Sound off" } else { "Sound on" }));
+            b.set_attribute("aria-pressed", if muted { "true" } else { "false" })?;
+            b.set_attribute(
+                "aria-label",
+                if muted {
+                    "Unmute the beep"
+                } else {
+                    "Mute the beep"
+                },
+            )?;
+        }
+        if let Ok(Some(storage)) = dom::window()?.local_storage() {
+            // Private modes may refuse storage; the setting then lasts this visit.
+            let _ = storage.set_item(MUTE_KEY, if muted { "1" } else { "0" });
+        }
+        Ok(())
+    }
+
+    /// The mute setting kept from an earlier visit.
+    pub fn stored_mute(&self) -> bool {
+        dom::window()
+            .ok()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(MUTE_KEY).ok().flatten())
+            .as_deref()
+            == Some("1")
+    }
+
+    /// Opens or closes the side panel at phone width.
+    pub fn toggle_info(&self) -> Result<(), DomError> {
+        let open = self.body.class_list().toggle("bc-info-open")?;
+        if let Some(b) = self.doc.get_element_by_id("bc-info-toggle") {
+            b.set_attribute("aria-expanded", if open { "true" } else { "false" })?;
+        }
+        if open {
+            if let Some(info) = self.info.as_ref().and_then(dom::html) {
+                info.set_tab_index(-1);
+                let _ = info.focus();
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the actions toolbar into `li`, with edit and delete only on my messages.
+    pub fn place_actions(&self, li: &Element, mine: bool) -> Result<(), DomError> {
+        if li.class_list().contains("bc-editing") {
+            return Ok(());
+        }
+        for action in ["edit", "delete"] {
+            if let Some(b) = dom::query(&self.actions, &format!("[data-action={action}]")) {
+                if mine {
+                    b.remove_attribute("hidden")?;
+                } else {
+                    b.set_attribute("hidden", "")?;
+                }
+            }
+        }
+        let inside = self
+            .actions
+            .parent_element()
+            .is_some_and(|p| p.is_same_node(Some(li.as_ref())));
+        if !inside {
+            append(li, &self.actions)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces my message's body with an inline editor holding `body`.
+    pub fn open_editor(&self, seq: u64, body: &str) -> Result<(), DomError> {
+        self.close_editor();
+        let Some(li) = self.doc.get_element_by_id(&format!("m-{seq}")) else {
+            return Ok(());
+        };
+        self.actions.remove();
+        li.class_list().add_1("bc-editing")?;
+        let doc = &self.doc;
+        let editor = dom::element(doc, "div", "bc-editor")?;
+        let area: HtmlTextAreaElement = doc
+            .create_element("textarea")?
+            .dyn_into()
+            .map_err(|_| DomError::WrongKind("textarea".to_owned()))?;
+        area.set_class_name("bc-edit-input");
+        area.set_value(body);
+        area.set_attribute("aria-label", "Edit message")?;
+        append(&editor, &area)?;
+        let hint = dom::text_element(doc, "span", "bc-hint", "Enter saves · Esc cancels ")?;
+        append(&editor, &hint)?;
+        for (action, label) in [("save-edit", "Save"), ("cancel-edit", "Cancel")] {
+            let b = dom::text_element(doc, "button", "", label)?;
+            b.set_attribute("type", "button")?;
+            b.set_attribute("data-action", action)?;
+            append(&editor, &b)?;
+        }
+        append(&li, &editor)?;
+        let _ = area.focus();
+        let end = u32::try_from(area.value().encode_utf16().count()).unwrap_or(0);
+        let _ = area.set_selection_range(end, end);
+        Ok(())
+    }
+
+    /// The text in the open inline editor.
+    pub fn editor_value(&self) -> Option<String> {
+        let area = dom::query(&self.list, ".bc-editor textarea")?;
+        area.dyn_ref::<HtmlTextAreaElement>().map(|a| a.value())
+    }
+
+    /// Removes the inline editor and puts the caret back in the input.
+    pub fn close_editor(&self) {
+        for editor in dom::query_all(&self.list, ".bc-editor") {
+            if let Some(li) = editor.parent_element() {
+                let _ = li.class_list().remove_1("bc-editing");
+            }
+            editor.remove();
+        }
+    }
+
+    /// Focuses the message input.
+    pub fn focus_input(&self) {
+        if let Some(input) = &self.input {
+            let _ = input.focus();
+        }
+    }
+
+    /// Shows "Replying to Bob: …" above the input, or hides it.
+    pub fn show_reply(&self, seq: Option<u64>) -> Result<(), DomError> {
+        let Some(box_) = &self.reply else {
+            return Ok(());
+        };
+        box_.set_text_content(None);
+        match seq {
+            None => box_.set_attribute("hidden", "")?,
+            Some(seq) => {
+                let quote = self
+                    .excerpt(seq)
+                    .unwrap_or_else(|| format!("message {seq}"));
+                let text =
+                    dom::text_element(&self.doc, "span", "", &format!("Replying to {quote}"))?;
+                append(box_, &text)?;
+                let cancel = dom::text_element(&self.doc, "button", "bc-close", "×")?;
+                cancel.set_attribute("type", "button")?;
+                cancel.set_attribute("data-action", "cancel-reply")?;
+                cancel.set_attribute("aria-label", "Cancel the reply")?;
+                append(box_, &cancel)?;
+                box_.remove_attribute("hidden")?;
+                self.focus_input();
+            }
+        }
+        Ok(())
+    }
+
+    /// Shows the thread: the parent and its replies, in the side panel.
+    pub fn show_thread(&self, parent: &Message, replies: &[Message]) -> Result<(), DomError> {
+        let Some(panel) = &self.thread else {
+            return Ok(());
+        };
+        let Some(list) = dom::query(panel, "ol") else {
+            return Ok(());
+        };
+        list.set_text_content(None);
+        for m in std::iter::once(parent).chain(replies) {
+            let li = message_element(&self.doc, m)?;
+            // The copy must not take the conversation item's id.
+            li.remove_attribute("id")?;
+            li.class_list().add_1("bc-thread-item")?;
+            append(&list, &li)?;
+        }
+        if replies.is_empty() {
+            append(
+                &list,
+                &dom::text_element(&self.doc, "li", "bc-none", "No replies yet.")?,
+            )?;
+        }
+        panel.remove_attribute("hidden")?;
+        if !self.body.class_list().contains("bc-info-open") {
+            self.body.class_list().add_1("bc-info-open")?;
+        }
+        Ok(())
+    }
+
+    /// Hides the thread panel.
+    pub fn close_thread(&self) {
+        if let Some(panel) = &self.thread {
+            let _ = panel.set_attribute("hidden", "");
+        }
+    }
+
+    /// Shows the `@` completion list (empty: hidden); `selected` is highlighted.
+    pub fn show_mentions(&self, people: &[Person], selected: usize) -> Result<(), DomError> {
+        let Some(ul) = &self.mentions else {
+            return Ok(());
+        };
+        ul.set_text_content(None);
+        if people.is_empty() {
+            ul.set_attribute("hidden", "")?;
+            if let Some(input) = &self.input {
+                input.remove_attribute("aria-activedescendant")?;
+            }
+            return Ok(());
+        }
+        for (i, p) in people.iter().enumerate() {
+            let li = dom::text_element(&self.doc, "li", "", &format!("{} (@{})", p.name, p.id))?;
+            li.set_id(&format!("bc-mention-{i}"));
+            li.set_attribute("role", "option")?;
+            li.set_attribute("data-action", "mention")?;
+            li.set_attribute("data-user", p.id.as_str())?;
+            li.set_attribute(
+                "aria-selected",
+                if i == selected { "true" } else { "false" },
+            )?;
+            append(ul, &li)?;
+        }
+        if let Some(input) = &self.input {
+            input.set_attribute("aria-activedescendant", &format!("bc-mention-{selected}"))?;
+        }
+        ul.remove_attribute("hidden")?;
+        Ok(())
+    }
+
+    /// Date separators (in the reader's zone) between messages of different
+    /// days, fixing what earlier inserts left.
+    pub fn refresh_days(&self) {
+        let children = self.list.children();
+        let items: Vec<Element> = (0..children.length())
+            .filter_map(|i| children.item(i))
+            .collect();
+        let today = local_day(&js_sys::Date::new_0());
+        let mut prev: Option<NaiveDate> = None;
+        let mut pending: Option<Element> = None;
+        for item in items {
+            let classes = item.class_list();
+            if classes.contains("bc-day") {
+                if let Some(old) = pending.replace(item) {
+                    old.remove();
+                }
+                continue;
+            }
+            if !classes.contains("bc-msg") {
+                continue;
+            }
+            let Some(day) = dom::query(&item, "time[datetime]")
+                .and_then(|t| t.get_attribute("datetime"))
+                .and_then(|s| local_day(&js_sys::Date::new(&JsValue::from_str(&s))))
+            else {
+                continue;
+            };
+            if prev == Some(day) {
+                if let Some(sep) = pending.take() {
+                    sep.remove();
+                }
+            } else {
+                let key = day.to_string();
+                let sep = pending.take();
+                let right = sep
+                    .as_ref()
+                    .is_some_and(|s| dom::data(s, "day").as_deref() == Some(key.as_str()));
+                if !right {
+                    if let Some(wrong) = sep {
+                        wrong.remove();
+                    }
+                    if let Ok(fresh) = self.day_separator(day, today) {
+                        let _ = self.list.insert_before(&fresh, Some(item.as_ref()));
+                    }
+                }
+            }
+            prev = Some(day);
+        }
+        if let Some(sep) = pending {
+            sep.remove();
+        }
+    }
+
+    fn day_separator(&self, day: NaiveDate, today: Option<NaiveDate>) -> Result<Element, DomError> {
+        let label = match today {
+            Some(today) => state::day_label(day, today),
+            None => day.to_string(),
+        };
+        let li = dom::element(&self.doc, "li", "bc-day")?;
+        li.set_attribute("role", "separator")?;
+        li.set_attribute("data-day", &day.to_string())?;
+        append(&li, &dom::text_element(&self.doc, "span", "", &label)?)?;
+        Ok(li)
+    }
+
+    /// Whether the reader scrolled to the oldest message shown.
+    pub fn at_top(&self) -> bool {
+        self.scroller.scroll_top() <= BOTTOM_SLACK_PX
+    }
+
+    /// Names the transport in `#bc-conn[data-transport]`.
+    pub fn show_transport(&self, name: &str) -> Result<(), DomError> {
+        if let Some(conn) = &self.conn {
+            conn.set_attribute("data-transport", name)?;
+        }
+        Ok(())
+    }
+
     /// Scrolls the conversation to the newest message.
     pub fn scroll_to_bottom(&self) {
         self.scroller.set_scroll_top(self.scroller.scroll_height());
@@ -337,15 +1043,163 @@ pub fn message_element(doc: &Document, m: &Message) -> Result<Element, DomError>
         )?;
     }
 
-    let content = if m.deleted_at.is_some() {
-        dom::text_element(doc, "div", "bc-body bc-deleted", "(message deleted)")?
+    if let Some(parent) = m.reply_to {
+        // Only the live UI adds this (the server's item has no reply link).
+        let link = dom::text_element(doc, "a", "bc-reply-to", &format!("↪ reply to #{parent}"))?;
+        link.set_attribute("href", &format!("#m-{parent}"))?;
+        link.set_attribute("data-action", "thread")?;
+        link.set_attribute("data-parent", &parent.to_string())?;
+        append(&li, &link)?;
+    }
+
+    if m.deleted_at.is_some() {
+        append(
+            &li,
+            &dom::text_element(doc, "div", "bc-body bc-deleted", "(message deleted)")?,
+        )?;
     } else {
         let content = dom::element(doc, "div", "bc-body")?;
         content.set_inner_html(&transcript::render_html(&m.body, &Default::default()));
-        content
-    };
-    append(&li, &content)?;
+        append(&li, &content)?;
+        if !m.attachments.is_empty() {
+            let files = dom::element(doc, "ul", "bc-files")?;
+            for file in &m.attachments {
+                let item = dom::element(doc, "li", "")?;
+                attachment(doc, &item, file)?;
+                append(&files, &item)?;
+            }
+            append(&li, &files)?;
+        }
+    }
     Ok(li)
+}
+
+/// A shared file as the server's `popup::attachment` renders it: images as
+/// a thumbnail link, other files as a download link with their size.
+fn attachment(doc: &Document, parent: &Element, file: &Attachment) -> Result<(), DomError> {
+    let image = file
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("image/"));
+    // Only our own relative file URLs become links.
+    let url = if file.url.starts_with('/') && !file.url.starts_with("//") {
+        file.url.as_str()
+    } else {
+        "#"
+    };
+    if image {
+        let a = dom::element(doc, "a", "bc-file bc-image")?;
+        a.set_attribute("href", url)?;
+        a.set_attribute("target", "_blank")?;
+        a.set_attribute("rel", "noopener")?;
+        let img = dom::element(doc, "img", "bc-thumb")?;
+        img.set_attribute("src", url)?;
+        img.set_attribute("alt", &file.name)?;
+        img.set_attribute("loading", "lazy")?;
+        append(&a, &img)?;
+        append(parent, &a)?;
+    } else {
+        let a = dom::text_element(doc, "a", "bc-file", &file.name)?;
+        a.set_attribute("href", url)?;
+        a.set_attribute("download", &file.name)?;
+        append(parent, &a)?;
+        append(parent, &doc.create_text_node(" "))?;
+        append(
+            parent,
+            &dom::text_element(
+                doc,
+                "span",
+                "bc-size",
+                &format!("({})", human_size(file.size)),
+            )?,
+        )?;
+    }
+    Ok(())
+}
+
+/// 1234567 → "1.2 MB" (as the server says it).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
+    // Sizes are far below 2^52; the conversion is exact enough for one decimal.
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The element `#id`, or a new `<tag class>` with that id set up by `place`.
+fn ensure(
+    doc: &Document,
+    id: &str,
+    tag: &str,
+    class: &str,
+    place: impl FnOnce(&Element) -> Result<(), DomError>,
+) -> Result<Element, DomError> {
+    if let Some(el) = doc.get_element_by_id(id) {
+        return Ok(el);
+    }
+    let el = dom::element(doc, tag, class)?;
+    el.set_id(id);
+    place(&el)?;
+    Ok(el)
+}
+
+/// `Notification.permission` ("default", "granted", "denied"), or `None`
+/// where the browser has no notifications.
+pub fn notification_permission() -> Option<String> {
+    let window = dom::window().ok()?;
+    let has = js_sys::Reflect::has(&window, &JsValue::from_str("Notification")).unwrap_or(false);
+    if !has {
+        return None;
+    }
+    Some(
+        match web_sys::Notification::permission() {
+            web_sys::NotificationPermission::Granted => "granted",
+            web_sys::NotificationPermission::Denied => "denied",
+            _ => "default",
+        }
+        .to_owned(),
+    )
+}
+
+/// A date's calendar day in the browser's zone.
+fn local_day(date: &js_sys::Date) -> Option<NaiveDate> {
+    if date.get_time().is_nan() {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        i32::try_from(date.get_full_year()).ok()?,
+        date.get_month() + 1,
+        date.get_date(),
+    )
+}
+
+/// The data/CSS name of a presence status.
+fn presence_name(presence: Presence) -> &'static str {
+    match presence {
+        Presence::Active => "active",
+        Presence::Away => "away",
+        Presence::Idle => "idle",
+        Presence::Invisible => "invisible",
+    }
+}
+
+/// A presence status from its data/CSS name.
+fn presence_of(name: &str) -> Option<Presence> {
+    match name {
+        "active" => Some(Presence::Active),
+        "away" => Some(Presence::Away),
+        "idle" => Some(Presence::Idle),
+        "invisible" => Some(Presence::Invisible),
+        _ => None,
+    }
 }
 
 /// The `data-state` value on `#bc-conn`.

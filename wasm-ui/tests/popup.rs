@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use protocol::{Event, Message, MessageId, RoomId, ServerFrame, UserId};
+use protocol::{Event, Message, MessageId, Presence, RoomId, ServerFrame, Unread, UserId};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasm_ui::state::Msg;
@@ -256,7 +256,7 @@ fn enter_sends_and_my_message_shows_once_after_ack_and_event() {
 }
 
 #[wasm_bindgen_test]
-fn the_form_posts_normally_unless_the_socket_is_up() {
+fn the_form_is_handled_by_the_app_and_offline_sends_wait_in_order() {
     let doc = fixture();
     let popup = start(&doc);
     let form = doc.get_element_by_id("bc-form").unwrap();
@@ -268,14 +268,176 @@ fn the_form_posts_normally_unless_the_socket_is_up() {
         event.default_prevented()
     };
 
-    input(&doc).set_value("hello");
-    assert!(!submit(), "while connecting the plain POST goes through");
+    input(&doc).set_value("one");
+    assert!(submit(), "no page load: the app queues it");
+    input(&doc).set_value("two");
+    assert!(press(&doc, "Enter", false));
+    let pending: Vec<String> = doc
+        .query_selector_all("li.bc-pending .bc-body")
+        .map(|list| {
+            (0..list.length())
+                .filter_map(|i| list.item(i))
+                .filter_map(|n| n.text_content())
+                .map(|s| s.trim().to_owned())
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(pending, vec!["one", "two"], "shown in the order typed");
     connect(&popup);
-    assert!(submit(), "connected: sent over the socket instead");
     assert_eq!(input(&doc).value(), "");
-    popup.dispatch(Msg::SocketClosed);
-    input(&doc).set_value("again");
-    assert!(!submit(), "offline: the plain POST goes through");
+    assert_eq!(count(&doc, "li.bc-pending"), 2, "until their events arrive");
+}
+
+#[wasm_bindgen_test]
+fn presence_events_fill_here_now_and_typing_shows() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    popup.dispatch(Msg::Frame(ServerFrame::Event {
+        room: RoomId::new("r1"),
+        event: Event::Presence {
+            user: UserId::new("carol"),
+            name: "Carol <i>".into(),
+            presence: Some(Presence::Away),
+        },
+    }));
+    let li = find(&doc, "#bc-present li[data-user=carol]");
+    assert_eq!(li.get_attribute("data-presence").as_deref(), Some("away"));
+    assert!(li.text_content().unwrap().contains("Carol <i> (away)"));
+    popup.dispatch(Msg::Frame(ServerFrame::Event {
+        room: RoomId::new("r1"),
+        event: Event::Typing {
+            user: UserId::new("carol"),
+            name: "Carol".into(),
+        },
+    }));
+    assert_eq!(
+        find(&doc, "#bc-typing").text_content().as_deref(),
+        Some("Carol is typing…")
+    );
+    // A new author joins the participants, first.
+    deliver(&popup, message(2, "carol", "Carol", "hi"));
+    assert_eq!(
+        find(&doc, "#bc-participants li")
+            .get_attribute("data-user")
+            .as_deref(),
+        Some("carol")
+    );
+    assert_eq!(find(&doc, "#bc-typing").text_content().as_deref(), Some(""));
+    popup.dispatch(Msg::Frame(ServerFrame::Event {
+        room: RoomId::new("r1"),
+        event: Event::Presence {
+            user: UserId::new("carol"),
+            name: "Carol".into(),
+            presence: None,
+        },
+    }));
+    assert_eq!(count(&doc, "#bc-present li[data-user]"), 0);
+}
+
+#[wasm_bindgen_test]
+fn edits_and_deletes_replace_the_item_like_the_server_renders_them() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    deliver(&popup, message(2, "alice", "Alice", "first"));
+    let mut edited = message(2, "alice", "Alice", "second *try*");
+    edited.edited_at = Some(Utc.with_ymd_and_hms(2026, 11, 22, 8, 20, 0).unwrap());
+    popup.dispatch(Msg::Frame(ServerFrame::Event {
+        room: RoomId::new("r1"),
+        event: Event::Edited { message: edited },
+    }));
+    let li = find(&doc, "#m-2");
+    assert_eq!(
+        one(&li, ".bc-edited").text_content().as_deref(),
+        Some("(edited)")
+    );
+    assert_eq!(
+        one(&li, ".bc-body em").text_content().as_deref(),
+        Some("try")
+    );
+
+    // Up in the empty input edits my last message; Esc cancels.
+    press(&doc, "ArrowUp", false);
+    let area: HtmlTextAreaElement = find(&doc, "#m-2 .bc-editor textarea").dyn_into().unwrap();
+    assert_eq!(area.value(), "second *try*");
+    popup.dispatch(Msg::EditCancelled);
+    assert_eq!(count(&doc, ".bc-editor"), 0);
+
+    let mut gone = message(2, "alice", "Alice", "");
+    gone.deleted_at = Some(Utc.with_ymd_and_hms(2026, 11, 22, 8, 21, 0).unwrap());
+    popup.dispatch(Msg::Frame(ServerFrame::Event {
+        room: RoomId::new("r1"),
+        event: Event::Deleted { message: gone },
+    }));
+    let body = find(&doc, "#m-2 .bc-body");
+    assert_eq!(body.class_name(), "bc-body bc-deleted");
+    assert_eq!(body.text_content().as_deref(), Some("(message deleted)"));
+    assert_eq!(count(&doc, "#bc-messages li.bc-msg"), 2);
+}
+
+#[wasm_bindgen_test]
+fn the_missed_messages_divider_goes_before_the_first_unread() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    for seq in 2..=4 {
+        deliver(&popup, message(seq, "bob", "Bob", "news"));
+    }
+    popup.dispatch(Msg::ReadState(Unread::new(2, 4)));
+    let divider = find(&doc, "#bc-divider");
+    assert_eq!(divider.text_content().as_deref(), Some("New messages"));
+    assert_eq!(divider.next_element_sibling().unwrap().id(), "m-3");
+    assert_eq!(count(&doc, "#bc-divider"), 1);
+}
+
+#[wasm_bindgen_test]
+fn one_date_separator_per_day_and_replies_quote_their_parent() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    let mut next_day = message(2, "bob", "Bob", "tomorrow");
+    next_day.created_at = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+    next_day.reply_to = Some(1);
+    deliver(&popup, next_day);
+    assert_eq!(count(&doc, "#bc-messages li.bc-day"), 2);
+    assert_eq!(
+        find(&doc, "#m-2")
+            .previous_element_sibling()
+            .unwrap()
+            .class_name(),
+        "bc-day"
+    );
+    let quote = find(&doc, "#m-2 .bc-reply-to");
+    assert_eq!(quote.get_attribute("href").as_deref(), Some("#m-1"));
+    assert!(quote.text_content().unwrap().contains("Bob: Hello world"));
+    // Replying: the quote shows above the input and goes with the send.
+    popup.dispatch(Msg::ReplyTo(Some(2)));
+    assert!(find(&doc, "#bc-reply")
+        .text_content()
+        .unwrap()
+        .contains("Replying to Bob: tomorrow"));
+    input(&doc).set_value("ok");
+    press(&doc, "Enter", false);
+    assert!(find(&doc, "#bc-reply").has_attribute("hidden"));
+}
+
+#[wasm_bindgen_test]
+fn a_pasted_block_is_fenced_and_mentions_complete() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+    let textarea = input(&doc);
+    textarea.set_value("hey @b");
+    textarea.set_selection_range(6, 6).unwrap();
+    textarea
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    let option = find(&doc, "#bc-mentions li[role=option]");
+    assert_eq!(option.get_attribute("data-user").as_deref(), Some("bob"));
+    assert!(press(&doc, "Tab", false));
+    assert_eq!(textarea.value(), "hey @bob ");
+    assert!(find(&doc, "#bc-mentions").has_attribute("hidden"));
 }
 
 #[wasm_bindgen_test]
