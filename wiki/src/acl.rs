@@ -19,14 +19,34 @@
 //! When no page up the chain has its own rules, the site defaults apply:
 //! **anonymous may view, signed-in users may edit** ([`default_rules`]), so a
 //! fresh install's Welcome page works for everyone.
+//!
+//! Writing a page (creating, editing, moving, deleting) needs a signed-in
+//! account with [`Access::Write`]; an `anonymous` entry in an edit list
+//! therefore lets every signed-in user edit but nobody write anonymously.
+//! Changing a page's permissions needs [`Access::Admin`], which only site
+//! admins have.
+//!
+//! # The ACL epoch
+//! Open chat streams must notice revoked access without a permission query
+//! per event. Every write that can change someone's access (permissions,
+//! group membership, accounts, moving or deleting pages) increments a counter
+//! in the `settings` table in the same transaction ([`bump_epoch`]). [`Epoch`]
+//! is the in-memory copy the plugin reads through `Host::acl_epoch`: the
+//! wiki's own handlers refresh it right after such a write, and a poller
+//! ([`Epoch::follow`]) picks up changes made by other processes (the CLI)
+//! within a second.
 
 use crate::users::Member;
 use anyhow::bail;
 use plugin::Access;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Someone a page can grant a right to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -183,6 +203,7 @@ fn grants(conn: &Connection, page_id: i64) -> anyhow::Result<(Vec<Principal>, Ve
 
 /// Replaces a page's own settings.
 pub fn set_permissions(conn: &Connection, page_id: i64, perms: &Permissions) -> anyhow::Result<()> {
+    bump_epoch(conn)?;
     conn.execute(
         "UPDATE pages SET inherit = ?1 WHERE id = ?2",
         params![perms.inherit, page_id],
@@ -228,6 +249,192 @@ pub fn effective_rules(conn: &Connection, page_id: i64) -> anyhow::Result<Rules>
 /// What `who` may do on `page_id`, evaluated now.
 pub fn access(conn: &Connection, who: Option<&Member>, page_id: i64) -> anyhow::Result<Access> {
     Ok(effective_rules(conn, page_id)?.access(who))
+}
+
+/// A page path as seen by one caller: the page if it exists, and what the
+/// caller may do there. For a missing page, `access` is what they may do on
+/// the nearest existing ancestor (or under the site defaults): that decides
+/// whether they may create it, and whether they may even learn it is missing.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub page: Option<crate::pages::Page>,
+    pub access: Access,
+}
+
+/// Resolves `path` for `who`.
+pub fn target(
+    conn: &Connection,
+    who: Option<&Member>,
+    path: &crate::pages::PagePath,
+) -> anyhow::Result<Target> {
+    let nearest = crate::pages::nearest_existing(conn, path)?;
+    let access = match &nearest {
+        Some(page) => access(conn, who, page.id)?,
+        None => default_rules().access(who),
+    };
+    let page = nearest.filter(|page| page.path == *path);
+    Ok(Target { page, access })
+}
+
+/// Everything needed to decide access on many pages at once (search results):
+/// each page's parent and inherit flag, and the grants of every page with
+/// its own rules. Loaded in two queries; answers are memoised per page.
+pub struct AccessMap {
+    /// page id -> (parent id, inherit).
+    tree: HashMap<i64, (Option<i64>, bool)>,
+    /// Own rules of non-inheriting pages.
+    rules: HashMap<i64, Rules>,
+    memo: HashMap<i64, Access>,
+}
+
+impl AccessMap {
+    /// Snapshots the tree and all grants.
+    pub fn load(conn: &Connection) -> anyhow::Result<AccessMap> {
+        let mut tree: HashMap<i64, (Option<i64>, bool)> = HashMap::new();
+        let mut stmt = conn.prepare("SELECT id, parent_id, inherit FROM pages")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            tree.insert(row.get::<_, i64>(0)?, (row.get(1)?, row.get(2)?));
+        }
+        let mut rules: HashMap<i64, Rules> = HashMap::new();
+        for (&id, &(_, inherit)) in &tree {
+            if !inherit {
+                rules.insert(
+                    id,
+                    Rules {
+                        view: Vec::new(),
+                        edit: Vec::new(),
+                    },
+                );
+            }
+        }
+        let mut stmt = conn.prepare("SELECT page_id, kind, principal FROM page_grants")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let page: i64 = row.get(0)?;
+            let kind: String = row.get(1)?;
+            let Ok(principal) = row.get::<_, String>(2)?.parse::<Principal>() else {
+                continue;
+            };
+            if let Some(rules) = rules.get_mut(&page) {
+                if kind == "edit" {
+                    rules.edit.push(principal);
+                } else {
+                    rules.view.push(principal);
+                }
+            }
+        }
+        Ok(AccessMap {
+            tree,
+            rules,
+            memo: HashMap::new(),
+        })
+    }
+
+    /// What `who` may do on `page_id` (`None` for unknown pages). `who` must
+    /// be the same for every call on one map.
+    pub fn access(&mut self, who: Option<&Member>, page_id: i64) -> Access {
+        if let Some(&access) = self.memo.get(&page_id) {
+            return access;
+        }
+        // Walk up to the page whose rules apply, remembering the way.
+        let mut path = Vec::new();
+        let mut cursor = Some(page_id);
+        let mut answer = None;
+        while let Some(id) = cursor {
+            if let Some(&known) = self.memo.get(&id) {
+                answer = Some(known);
+                break;
+            }
+            let Some(&(parent, inherit)) = self.tree.get(&id) else {
+                answer = Some(Access::None);
+                break;
+            };
+            path.push(id);
+            if !inherit {
+                let rules = self.rules.get(&id).cloned().unwrap_or(Rules {
+                    view: Vec::new(),
+                    edit: Vec::new(),
+                });
+                answer = Some(rules.access(who));
+                break;
+            }
+            if path.len() > 256 {
+                answer = Some(Access::None);
+                break;
+            }
+            cursor = parent;
+        }
+        let access = answer.unwrap_or_else(|| default_rules().access(who));
+        for id in path {
+            self.memo.insert(id, access);
+        }
+        access
+    }
+}
+
+/// The `settings` key of the ACL epoch counter.
+const EPOCH_KEY: &str = "acl.epoch";
+
+/// Increments the ACL epoch; call inside every transaction that may change
+/// what someone can access.
+pub fn bump_epoch(conn: &Connection) -> anyhow::Result<()> {
+    conn.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [EPOCH_KEY],
+    )?;
+    Ok(())
+}
+
+/// The ACL epoch stored in the database.
+pub fn stored_epoch(conn: &Connection) -> anyhow::Result<u64> {
+    Ok(crate::db::setting(conn, EPOCH_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// The in-memory ACL epoch, shared by the wiki's handlers and `WikiHost`.
+/// Cheap to clone; reading it is one atomic load.
+#[derive(Clone, Default)]
+pub struct Epoch(Arc<AtomicU64>);
+
+impl Epoch {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Records a value read from the database (never goes backwards).
+    pub fn observe(&self, stored: u64) {
+        self.0.fetch_max(stored, Ordering::AcqRel);
+    }
+
+    /// Re-reads the stored counter; call after a write that bumped it.
+    pub async fn refresh(&self, db: &crate::db::Db) {
+        match db.call(|conn| stored_epoch(conn)).await {
+            Ok(stored) => self.observe(stored),
+            Err(err) => tracing::error!(error = ?err, "reading the ACL epoch"),
+        }
+    }
+
+    /// Polls the stored counter every `every` so that changes made by other
+    /// processes (the CLI) reach open streams. Stops when every other handle
+    /// to this epoch is gone.
+    pub fn follow(&self, db: crate::db::Db, every: Duration) {
+        let weak = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(strong) = weak.upgrade() else {
+                    return;
+                };
+                let epoch = Epoch(strong);
+                epoch.refresh(&db).await;
+            }
+        });
+    }
 }
 
 #[cfg(test)]

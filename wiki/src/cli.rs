@@ -1,5 +1,9 @@
-//! The `backchannel` command line: `serve`, `user add|passwd`,
-//! `transcripts rebuild` and `chat prune`.
+//! The `backchannel` command line: `serve`, `user add|passwd|token`,
+//! `group add|member`, `page import`, `transcripts rebuild` and `chat prune`.
+//!
+//! Commands that change accounts or groups bump the ACL epoch in the
+//! database; a running server notices within a second and open chat streams
+//! recheck access.
 //!
 //! Every subcommand takes `--data` (or `BACKCHANNEL_DATA`) so they all act
 //! on the same install.
@@ -49,6 +53,73 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage groups (used in page permissions as group:NAME).
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+    /// Page tools.
+    Page {
+        #[command(subcommand)]
+        command: PageCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Add {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Add users to a group or remove them.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// List groups and their members.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add USER to GROUP (both must exist).
+    Add {
+        group: String,
+        user: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Remove USER from GROUP.
+    Remove {
+        group: String,
+        user: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PageCommand {
+    /// Turn a folder of markdown files into a page tree: folders become
+    /// parent pages, each file's name (without .md) its title. Re-running
+    /// updates changed pages and leaves the rest alone.
+    #[command(
+        after_help = "Example: backchannel page import ./handbook --under Handbook --data ./data"
+    )]
+    Import {
+        /// The folder to import.
+        dir: PathBuf,
+        /// Put the pages below this page path (default: top level).
+        #[arg(long, value_name = "PATH")]
+        under: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +151,16 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Print a new API token for a user: use it as `Authorization: Bearer
+    /// TOKEN`. It does not expire.
+    Token {
+        name: String,
+        /// A note saying what the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
         #[command(flatten)]
         data: DataDir,
     },
@@ -184,7 +265,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => tokio::task::spawn_blocking(move || user(command))
             .await
             .context("the user command panicked")?,
+        Command::Group { command } => tokio::task::spawn_blocking(move || group(command))
+            .await
+            .context("the group command panicked")?,
+        Command::Page {
+            command: PageCommand::Import { dir, under, data },
+        } => tokio::task::spawn_blocking(move || {
+            crate::import::run(&data.path, &dir, under.as_deref())
+        })
+        .await
+        .context("the import panicked")?,
     }
+}
+
+fn group(command: GroupCommand) -> anyhow::Result<()> {
+    match command {
+        GroupCommand::Add { name, data } => {
+            let db = Install::at(&data.path)?.wiki_db()?;
+            db.call_blocking(|conn| users::create_group(conn, &name))?;
+            println!("created group {name}");
+        }
+        GroupCommand::Member {
+            command: MemberCommand::Add { group, user, data },
+        } => {
+            let db = Install::at(&data.path)?.wiki_db()?;
+            db.call_blocking(|conn| users::add_member(conn, &user, &group))?;
+            println!("added {user} to {group}");
+        }
+        GroupCommand::Member {
+            command: MemberCommand::Remove { group, user, data },
+        } => {
+            let db = Install::at(&data.path)?.wiki_db()?;
+            db.call_blocking(|conn| users::remove_from_group(conn, &user, &group))?;
+            println!("removed {user} from {group}");
+        }
+        GroupCommand::List { data } => {
+            let db = Install::at(&data.path)?.wiki_db()?;
+            let groups = db.call_blocking(|conn| {
+                let mut out = Vec::new();
+                for name in users::list_groups(conn)? {
+                    let members = users::members_of(conn, &name)?.unwrap_or_default();
+                    out.push((name, members));
+                }
+                Ok(out)
+            })?;
+            for (name, members) in groups {
+                println!("{name}: {}", members.join(", "));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn user(command: UserCommand) -> anyhow::Result<()> {
@@ -225,6 +355,17 @@ fn user(command: UserCommand) -> anyhow::Result<()> {
             if generated {
                 println!("new password for {name}: {password} (shown once)");
             }
+        }
+        UserCommand::Token { name, label, data } => {
+            let db = Install::at(&data.path)?.wiki_db()?;
+            let token = db.call_blocking(|conn| {
+                let user =
+                    users::find(conn, &name)?.with_context(|| format!("no user {name:?}"))?;
+                crate::sessions::create(conn, user.id, crate::sessions::Kind::Api, &label)
+            })?;
+            // Only the token on stdout, so scripts can capture it.
+            println!("{token}");
+            eprintln!("API token for {name} (shown once; use it as Authorization: Bearer TOKEN)");
         }
     }
     Ok(())
@@ -281,5 +422,14 @@ mod tests {
         assert_eq!(name, "alice");
         assert!(password_stdin && !admin);
         assert_eq!(data.path, PathBuf::from("/tmp/x"));
+        for args in [
+            &["backchannel", "group", "add", "team", "--data", "/tmp/x"][..],
+            &["backchannel", "group", "member", "add", "team", "alice"],
+            &["backchannel", "group", "member", "remove", "team", "alice"],
+            &["backchannel", "user", "token", "alice", "--label", "ci"],
+            &["backchannel", "page", "import", "./docs", "--under", "Docs"],
+        ] {
+            Cli::try_parse_from(args).unwrap();
+        }
     }
 }

@@ -89,7 +89,8 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many
 /// have run. Append new steps, never edit old ones.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -162,7 +163,18 @@ CREATE TRIGGER pages_fts_update AFTER UPDATE OF title, markdown ON pages BEGIN
         VALUES ('delete', old.id, old.title, old.markdown);
     INSERT INTO pages_fts(rowid, title, markdown) VALUES (new.id, new.title, new.markdown);
 END;
-"#];
+"#,
+    r#"
+-- Search matches word forms ("deploys" finds "deploy"): the Porter stemmer
+-- over unicode61. The index is rebuilt from the pages table.
+DROP TABLE pages_fts;
+CREATE VIRTUAL TABLE pages_fts USING fts5(
+    title, markdown, content='pages', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO pages_fts(pages_fts) VALUES ('rebuild');
+"#,
+];
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let done: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;

@@ -3,6 +3,10 @@
 //!
 //! Identities: a caller's [`UserId`] is their user name (names never change);
 //! a page's [`PageId`] is its integer id as a string.
+//!
+//! [`Host::acl_epoch`] is the wiki's [`acl::Epoch`]: it moves whenever a
+//! permission, a group membership, an account or the page tree changes, so
+//! open chat streams recheck access right after such a change.
 
 use crate::acl;
 use crate::db::Db;
@@ -22,11 +26,25 @@ pub const PLUGIN_AUTHOR: &str = "backchannel";
 #[derive(Clone)]
 pub struct WikiHost {
     db: Db,
+    /// Shared with the wiki's handlers, which refresh it after ACL writes.
+    epoch: acl::Epoch,
 }
 
 impl WikiHost {
+    /// A host with its own epoch (refreshed only by [`acl::Epoch::follow`]
+    /// or [`WikiHost::epoch`] users).
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self::with_epoch(db, acl::Epoch::default())
+    }
+
+    /// A host reporting `epoch` as its ACL epoch.
+    pub fn with_epoch(db: Db, epoch: acl::Epoch) -> Self {
+        Self { db, epoch }
+    }
+
+    /// The epoch this host reports.
+    pub fn epoch(&self) -> &acl::Epoch {
+        &self.epoch
     }
 }
 
@@ -134,6 +152,10 @@ impl Host for WikiHost {
                 })
             })
             .await
+    }
+
+    fn acl_epoch(&self) -> u64 {
+        self.epoch.get()
     }
 
     fn sign_in_url(&self, return_to: &str) -> String {

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! browser ──HTTP──► web::app ─┬─► views  (/, /pages/{path}) ─► markdown + macros ─┐
+//!                             ├─► edit, api, search, admin (forms, JSON)        │
 //!                             ├─► login  (/login, /logout)                       │ oneshot
 //!                             └─► plugin::app (/rooms, /api, /macro/chat) ◄──────┘
 //!                                        │
@@ -11,7 +12,9 @@
 //! ```
 //!
 //! # Layout
-//! - [`cli`]: the `backchannel` command line (`serve`, `user`, `transcripts`, `chat`).
+//! - [`cli`]: the `backchannel` command line (`serve`, `user`, `group`, `page`,
+//!   `transcripts`, `chat`).
+//! - [`import`]: `page import`, a folder of markdown files to a page tree.
 //! - [`maintenance`]: `transcripts rebuild` and `chat prune`, with progress.
 //! - [`server`]: binding, serving and graceful shutdown.
 //! - [`install`]: the data directory (`wiki.db`, `chat.db`) and first-start
@@ -19,12 +22,19 @@
 //! - [`web`]: `Wiki`, the handlers' shared state, and `app`, all routes
 //!   (the wiki's merged with the plugin's).
 //! - [`views`]: page views and the layout every wiki page shares.
+//! - [`edit`]: no-JavaScript forms to create, edit, move and delete pages,
+//!   the revision history and the permissions form.
+//! - [`api`]: JSON pages and permissions (`/api/pages/{path}`).
+//! - [`search`]: FTS5 full-text search, permission-filtered (`/search`,
+//!   `/api/search`).
+//! - [`admin`]: the admins' users and groups pages.
 //! - [`login`]: signing in and out, with CSRF checks and throttling.
 //! - [`throttle`]: failed-login counting per username and IP.
 //! - [`sessions`]: session cookies, bearer tokens and CSRF tokens.
 //! - [`users`]: accounts, argon2 passwords, groups.
 //! - [`pages`]: the page tree: paths, content, revisions.
-//! - [`acl`]: page permissions evaluated along the ancestor chain.
+//! - [`acl`]: page permissions evaluated along the ancestor chain, and the
+//!   ACL epoch that tells open chat streams to recheck access.
 //! - [`markdown`]: page markdown to safe HTML with macros substituted in.
 //! - [`macros`]: finding `{key:value}` macros and expanding them through
 //!   the plugin's router.
@@ -34,9 +44,13 @@
 #![forbid(unsafe_code)]
 
 pub mod acl;
+pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod db;
+pub mod edit;
 pub mod host;
+pub mod import;
 pub mod install;
 pub mod login;
 pub mod macros;
@@ -44,6 +58,7 @@ pub mod maintenance;
 pub mod manifest;
 pub mod markdown;
 pub mod pages;
+pub mod search;
 pub mod server;
 pub mod sessions;
 pub mod throttle;

@@ -6,6 +6,11 @@
 //! path minus the last segment, and writing a deep path creates missing
 //! ancestors as empty pages. A revision is recorded only when the title or
 //! markdown actually change, so rewriting identical content is free.
+//!
+//! The full-text index (`pages_fts`, see [`crate::search`]) follows the
+//! `pages` table through triggers, so every write here keeps it in sync.
+//! Moving and deleting change who can reach a page (its ancestor chain), so
+//! both bump the ACL epoch.
 
 use anyhow::{bail, Context as _};
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
@@ -243,12 +248,13 @@ pub fn put(
     author: &str,
 ) -> anyhow::Result<Written> {
     let tx = conn.transaction()?;
-    let written = put_in(&tx, path, title, markdown, author)?;
+    let written = put_in_tx(&tx, path, title, markdown, author)?;
     tx.commit()?;
     Ok(written)
 }
 
-fn put_in(
+/// [`put`] inside a transaction the caller manages (batch imports).
+pub fn put_in_tx(
     conn: &Connection,
     path: &PagePath,
     title: Option<&str>,
@@ -382,6 +388,26 @@ pub fn revisions(conn: &Connection, page_id: i64) -> anyhow::Result<Vec<Revision
     Ok(revisions)
 }
 
+/// One revision of a page, or `None`.
+pub fn revision(conn: &Connection, page_id: i64, id: i64) -> anyhow::Result<Option<Revision>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, title, markdown, author, created_at FROM page_revisions
+             WHERE page_id = ?1 AND id = ?2",
+            [page_id, id],
+            |row| {
+                Ok(Revision {
+                    id: row.get(0)?,
+                    title: row.get(1)?,
+                    markdown: row.get(2)?,
+                    author: row.get(3)?,
+                    created_at: row.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 /// Deletes a page that has no children (their fate must be decided first).
 pub fn delete(conn: &Connection, page_id: i64) -> anyhow::Result<()> {
     let children: i64 = conn.query_row(
@@ -392,6 +418,7 @@ pub fn delete(conn: &Connection, page_id: i64) -> anyhow::Result<()> {
     if children > 0 {
         bail!("move or delete this page's {children} child page(s) first");
     }
+    crate::acl::bump_epoch(conn)?;
     conn.execute("DELETE FROM pages WHERE id = ?1", [page_id])?;
     Ok(())
 }
@@ -435,6 +462,7 @@ pub fn move_page(
         "UPDATE pages SET parent_id = ?1, updated_at = ?2, updated_by = ?3 WHERE id = ?4",
         params![parent_id, crate::db::now(), author, page_id],
     )?;
+    crate::acl::bump_epoch(&tx)?;
     tx.commit()?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! A browser signs in and gets a random token in the `bc_session` cookie
 //! (HttpOnly, SameSite=Lax, Path=/). The same token works as
 //! `Authorization: Bearer <token>`, which is how scripts authenticate. API
-//! tokens are sessions of kind `api` that do not expire until revoked (the
-//! `POST /api/session` endpoint and a CLI to mint them are not wired yet).
+//! tokens are sessions of kind `api` that do not expire until revoked;
+//! `backchannel user token NAME` mints them.
 //! Each session has its own CSRF token that HTML forms echo back.
 
 use crate::users::{self, Member};

@@ -4,6 +4,9 @@
 //! A user's name is their identity everywhere (sessions, permissions,
 //! `protocol::UserId`, chat authorship), so names are never renamed. Names
 //! and group names compare case-insensitively.
+//!
+//! Every write here may change what someone can access, so each one bumps
+//! the ACL epoch ([`crate::acl::bump_epoch`]) in the same transaction.
 
 use anyhow::{bail, Context as _};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -49,6 +52,7 @@ pub fn create(
         bail!("user {name:?} already exists");
     }
     let hash = hash_password(password)?;
+    crate::acl::bump_epoch(conn)?;
     conn.execute(
         "INSERT INTO users(name, password_hash, is_admin, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![name, hash, is_admin, crate::db::now()],
@@ -73,6 +77,7 @@ pub fn set_password(conn: &Connection, name: &str, password: &str) -> anyhow::Re
         "DELETE FROM sessions WHERE user_id = ?1 AND kind = 'browser'",
         [user.id],
     )?;
+    crate::acl::bump_epoch(conn)?;
     Ok(())
 }
 
@@ -185,6 +190,7 @@ pub fn create_group(conn: &Connection, name: &str) -> anyhow::Result<()> {
         bail!("group {name:?} already exists");
     }
     conn.execute("INSERT INTO groups(name) VALUES (?1)", [name])?;
+    crate::acl::bump_epoch(conn)?;
     Ok(())
 }
 
@@ -210,11 +216,20 @@ pub fn add_to_group(conn: &Connection, user: &str, group: &str) -> anyhow::Resul
         "INSERT OR IGNORE INTO group_members(group_id, user_id) VALUES (?1, ?2)",
         [group_id, user.id],
     )?;
+    crate::acl::bump_epoch(conn)?;
     Ok(())
 }
 
-/// Removes `user` from `group` (no error if they were not in it).
+/// Removes `user` from `group` (no error if they were not in it, but an
+/// error if either does not exist).
 pub fn remove_from_group(conn: &Connection, user: &str, group: &str) -> anyhow::Result<()> {
+    if find(conn, user)?.is_none() {
+        bail!("no user {user:?}");
+    }
+    if group_id(conn, group)?.is_none() {
+        bail!("no group {group:?}");
+    }
+    crate::acl::bump_epoch(conn)?;
     conn.execute(
         "DELETE FROM group_members WHERE
             user_id = (SELECT id FROM users WHERE name = ?1) AND
@@ -222,6 +237,29 @@ pub fn remove_from_group(conn: &Connection, user: &str, group: &str) -> anyhow::
         [user, group],
     )?;
     Ok(())
+}
+
+/// Adds an existing `user` to an existing `group` (no error if already in).
+pub fn add_member(conn: &Connection, user: &str, group: &str) -> anyhow::Result<()> {
+    if group_id(conn, group)?.is_none() {
+        bail!("no group {group:?}");
+    }
+    add_to_group(conn, user, group)
+}
+
+/// Names of a group's members, or `None` if there is no such group.
+pub fn members_of(conn: &Connection, group: &str) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(id) = group_id(conn, group)? else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare(
+        "SELECT u.name FROM users u JOIN group_members m ON m.user_id = u.id
+         WHERE m.group_id = ?1 ORDER BY u.name",
+    )?;
+    let names = stmt
+        .query_map([id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(names))
 }
 
 /// All group names.

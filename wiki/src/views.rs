@@ -1,8 +1,11 @@
 //! Page views: `GET /` (the Welcome page), `GET /pages/{path}`, and the
-//! layout every wiki HTML page shares (stylesheet, who is signed in).
+//! layout every wiki HTML page shares (stylesheet, search box, who is
+//! signed in).
 //!
 //! A page is shown only to callers with at least read access; everyone else
 //! gets the same 404 a missing page gives, so its existence does not leak.
+//! `GET /pages/{path}?edit` and `POST /pages/{path}` are the edit form and
+//! its submission ([`crate::edit`]).
 
 use crate::acl;
 use crate::macros;
@@ -11,25 +14,37 @@ use crate::pages::{self, Page, PagePath};
 use crate::sessions::Session;
 use crate::users;
 use crate::web::{internal_error, Wiki};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Form, Router};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use plugin::Access;
 
 pub fn routes() -> Router<Wiki> {
     Router::new()
         .route("/", get(home))
-        .route("/pages/{*path}", get(page))
+        .route("/pages/{*path}", get(page).post(save))
 }
 
 async fn home(State(wiki): State<Wiki>, headers: HeaderMap) -> Response {
     show(&wiki, &headers, pages::WELCOME, "/").await
 }
 
-async fn page(State(wiki): State<Wiki>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+async fn page(
+    State(wiki): State<Wiki>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let editing = query.as_deref().is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some("edit"))
+    });
+    if editing {
+        return crate::edit::show_edit_form(&wiki, &headers, &path).await;
+    }
     let here = match PagePath::parse(&path) {
         Ok(parsed) => parsed.url(),
         Err(_) => "/".to_owned(),
@@ -37,9 +52,19 @@ async fn page(State(wiki): State<Wiki>, Path(path): Path<String>, headers: Heade
     show(&wiki, &headers, &path, &here).await
 }
 
+async fn save(
+    State(wiki): State<Wiki>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<crate::edit::EditForm>,
+) -> Response {
+    crate::edit::save_page(&wiki, &headers, &path, form).await
+}
+
 /// What a reader sees of one page.
 struct Visible {
     page: Page,
+    access: Access,
     ancestors: Vec<Page>,
     children: Vec<Page>,
 }
@@ -49,24 +74,27 @@ struct Visible {
 async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Response {
     let session = wiki.session(headers).await;
     let Ok(path) = PagePath::parse(path) else {
-        return not_found(session.as_ref(), here);
+        return not_found(session.as_ref(), here, None);
     };
+    let path_text = path.to_string();
     let name = session.as_ref().map(|s| s.member.user.name.clone());
     let visible = wiki
         .db
         .call(move |conn| {
-            let Some(page) = pages::by_path(conn, &path)? else {
-                return Ok(None);
-            };
             let member = match name {
                 Some(name) => users::member(conn, &name)?,
                 None => None,
             };
+            let Some(page) = pages::by_path(conn, &path)? else {
+                let target = acl::target(conn, member.as_ref(), &path)?;
+                return Ok(Err(target.access >= Access::Write));
+            };
             let readable = |p: &Page| -> anyhow::Result<bool> {
                 Ok(acl::access(conn, member.as_ref(), p.id)? >= Access::Read)
             };
-            if !readable(&page)? {
-                return Ok(None);
+            let access = acl::access(conn, member.as_ref(), page.id)?;
+            if access < Access::Read {
+                return Ok(Err(false));
             }
             let ancestors = pages::ancestors(conn, &page)?
                 .into_iter()
@@ -81,17 +109,41 @@ async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Respo
                     children.push(child);
                 }
             }
-            Ok(Some(Visible {
+            Ok(Ok(Visible {
                 page,
+                access,
                 ancestors,
                 children,
             }))
         })
         .await;
     let visible = match visible {
-        Ok(Some(visible)) => visible,
-        Ok(None) => return not_found(session.as_ref(), here),
+        Ok(Ok(visible)) => visible,
+        Ok(Err(creatable)) => {
+            let create = creatable
+                .then(|| PagePath::parse(path_text.as_str()).ok())
+                .flatten()
+                .map(|p| crate::edit::tool_url("edit", &p));
+            return not_found(session.as_ref(), here, create.as_deref());
+        }
         Err(err) => return internal_error(err),
+    };
+    let signed_in = session.is_some();
+    let tools = |page: &Page| {
+        html! {
+            nav.page-tools aria-label="Page tools" {
+                @if signed_in && visible.access >= Access::Write {
+                    a href=(crate::edit::tool_url("edit", &page.path)) { "Edit" } " · "
+                }
+                a href=(crate::edit::tool_url("history", &page.path)) { "History" }
+                @if signed_in && visible.access >= Access::Write {
+                    " · " a href=(crate::edit::tool_url("new", &page.path)) { "Add child page" }
+                    " · " a href=(crate::edit::tool_url("move", &page.path)) { "Move" }
+                    " · " a href=(crate::edit::tool_url("delete", &page.path)) { "Delete" }
+                    " · " a href=(crate::edit::tool_url("permissions", &page.path)) { "Permissions" }
+                }
+            }
+        }
     };
     let content = render_page(wiki, &visible.page, headers).await;
     let body = html! {
@@ -104,6 +156,7 @@ async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Respo
             }
         }
         h1 { (visible.page.title) }
+        (tools(&visible.page))
         article.page-content { (PreEscaped(content)) }
         @if !visible.children.is_empty() {
             section.children {
@@ -135,12 +188,15 @@ pub async fn render_page(wiki: &Wiki, page: &Page, headers: &HeaderMap) -> Strin
     markdown::render(&page.markdown, &expansions)
 }
 
-fn not_found(session: Option<&Session>, here: &str) -> Response {
+fn not_found(session: Option<&Session>, here: &str, create: Option<&str>) -> Response {
     let body = html! {
         h1 { "Page not found" }
         p {
             "There is no such page, or you may not see it."
             @if session.is_none() { " Signing in may help." }
+        }
+        @if let Some(create) = create {
+            p { a.create-page href=(create) { "Create this page" } }
         }
         p { a href="/" { "Back to the Welcome page" } }
     };
@@ -171,6 +227,16 @@ pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) 
                 header.wiki-header {
                     a.wiki-home href="/" { "Backchannel wiki" }
                     " "
+                    form.wiki-search method="get" action="/search" role="search" {
+                        input type="search" name="q" placeholder="Search the wiki" aria-label="Search the wiki";
+                        " "
+                        button type="submit" { "Search" }
+                    }
+                    " "
+                    @if session.is_some_and(|s| s.member.user.is_admin) {
+                        a.wiki-admin href="/admin" { "Admin" }
+                        " "
+                    }
                     span.wiki-account {
                         @match session {
                             Some(session) => {

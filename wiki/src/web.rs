@@ -1,6 +1,8 @@
 //! `Wiki`: the wiki's shared web state, and [`app`], the whole HTTP surface:
-//! the wiki's own routes merged with the chat plugin's.
+//! the wiki's own routes merged with the chat plugin's, and the helpers
+//! every form handler shares (CSRF checks, error pages).
 
+use crate::acl;
 use crate::db::Db;
 use crate::host::WikiHost;
 use crate::macros::{Expander, Registry};
@@ -28,6 +30,9 @@ pub struct Shared {
     pub expander: Expander,
     /// Whether cookies carry `Secure` (only when served over HTTPS).
     pub secure_cookies: bool,
+    /// The ACL epoch the plugin's streams watch; handlers refresh it after
+    /// every write that may change access.
+    pub epoch: acl::Epoch,
 }
 
 impl std::ops::Deref for Wiki {
@@ -38,12 +43,13 @@ impl std::ops::Deref for Wiki {
 }
 
 impl Wiki {
-    pub fn new(db: Db, expander: Expander) -> Wiki {
+    pub fn new(db: Db, expander: Expander, epoch: acl::Epoch) -> Wiki {
         Wiki(Arc::new(Shared {
             db,
             throttle: LoginThrottle::new(),
             expander,
             secure_cookies: false,
+            epoch,
         }))
     }
 
@@ -64,6 +70,48 @@ impl Wiki {
     }
 }
 
+/// How often the ACL epoch is re-read from the database, for changes made
+/// by other processes (the CLI). The wiki's own writes refresh it at once.
+const EPOCH_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether a form's `csrf` field matches the session's token. Bearer-token
+/// callers have none and are not exposed to CSRF (browsers never attach
+/// their token by themselves), so they pass.
+pub fn csrf_ok(session: &Session, given: &str) -> bool {
+    match &session.csrf_token {
+        Some(expected) => sessions::same_secret(expected, given),
+        None => true,
+    }
+}
+
+/// A plain HTML error page with `status`.
+pub fn error_page(
+    status: StatusCode,
+    session: Option<&Session>,
+    here: &str,
+    title: &str,
+    message: &str,
+) -> Response {
+    let body = maud::html! {
+        h1 { (title) }
+        p.error role="alert" { (message) }
+        p { a href="/" { "Back to the Welcome page" } }
+    };
+    (status, crate::views::layout(title, session, here, body)).into_response()
+}
+
+/// The 403 a form gets when its CSRF token is missing or wrong.
+pub fn csrf_rejected(session: Option<&Session>, here: &str) -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        session,
+        here,
+        "Form expired",
+        "This form was not sent by this site or has expired (CSRF token mismatch). \
+         Go back, reload the page and try again.",
+    )
+}
+
 /// The chat plugin and the wiki around it, sharing one `wiki.db`.
 pub struct Parts {
     /// The complete router: wiki routes, plugin routes, request tracing.
@@ -81,18 +129,24 @@ pub fn app(
     config: plugin::Config,
 ) -> anyhow::Result<Parts> {
     let manifest = Manifest::bundled()?;
-    let host = Arc::new(WikiHost::new(db.clone()));
+    let epoch = acl::Epoch::default();
+    epoch.follow(db.clone(), EPOCH_POLL);
+    let host = Arc::new(WikiHost::with_epoch(db.clone(), epoch.clone()));
     let plugin = AppState::new(host, store, bus, config);
     let plugin_routes = plugin::app(plugin.clone());
     let expander = Expander {
         registry: Registry::from_manifest(&manifest),
         plugin: plugin_routes.clone(),
     };
-    let wiki = Wiki::new(db, expander);
+    let wiki = Wiki::new(db, expander, epoch);
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::views::routes())
         .merge(crate::login::routes())
+        .merge(crate::edit::routes())
+        .merge(crate::api::routes())
+        .merge(crate::search::routes())
+        .merge(crate::admin::routes())
         .with_state(wiki.clone())
         .merge(plugin_routes)
         .layer(TraceLayer::new_for_http());

@@ -121,3 +121,67 @@ pub async fn session_cookie(wiki: &TestWiki, name: &str) -> String {
 pub fn enc(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+/// A JSON request (`PUT`, `POST`, `DELETE`...) with an optional cookie.
+pub async fn json(
+    router: &Router,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    body: serde_json::Value,
+) -> Reply {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::from(body.to_string())).unwrap()).await
+}
+
+/// Creates a user with password "correct horse" in `groups`.
+pub async fn add_user(wiki: &TestWiki, name: &str, groups: &[&str]) {
+    let name = name.to_owned();
+    let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
+    wiki.parts
+        .wiki
+        .db
+        .call(move |conn| {
+            wiki::users::create(conn, &name, "correct horse", false)?;
+            for group in &groups {
+                wiki::users::add_to_group(conn, &name, group)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+/// The value of the first `name="csrf"` field in an HTML page.
+pub fn csrf_in(html: &str) -> String {
+    html.split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a csrf field")
+        .to_owned()
+}
+
+/// The session's CSRF token, read from the layout's sign-out form.
+pub async fn csrf_of(router: &Router, cookie: &str) -> String {
+    csrf_in(&get(router, "/", Some(cookie)).await.body)
+}
+
+/// Only the status of a response (for streams whose body never ends).
+pub async fn status_of(router: &Router, uri: &str, cookie: Option<&str>) -> StatusCode {
+    let mut request = Request::get(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+        .status()
+}

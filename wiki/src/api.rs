@@ -1,0 +1,366 @@
+//! The wiki's JSON API for scripts and the browser UI:
+//! `GET|PUT|DELETE /api/pages/{path}` and
+//! `GET|PUT /api/pages/{path}/permissions`.
+//!
+//! Errors use the plugin's shape (`{"error":{"code","message"}}`). A page the
+//! caller may not read is a 404, exactly like a missing one. Writes need a
+//! signed-in caller (401) with edit rights (403); permissions need edit
+//! rights to read and admin rights to change. Cookie-authenticated writes
+//! must come from this site's own origin (a JSON `PUT` cannot be sent
+//! cross-site without a CORS preflight we never grant, but we check anyway).
+//!
+//! Because the page path is a wildcard, a last segment `permissions` always
+//! means the permissions of the page above it.
+
+use crate::acl::{self, Permissions};
+use crate::pages::{self, Page, PagePath};
+use crate::sessions::Session;
+use crate::users::Member;
+use crate::web::Wiki;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use plugin::api::Json;
+use plugin::{Access, AppError};
+use protocol::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+/// Largest markdown body a page may have.
+pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
+/// Longest page title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Most principals in one permission list.
+const MAX_PRINCIPALS: usize = 200;
+
+pub fn routes() -> Router<Wiki> {
+    Router::new().route(
+        "/api/pages/{*path}",
+        get(get_any).put(put_any).delete(delete_page),
+    )
+}
+
+/// `GET /api/pages/{path}` answer.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PageJson {
+    pub id: String,
+    pub path: String,
+    pub title: String,
+    pub markdown: String,
+    /// The parent's path, `null` for a top-level page.
+    pub parent: Option<String>,
+    /// Paths of the direct children the caller may read.
+    pub children: Vec<String>,
+    pub url: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// `PUT /api/pages/{path}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutPage {
+    title: Option<String>,
+    markdown: String,
+}
+
+/// Splits `Team/Plan/permissions` into (`Team/Plan`, true).
+fn split(path: &str) -> (&str, bool) {
+    match path.trim_end_matches('/').strip_suffix("/permissions") {
+        Some(page) => (page, true),
+        None => (path, false),
+    }
+}
+
+fn no_page() -> AppError {
+    AppError::new(ErrorCode::NotFound, "no such page")
+}
+
+fn parse(path: &str) -> Result<PagePath, AppError> {
+    // An invalid path cannot name a page: same answer as a missing one.
+    PagePath::parse(path).map_err(|_| no_page())
+}
+
+/// Validates what a page write carries.
+pub fn check_content(title: Option<&str>, markdown: &str) -> Result<(), AppError> {
+    if markdown.len() > MAX_MARKDOWN_BYTES {
+        return Err(AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("page text is limited to {MAX_MARKDOWN_BYTES} bytes"),
+        ));
+    }
+    if let Some(title) = title {
+        if title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "a title is at most {MAX_TITLE_CHARS} characters, without control characters"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn get_any(
+    State(wiki): State<Wiki>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let session = wiki.session(&headers).await;
+    let member = session.map(|s| s.member);
+    let (path, permissions) = split(&path);
+    let path = parse(path)?;
+    if permissions {
+        get_permissions(&wiki, member, path).await
+    } else {
+        get_page(&wiki, member, path).await
+    }
+}
+
+async fn put_any(
+    State(wiki): State<Wiki>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    plugin::origin::check_same_origin(&headers)?;
+    let session = wiki.session(&headers).await;
+    let (path, permissions) = split(&path);
+    let path = parse(path)?;
+    let json = |bytes: &[u8]| -> Result<serde_json::Value, AppError> {
+        serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(e.to_string()))
+    };
+    let value = json(&body)?;
+    if permissions {
+        let input: Permissions =
+            serde_json::from_value(value).map_err(|e| AppError::bad_request(e.to_string()))?;
+        put_permissions(&wiki, session, path, input).await
+    } else {
+        let input: PutPage =
+            serde_json::from_value(value).map_err(|e| AppError::bad_request(e.to_string()))?;
+        put_page(&wiki, session, path, input).await
+    }
+}
+
+/// Reads one page for `member`, with its readable children.
+async fn get_page(
+    wiki: &Wiki,
+    member: Option<Member>,
+    path: PagePath,
+) -> Result<Response, AppError> {
+    let found = wiki
+        .db
+        .call(move |conn| {
+            let target = acl::target(conn, member.as_ref(), &path)?;
+            let Some(page) = target.page.filter(|_| target.access >= Access::Read) else {
+                return Ok(None);
+            };
+            let mut children = Vec::new();
+            for child in pages::children(conn, page.id)? {
+                if acl::access(conn, member.as_ref(), child.id)? >= Access::Read {
+                    children.push(child.path.to_string());
+                }
+            }
+            Ok(Some(page_json(page, children)))
+        })
+        .await?;
+    let page = found.ok_or_else(no_page)?;
+    Ok(Json(page).into_response())
+}
+
+fn page_json(page: Page, children: Vec<String>) -> PageJson {
+    PageJson {
+        id: page.id.to_string(),
+        url: page.path.url(),
+        parent: page.path.parent().map(|p| p.to_string()),
+        path: page.path.to_string(),
+        title: page.title,
+        markdown: page.markdown,
+        children,
+        updated_at: page.updated_at,
+        updated_by: page.updated_by,
+    }
+}
+
+/// What a write is refused for, in order: the page is invisible (404), the
+/// caller is anonymous (401), the caller lacks `needed` (403).
+pub fn refuse(access: Access, signed_in: bool, needed: Access, what: &str) -> Result<(), AppError> {
+    if access < Access::Read {
+        Err(no_page())
+    } else if !signed_in {
+        Err(AppError::unauthenticated())
+    } else if access < needed {
+        Err(AppError::forbidden(format!("you may not {what}")))
+    } else {
+        Ok(())
+    }
+}
+
+async fn put_page(
+    wiki: &Wiki,
+    session: Option<Session>,
+    path: PagePath,
+    input: PutPage,
+) -> Result<Response, AppError> {
+    check_content(input.title.as_deref(), &input.markdown)?;
+    let member = session.map(|s| s.member);
+    let result = wiki
+        .db
+        .call(move |conn| {
+            let target = acl::target(conn, member.as_ref(), &path)?;
+            let signed_in = member.is_some();
+            if let Err(err) = refuse(target.access, signed_in, Access::Write, "edit this page") {
+                return Ok(Err(err));
+            }
+            let Some(member) = member else {
+                return Ok(Err(AppError::unauthenticated()));
+            };
+            let written = pages::put(
+                conn,
+                &path,
+                input.title.as_deref(),
+                &input.markdown,
+                &member.user.name,
+            )?;
+            let page = pages::by_id(conn, written.id)?
+                .ok_or_else(|| anyhow::anyhow!("page {} vanished", written.id))?;
+            let mut children = Vec::new();
+            for child in pages::children(conn, page.id)? {
+                if acl::access(conn, Some(&member), child.id)? >= Access::Read {
+                    children.push(child.path.to_string());
+                }
+            }
+            Ok(Ok((written.created, page_json(page, children))))
+        })
+        .await?;
+    let (created, page) = result?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(page)).into_response())
+}
+
+async fn delete_page(
+    State(wiki): State<Wiki>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    plugin::origin::check_same_origin(&headers)?;
+    let session = wiki.session(&headers).await;
+    let path = parse(&path)?;
+    let signed_in = session.is_some();
+    let member = session.map(|s| s.member);
+    let outcome = wiki
+        .db
+        .call(move |conn| {
+            let target = acl::target(conn, member.as_ref(), &path)?;
+            let Some(page) = target.page else {
+                return Ok(Err(no_page()));
+            };
+            if let Err(err) = refuse(target.access, signed_in, Access::Write, "delete this page") {
+                return Ok(Err(err));
+            }
+            if !pages::children(conn, page.id)?.is_empty() {
+                return Ok(Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "move or delete this page's child pages first",
+                )));
+            }
+            pages::delete(conn, page.id)?;
+            Ok(Ok(()))
+        })
+        .await?;
+    outcome?;
+    wiki.epoch.refresh(&wiki.db).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn get_permissions(
+    wiki: &Wiki,
+    member: Option<Member>,
+    path: PagePath,
+) -> Result<Response, AppError> {
+    let signed_in = member.is_some();
+    let outcome = wiki
+        .db
+        .call(move |conn| {
+            let target = acl::target(conn, member.as_ref(), &path)?;
+            let Some(page) = target.page else {
+                return Ok(Err(no_page()));
+            };
+            if let Err(err) = refuse(
+                target.access,
+                signed_in,
+                Access::Write,
+                "see this page's permissions",
+            ) {
+                return Ok(Err(err));
+            }
+            Ok(Ok(acl::permissions(conn, page.id)?))
+        })
+        .await?;
+    Ok(Json(outcome?).into_response())
+}
+
+/// Checks a permissions document before it is stored.
+pub fn check_permissions(perms: &Permissions) -> Result<(), AppError> {
+    if perms.view.len() > MAX_PRINCIPALS || perms.edit.len() > MAX_PRINCIPALS {
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
+            format!("at most {MAX_PRINCIPALS} principals per list"),
+        ));
+    }
+    Ok(())
+}
+
+async fn put_permissions(
+    wiki: &Wiki,
+    session: Option<Session>,
+    path: PagePath,
+    input: Permissions,
+) -> Result<Response, AppError> {
+    check_permissions(&input)?;
+    let signed_in = session.is_some();
+    let member = session.map(|s| s.member);
+    let outcome = wiki
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let target = acl::target(&tx, member.as_ref(), &path)?;
+            let Some(page) = target.page else {
+                return Ok(Err(no_page()));
+            };
+            if let Err(err) = refuse(
+                target.access,
+                signed_in,
+                Access::Admin,
+                "change this page's permissions",
+            ) {
+                return Ok(Err(err));
+            }
+            acl::set_permissions(&tx, page.id, &input)?;
+            let stored = acl::permissions(&tx, page.id)?;
+            tx.commit()?;
+            Ok(Ok(stored))
+        })
+        .await?;
+    let stored = outcome?;
+    wiki.epoch.refresh(&wiki.db).await;
+    Ok(Json(stored).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_suffix_splits() {
+        assert_eq!(split("Team/permissions"), ("Team", true));
+        assert_eq!(split("Team/Plan"), ("Team/Plan", false));
+        assert_eq!(split("permissions"), ("permissions", false));
+    }
+}

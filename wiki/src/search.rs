@@ -1,0 +1,451 @@
+//! Full-text search over page titles and bodies: `GET /search?q=&page=`
+//! (HTML, the box in every page's header) and `GET /api/search?q=&page=`
+//! (`{total, page, per_page, results: [{path, title, url, snippet}]}`).
+//!
+//! # Why SQLite FTS5
+//! The pages already live in `wiki.db`; an FTS5 table with `content='pages'`
+//! and triggers (see [`crate::db`]) keeps the index in the same file and the
+//! same transactions as the pages, so it can never drift from them, survives
+//! crashes the same way, and needs no second store, background indexer or
+//! extra dependency (rusqlite's bundled SQLite has FTS5). bm25 ranking,
+//! phrase queries and `snippet()` are built in. A separate engine (tantivy)
+//! would add a directory to back up and an index to rebuild on every
+//! crash-inconsistency for little gain at wiki scale.
+//!
+//! # Queries
+//! Users type words and `"quoted phrases"`; [`fts_query`] turns that into an
+//! FTS5 expression where every term is a quoted string (so `AND`, `NEAR`,
+//! `*`, `:` or a stray `"` are just text and never a syntax error) and all
+//! terms must match. A term ending in `*` is a prefix search. The index uses
+//! the Porter stemmer, so `deploys` also finds `deploy` and `deployed`.
+//!
+//! # Permissions
+//! Every hit is checked against the searcher's access ([`acl::AccessMap`])
+//! **before** counting and paging, so a page the searcher may not view never
+//! shows up, not in the results and not in `total`.
+//!
+//! # Snippets
+//! `snippet()` marks hits with private-use sentinel characters; the text is
+//! HTML-escaped first and only then are balanced sentinels turned into
+//! `<mark>`, so page text can never inject markup ([`highlight`]).
+
+use crate::acl::AccessMap;
+use crate::pages::PagePath;
+use crate::users::Member;
+use crate::views::layout;
+use crate::web::{internal_error, Wiki};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, PreEscaped};
+use plugin::api::{Json, Query};
+use plugin::{Access, AppError};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+/// Results per page.
+pub const PER_PAGE: usize = 20;
+/// Longest query accepted, in characters (longer input is cut).
+const MAX_QUERY_CHARS: usize = 500;
+/// Most terms used from one query.
+const MAX_TERMS: usize = 16;
+/// Marks the start and end of a hit inside `snippet()` output.
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+/// Words of context in a snippet.
+const SNIPPET_TOKENS: i64 = 24;
+/// bm25 weights: a hit in the title counts this much more than in the body.
+const TITLE_WEIGHT: f64 = 10.0;
+
+pub fn routes() -> Router<Wiki> {
+    Router::new()
+        .route("/search", get(search_page))
+        .route("/api/search", get(search_api))
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hit {
+    pub path: String,
+    pub title: String,
+    pub url: String,
+    /// Safe HTML: escaped text with `<mark>` around the matches.
+    pub snippet: String,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Results {
+    /// How many pages the searcher may view match, over all result pages.
+    pub total: usize,
+    /// 1-based result page.
+    pub page: usize,
+    pub per_page: usize,
+    pub results: Vec<Hit>,
+}
+
+/// One piece of a parsed query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    Word { text: String, prefix: bool },
+    Phrase(String),
+}
+
+/// Splits user input into words and `"phrases"`. An unclosed quote runs to
+/// the end. Terms without a letter or digit are dropped (the tokenizer would
+/// ignore them anyway).
+fn terms(input: &str) -> Vec<Term> {
+    // Control characters (NUL ends an FTS5 string early) become spaces.
+    let input: String = input
+        .chars()
+        .take(MAX_QUERY_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut terms = Vec::new();
+    let mut rest = input.as_str();
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix('"') {
+            let (phrase, next) = match after.find('"') {
+                Some(end) => (&after[..end], &after[end + 1..]),
+                None => (after, ""),
+            };
+            terms.push(Term::Phrase(phrase.trim().to_owned()));
+            rest = next;
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            let word = &rest[..end];
+            let (text, prefix) = match word.strip_suffix('*') {
+                Some(stem) => (stem.trim_end_matches('*'), true),
+                None => (word, false),
+            };
+            terms.push(Term::Word {
+                text: text.to_owned(),
+                prefix,
+            });
+            rest = &rest[end..];
+        }
+    }
+    terms.retain(|term| {
+        let text = match term {
+            Term::Word { text, .. } | Term::Phrase(text) => text,
+        };
+        text.chars().any(char::is_alphanumeric)
+    });
+    terms.truncate(MAX_TERMS);
+    terms
+}
+
+/// The FTS5 expression for user input, `None` if nothing is searchable.
+pub fn fts_query(input: &str) -> Option<String> {
+    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let parts: Vec<String> = terms(input)
+        .into_iter()
+        .map(|term| match term {
+            Term::Word { text, prefix } => {
+                let quoted = quote(&text);
+                if prefix {
+                    format!("{quoted}*")
+                } else {
+                    quoted
+                }
+            }
+            Term::Phrase(text) => quote(&text),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+/// Escapes `raw` for HTML and turns balanced sentinel pairs into `<mark>`;
+/// stray sentinels (page text may contain them) are dropped.
+pub fn highlight(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 32);
+    let mut open = false;
+    for c in raw.chars() {
+        match c {
+            OPEN if !open => {
+                out.push_str("<mark>");
+                open = true;
+            }
+            CLOSE if open => {
+                out.push_str("</mark>");
+                open = false;
+            }
+            OPEN | CLOSE => {}
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    if open {
+        out.push_str("</mark>");
+    }
+    out
+}
+
+/// Searches for `who`, returning result page `page` (1-based).
+pub fn search(
+    conn: &Connection,
+    who: Option<&Member>,
+    input: &str,
+    page: usize,
+) -> anyhow::Result<Results> {
+    let page = page.max(1);
+    let empty = Results {
+        total: 0,
+        page,
+        per_page: PER_PAGE,
+        results: Vec::new(),
+    };
+    let Some(query) = fts_query(input) else {
+        return Ok(empty);
+    };
+    // Every match, best first; then keep only what `who` may view.
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?1
+         ORDER BY bm25(pages_fts, ?2, 1.0), rowid",
+    )?;
+    let ids: Result<Vec<i64>, _> = stmt
+        .query_map(rusqlite::params![query, TITLE_WEIGHT], |row| row.get(0))?
+        .collect();
+    let ids = match ids {
+        Ok(ids) => ids,
+        // Quoting should make this unreachable; if FTS5 still refuses the
+        // expression, the searcher gets "no results", not a 500.
+        Err(err) => {
+            tracing::warn!(%query, error = %err, "FTS5 refused a query");
+            return Ok(empty);
+        }
+    };
+    let mut access = AccessMap::load(conn)?;
+    let visible: Vec<i64> = ids
+        .into_iter()
+        .filter(|&id| access.access(who, id) >= Access::Read)
+        .collect();
+    let total = visible.len();
+    let start = (page - 1).saturating_mul(PER_PAGE);
+    let slice: Vec<i64> = visible.into_iter().skip(start).take(PER_PAGE).collect();
+    let mut results = Vec::with_capacity(slice.len());
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.path, p.title, snippet(pages_fts, 1, ?2, ?3, '…', ?4)
+         FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid
+         WHERE pages_fts MATCH ?1 AND pages_fts.rowid = ?5",
+    )?;
+    for id in slice {
+        let row: Option<(String, String, String)> = stmt
+            .query_map(
+                rusqlite::params![
+                    query,
+                    OPEN.to_string(),
+                    CLOSE.to_string(),
+                    SNIPPET_TOKENS,
+                    id
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?
+            .next()
+            .transpose()?;
+        let Some((path, title, snippet)) = row else {
+            continue;
+        };
+        let url = PagePath::parse(&path)
+            .map(|p| p.url())
+            .unwrap_or_else(|_| "/".to_owned());
+        results.push(Hit {
+            path,
+            title,
+            url,
+            snippet: highlight(&snippet),
+        });
+    }
+    Ok(Results {
+        total,
+        page,
+        per_page: PER_PAGE,
+        results,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    /// Lenient: anything that is not a positive number means page 1.
+    page: Option<String>,
+}
+
+impl SearchQuery {
+    fn page(&self) -> usize {
+        self.page
+            .as_deref()
+            .and_then(|p| p.trim().parse::<usize>().ok())
+            .filter(|&p| p >= 1)
+            .unwrap_or(1)
+            .min(10_000)
+    }
+}
+
+async fn run(
+    wiki: &Wiki,
+    member: Option<Member>,
+    q: String,
+    page: usize,
+) -> anyhow::Result<Results> {
+    wiki.db
+        .call(move |conn| search(conn, member.as_ref(), &q, page))
+        .await
+}
+
+async fn search_api(
+    State(wiki): State<Wiki>,
+    headers: HeaderMap,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Results>, AppError> {
+    let member = wiki.session(&headers).await.map(|s| s.member);
+    let page = query.page();
+    Ok(Json(run(&wiki, member, query.q, page).await?))
+}
+
+async fn search_page(
+    State(wiki): State<Wiki>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<SearchQuery>,
+) -> Response {
+    let session = wiki.session(&headers).await;
+    let member = session.as_ref().map(|s| s.member.clone());
+    let page = query.page();
+    let q = query.q.clone();
+    let results = match run(&wiki, member, q.clone(), page).await {
+        Ok(results) => results,
+        Err(err) => return internal_error(err),
+    };
+    let searchable = fts_query(&q).is_some();
+    let pages = results.total.div_ceil(PER_PAGE);
+    let link = |n: usize| {
+        format!(
+            "/search?q={}&page={n}",
+            percent_encoding::utf8_percent_encode(&q, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    let here = link(page);
+    let first = (page - 1) * PER_PAGE + 1;
+    let body = html! {
+        h1 { "Search" }
+        form.search method="get" action="/search" role="search" {
+            input type="search" name="q" value=(q) aria-label="Search the wiki" autofocus;
+            " "
+            button type="submit" { "Search" }
+        }
+        p.search-help { small { "All words must match. Use " code { "\"quotes\"" } " for a phrase and " code { "word*" } " for a prefix." } }
+        @if !q.trim().is_empty() && !searchable {
+            p.search-summary { "Type a word or a \"phrase\" to search for." }
+        } @else if searchable {
+            p.search-summary {
+                @if results.total == 0 {
+                    "No pages match " q { (q) } "."
+                } @else if results.results.is_empty() {
+                    "No more results: " (results.total) " page(s) match."
+                } @else {
+                    (results.total) " page(s) match; showing " (first) "–" (first + results.results.len() - 1) "."
+                }
+            }
+            ol.search-results start=(first) {
+                @for hit in &results.results {
+                    li {
+                        a href=(hit.url) { (hit.title) }
+                        " " small.search-path { (hit.path) }
+                        br;
+                        span.search-snippet { (PreEscaped(&hit.snippet)) }
+                    }
+                }
+            }
+            @if pages > 1 {
+                nav.pagination aria-label="Result pages" {
+                    @if page > 1 { a rel="prev" href=(link(page - 1)) { "← Previous" } " " }
+                    "Page " (page) " of " (pages)
+                    @if page < pages { " " a rel="next" href=(link(page + 1)) { "Next →" } }
+                }
+            }
+        }
+    };
+    layout("Search", session.as_ref(), &here, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_quoted_so_user_syntax_cannot_break_them() {
+        assert_eq!(
+            fts_query("hello world").as_deref(),
+            Some(r#""hello" AND "world""#)
+        );
+        assert_eq!(
+            fts_query(r#"say "exact phrase" now"#).as_deref(),
+            Some(r#""say" AND "exact phrase" AND "now""#)
+        );
+        assert_eq!(fts_query("plan*").as_deref(), Some(r#""plan"*"#));
+        assert_eq!(
+            fts_query(r#"AND OR NOT ( "#).as_deref(),
+            Some(r#""AND" AND "OR" AND "NOT""#)
+        );
+        assert_eq!(fts_query(r#"a"b"#).as_deref(), Some(r#""a" AND "b""#));
+        assert_eq!(
+            fts_query(r#""unclosed phrase"#).as_deref(),
+            Some(r#""unclosed phrase""#)
+        );
+        assert_eq!(fts_query(r#"col:umn"#).as_deref(), Some(r#""col:umn""#));
+        assert_eq!(fts_query("  \" \" *** -- "), None);
+        assert_eq!(fts_query(""), None);
+    }
+
+    #[test]
+    fn snippets_escape_everything_but_marks() {
+        let raw = format!("<b>x</b> {OPEN}hit{CLOSE} & {CLOSE}stray {OPEN}open");
+        assert_eq!(
+            highlight(&raw),
+            "&lt;b&gt;x&lt;/b&gt; <mark>hit</mark> &amp; stray <mark>open</mark>"
+        );
+    }
+
+    #[test]
+    fn hostile_queries_run_without_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("wiki.db")).unwrap();
+        db.call_blocking(|c| {
+            crate::pages::put(c, &PagePath::parse("A")?, None, "alpha beta \"gamma\"", "x")?;
+            for q in [
+                "\"",
+                "NEAR(",
+                "alpha AND",
+                "a:b",
+                "*",
+                "^alpha",
+                "alpha\0",
+                "{}",
+                "'; DROP",
+                "\"alpha beta\"",
+                "ALPHA",
+                "alph*",
+            ] {
+                search(c, None, q, 1)?;
+            }
+            assert_eq!(search(c, None, "\"alpha beta\"", 1)?.total, 1);
+            assert_eq!(search(c, None, "\"beta alpha\"", 1)?.total, 0);
+            assert_eq!(search(c, None, "alph*", 1)?.total, 1);
+            assert_eq!(search(c, None, "gamma", 1)?.total, 1);
+            crate::pages::put(c, &PagePath::parse("B")?, None, "we deployed it", "x")?;
+            assert_eq!(search(c, None, "deploys", 1)?.total, 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+}
