@@ -69,12 +69,14 @@ pub fn subscribe_frame(room: &str) -> String {
     })
 }
 
-/// A `send` frame for bench message `n` (unique within the run).
-pub fn send_frame(room: &str, n: u64, intended_nanos: u64) -> String {
+/// A `send` frame for bench message `n` of run `run`. The client_msg_id
+/// must be unique across runs: the server rightly treats a repeated one from
+/// the same user as a retry and stores nothing new.
+pub fn send_frame(room: &str, run: u64, n: u64, intended_nanos: u64) -> String {
     frame(&ClientFrame::Send {
         room: RoomId::new(room),
         body: format!("bench {n} {intended_nanos}"),
-        client_msg_id: format!("b{n}"),
+        client_msg_id: format!("r{run}b{n}"),
         reply_to: None,
     })
 }

@@ -245,7 +245,16 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
     });
 
     heading("memory per idle WebSocket");
-    let row = match idle_rows(&backchannel, &baseline, sizes.idle_connections).await {
+    let allowed = open_file_limit().saturating_sub(1_000);
+    let idle = sizes.idle_connections.min(allowed);
+    if idle < sizes.idle_connections {
+        println!(
+            "    the open-file limit allows {allowed} connections, not {}: measuring {idle} \
+             (raise `ulimit -n` for the full figure)",
+            sizes.idle_connections
+        );
+    }
+    let row = match idle_rows(&backchannel, &baseline, idle).await {
         Ok(row) => row,
         Err(e) => not_run(
             "idle WebSocket clients: server memory per connection",
@@ -366,7 +375,8 @@ async fn idle_rows(backchannel: &Target, baseline: &Target, connections: usize) 
         baseline: Some(format!("{:.1} KiB", theirs.bytes_per_connection / 1024.0)),
         percent_of_baseline: None,
         met: Some(kib < 10.0 && connections >= 50_000),
-        note: None,
+        note: (connections < 50_000)
+            .then(|| format!("only {connections} connections: capped by the open-file limit")),
         detail: serde_json::json!({ "backchannel": ours, "baseline": theirs }),
     })
 }
@@ -413,6 +423,21 @@ fn not_run(scenario: &str, aim: &str, error: &anyhow::Error) -> Row {
         note: Some(format!("{error:#}")),
         detail: serde_json::Value::Null,
     }
+}
+
+/// This process's soft limit on open files (`ulimit -n`); the servers it
+/// starts inherit it.
+fn open_file_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse().ok())
+        })
+        .unwrap_or(1024)
 }
 
 fn percent(ours: f64, theirs: f64) -> Option<f64> {

@@ -120,6 +120,7 @@ async fn send(
     start: Duration,
 ) -> Result<Sent> {
     let total = plan.messages();
+    let run = RUN.fetch_add(1, Ordering::Relaxed);
     let period = Duration::from_secs_f64(1.0 / plan.rate);
     let intended = move |n: u64| start + period.mul_f64(n as f64);
     let mut tasks: Vec<JoinHandle<Result<SenderTally>>> = Vec::new();
@@ -158,7 +159,7 @@ async fn send(
                 tokio::time::sleep_until(due.into()).await;
                 let room = &rooms[(n % rooms.len() as u64) as usize];
                 let nanos = intended(n).as_nanos() as u64;
-                sink.send(WsMessage::text(client::send_frame(room, n, nanos)))
+                sink.send(WsMessage::text(client::send_frame(room, run, n, nanos)))
                     .await?;
                 sent += 1;
             }
@@ -181,13 +182,17 @@ async fn send(
     Ok(result)
 }
 
-/// The client_msg_id number in an ack frame (`"client_msg_id":"b<n>"`).
+/// Numbers each sending run, for unique client_msg_ids.
+static RUN: AtomicU64 = AtomicU64::new(0);
+
+/// The message number in an ack frame (`"client_msg_id":"r<run>b<n>"`).
 fn ack_number(text: &str) -> Option<u64> {
     if !text.contains("\"type\":\"ack\"") {
         return None;
     }
-    const MARK: &str = "\"client_msg_id\":\"b";
-    let start = text.find(MARK)? + MARK.len();
+    const MARK: &str = "\"client_msg_id\":\"r";
+    let after_run = text.find(MARK)? + MARK.len();
+    let start = after_run + text[after_run..].find('b')? + 1;
     let digits: String = text[start..]
         .chars()
         .take_while(char::is_ascii_digit)

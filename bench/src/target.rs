@@ -87,12 +87,14 @@ impl Target {
         }
         let port = free_port()?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let log = std::fs::File::create(data.path().join("server.log"))?;
+        // Kept after the run (the data dir is not), for when a figure looks wrong.
+        std::fs::create_dir_all("target/bench")?;
+        let log = std::fs::File::create("target/bench/backchannel-server.log")?;
         let process = pinned(binary)
             .args(["serve", "--listen", &addr.to_string(), "--data"])
             .arg(data.path())
             .env("BACKCHANNEL_POST_LIMIT", "1000000/1")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -9,8 +9,8 @@
 //! the ACL epoch ([`crate::acl::bump_epoch`]) in the same transaction.
 
 use anyhow::{bail, Context as _};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 /// A stored account (without its password hash).
@@ -142,11 +142,9 @@ pub fn verify(conn: &Connection, name: &str, password: &str) -> anyhow::Result<O
         let _ = hash_password(password);
         return Ok(None);
     };
-    let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-    if Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
-    {
+    let password = password.to_owned();
+    let matches = on_argon2_thread(move || password_matches(&password, &hash))??;
+    if matches {
         Ok(Some(User { id, name, is_admin }))
     } else {
         Ok(None)
@@ -274,10 +272,126 @@ pub fn list_groups(conn: &Connection) -> anyhow::Result<Vec<String>> {
 fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
         .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?;
-    Ok(hash.to_string())
+    let password = password.to_owned();
+    on_argon2_thread(move || {
+        let params = Params::default();
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        let mut out = [0u8; 32];
+        argon2_into(
+            &params,
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &password,
+            salt_bytes,
+            &mut out,
+        )?;
+        let output = Output::new(&out).map_err(|e| anyhow::anyhow!("hash output: {e}"))?;
+        anyhow::Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${output}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            salt.as_str()
+        ))
+    })?
+}
+
+/// Whether `password` matches a stored PHC-format argon2 hash.
+fn password_matches(password: &str, stored: &str) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    let params = Params::try_from(&parsed).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    let algorithm =
+        Algorithm::try_from(parsed.algorithm).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?,
+        None => Version::default(),
+    };
+    let salt = parsed
+        .salt
+        .ok_or_else(|| anyhow::anyhow!("stored hash has no salt"))?;
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow::anyhow!("stored salt: {e}"))?;
+    let expected = parsed
+        .hash
+        .ok_or_else(|| anyhow::anyhow!("stored hash has no output"))?;
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(&params, algorithm, version, password, salt_bytes, &mut out)?;
+    let computed = Output::new(&out).map_err(|e| anyhow::anyhow!("hash output: {e}"))?;
+    // `Output`'s equality is constant-time.
+    Ok(computed == expected)
+}
+
+thread_local! {
+    /// Argon2's working memory (~19 MiB), kept for the thread's life and
+    /// reused by every hash; see [`on_argon2_thread`].
+    static ARGON2_BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Raw argon2 into `out`, with this thread's reusable working memory.
+fn argon2_into(
+    params: &Params,
+    algorithm: Algorithm,
+    version: Version,
+    password: &str,
+    salt: &[u8],
+    out: &mut [u8],
+) -> anyhow::Result<()> {
+    let context = Argon2::new(algorithm, version, params.clone());
+    ARGON2_BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        let needed = params.block_count();
+        if blocks.len() < needed {
+            blocks.resize(needed, Block::default());
+        }
+        context
+            .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut blocks[..needed])
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+    })
+}
+
+/// Work for the argon2 thread.
+type Argon2Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `work` on the one thread that does all argon2 hashing, and waits.
+///
+/// Each hash needs ~19 MiB of working memory. Allocated afresh per hash,
+/// glibc's heap fragmented so badly that twenty sign-ins left an idle server
+/// at 130 MB; one thread with one buffer, allocated once and reused, keeps
+/// it at one block. It also caps what password checks can cost at one core,
+/// whatever the load.
+fn on_argon2_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    static WORKER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Argon2Job>>> =
+        std::sync::OnceLock::new();
+    let worker = WORKER.get_or_init(|| {
+        let (jobs, queue) = std::sync::mpsc::channel::<Argon2Job>();
+        // If the thread cannot start, sends fail and callers get an error.
+        let _ = std::thread::Builder::new()
+            .name("argon2".into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job();
+                }
+            });
+        std::sync::Mutex::new(jobs)
+    });
+    let (reply, answer) = std::sync::mpsc::sync_channel(1);
+    worker
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .send(Box::new(move || {
+            let _ = reply.send(work());
+        }))
+        .map_err(|_| anyhow::anyhow!("the argon2 thread is not running"))?;
+    answer
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the argon2 thread dropped a job"))
 }
 
 /// A random password for a new account: 20 characters from an alphabet
