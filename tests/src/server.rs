@@ -119,8 +119,22 @@ impl TestServer {
     /// `backchannel user add NAME --password-stdin --data DIR`, as an admin
     /// would create an account.
     pub fn add_user(&self, name: &str, password: &str) -> Result<()> {
-        let mut child = Command::new(&self.binary)
-            .args(["user", "add", name, "--password-stdin", "--data"])
+        self.create_user(name, password, false)
+    }
+
+    /// Creates a site administrator through the CLI.
+    pub fn add_admin(&self, name: &str, password: &str) -> Result<()> {
+        self.create_user(name, password, true)
+    }
+
+    fn create_user(&self, name: &str, password: &str, admin: bool) -> Result<()> {
+        let mut command = Command::new(&self.binary);
+        command.args(["user", "add", name, "--password-stdin"]);
+        if admin {
+            command.arg("--admin");
+        }
+        let mut child = command
+            .arg("--data")
             .arg(self.data_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

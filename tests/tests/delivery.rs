@@ -491,3 +491,87 @@ async fn a_message_posted_without_javascript_reaches_websocket_readers() {
     assert_eq!(got[0].body, "sent by a plain form");
     assert_eq!(got[0].author.as_str(), "alice");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_view_access_stops_streams_and_hides_history() {
+    let Some((server, alice, bob, lobby)) = start("revoke").await else {
+        return;
+    };
+    server
+        .add_admin("carol", PASSWORD)
+        .expect("an admin account");
+    let carol = Api::sign_in(server.port(), "carol", PASSWORD)
+        .await
+        .unwrap();
+    alice.say(&lobby, "before", "before").await.unwrap();
+
+    // Bob follows the room on every transport.
+    let mut socket = bob.websocket().await.unwrap();
+    socket.subscribe(&lobby, None).await.unwrap();
+    assert!(matches!(
+        socket.next(WAIT).await.unwrap(),
+        Some(ServerFrame::Subscribed { .. })
+    ));
+    let history = format!("/api/rooms/{lobby}/messages");
+    assert!(bob.get_json(&history).await.is_ok());
+
+    // Carol restricts the Welcome page (the Lobby's page) to alice.
+    let info = carol
+        .get_json(&format!("/api/rooms/{lobby}"))
+        .await
+        .unwrap();
+    let page_url = info["page"]["url"].as_str().unwrap().to_owned();
+    let page_path = page_url.trim_start_matches("/pages/").to_owned();
+    let response = carol
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/pages/{page_path}/permissions"),
+        )
+        .json(
+            &serde_json::json!({"inherit": false, "view": ["user:alice"], "edit": ["user:alice"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+
+    // The next event closes bob's stream instead of reaching him.
+    alice.say(&lobby, "after", "after").await.unwrap();
+    let mut leaked = Vec::new();
+    loop {
+        match socket.next(Duration::from_secs(5)).await {
+            Ok(Some(ServerFrame::Event { event, .. })) => leaked.push(event),
+            Ok(Some(ServerFrame::Error { code, .. })) => {
+                assert_eq!(code, protocol::ErrorCode::NotFound);
+                break;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    assert!(
+        leaked.is_empty(),
+        "bob got events after losing access: {leaked:?}"
+    );
+
+    // And every read path answers 404.
+    for path in [
+        history.clone(),
+        format!("/api/rooms/{lobby}"),
+        format!("/api/rooms/{lobby}/events?after=0&wait=0"),
+        format!("/api/rooms/{lobby}/stream"),
+    ] {
+        let response = bob
+            .request(reqwest::Method::GET, &path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    // Alice still reads it.
+    assert!(alice.get_json(&history).await.is_ok());
+}

@@ -222,6 +222,9 @@ pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Backchannel wiki" }
                 link rel="stylesheet" href="/assets/chat.css";
+                // The chat UI: keeps macro tables live (and nothing else on
+                // pages without one). Pages work fully without it.
+                script type="module" src="/assets/boot.js" {}
             }
             body.wiki {
                 header.wiki-header {
