@@ -23,15 +23,23 @@ use tokio_tungstenite::WebSocketStream;
 
 pub type Ws = WebSocketStream<TcpStream>;
 
-/// Connections per loopback source address before moving to the next one
-/// (each address has ~28,000 ephemeral ports).
-const PER_SOURCE: usize = 20_000;
+/// Connections per loopback source address before moving to the next one.
+/// Each address has ~28,000 ephemeral ports, and closed connections keep
+/// theirs in TIME_WAIT for a minute, so scenarios that open tens of thousands
+/// of connections one after another must not reuse the same addresses.
+const PER_SOURCE: usize = 4_000;
 
-/// The loopback source address for the `index`th connection: 127.0.0.1,
-/// then 127.0.0.2, ... so 50,000 connections do not run out of ports.
-pub fn source_for(index: usize) -> Ipv4Addr {
-    let n = u8::try_from(1 + index / PER_SOURCE).unwrap_or(u8::MAX);
-    Ipv4Addr::new(127, 0, 0, n)
+/// Connections opened so far in this run.
+static OPENED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A loopback source address for the next connection: 127.0.0.2 for the
+/// first 4,000, then 127.0.0.3, ... cycling over 250 addresses (a million
+/// connections) so a run never runs out of ports. The index is unused; it
+/// is kept for call sites that number their clients.
+pub fn source_for(_index: usize) -> Ipv4Addr {
+    let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let host = 2 + (n / PER_SOURCE) % 250;
+    Ipv4Addr::new(127, 0, 0, u8::try_from(host).unwrap_or(2))
 }
 
 /// Opens a WebSocket to `url` (ws://host:port/path) from `source`, with a
