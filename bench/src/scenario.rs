@@ -238,10 +238,7 @@ pub async fn fanout(target: &Target, listeners: usize, plan: Plan) -> Result<Fan
     )
     .await?;
     expected.store(sent.sent, Ordering::Release);
-    let stopper = tokio::spawn(async move {
-        tokio::time::sleep(GRACE).await;
-        let _ = stop.send(true);
-    });
+    let stopper = stop_after_grace(stop);
     let mut delivered = 0;
     let mut latencies = Vec::new();
     let mut last = Duration::ZERO;
@@ -470,10 +467,7 @@ pub async fn http_listeners(
     )
     .await?;
     expected.store(sent.sent, Ordering::Release);
-    let stopper = tokio::spawn(async move {
-        tokio::time::sleep(GRACE).await;
-        let _ = stop.send(true);
-    });
+    let stopper = stop_after_grace(stop);
     let mut delivered = 0;
     let mut latencies = Vec::new();
     for task in tasks {
@@ -490,6 +484,15 @@ pub async fn http_listeners(
         lost: (sent.sent * listeners as u64).saturating_sub(delivered),
         deliveries_per_sec: delivered as f64 / plan.duration.as_secs_f64(),
         latency: Latency::from_micros(latencies),
+    })
+}
+
+/// Tells the listeners to stop once [`GRACE`] has passed after the last send
+/// (they stop sooner when everything expected has arrived).
+fn stop_after_grace(stop: watch::Sender<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(GRACE).await;
+        let _ = stop.send(true);
     })
 }
 
