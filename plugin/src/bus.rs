@@ -7,10 +7,11 @@
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
-use protocol::{Event, RoomId, ServerFrame};
+use protocol::{Event, Presence, RoomId, ServerFrame, UserId};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// An event as it travels the bus: shared, so a room with a thousand readers
 /// clones a pointer a thousand times, not the message.
@@ -68,6 +69,35 @@ pub trait Bus: Send + Sync + 'static {
     /// more than [`ROOM_CHANNEL_CAPACITY`] behind gets `RecvError::Lagged` and
     /// must resync from the store.
     async fn subscribe(&self, room: &RoomId) -> broadcast::Receiver<SharedEvent>;
+
+    /// Sends `event` to this node's subscribers of `room` only. For news every
+    /// node works out by itself (a presence expiry), so that readers hear it
+    /// once rather than once per node.
+    async fn publish_local(&self, room: &RoomId, event: SharedEvent) {
+        self.publish(room, event).await;
+    }
+
+    /// Tells the other nodes about a presence heartbeat this node received,
+    /// so that each knows everyone present on any node. A single node has
+    /// no one to tell.
+    async fn share_heartbeat(&self, _beat: &Heartbeat) {}
+
+    /// Heartbeats the other nodes share, as they arrive; `None` where there
+    /// are no other nodes. Called once, when the app starts.
+    async fn remote_heartbeats(&self) -> Option<mpsc::Receiver<Heartbeat>> {
+        None
+    }
+}
+
+/// A presence heartbeat as nodes share it: `status: None` means the user
+/// left. Receiving nodes record it with their own expiry, so a node that
+/// dies stops refreshing its users and they expire everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub room: RoomId,
+    pub user: UserId,
+    pub name: String,
+    pub status: Option<Presence>,
 }
 
 /// The in-process bus for single-node installs.

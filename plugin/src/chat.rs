@@ -92,6 +92,7 @@ pub async fn post(
         .store
         .append(NewMessage {
             room: room.id.clone(),
+            created_at: state.config.clock.now(),
             author: caller.id.clone(),
             author_name: caller.name.clone(),
             body: draft.body,
@@ -198,6 +199,14 @@ pub async fn set_presence(
         let event = crate::presence::event(&room.id, &caller.id, &caller.name, shown);
         state.bus.publish(&room.id, event).await;
     }
+    // Every beat, not just changes: it keeps this user alive on other nodes.
+    let beat = crate::bus::Heartbeat {
+        room: room.id,
+        user: caller.id.clone(),
+        name: caller.name.clone(),
+        status,
+    };
+    state.bus.share_heartbeat(&beat).await;
     Ok(())
 }
 

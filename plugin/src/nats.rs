@@ -30,10 +30,16 @@
 //! Events from one node reach the others in publish order; events from
 //! different nodes may interleave, which the feed's seq ordering absorbs.
 //!
-//! Presence is still per node: `presence::PresenceBoard` only knows the
-//! heartbeats it received itself.
+//! # Presence across nodes
+//! Every heartbeat a node receives is shared on [`PRESENCE_SUBJECT`], which
+//! every node subscribes to, so each node's `PresenceBoard` holds the union
+//! of who is present anywhere. Remote entries expire on the receiving node's
+//! own clock: when a node dies its users stop being refreshed and drop out on
+//! every other node within `presence::HEARTBEAT_TTL`. Each node announces
+//! expiries to its own readers only ([`Bus::publish_local`]), so a reader
+//! hears "offline" once, not once per node.
 
-use crate::bus::{Bus, RoomEvent, SharedEvent, ROOM_CHANNEL_CAPACITY};
+use crate::bus::{Bus, Heartbeat, RoomEvent, SharedEvent, ROOM_CHANNEL_CAPACITY};
 use anyhow::Context;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -41,11 +47,16 @@ use protocol::{Event, RoomId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
-use tokio::sync::{broadcast, OnceCell};
+use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio::task::JoinHandle;
 
 /// Subjects are `backchannel.room.<room_id>`.
 pub const SUBJECT_PREFIX: &str = "backchannel.room.";
+/// Every node shares the presence heartbeats it receives on this subject.
+pub const PRESENCE_SUBJECT: &str = "backchannel.presence";
+/// How many remote heartbeats may wait for the board before the newest are
+/// dropped (a dropped heartbeat is repeated by its client within seconds).
+const HEARTBEAT_BACKLOG: usize = 4096;
 /// The header naming the node that published an event (diagnostics only).
 pub const NODE_HEADER: &str = "Backchannel-Node";
 /// How often a quiet room's pump checks whether anyone still reads it.
@@ -66,6 +77,16 @@ pub struct NatsBus {
     /// look up, insert or remove a room, never across an `.await`. Pumps hold
     /// a `Weak` so dropping the bus drops every room (and aborts the pumps).
     rooms: Arc<Mutex<Rooms>>,
+    /// The task forwarding other nodes' heartbeats, once someone asked.
+    heartbeats: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for NatsBus {
+    fn drop(&mut self) {
+        if let Some(task) = self.heartbeats.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
 }
 
 /// One room followed on this node.
@@ -114,6 +135,7 @@ impl NatsBus {
             client,
             node: node_id.to_owned(),
             rooms: Arc::new(Mutex::new(HashMap::new())),
+            heartbeats: Mutex::new(None),
         })
     }
 
@@ -326,6 +348,63 @@ impl Bus for NatsBus {
         }
         receiver
     }
+
+    async fn publish_local(&self, room: &RoomId, event: SharedEvent) {
+        let local = lock(&self.rooms).get(room).map(|r| r.sender.clone());
+        if let Some(local) = local {
+            let _ = local.send(event);
+        }
+    }
+
+    async fn share_heartbeat(&self, beat: &Heartbeat) {
+        let payload = match serde_json::to_vec(beat) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::error!(error = %e, "serialising a heartbeat for NATS");
+                return;
+            }
+        };
+        let sent = tokio::time::timeout(
+            NATS_WAIT,
+            self.client.publish(PRESENCE_SUBJECT, payload.into()),
+        )
+        .await;
+        // A lost heartbeat is repeated by its client within seconds.
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::debug!(room = %beat.room, "sharing a heartbeat on NATS failed");
+        }
+    }
+
+    async fn remote_heartbeats(&self) -> Option<mpsc::Receiver<Heartbeat>> {
+        let mut subscription = match self.client.subscribe(PRESENCE_SUBJECT).await {
+            Ok(subscription) => subscription,
+            Err(e) => {
+                tracing::warn!(error = %e, "subscribing to presence on NATS; presence stays per node");
+                return None;
+            }
+        };
+        let (sender, receiver) = mpsc::channel(HEARTBEAT_BACKLOG);
+        let task = tokio::spawn(async move {
+            while let Some(message) = subscription.next().await {
+                match serde_json::from_slice::<Heartbeat>(&message.payload) {
+                    Ok(beat) => {
+                        if let Err(mpsc::error::TrySendError::Closed(_)) = sender.try_send(beat) {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed heartbeat from NATS"),
+                }
+            }
+        });
+        if let Some(old) = lock_task(&self.heartbeats).replace(task) {
+            old.abort();
+        }
+        Some(receiver)
+    }
+}
+
+fn lock_task(task: &Mutex<Option<JoinHandle<()>>>) -> MutexGuard<'_, Option<JoinHandle<()>>> {
+    task.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -511,5 +590,59 @@ mod tests {
         a.publish(&room, message(&room, 1)).await;
         assert_eq!(next(&mut on_a).await.and_then(|e| e.seq()), Some(1));
         assert!(quiet(&mut on_b).await);
+    }
+
+    #[tokio::test]
+    async fn local_news_stays_on_its_node() {
+        let Some((a, b)) = two_nodes().await else {
+            return;
+        };
+        let room = fresh_room();
+        let mut on_a = a.subscribe(&room).await;
+        let mut on_b = b.subscribe(&room).await;
+        a.publish_local(&room, message(&room, 1)).await;
+        assert_eq!(next(&mut on_a).await.and_then(|e| e.seq()), Some(1));
+        assert!(quiet(&mut on_b).await);
+    }
+
+    #[tokio::test]
+    async fn each_node_sees_who_is_present_on_the_others() {
+        let Some((a, b)) = two_nodes().await else {
+            return;
+        };
+        let b: Arc<dyn Bus> = Arc::new(b);
+        let board_on_b = Arc::new(crate::presence::PresenceBoard::new());
+        tokio::spawn(crate::presence::absorb_remote(
+            Arc::downgrade(&board_on_b),
+            Arc::downgrade(&b),
+        ));
+        let room = fresh_room();
+        let mut beat = Heartbeat {
+            room: room.clone(),
+            user: UserId::new("ann"),
+            name: "Ann".into(),
+            status: Some(protocol::Presence::Active),
+        };
+        // b subscribes in the background; beat (as clients do) until it hears.
+        let present_on_b = |beat: Heartbeat| {
+            let (a, board) = (&a, &board_on_b);
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+                loop {
+                    a.share_heartbeat(&beat).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let names: Vec<String> =
+                        board.present(&beat.room).into_iter().map(|p| p.name).collect();
+                    if names.is_empty() == beat.status.is_none()
+                        || tokio::time::Instant::now() > deadline
+                    {
+                        return names;
+                    }
+                }
+            }
+        };
+        assert_eq!(present_on_b(beat.clone()).await, vec!["Ann".to_owned()]);
+        beat.status = None;
+        assert!(present_on_b(beat).await.is_empty(), "leaving reaches b too");
     }
 }

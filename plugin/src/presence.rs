@@ -7,9 +7,12 @@
 //! nobody: to others they look exactly like offline users.
 //!
 //! Changes others can see become `presence` events on the bus; a sweeper task
-//! publishes the expiries.
+//! announces the expiries to this node's readers. With several nodes, every
+//! heartbeat is also shared through the bus ([`Bus::share_heartbeat`]) and
+//! [`absorb_remote`] records the other nodes' heartbeats here, so each node
+//! knows the union and expires a dead node's users by itself.
 
-use crate::bus::{Bus, RoomEvent, SharedEvent};
+use crate::bus::{Bus, Heartbeat, RoomEvent, SharedEvent};
 use protocol::{Event, Participant, Presence, RoomId, UserId};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError, Weak};
@@ -144,8 +147,9 @@ pub fn event(room: &RoomId, user: &UserId, name: &str, status: Option<Presence>)
     )
 }
 
-/// Sweeps `board` every few seconds and publishes expiries, until the board
-/// is dropped (the app shut down).
+/// Sweeps `board` every few seconds and announces expiries to this node's
+/// readers, until the board is dropped (the app shut down). Every node
+/// sweeps its own copy of the union, so each announces to its own readers.
 pub async fn sweep_forever(board: Weak<PresenceBoard>, bus: Weak<dyn Bus>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
@@ -154,8 +158,33 @@ pub async fn sweep_forever(board: Weak<PresenceBoard>, bus: Weak<dyn Bus>) {
             return;
         };
         for (room, user, name) in board.sweep() {
-            bus.publish(&room, event(&room, &user, &name, None)).await;
+            bus.publish_local(&room, event(&room, &user, &name, None)).await;
         }
+    }
+}
+
+/// Records the heartbeats other nodes share on `board` until the bus or the
+/// board goes. The node that received a heartbeat announced any change
+/// already (on every node), so nothing is published here.
+pub async fn absorb_remote(board: Weak<PresenceBoard>, bus: Weak<dyn Bus>) {
+    let beats = match bus.upgrade() {
+        Some(bus) => bus.remote_heartbeats().await,
+        None => return,
+    };
+    let Some(mut beats) = beats else {
+        return;
+    };
+    while let Some(Heartbeat {
+        room,
+        user,
+        name,
+        status,
+    }) = beats.recv().await
+    {
+        let Some(board) = board.upgrade() else {
+            return;
+        };
+        board.beat(&room, &user, &name, status);
     }
 }
 

@@ -109,7 +109,7 @@ pub struct Shared {
     pub post_limiter: crate::limit::RateLimiter,
     /// Per-user budget for typing notices.
     pub typing_limiter: crate::limit::RateLimiter,
-    /// Who is in which room now (this node's view).
+    /// Who is in which room now, on every node.
     pub presence: Arc<PresenceBoard>,
     /// Marks transcript days for publishing.
     pub transcripts: crate::transcripts::Transcripts,
@@ -137,6 +137,10 @@ impl AppState {
         // server always builds its state inside one.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(crate::presence::sweep_forever(
+                Arc::downgrade(&presence),
+                Arc::downgrade(&bus),
+            ));
+            runtime.spawn(crate::presence::absorb_remote(
                 Arc::downgrade(&presence),
                 Arc::downgrade(&bus),
             ));
