@@ -13,13 +13,18 @@
 //! - [`scenario`]: the scenarios: fan-out, latency, last listener, idle memory,
 //!   durable writes, history, SSE and long-poll.
 //! - [`baseline`]: the bare tokio WebSocket broadcaster.
+//! - [`transcript`]: rendering one 10,000-message transcript day, in process.
+//! - [`popup`]: the chat popup in headless Chromium: open → last message painted.
 //! - [`report`]: rows, the machine, `report.json` and the markdown table.
 
 mod baseline;
 mod client;
+mod cluster;
+mod popup;
 mod report;
 mod scenario;
 mod target;
+mod transcript;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -227,6 +232,9 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
         20.0,
     ));
 
+    heading("cross-node latency at 20 msg/s (two nodes on PostgreSQL + NATS)");
+    rows.push(cluster::row(server, sizes.latency_listeners, plan, &ours).await);
+
     heading("one message to the last listener");
     let ours = scenario::last_listener(&backchannel, sizes.last_listeners).await?;
     let theirs = scenario::last_listener(&baseline, sizes.last_listeners).await?;
@@ -322,6 +330,13 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
             50.0,
         ));
     }
+
+    heading("render one transcript day");
+    let runs = if sizes.quick { 20 } else { 200 };
+    rows.push(transcript::row(&transcript::measure(runs)));
+
+    heading("popup: open to the last message painted (headless Chromium)");
+    rows.push(popup::row(&backchannel).await);
 
     heading("wasm bundle size");
     rows.push(bundle_row(ui));

@@ -214,7 +214,18 @@ pub struct Fanout {
 
 /// `listeners` listen in the target's room while `plan` is sent into it.
 pub async fn fanout(target: &Target, listeners: usize, plan: Plan) -> Result<Fanout> {
-    let sockets = open_listeners(target, &target.room, listeners, plan.senders).await?;
+    fanout_across(target, target, listeners, plan).await
+}
+
+/// `plan` is sent to `target` while `listeners` listen in the same room on
+/// `listen_on`: another node of the same cluster, or `target` itself.
+pub async fn fanout_across(
+    target: &Target,
+    listen_on: &Target,
+    listeners: usize,
+    plan: Plan,
+) -> Result<Fanout> {
+    let sockets = open_listeners(listen_on, &target.room, listeners, plan.senders).await?;
     let epoch = Instant::now();
     let expected = Arc::new(AtomicU64::new(0));
     let (stop, stopped) = watch::channel(false);

@@ -31,6 +31,40 @@ pub struct Target {
     _data: Option<tempfile::TempDir>,
 }
 
+/// How to start one `backchannel` process.
+pub struct Node {
+    /// Extra environment (database and NATS URLs, node id).
+    pub env: Vec<(String, String)>,
+    /// Whether to create the bench users (the first node of a cluster does).
+    pub create_users: bool,
+    /// The log's file name under `target/bench/`, without `.log`.
+    pub log_name: String,
+}
+
+impl Node {
+    /// The embedded default: SQLite and the in-process bus.
+    pub fn single() -> Self {
+        Self {
+            env: Vec::new(),
+            create_users: true,
+            log_name: "backchannel-server".into(),
+        }
+    }
+
+    /// Node `index` (from 1) of a cluster on `database_url` and `nats_url`.
+    pub fn clustered(index: usize, database_url: &str, nats_url: &str) -> Self {
+        Self {
+            env: vec![
+                ("BACKCHANNEL_DATABASE_URL".into(), database_url.into()),
+                ("BACKCHANNEL_NATS_URL".into(), nats_url.into()),
+                ("BACKCHANNEL_NODE_ID".into(), format!("bench-node-{index}")),
+            ],
+            create_users: index == 1,
+            log_name: format!("backchannel-node-{index}"),
+        }
+    }
+}
+
 /// The core the server runs on; the load generator takes the others.
 const SERVER_CORE: &str = "0";
 
@@ -61,8 +95,15 @@ impl Target {
     /// Starts `backchannel serve` on a fresh data dir with `users` users
     /// (rate limits lifted: the bench measures capacity, not policy).
     pub async fn backchannel(binary: &Path, users: usize) -> Result<Self> {
+        Self::node(binary, users, &Node::single()).await
+    }
+
+    /// Starts one `backchannel serve` as `node` describes. Users are created
+    /// unless the node joins a cluster whose database already has them.
+    pub async fn node(binary: &Path, users: usize, node: &Node) -> Result<Self> {
         let data = tempfile::Builder::new().prefix("bc-bench-").tempdir()?;
-        for index in 0..users {
+        let to_create = if node.create_users { users } else { 0 };
+        for index in 0..to_create {
             let mut child = Command::new(binary)
                 .args([
                     "user",
@@ -72,6 +113,7 @@ impl Target {
                     "--data",
                 ])
                 .arg(data.path())
+                .envs(node.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 .spawn()
@@ -89,12 +131,13 @@ impl Target {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         // Kept after the run (the data dir is not), for when a figure looks wrong.
         std::fs::create_dir_all("target/bench")?;
-        let log = std::fs::File::create("target/bench/backchannel-server.log")?;
+        let log = std::fs::File::create(format!("target/bench/{}.log", node.log_name))?;
         let process = pinned(binary)
             .args(["serve", "--listen", &addr.to_string(), "--data"])
             .arg(data.path())
             .env("BACKCHANNEL_POST_LIMIT", "1000000/1")
             .env("RUST_LOG", "info")
+            .envs(node.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

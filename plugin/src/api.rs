@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use protocol::{ErrorCode, Message, Presence, RoomId, RoomInfo, Unread};
 use serde::{Deserialize, Serialize};
 
@@ -156,7 +156,7 @@ async fn history(
             state.store.messages_before(&room.id, before, limit).await?
         }
         (None, before, Some(range)) => {
-            let since = Utc::now() - range.length();
+            let since = state.config.clock.now() - range.length();
             let before = before.unwrap_or(u64::MAX);
             state
                 .store

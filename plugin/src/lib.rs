@@ -18,6 +18,7 @@
 //! - [`bus`]: the `Bus` trait and the in-process bus.
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
 //! - [`chat`]: the operations every transport shares: authorize, post, read.
+//! - [`clock`]: `Clock`, the time messages are stamped with and days end by.
 //! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
 //! - [`transcripts`]: publishing each day with activity as a child page of the host page.
 //! - [`state`]: `AppState` and `Config`.
@@ -39,6 +40,7 @@ pub mod api;
 pub mod assets;
 pub mod bus;
 pub mod chat;
+pub mod clock;
 pub mod connect;
 pub mod error;
 pub mod feed;
@@ -58,6 +60,7 @@ pub mod transcripts;
 pub mod ws;
 
 pub use bus::{Bus, LocalBus};
+pub use clock::Clock;
 pub use error::AppError;
 pub use host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 pub use state::{AppState, Config};

@@ -29,6 +29,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Uploads a user may make per minute.
     pub uploads_per_minute: u32,
+    /// Stamps messages and tells the transcript publisher which day it is;
+    /// the system clock unless a test shifts it.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             files_dir: crate::files::default_files_dir(),
             max_upload_bytes: crate::files::DEFAULT_MAX_UPLOAD_BYTES,
             uploads_per_minute: 20,
+            clock: crate::clock::Clock::system(),
         }
     }
 }

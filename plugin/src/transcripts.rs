@@ -8,6 +8,10 @@
 //! message) and at once when the day is over. The first message of a day
 //! is published within one tick, so the page appears promptly. Rendering is
 //! deterministic, so re-publishing an unchanged day creates no revision.
+//! Whether a day is over is read from the same [`Clock`] that stamps the
+//! messages, so a shifted clock (tests) moves both together.
+//!
+//! [`Clock`]: crate::clock::Clock
 //!
 //! [`Host::put_child_page`]: crate::host::Host::put_child_page
 
@@ -80,9 +84,10 @@ pub async fn publish_forever(
             }
             _ = tick.tick() => {
                 let Some(state) = state.upgrade().map(AppState::from_shared) else { return };
+                let now = state.config.clock.now();
                 let due: Vec<_> = dirty
                     .iter()
-                    .filter(|(key, zone)| is_due(key.1, **zone, written.get(*key)))
+                    .filter(|(key, zone)| is_due(key.1, **zone, written.get(*key), now))
                     .map(|(key, zone)| (key.clone(), *zone))
                     .collect();
                 for (key, zone) in due {
@@ -105,12 +110,12 @@ pub async fn publish_forever(
 }
 
 /// A day is due when it was never written, was written a minute or more
-/// ago, or is over in its zone (a day's last change must not wait).
-fn is_due(day: NaiveDate, zone: Tz, last: Option<&Instant>) -> bool {
+/// ago, or is over in its zone at `now` (a day's last change must not wait).
+fn is_due(day: NaiveDate, zone: Tz, last: Option<&Instant>, now: DateTime<Utc>) -> bool {
     match last {
         None => true,
         Some(at) if at.elapsed() >= REFRESH_EVERY => true,
-        Some(_) => transcript::local_date(Utc::now(), zone) > day,
+        Some(_) => transcript::local_date(now, zone) > day,
     }
 }
 
@@ -239,4 +244,23 @@ pub async fn rebuild_room(
     }
     progress(room.last_seq, room.last_seq);
     Ok(published)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_fresh_day_waits_for_the_minute_until_it_is_over() {
+        let zone = chrono_tz::Europe::Berlin;
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let just_written = Instant::now();
+        // 23:59:59 and 00:00:01 in Berlin (UTC+1 in November).
+        let before_midnight = Utc.with_ymd_and_hms(2026, 11, 22, 22, 59, 59).unwrap();
+        let after_midnight = Utc.with_ymd_and_hms(2026, 11, 22, 23, 0, 1).unwrap();
+        assert!(is_due(day, zone, None, before_midnight), "never written");
+        assert!(!is_due(day, zone, Some(&just_written), before_midnight));
+        assert!(is_due(day, zone, Some(&just_written), after_midnight));
+    }
 }

@@ -44,6 +44,15 @@ impl Api {
         Ok(Self { base, token, http })
     }
 
+    /// The same signed-in user talking to another node (a client the load
+    /// balancer sends elsewhere after its node died).
+    pub fn on_port(&self, port: u16) -> Self {
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            ..self.clone()
+        }
+    }
+
     /// A request with the bearer token.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http

@@ -136,6 +136,9 @@ impl TestServer {
         let mut child = command
             .arg("--data")
             .arg(self.data_dir())
+            // The server's environment: with BACKCHANNEL_DATABASE_URL the
+            // account goes where the server reads it.
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

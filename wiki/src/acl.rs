@@ -30,16 +30,16 @@
 //! Open chat streams must notice revoked access without a permission query
 //! per event. Every write that can change someone's access (permissions,
 //! group membership, accounts, moving or deleting pages) increments a counter
-//! in the `settings` table in the same transaction ([`bump_epoch`]). [`Epoch`]
+//! in the `settings` table in the same transaction (the store does it). [`Epoch`]
 //! is the in-memory copy the plugin reads through `Host::acl_epoch`: the
 //! wiki's own handlers refresh it right after such a write, and a poller
 //! ([`Epoch::follow`]) picks up changes made by other processes (the CLI)
 //! within a second.
 
+use crate::store::Store;
 use crate::users::Member;
 use anyhow::bail;
 use plugin::Access;
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -164,31 +164,14 @@ pub fn default_rules() -> Rules {
     }
 }
 
-/// A page's own settings.
-pub fn permissions(conn: &Connection, page_id: i64) -> anyhow::Result<Permissions> {
-    let inherit: bool = conn.query_row(
-        "SELECT inherit FROM pages WHERE id = ?1",
-        [page_id],
-        |row| row.get(0),
-    )?;
-    let (view, edit) = grants(conn, page_id)?;
-    Ok(Permissions {
-        inherit,
-        view,
-        edit,
-    })
-}
-
-fn grants(conn: &Connection, page_id: i64) -> anyhow::Result<(Vec<Principal>, Vec<Principal>)> {
-    let mut stmt = conn.prepare(
-        "SELECT kind, principal FROM page_grants WHERE page_id = ?1 ORDER BY kind, principal",
-    )?;
-    let rows: Vec<(String, String)> = stmt
-        .query_map([page_id], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+/// Splits stored `(kind, principal)` grant rows into the view and edit
+/// lists. Rows were validated on the way in; any that no longer parse are
+/// skipped.
+pub(crate) fn split_grants(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> (Vec<Principal>, Vec<Principal>) {
     let (mut view, mut edit) = (Vec::new(), Vec::new());
     for (kind, principal) in rows {
-        // Rows were validated on the way in; skip any that no longer parse.
         let Ok(principal) = principal.parse() else {
             continue;
         };
@@ -198,57 +181,16 @@ fn grants(conn: &Connection, page_id: i64) -> anyhow::Result<(Vec<Principal>, Ve
             view.push(principal);
         }
     }
-    Ok((view, edit))
-}
-
-/// Replaces a page's own settings.
-pub fn set_permissions(conn: &Connection, page_id: i64, perms: &Permissions) -> anyhow::Result<()> {
-    bump_epoch(conn)?;
-    conn.execute(
-        "UPDATE pages SET inherit = ?1 WHERE id = ?2",
-        params![perms.inherit, page_id],
-    )?;
-    conn.execute("DELETE FROM page_grants WHERE page_id = ?1", [page_id])?;
-    let mut insert = conn.prepare(
-        "INSERT OR IGNORE INTO page_grants(page_id, kind, principal) VALUES (?1, ?2, ?3)",
-    )?;
-    for (kind, list) in [("view", &perms.view), ("edit", &perms.edit)] {
-        for principal in list {
-            insert.execute(params![page_id, kind, principal.to_string()])?;
-        }
-    }
-    Ok(())
-}
-
-/// The rules in force on `page_id`: its own, or the nearest non-inheriting
-/// ancestor's, or the site defaults.
-pub fn effective_rules(conn: &Connection, page_id: i64) -> anyhow::Result<Rules> {
-    let mut stmt = conn.prepare_cached(
-        "WITH RECURSIVE chain(id, parent_id, inherit, depth) AS (
-             SELECT id, parent_id, inherit, 0 FROM pages WHERE id = ?1
-             UNION ALL
-             SELECT p.id, p.parent_id, p.inherit, c.depth + 1
-             FROM pages p JOIN chain c ON p.id = c.parent_id
-             WHERE c.depth < 256
-         )
-         SELECT id FROM chain WHERE inherit = 0 ORDER BY depth LIMIT 1",
-    )?;
-    let owner: Option<i64> = stmt
-        .query_map([page_id], |row| row.get(0))?
-        .next()
-        .transpose()?;
-    match owner {
-        Some(owner) => {
-            let (view, edit) = grants(conn, owner)?;
-            Ok(Rules { view, edit })
-        }
-        None => Ok(default_rules()),
-    }
+    (view, edit)
 }
 
 /// What `who` may do on `page_id`, evaluated now.
-pub fn access(conn: &Connection, who: Option<&Member>, page_id: i64) -> anyhow::Result<Access> {
-    Ok(effective_rules(conn, page_id)?.access(who))
+pub async fn access(
+    store: &dyn Store,
+    who: Option<&Member>,
+    page_id: i64,
+) -> anyhow::Result<Access> {
+    Ok(store.effective_rules(page_id).await?.access(who))
 }
 
 /// A page path as seen by one caller: the page if it exists, and what the
@@ -262,14 +204,14 @@ pub struct Target {
 }
 
 /// Resolves `path` for `who`.
-pub fn target(
-    conn: &Connection,
+pub async fn target(
+    store: &dyn Store,
     who: Option<&Member>,
     path: &crate::pages::PagePath,
 ) -> anyhow::Result<Target> {
-    let nearest = crate::pages::nearest_existing(conn, path)?;
+    let nearest = crate::pages::nearest_existing(store, path).await?;
     let access = match &nearest {
-        Some(page) => access(conn, who, page.id)?,
+        Some(page) => access(store, who, page.id).await?,
         None => default_rules().access(who),
     };
     let page = nearest.filter(|page| page.path == *path);
@@ -288,47 +230,38 @@ pub struct AccessMap {
 }
 
 impl AccessMap {
-    /// Snapshots the tree and all grants.
-    pub fn load(conn: &Connection) -> anyhow::Result<AccessMap> {
-        let mut tree: HashMap<i64, (Option<i64>, bool)> = HashMap::new();
-        let mut stmt = conn.prepare("SELECT id, parent_id, inherit FROM pages")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            tree.insert(row.get::<_, i64>(0)?, (row.get(1)?, row.get(2)?));
-        }
-        let mut rules: HashMap<i64, Rules> = HashMap::new();
-        for (&id, &(_, inherit)) in &tree {
-            if !inherit {
-                rules.insert(
-                    id,
-                    Rules {
-                        view: Vec::new(),
-                        edit: Vec::new(),
-                    },
-                );
+    /// Builds the map from every page's `(id, parent id, inherit)` and
+    /// every grant's `(page id, kind, principal)`.
+    pub fn from_rows(
+        pages: Vec<(i64, Option<i64>, bool)>,
+        grants: Vec<(i64, String, String)>,
+    ) -> AccessMap {
+        let tree: HashMap<i64, (Option<i64>, bool)> = pages
+            .into_iter()
+            .map(|(id, parent, inherit)| (id, (parent, inherit)))
+            .collect();
+        let mut own: HashMap<i64, Vec<(String, String)>> = tree
+            .iter()
+            .filter(|(_, &(_, inherit))| !inherit)
+            .map(|(&id, _)| (id, Vec::new()))
+            .collect();
+        for (page, kind, principal) in grants {
+            if let Some(rows) = own.get_mut(&page) {
+                rows.push((kind, principal));
             }
         }
-        let mut stmt = conn.prepare("SELECT page_id, kind, principal FROM page_grants")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let page: i64 = row.get(0)?;
-            let kind: String = row.get(1)?;
-            let Ok(principal) = row.get::<_, String>(2)?.parse::<Principal>() else {
-                continue;
-            };
-            if let Some(rules) = rules.get_mut(&page) {
-                if kind == "edit" {
-                    rules.edit.push(principal);
-                } else {
-                    rules.view.push(principal);
-                }
-            }
-        }
-        Ok(AccessMap {
+        let rules = own
+            .into_iter()
+            .map(|(id, rows)| {
+                let (view, edit) = split_grants(rows);
+                (id, Rules { view, edit })
+            })
+            .collect();
+        AccessMap {
             tree,
             rules,
             memo: HashMap::new(),
-        })
+        }
     }
 
     /// What `who` may do on `page_id` (`None` for unknown pages). `who` must
@@ -374,25 +307,7 @@ impl AccessMap {
 }
 
 /// The `settings` key of the ACL epoch counter.
-const EPOCH_KEY: &str = "acl.epoch";
-
-/// Increments the ACL epoch; call inside every transaction that may change
-/// what someone can access.
-pub fn bump_epoch(conn: &Connection) -> anyhow::Result<()> {
-    conn.execute(
-        "INSERT INTO settings(key, value) VALUES (?1, '1')
-         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-        [EPOCH_KEY],
-    )?;
-    Ok(())
-}
-
-/// The ACL epoch stored in the database.
-pub fn stored_epoch(conn: &Connection) -> anyhow::Result<u64> {
-    Ok(crate::db::setting(conn, EPOCH_KEY)?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
-}
+pub(crate) const EPOCH_KEY: &str = "acl.epoch";
 
 /// The in-memory ACL epoch, shared by the wiki's handlers and `WikiHost`.
 /// Cheap to clone; reading it is one atomic load.
@@ -410,8 +325,8 @@ impl Epoch {
     }
 
     /// Re-reads the stored counter; call after a write that bumped it.
-    pub async fn refresh(&self, db: &crate::db::Db) {
-        match db.call(|conn| stored_epoch(conn)).await {
+    pub async fn refresh(&self, store: &dyn Store) {
+        match store.acl_epoch().await {
             Ok(stored) => self.observe(stored),
             Err(err) => tracing::error!(error = ?err, "reading the ACL epoch"),
         }
@@ -420,7 +335,7 @@ impl Epoch {
     /// Polls the stored counter every `every` so that changes made by other
     /// processes (the CLI) reach open streams. Stops when every other handle
     /// to this epoch is gone.
-    pub fn follow(&self, db: crate::db::Db, every: Duration) {
+    pub fn follow(&self, store: Arc<dyn Store>, every: Duration) {
         let weak = Arc::downgrade(&self.0);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -431,7 +346,7 @@ impl Epoch {
                     return;
                 };
                 let epoch = Epoch(strong);
-                epoch.refresh(&db).await;
+                epoch.refresh(store.as_ref()).await;
             }
         });
     }

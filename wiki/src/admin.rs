@@ -57,18 +57,17 @@ async fn overview(
         Ok(session) => session,
         Err(response) => return response,
     };
-    let loaded = wiki
-        .db
-        .call(|conn| {
-            let people = users::list(conn)?;
-            let mut groups = Vec::new();
-            for name in users::list_groups(conn)? {
-                let members = users::members_of(conn, &name)?.unwrap_or_default();
-                groups.push((name, members));
-            }
-            Ok((people, groups))
-        })
-        .await;
+    let store = wiki.store.as_ref();
+    let loaded = async {
+        let people = store.users().await?;
+        let mut groups = Vec::new();
+        for name in store.groups().await? {
+            let members = store.members_of(&name).await?.unwrap_or_default();
+            groups.push((name, members));
+        }
+        anyhow::Ok((people, groups))
+    }
+    .await;
     let (people, groups) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return internal_error(err),
@@ -164,14 +163,9 @@ async fn create_group(
         return response;
     }
     let name = form.name.trim().to_owned();
-    let created = name.clone();
-    match wiki
-        .db
-        .call(move |conn| users::create_group(conn, &created))
-        .await
-    {
+    match users::create_group(wiki.store.as_ref(), &name).await {
         Ok(()) => {
-            wiki.epoch.refresh(&wiki.db).await;
+            wiki.epoch.refresh(wiki.store.as_ref()).await;
             tracing::info!(admin = %session.member.user.name, group = %name, "created a group");
             back("done", &format!("Created group {name}."))
         }
@@ -209,20 +203,14 @@ async fn change_member(
         "remove" => false,
         _ => return back("error", "Unknown action."),
     };
-    let (u, g) = (user.clone(), group.clone());
-    let result = wiki
-        .db
-        .call(move |conn| {
-            if adding {
-                users::add_member(conn, &u, &g)
-            } else {
-                users::remove_from_group(conn, &u, &g)
-            }
-        })
-        .await;
+    let result = if adding {
+        users::add_member(wiki.store.as_ref(), &user, &group).await
+    } else {
+        wiki.store.remove_from_group(&user, &group).await
+    };
     match result {
         Ok(()) => {
-            wiki.epoch.refresh(&wiki.db).await;
+            wiki.epoch.refresh(wiki.store.as_ref()).await;
             tracing::info!(admin = %session.member.user.name, %user, %group, adding, "changed a group");
             let message = if adding {
                 format!("Added {user} to {group}.")

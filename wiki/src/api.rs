@@ -15,6 +15,7 @@
 use crate::acl::{self, Permissions};
 use crate::pages::{self, Page, PagePath};
 use crate::sessions::Session;
+use crate::store::Store;
 use crate::users::Member;
 use crate::web::Wiki;
 use axum::extract::{Path, State};
@@ -150,24 +151,28 @@ async fn get_page(
     member: Option<Member>,
     path: PagePath,
 ) -> Result<Response, AppError> {
-    let found = wiki
-        .db
-        .call(move |conn| {
-            let target = acl::target(conn, member.as_ref(), &path)?;
-            let Some(page) = target.page.filter(|_| target.access >= Access::Read) else {
-                return Ok(None);
-            };
-            let mut children = Vec::new();
-            for child in pages::children(conn, page.id)? {
-                if acl::access(conn, member.as_ref(), child.id)? >= Access::Read {
-                    children.push(child.path.to_string());
-                }
-            }
-            Ok(Some(page_json(page, children)))
-        })
-        .await?;
-    let page = found.ok_or_else(no_page)?;
-    Ok(Json(page).into_response())
+    let store = wiki.store.as_ref();
+    let target = acl::target(store, member.as_ref(), &path).await?;
+    let Some(page) = target.page.filter(|_| target.access >= Access::Read) else {
+        return Err(no_page());
+    };
+    let children = readable_children(store, member.as_ref(), page.id).await?;
+    Ok(Json(page_json(page, children)).into_response())
+}
+
+/// The paths of a page's children that `who` may read.
+async fn readable_children(
+    store: &dyn Store,
+    who: Option<&Member>,
+    page_id: i64,
+) -> anyhow::Result<Vec<String>> {
+    let mut children = Vec::new();
+    for child in store.children(page_id).await? {
+        if acl::access(store, who, child.id).await? >= Access::Read {
+            children.push(child.path.to_string());
+        }
+    }
+    Ok(children)
 }
 
 fn page_json(page: Page, children: Vec<String>) -> PageJson {
@@ -206,36 +211,31 @@ async fn put_page(
 ) -> Result<Response, AppError> {
     check_content(input.title.as_deref(), &input.markdown)?;
     let member = session.map(|s| s.member);
-    let result = wiki
-        .db
-        .call(move |conn| {
-            let target = acl::target(conn, member.as_ref(), &path)?;
-            let signed_in = member.is_some();
-            if let Err(err) = refuse(target.access, signed_in, Access::Write, "edit this page") {
-                return Ok(Err(err));
-            }
-            let Some(member) = member else {
-                return Ok(Err(AppError::unauthenticated()));
-            };
-            let written = pages::put(
-                conn,
-                &path,
-                input.title.as_deref(),
-                &input.markdown,
-                &member.user.name,
-            )?;
-            let page = pages::by_id(conn, written.id)?
-                .ok_or_else(|| anyhow::anyhow!("page {} vanished", written.id))?;
-            let mut children = Vec::new();
-            for child in pages::children(conn, page.id)? {
-                if acl::access(conn, Some(&member), child.id)? >= Access::Read {
-                    children.push(child.path.to_string());
-                }
-            }
-            Ok(Ok((written.created, page_json(page, children))))
-        })
-        .await?;
-    let (created, page) = result?;
+    let store = wiki.store.as_ref();
+    let target = acl::target(store, member.as_ref(), &path).await?;
+    refuse(
+        target.access,
+        member.is_some(),
+        Access::Write,
+        "edit this page",
+    )?;
+    let Some(member) = member else {
+        return Err(AppError::unauthenticated());
+    };
+    let written = pages::put(
+        store,
+        &path,
+        input.title.as_deref(),
+        &input.markdown,
+        &member.user.name,
+    )
+    .await?;
+    let page = store
+        .page_by_id(written.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("page {} vanished", written.id))?;
+    let children = readable_children(store, Some(&member), page.id).await?;
+    let (created, page) = (written.created, page_json(page, children));
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -254,28 +254,20 @@ async fn delete_page(
     let path = parse(&path)?;
     let signed_in = session.is_some();
     let member = session.map(|s| s.member);
-    let outcome = wiki
-        .db
-        .call(move |conn| {
-            let target = acl::target(conn, member.as_ref(), &path)?;
-            let Some(page) = target.page else {
-                return Ok(Err(no_page()));
-            };
-            if let Err(err) = refuse(target.access, signed_in, Access::Write, "delete this page") {
-                return Ok(Err(err));
-            }
-            if !pages::children(conn, page.id)?.is_empty() {
-                return Ok(Err(AppError::new(
-                    ErrorCode::Conflict,
-                    "move or delete this page's child pages first",
-                )));
-            }
-            pages::delete(conn, page.id)?;
-            Ok(Ok(()))
-        })
-        .await?;
-    outcome?;
-    wiki.epoch.refresh(&wiki.db).await;
+    let store = wiki.store.as_ref();
+    let target = acl::target(store, member.as_ref(), &path).await?;
+    let Some(page) = target.page else {
+        return Err(no_page());
+    };
+    refuse(target.access, signed_in, Access::Write, "delete this page")?;
+    if !store.children(page.id).await?.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "move or delete this page's child pages first",
+        ));
+    }
+    store.delete_page(page.id).await?;
+    wiki.epoch.refresh(store).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -285,25 +277,18 @@ async fn get_permissions(
     path: PagePath,
 ) -> Result<Response, AppError> {
     let signed_in = member.is_some();
-    let outcome = wiki
-        .db
-        .call(move |conn| {
-            let target = acl::target(conn, member.as_ref(), &path)?;
-            let Some(page) = target.page else {
-                return Ok(Err(no_page()));
-            };
-            if let Err(err) = refuse(
-                target.access,
-                signed_in,
-                Access::Write,
-                "see this page's permissions",
-            ) {
-                return Ok(Err(err));
-            }
-            Ok(Ok(acl::permissions(conn, page.id)?))
-        })
-        .await?;
-    Ok(Json(outcome?).into_response())
+    let store = wiki.store.as_ref();
+    let target = acl::target(store, member.as_ref(), &path).await?;
+    let Some(page) = target.page else {
+        return Err(no_page());
+    };
+    refuse(
+        target.access,
+        signed_in,
+        Access::Write,
+        "see this page's permissions",
+    )?;
+    Ok(Json(store.permissions(page.id).await?).into_response())
 }
 
 /// Checks a permissions document before it is stored.
@@ -326,30 +311,22 @@ async fn put_permissions(
     check_permissions(&input)?;
     let signed_in = session.is_some();
     let member = session.map(|s| s.member);
-    let outcome = wiki
-        .db
-        .call(move |conn| {
-            let tx = conn.transaction()?;
-            let target = acl::target(&tx, member.as_ref(), &path)?;
-            let Some(page) = target.page else {
-                return Ok(Err(no_page()));
-            };
-            if let Err(err) = refuse(
-                target.access,
-                signed_in,
-                Access::Admin,
-                "change this page's permissions",
-            ) {
-                return Ok(Err(err));
-            }
-            acl::set_permissions(&tx, page.id, &input)?;
-            let stored = acl::permissions(&tx, page.id)?;
-            tx.commit()?;
-            Ok(Ok(stored))
-        })
-        .await?;
-    let stored = outcome?;
-    wiki.epoch.refresh(&wiki.db).await;
+    let store = wiki.store.as_ref();
+    let target = acl::target(store, member.as_ref(), &path).await?;
+    let Some(page) = target.page else {
+        return Err(no_page());
+    };
+    // Only site admins pass: their access never depends on the page's own
+    // rules, so checking before the write cannot race with it.
+    refuse(
+        target.access,
+        signed_in,
+        Access::Admin,
+        "change this page's permissions",
+    )?;
+    store.set_permissions(page.id, &input).await?;
+    let stored = store.permissions(page.id).await?;
+    wiki.epoch.refresh(store).await;
     Ok(Json(stored).into_response())
 }
 

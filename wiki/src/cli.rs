@@ -9,12 +9,14 @@
 //! on the same install.
 
 use crate::install::Install;
+use crate::store::Store;
 use crate::users;
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Backchannel: a wiki with real-time, persistent chat rooms inside its pages.
 #[derive(Debug, Parser)]
@@ -72,6 +74,8 @@ pub enum GroupCommand {
         name: String,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
     /// Add users to a group or remove them.
     Member {
@@ -82,6 +86,8 @@ pub enum GroupCommand {
     List {
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -93,6 +99,8 @@ pub enum MemberCommand {
         user: String,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
     /// Remove USER from GROUP.
     Remove {
@@ -100,6 +108,8 @@ pub enum MemberCommand {
         user: String,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -119,6 +129,8 @@ pub enum PageCommand {
         under: Option<String>,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -143,6 +155,8 @@ pub enum UserCommand {
         password_stdin: bool,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
     /// Set a user's password and sign out their browser sessions. Without
     /// --password-stdin a random password is generated and printed once.
@@ -153,6 +167,8 @@ pub enum UserCommand {
         password_stdin: bool,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
     /// Print a new API token for a user: use it as `Authorization: Bearer
     /// TOKEN`. It does not expire.
@@ -163,6 +179,8 @@ pub enum UserCommand {
         label: String,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -202,11 +220,12 @@ pub enum ChatCommand {
     },
 }
 
-/// Where the chat lives when one machine is not enough (default: SQLite in
-/// the data directory and an in-process bus).
+/// Where the wiki and the chat live when one machine is not enough
+/// (default: SQLite in the data directory and an in-process bus).
 #[derive(Debug, Clone, Args)]
 pub struct Backends {
-    /// PostgreSQL for chat storage, e.g. postgres://user@db/backchannel.
+    /// PostgreSQL for the wiki's and the chat's tables, e.g.
+    /// postgres://user@db/backchannel (the wiki's live in schema `wiki`).
     #[arg(long, env = "BACKCHANNEL_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// NATS for fan-out between nodes, e.g. nats://127.0.0.1:4222.
@@ -215,6 +234,16 @@ pub struct Backends {
     /// This node's name on the bus (default: the host name).
     #[arg(long, env = "BACKCHANNEL_NODE_ID", value_name = "NAME")]
     pub node_id: Option<String>,
+}
+
+/// `--database-url` for the commands that only touch the wiki's tables
+/// (the serving and chat commands take it as part of [`Backends`]).
+#[derive(Debug, Clone, Args)]
+pub struct Database {
+    /// PostgreSQL holding the wiki's tables (as given to `serve`); default:
+    /// wiki.db in the data directory.
+    #[arg(long, env = "BACKCHANNEL_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// The `--data` option every subcommand shares.
@@ -262,54 +291,74 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     backends,
                 },
         } => crate::maintenance::prune(&data.path, &backends, older_than_days).await,
-        Command::User { command } => tokio::task::spawn_blocking(move || user(command))
-            .await
-            .context("the user command panicked")?,
-        Command::Group { command } => tokio::task::spawn_blocking(move || group(command))
-            .await
-            .context("the group command panicked")?,
+        Command::User { command } => user(command).await,
+        Command::Group { command } => group(command).await,
         Command::Page {
-            command: PageCommand::Import { dir, under, data },
-        } => tokio::task::spawn_blocking(move || {
-            crate::import::run(&data.path, &dir, under.as_deref())
-        })
-        .await
-        .context("the import panicked")?,
+            command:
+                PageCommand::Import {
+                    dir,
+                    under,
+                    data,
+                    database,
+                },
+        } => {
+            crate::import::run(
+                &data.path,
+                database.database_url.as_deref(),
+                &dir,
+                under.as_deref(),
+            )
+            .await
+        }
     }
 }
 
-fn group(command: GroupCommand) -> anyhow::Result<()> {
+/// The wiki store a command acts on.
+async fn open(data: &DataDir, database: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    Install::at(&data.path)?
+        .wiki_store(database.database_url.as_deref())
+        .await
+}
+
+async fn group(command: GroupCommand) -> anyhow::Result<()> {
     match command {
-        GroupCommand::Add { name, data } => {
-            let db = Install::at(&data.path)?.wiki_db()?;
-            db.call_blocking(|conn| users::create_group(conn, &name))?;
+        GroupCommand::Add {
+            name,
+            data,
+            database,
+        } => {
+            users::create_group(open(&data, &database).await?.as_ref(), &name).await?;
             println!("created group {name}");
         }
         GroupCommand::Member {
-            command: MemberCommand::Add { group, user, data },
+            command:
+                MemberCommand::Add {
+                    group,
+                    user,
+                    data,
+                    database,
+                },
         } => {
-            let db = Install::at(&data.path)?.wiki_db()?;
-            db.call_blocking(|conn| users::add_member(conn, &user, &group))?;
+            users::add_member(open(&data, &database).await?.as_ref(), &user, &group).await?;
             println!("added {user} to {group}");
         }
         GroupCommand::Member {
-            command: MemberCommand::Remove { group, user, data },
+            command:
+                MemberCommand::Remove {
+                    group,
+                    user,
+                    data,
+                    database,
+                },
         } => {
-            let db = Install::at(&data.path)?.wiki_db()?;
-            db.call_blocking(|conn| users::remove_from_group(conn, &user, &group))?;
+            let store = open(&data, &database).await?;
+            store.remove_from_group(&user, &group).await?;
             println!("removed {user} from {group}");
         }
-        GroupCommand::List { data } => {
-            let db = Install::at(&data.path)?.wiki_db()?;
-            let groups = db.call_blocking(|conn| {
-                let mut out = Vec::new();
-                for name in users::list_groups(conn)? {
-                    let members = users::members_of(conn, &name)?.unwrap_or_default();
-                    out.push((name, members));
-                }
-                Ok(out)
-            })?;
-            for (name, members) in groups {
+        GroupCommand::List { data, database } => {
+            let store = open(&data, &database).await?;
+            for name in store.groups().await? {
+                let members = store.members_of(&name).await?.unwrap_or_default();
                 println!("{name}: {}", members.join(", "));
             }
         }
@@ -317,7 +366,7 @@ fn group(command: GroupCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn user(command: UserCommand) -> anyhow::Result<()> {
+async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             name,
@@ -325,18 +374,11 @@ fn user(command: UserCommand) -> anyhow::Result<()> {
             groups,
             password_stdin,
             data,
+            database,
         } => {
             let (password, generated) = password(password_stdin)?;
-            let db = Install::at(&data.path)?.wiki_db()?;
-            db.call_blocking(|conn| {
-                let tx = conn.transaction()?;
-                users::create(&tx, &name, &password, admin)?;
-                for group in &groups {
-                    users::add_to_group(&tx, &name, group)?;
-                }
-                tx.commit()?;
-                Ok(())
-            })?;
+            let store = open(&data, &database).await?;
+            users::create(store.as_ref(), &name, &password, admin, &groups).await?;
             let role = if admin { "admin account" } else { "account" };
             println!("created {role} {name}");
             if generated {
@@ -347,22 +389,34 @@ fn user(command: UserCommand) -> anyhow::Result<()> {
             name,
             password_stdin,
             data,
+            database,
         } => {
             let (password, generated) = password(password_stdin)?;
-            let db = Install::at(&data.path)?.wiki_db()?;
-            db.call_blocking(|conn| users::set_password(conn, &name, &password))?;
+            let store = open(&data, &database).await?;
+            users::set_password(store.as_ref(), &name, &password).await?;
             println!("changed the password of {name}");
             if generated {
                 println!("new password for {name}: {password} (shown once)");
             }
         }
-        UserCommand::Token { name, label, data } => {
-            let db = Install::at(&data.path)?.wiki_db()?;
-            let token = db.call_blocking(|conn| {
-                let user =
-                    users::find(conn, &name)?.with_context(|| format!("no user {name:?}"))?;
-                crate::sessions::create(conn, user.id, crate::sessions::Kind::Api, &label)
-            })?;
+        UserCommand::Token {
+            name,
+            label,
+            data,
+            database,
+        } => {
+            let store = open(&data, &database).await?;
+            let user = store
+                .user(&name)
+                .await?
+                .with_context(|| format!("no user {name:?}"))?;
+            let token = crate::sessions::create(
+                store.as_ref(),
+                user.id,
+                crate::sessions::Kind::Api,
+                &label,
+            )
+            .await?;
             // Only the token on stdout, so scripts can capture it.
             println!("{token}");
             eprintln!("API token for {name} (shown once; use it as Authorization: Bearer TOKEN)");

@@ -64,10 +64,7 @@ async fn context(wiki: &Wiki, headers: &HeaderMap, raw: &str) -> Result<Context,
         return Err(not_found(session.as_ref(), "/"));
     };
     let member = session.as_ref().map(|s| s.member.clone());
-    let lookup = path.clone();
-    let target = wiki
-        .db
-        .call(move |conn| acl::target(conn, member.as_ref(), &lookup))
+    let target = acl::target(wiki.store.as_ref(), member.as_ref(), &path)
         .await
         .map_err(internal_error)?;
     Ok(Context {
@@ -270,13 +267,9 @@ pub async fn save_page(wiki: &Wiki, headers: &HeaderMap, path: &str, form: EditF
             Some(&message),
         );
     }
-    let author = session.member.user.name.clone();
-    let path = ctx.path.clone();
-    let title_arg = (!title.is_empty()).then(|| title.clone());
-    let written = wiki
-        .db
-        .call(move |conn| pages::put(conn, &path, title_arg.as_deref(), &markdown, &author))
-        .await;
+    let author = &session.member.user.name;
+    let title_arg = (!title.is_empty()).then_some(title.as_str());
+    let written = pages::put(wiki.store.as_ref(), &ctx.path, title_arg, &markdown, author).await;
     match written {
         Ok(_) => Redirect::to(&ctx.path.url()).into_response(),
         Err(err) => internal_error(err),
@@ -415,31 +408,32 @@ async fn move_page(
             );
         }
     };
-    let member = session.member.clone();
-    let destination = to.clone();
-    let outcome = wiki
-        .db
-        .call(move |conn| {
-            let there = acl::target(conn, Some(&member), &destination)?;
-            if there.page.is_some() {
-                return Ok(Err(format!("A page already exists at {destination}.")));
-            }
-            if there.access < Access::Write {
-                return Ok(Err(format!("You may not create pages at {destination}.")));
-            }
-            if destination
-                .as_str()
-                .starts_with(&format!("{}/", page.path.as_str()))
-            {
-                return Ok(Err("A page cannot move below itself.".to_owned()));
-            }
-            pages::move_page(conn, page.id, &destination, &member.user.name)?;
-            Ok(Ok(()))
-        })
-        .await;
+    let member = &session.member;
+    let destination = &to;
+    let store = wiki.store.as_ref();
+    let outcome = async {
+        let there = acl::target(store, Some(member), destination).await?;
+        if there.page.is_some() {
+            return Ok(Err(format!("A page already exists at {destination}.")));
+        }
+        if there.access < Access::Write {
+            return Ok(Err(format!("You may not create pages at {destination}.")));
+        }
+        if destination
+            .as_str()
+            .starts_with(&format!("{}/", page.path.as_str()))
+        {
+            return Ok(Err("A page cannot move below itself.".to_owned()));
+        }
+        store
+            .move_page(page.id, destination, &member.user.name)
+            .await?;
+        anyhow::Ok(Ok(()))
+    }
+    .await;
     match outcome {
         Ok(Ok(())) => {
-            wiki.epoch.refresh(&wiki.db).await;
+            wiki.epoch.refresh(store).await;
             Redirect::to(&to.url()).into_response()
         }
         Ok(Err(message)) => {
@@ -523,20 +517,18 @@ async fn delete_page(
         Ok(page) => page,
         Err(response) => return response,
     };
-    let id = page.id;
-    let outcome = wiki
-        .db
-        .call(move |conn| {
-            if !pages::children(conn, id)?.is_empty() {
-                return Ok(false);
-            }
-            pages::delete(conn, id)?;
-            Ok(true)
-        })
-        .await;
+    let store = wiki.store.as_ref();
+    let outcome = async {
+        if !store.children(page.id).await?.is_empty() {
+            return Ok(false);
+        }
+        store.delete_page(page.id).await?;
+        anyhow::Ok(true)
+    }
+    .await;
     match outcome {
         Ok(true) => {
-            wiki.epoch.refresh(&wiki.db).await;
+            wiki.epoch.refresh(store).await;
             let back = page.path.parent().map(|p| p.url()).unwrap_or("/".into());
             Redirect::to(&back).into_response()
         }
@@ -574,16 +566,15 @@ async fn history(
         Err(response) => return response,
     };
     let id = page.id;
-    let loaded = wiki
-        .db
-        .call(move |conn| {
-            let one = match query.rev {
-                Some(rev) => pages::revision(conn, id, rev)?,
-                None => None,
-            };
-            Ok((pages::revisions(conn, id)?, one))
-        })
-        .await;
+    let store = wiki.store.as_ref();
+    let loaded = async {
+        let one = match query.rev {
+            Some(rev) => store.revision(id, rev).await?,
+            None => None,
+        };
+        anyhow::Ok((store.revisions(id).await?, one))
+    }
+    .await;
     let (revisions, one) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return internal_error(err),
@@ -632,8 +623,7 @@ async fn permissions_form(
         Ok(page) => page,
         Err(response) => return response,
     };
-    let id = page.id;
-    let perms = wiki.db.call(move |conn| acl::permissions(conn, id)).await;
+    let perms = wiki.store.permissions(page.id).await;
     match perms {
         Ok(perms) => {
             let view = lines(&perms.view);
@@ -674,20 +664,18 @@ async fn permissions_page(
     edit: &str,
     error: Option<&str>,
 ) -> Response {
-    let id = page.id;
+    let store = wiki.store.as_ref();
     // Where the rules in force come from, to explain inheritance.
-    let source = wiki
-        .db
-        .call(move |conn| {
-            let page = pages::by_id(conn, id)?;
-            let mut chain = match &page {
-                Some(page) => pages::ancestors(conn, page)?,
-                None => Vec::new(),
-            };
-            chain.extend(page);
-            Ok(chain.into_iter().rev().find(|p| !p.inherit))
-        })
-        .await;
+    let source = async {
+        let page = store.page_by_id(page.id).await?;
+        let mut chain = match &page {
+            Some(page) => pages::ancestors(store, page).await?,
+            None => Vec::new(),
+        };
+        chain.extend(page);
+        anyhow::Ok(chain.into_iter().rev().find(|p| !p.inherit))
+    }
+    .await;
     let source = match source {
         Ok(source) => source,
         Err(err) => return internal_error(err),
@@ -804,19 +792,10 @@ async fn save_permissions(
             .await
         }
     };
-    let id = page.id;
-    let saved = wiki
-        .db
-        .call(move |conn| {
-            let tx = conn.transaction()?;
-            acl::set_permissions(&tx, id, &perms)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await;
+    let saved = wiki.store.set_permissions(page.id, &perms).await;
     match saved {
         Ok(()) => {
-            wiki.epoch.refresh(&wiki.db).await;
+            wiki.epoch.refresh(wiki.store.as_ref()).await;
             Redirect::to(&here).into_response()
         }
         Err(err) => internal_error(err),

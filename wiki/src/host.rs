@@ -1,5 +1,5 @@
 //! `WikiHost`: the built-in wiki as the chat plugin's [`plugin::Host`],
-//! in-process over the same database the wiki's own pages use.
+//! in-process over the same store the wiki's own pages use.
 //!
 //! Identities: a caller's [`UserId`] is their user name (names never change);
 //! a page's [`PageId`] is its integer id as a string.
@@ -9,15 +9,16 @@
 //! open chat streams recheck access right after such a change.
 
 use crate::acl;
-use crate::db::Db;
 use crate::pages::{self, PagePath};
 use crate::sessions;
+use crate::store::Store;
 use crate::users;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use plugin::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 use protocol::{PageId, UserId};
+use std::sync::Arc;
 
 /// Who the plugin is recorded as when it writes pages (transcripts).
 pub const PLUGIN_AUTHOR: &str = "backchannel";
@@ -25,7 +26,7 @@ pub const PLUGIN_AUTHOR: &str = "backchannel";
 /// The wiki seen through the plugin's [`Host`] trait.
 #[derive(Clone)]
 pub struct WikiHost {
-    db: Db,
+    store: Arc<dyn Store>,
     /// Shared with the wiki's handlers, which refresh it after ACL writes.
     epoch: acl::Epoch,
 }
@@ -33,13 +34,13 @@ pub struct WikiHost {
 impl WikiHost {
     /// A host with its own epoch (refreshed only by [`acl::Epoch::follow`]
     /// or [`WikiHost::epoch`] users).
-    pub fn new(db: Db) -> Self {
-        Self::with_epoch(db, acl::Epoch::default())
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_epoch(store, acl::Epoch::default())
     }
 
     /// A host reporting `epoch` as its ACL epoch.
-    pub fn with_epoch(db: Db, epoch: acl::Epoch) -> Self {
-        Self { db, epoch }
+    pub fn with_epoch(store: Arc<dyn Store>, epoch: acl::Epoch) -> Self {
+        Self { store, epoch }
     }
 
     /// The epoch this host reports.
@@ -66,12 +67,7 @@ pub fn host_page(page: &pages::Page) -> HostPage {
 #[async_trait]
 impl Host for WikiHost {
     async fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
-        let headers = headers.clone();
-        let session = self
-            .db
-            .call(move |conn| sessions::authenticate(conn, &headers))
-            .await;
-        match session {
+        match sessions::authenticate(self.store.as_ref(), headers).await {
             Ok(Some(session)) => Some(Caller {
                 id: UserId::new(session.member.user.name.clone()),
                 name: session.member.user.name,
@@ -87,7 +83,7 @@ impl Host for WikiHost {
 
     async fn page(&self, page: &PageId) -> Option<HostPage> {
         let id = row_id(page)?;
-        match self.db.call(move |conn| pages::by_id(conn, id)).await {
+        match self.store.page_by_id(id).await {
             Ok(page) => page.as_ref().map(host_page),
             Err(err) => {
                 tracing::error!(error = ?err, "loading a page");
@@ -100,21 +96,19 @@ impl Host for WikiHost {
         let Some(id) = row_id(page) else {
             return Access::None;
         };
-        let name = caller.map(|c| c.id.as_str().to_owned());
-        let result = self
-            .db
-            .call(move |conn| {
-                if pages::by_id(conn, id)?.is_none() {
-                    return Ok(Access::None);
-                }
-                let member = match name {
-                    // A caller whose account is gone is treated as anonymous.
-                    Some(name) => users::member(conn, &name)?,
-                    None => None,
-                };
-                acl::access(conn, member.as_ref(), id)
-            })
-            .await;
+        let store = self.store.as_ref();
+        let result = async {
+            if store.page_by_id(id).await?.is_none() {
+                return Ok(Access::None);
+            }
+            let member = match caller {
+                // A caller whose account is gone is treated as anonymous.
+                Some(caller) => users::member(store, caller.id.as_str()).await?,
+                None => None,
+            };
+            acl::access(store, member.as_ref(), id).await
+        }
+        .await;
         result.unwrap_or_else(|err| {
             tracing::error!(error = ?err, "evaluating page access");
             Access::None
@@ -127,31 +121,31 @@ impl Host for WikiHost {
         child: ChildPage,
     ) -> anyhow::Result<PutOutcome> {
         let parent_id = row_id(parent).with_context(|| format!("no page {parent:?}"))?;
-        self.db
-            .call(move |conn| {
-                let parent = pages::by_id(conn, parent_id)?
-                    .with_context(|| format!("no page with id {parent_id}"))?;
-                let mut path: PagePath = parent.path.clone();
-                for segment in &child.segments {
-                    path = path.child(&pages::segment_from(segment))?;
-                }
-                if path == parent.path {
-                    anyhow::bail!("a child page needs at least one path segment");
-                }
-                let written = pages::put(
-                    conn,
-                    &path,
-                    Some(&child.title),
-                    &child.markdown,
-                    PLUGIN_AUTHOR,
-                )?;
-                Ok(PutOutcome {
-                    url: path.url(),
-                    path: path.to_string(),
-                    changed: written.changed,
-                })
-            })
-            .await
+        let parent = self
+            .store
+            .page_by_id(parent_id)
+            .await?
+            .with_context(|| format!("no page with id {parent_id}"))?;
+        let mut path: PagePath = parent.path.clone();
+        for segment in &child.segments {
+            path = path.child(&pages::segment_from(segment))?;
+        }
+        if path == parent.path {
+            anyhow::bail!("a child page needs at least one path segment");
+        }
+        let written = pages::put(
+            self.store.as_ref(),
+            &path,
+            Some(&child.title),
+            &child.markdown,
+            PLUGIN_AUTHOR,
+        )
+        .await?;
+        Ok(PutOutcome {
+            url: path.url(),
+            path: path.to_string(),
+            changed: written.changed,
+        })
     }
 
     fn acl_epoch(&self) -> u64 {
@@ -163,72 +157,5 @@ impl Host for WikiHost {
             percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC)
                 .collect();
         format!("/login?return_to={encoded}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::acl::{Permissions, Principal};
-
-    #[tokio::test]
-    async fn child_pages_inherit_and_only_change_when_content_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("wiki.db")).unwrap();
-        let (parent_id, alice_token) = db
-            .call(|c| {
-                users::create(c, "alice", "correct horse", false)?;
-                let bob = users::create(c, "bob", "correct horse", false)?;
-                let written = pages::put(c, &PagePath::parse("Team")?, None, "", "alice")?;
-                acl::set_permissions(
-                    c,
-                    written.id,
-                    &Permissions {
-                        inherit: false,
-                        view: vec![Principal::User("bob".into())],
-                        edit: vec![],
-                    },
-                )?;
-                let token = sessions::create(c, bob.id, sessions::Kind::Browser, "")?;
-                Ok((written.id, token))
-            })
-            .await
-            .unwrap();
-        let host = WikiHost::new(db.clone());
-        let parent = PageId::new(parent_id.to_string());
-        let child = ChildPage {
-            segments: vec!["Chat".into(), "Lobby/x".into(), "2026-11-22".into()],
-            title: "Lobby 2026-11-22".into(),
-            markdown: "# hi".into(),
-        };
-        let first = host.put_child_page(&parent, child.clone()).await.unwrap();
-        assert_eq!(first.path, "Team/Chat/Lobby-x/2026-11-22");
-        assert!(first.changed);
-        let second = host.put_child_page(&parent, child).await.unwrap();
-        assert!(!second.changed);
-
-        let leaf = db
-            .call(|c| pages::by_path(c, &PagePath::parse("Team/Chat/Lobby-x/2026-11-22")?))
-            .await
-            .unwrap()
-            .unwrap();
-        let leaf_id = PageId::new(leaf.id.to_string());
-        let page = host.page(&leaf_id).await.unwrap();
-        assert_eq!(page.url, "/pages/Team/Chat/Lobby-x/2026-11-22");
-        assert_eq!(page.title, "Lobby 2026-11-22");
-
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            axum::http::header::COOKIE,
-            format!("bc_session={alice_token}").parse().unwrap(),
-        );
-        let bob = host.caller(&headers).await.unwrap();
-        assert_eq!(bob.id.as_str(), "bob");
-        assert_eq!(host.access(Some(&bob), &leaf_id).await, Access::Read);
-        assert_eq!(host.access(None, &leaf_id).await, Access::None);
-        assert_eq!(host.access(None, &PageId::new("999")).await, Access::None);
-        assert!(host
-            .sign_in_url("/rooms/x?a=b")
-            .starts_with("/login?return_to=%2Frooms"));
     }
 }

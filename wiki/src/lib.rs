@@ -8,7 +8,7 @@
 //!                             ├─► login  (/login, /logout)                       │ oneshot
 //!                             └─► plugin::app (/rooms, /api, /macro/chat) ◄──────┘
 //!                                        │
-//!                                   host::WikiHost ─► wiki.db (users, sessions, pages, acl)
+//!                                   host::WikiHost ─► store (users, sessions, pages, acl)
 //! ```
 //!
 //! # Layout
@@ -25,7 +25,7 @@
 //! - [`edit`]: no-JavaScript forms to create, edit, move and delete pages,
 //!   the revision history and the permissions form.
 //! - [`api`]: JSON pages and permissions (`/api/pages/{path}`).
-//! - [`search`]: FTS5 full-text search, permission-filtered (`/search`,
+//! - [`search`]: full-text search, permission-filtered (`/search`,
 //!   `/api/search`).
 //! - [`admin`]: the admins' users and groups pages.
 //! - [`login`]: signing in and out, with CSRF checks and throttling.
@@ -40,14 +40,15 @@
 //!   the plugin's router.
 //! - [`manifest`]: `manifest.json`, compiled in, parsed and validated.
 //! - [`host`]: `WikiHost`, the wiki as the plugin's `Host`.
-//! - [`db`]: the SQLite database handle and schema migrations.
+//! - [`store`]: the wiki's `Store` trait and its backends: SQLite
+//!   (`wiki.db`, FTS5) by default, PostgreSQL (tsvector + GIN) with
+//!   `--database-url`, each with its own migrations.
 #![forbid(unsafe_code)]
 
 pub mod acl;
 pub mod admin;
 pub mod api;
 pub mod cli;
-pub mod db;
 pub mod edit;
 pub mod host;
 pub mod import;
@@ -61,6 +62,7 @@ pub mod pages;
 pub mod search;
 pub mod server;
 pub mod sessions;
+pub mod store;
 pub mod throttle;
 pub mod users;
 pub mod views;

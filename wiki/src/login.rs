@@ -65,19 +65,20 @@ async fn api_sign_in(
     }
     let name = username.clone();
     let password = input.password;
-    let session = wiki
-        .db
-        .call(move |conn| {
-            let Some(user) = users::verify(conn, &name, &password)? else {
-                return Ok(None);
-            };
-            Ok(Some(sessions::create(conn, user.id, Kind::Browser, "api")?))
-        })
-        .await
-        .map_err(|err| {
-            tracing::error!(error = ?err, "API sign-in failed");
-            plugin::AppError::new(ErrorCode::Internal, "could not sign in")
-        })?;
+    let store = wiki.store.as_ref();
+    let session = async {
+        let Some(user) = users::verify(store, &name, &password).await? else {
+            return Ok(None);
+        };
+        anyhow::Ok(Some(
+            sessions::create(store, user.id, Kind::Browser, "api").await?,
+        ))
+    }
+    .await
+    .map_err(|err| {
+        tracing::error!(error = ?err, "API sign-in failed");
+        plugin::AppError::new(ErrorCode::Internal, "could not sign in")
+    })?;
     let Some(token) = session else {
         wiki.throttle.fail(&keys);
         tracing::info!(user = %username, "failed API sign-in");
@@ -103,11 +104,7 @@ async fn api_sign_in(
 /// `DELETE /api/session`: ends the bearer token's session. 204 either way.
 async fn api_sign_out(State(wiki): State<Wiki>, headers: HeaderMap) -> StatusCode {
     if let Some(sessions::Credential::Bearer(token)) = sessions::credential(&headers) {
-        if let Err(err) = wiki
-            .db
-            .call(move |conn| sessions::delete(conn, &token))
-            .await
-        {
+        if let Err(err) = wiki.store.delete_session(&token).await {
             tracing::error!(error = ?err, "ending an API session");
         }
     }
@@ -242,15 +239,16 @@ async fn sign_in(
 
     let name = username.clone();
     let password = input.password;
-    let result = wiki
-        .db
-        .call(move |conn| {
-            let Some(user) = users::verify(conn, &name, &password)? else {
-                return Ok(None);
-            };
-            Ok(Some(sessions::create(conn, user.id, Kind::Browser, "")?))
-        })
-        .await;
+    let store = wiki.store.as_ref();
+    let result = async {
+        let Some(user) = users::verify(store, &name, &password).await? else {
+            return Ok(None);
+        };
+        anyhow::Ok(Some(
+            sessions::create(store, user.id, Kind::Browser, "").await?,
+        ))
+    }
+    .await;
     match result {
         Ok(Some(session)) => {
             if let Some(user_key) = keys.first() {
@@ -299,10 +297,7 @@ async fn sign_out(
     let Some(token) = sessions::cookie(&headers, sessions::COOKIE) else {
         return Redirect::to("/").into_response();
     };
-    let session = wiki
-        .db
-        .call(move |conn| sessions::lookup(conn, &token, true))
-        .await;
+    let session = sessions::lookup(wiki.store.as_ref(), &token, true).await;
     let session = match session {
         Ok(Some(session)) => session,
         Ok(None) => return Redirect::to("/").into_response(),
@@ -320,11 +315,7 @@ async fn sign_out(
             .into_response();
     }
     let token = session.token.clone();
-    if let Err(err) = wiki
-        .db
-        .call(move |conn| sessions::delete(conn, &token))
-        .await
-    {
+    if let Err(err) = wiki.store.delete_session(&token).await {
         return internal_error(err);
     }
     let mut response = Redirect::to("/").into_response();

@@ -1,8 +1,9 @@
 //! Maintenance commands that act on an install without serving it:
 //! `backchannel transcripts rebuild` and `backchannel chat prune`.
 //!
-//! They open the same databases as `serve` (safe while it runs: SQLite in
-//! WAL mode lets both write in turn) and show progress on long work.
+//! They open the same stores as `serve` (safe while it runs: SQLite in WAL
+//! mode lets both write in turn, PostgreSQL is shared anyway) and show
+//! progress on long work.
 
 use crate::install::Install;
 use crate::server::chat_backends;
@@ -21,9 +22,9 @@ pub async fn rebuild_transcripts(
     since: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
     let install = Install::at(data)?;
-    let db = install.wiki_db()?;
+    let wiki_store = install.wiki_store(backends.database_url.as_deref()).await?;
     let (store, bus) = chat_backends(&install, backends).await?;
-    let parts = web::app(db, store, bus, crate::server::chat_config(&install))?;
+    let parts = web::app(wiki_store, store, bus, crate::server::chat_config(&install))?;
     let state = &parts.plugin;
     let rooms = match room {
         Some(id) => vec![state

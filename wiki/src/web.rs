@@ -3,17 +3,17 @@
 //! every form handler shares (CSRF checks, error pages).
 
 use crate::acl;
-use crate::db::Db;
 use crate::host::WikiHost;
 use crate::macros::{Expander, Registry};
 use crate::manifest::Manifest;
 use crate::sessions::{self, Session};
+use crate::store::Store;
 use crate::throttle::LoginThrottle;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use plugin::{AppState, Bus, Store};
+use plugin::{AppState, Bus};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
@@ -23,7 +23,8 @@ pub struct Wiki(Arc<Shared>);
 
 /// What [`Wiki`] points at.
 pub struct Shared {
-    pub db: Db,
+    /// Where the wiki's users, pages and permissions live.
+    pub store: Arc<dyn Store>,
     /// Brakes password guessing on `POST /login`.
     pub throttle: LoginThrottle,
     /// Expands `{chat:...}` and the other manifest macros in pages.
@@ -43,9 +44,9 @@ impl std::ops::Deref for Wiki {
 }
 
 impl Wiki {
-    pub fn new(db: Db, expander: Expander, epoch: acl::Epoch) -> Wiki {
+    pub fn new(store: Arc<dyn Store>, expander: Expander, epoch: acl::Epoch) -> Wiki {
         Wiki(Arc::new(Shared {
-            db,
+            store,
             throttle: LoginThrottle::new(),
             expander,
             secure_cookies: false,
@@ -55,12 +56,7 @@ impl Wiki {
 
     /// The session a request carries (cookie or bearer), if any.
     pub async fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        let headers = headers.clone();
-        match self
-            .db
-            .call(move |conn| sessions::authenticate(conn, &headers))
-            .await
-        {
+        match sessions::authenticate(self.store.as_ref(), headers).await {
             Ok(session) => session,
             Err(err) => {
                 tracing::error!(error = ?err, "looking up a session");
@@ -112,7 +108,7 @@ pub fn csrf_rejected(session: Option<&Session>, here: &str) -> Response {
     )
 }
 
-/// The chat plugin and the wiki around it, sharing one `wiki.db`.
+/// The chat plugin and the wiki around it, sharing one wiki store.
 pub struct Parts {
     /// The complete router: wiki routes, plugin routes, request tracing.
     pub router: Router,
@@ -123,22 +119,22 @@ pub struct Parts {
 /// Builds every route the `backchannel` server answers. Must run inside a
 /// tokio runtime (the plugin starts its presence sweeper).
 pub fn app(
-    db: Db,
     store: Arc<dyn Store>,
+    chat_store: Arc<dyn plugin::Store>,
     bus: Arc<dyn Bus>,
     config: plugin::Config,
 ) -> anyhow::Result<Parts> {
     let manifest = Manifest::bundled()?;
     let epoch = acl::Epoch::default();
-    epoch.follow(db.clone(), EPOCH_POLL);
-    let host = Arc::new(WikiHost::with_epoch(db.clone(), epoch.clone()));
-    let plugin = AppState::new(host, store, bus, config);
+    epoch.follow(Arc::clone(&store), EPOCH_POLL);
+    let host = Arc::new(WikiHost::with_epoch(Arc::clone(&store), epoch.clone()));
+    let plugin = AppState::new(host, chat_store, bus, config);
     let plugin_routes = plugin::app(plugin.clone());
     let expander = Expander {
         registry: Registry::from_manifest(&manifest),
         plugin: plugin_routes.clone(),
     };
-    let wiki = Wiki::new(db, expander, epoch);
+    let wiki = Wiki::new(store, expander, epoch);
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::views::routes())

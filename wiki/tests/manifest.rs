@@ -27,8 +27,8 @@ async fn manifest_macros_and_pages_are_served_by_the_plugin() {
     let welcome = wiki
         .parts
         .wiki
-        .db
-        .call(|c| pages::by_path(c, &PagePath::parse(pages::WELCOME)?))
+        .store
+        .page_by_path(&PagePath::parse(pages::WELCOME).unwrap())
         .await
         .unwrap()
         .expect("bootstrap made the Welcome page");

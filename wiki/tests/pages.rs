@@ -542,14 +542,9 @@ async fn the_json_api_reads_and_writes_pages_and_permissions() {
         .body(Body::from(r#"{"markdown":"x"}"#))
         .unwrap();
     assert_eq!(send(router, cross).await.status, 403);
-    let token = wiki
-        .parts
-        .wiki
-        .db
-        .call(|c| {
-            let user = wiki::users::find(c, "alice")?.unwrap();
-            wiki::sessions::create(c, user.id, wiki::sessions::Kind::Api, "script")
-        })
+    let store = wiki.parts.wiki.store.as_ref();
+    let user = store.user("alice").await.unwrap().unwrap();
+    let token = wiki::sessions::create(store, user.id, wiki::sessions::Kind::Api, "script")
         .await
         .unwrap();
     let scripted = Request::put("/api/pages/Team/Notes")

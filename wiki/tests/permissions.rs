@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use common::{add_user, get, json, session_cookie, start, status_of, TestWiki};
 use serde_json::json;
 use std::collections::BTreeMap;
-use wiki::acl::{self, Permissions, Principal};
+use wiki::acl::{Permissions, Principal};
 use wiki::pages::{self, PagePath};
 
 /// Page path, its unique search word, and its chat room (if any).
@@ -48,27 +48,34 @@ async fn setup(wiki: &TestWiki) -> Matrix {
     add_user(wiki, "alice", &["team"]).await;
     add_user(wiki, "bob", &[]).await;
     add_user(wiki, "carol", &["team", "other"]).await;
-    wiki.parts
-        .wiki
-        .db
-        .call(|c| {
-            for (path, word, room) in PAGES {
-                let markdown = match room {
-                    Some(room) => format!("{word} page\n\n{{chat:{room}}}\n"),
-                    None => format!("{word} page\n"),
-                };
-                pages::put(c, &PagePath::parse(path)?, None, &markdown, "admin")?;
-            }
-            let id = |path: &str| -> anyhow::Result<i64> {
-                Ok(pages::by_path(c, &PagePath::parse(path)?)?.unwrap().id)
-            };
-            acl::set_permissions(c, id("Team")?, &own(&["group:team"], &["user:alice"]))?;
-            acl::set_permissions(c, id("Team/Public")?, &own(&["anonymous"], &[]))?;
-            acl::set_permissions(c, id("Private")?, &own(&["user:bob"], &["user:bob"]))?;
-            Ok(())
-        })
+    let store = wiki.parts.wiki.store.as_ref();
+    for (path, word, room) in PAGES {
+        let markdown = match room {
+            Some(room) => format!("{word} page\n\n{{chat:{room}}}\n"),
+            None => format!("{word} page\n"),
+        };
+        pages::put(
+            store,
+            &PagePath::parse(path).unwrap(),
+            None,
+            &markdown,
+            "admin",
+        )
         .await
         .unwrap();
+    }
+    for (path, perms) in [
+        ("Team", own(&["group:team"], &["user:alice"])),
+        ("Team/Public", own(&["anonymous"], &[])),
+        ("Private", own(&["user:bob"], &["user:bob"])),
+    ] {
+        let page = store
+            .page_by_path(&PagePath::parse(path).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        store.set_permissions(page.id, &perms).await.unwrap();
+    }
     let mut cookies = BTreeMap::new();
     for who in WHO {
         let cookie = match *who {
@@ -333,12 +340,9 @@ async fn changes_from_other_processes_reach_the_epoch() {
     let before = host.acl_epoch();
     // What `backchannel group member add` does: a write to the database
     // that does not go through the server's handlers.
-    let other = wiki::db::Db::open(&wiki.dir.path().join("wiki.db")).unwrap();
-    other
-        .call(|c| {
-            wiki::users::create_group(c, "crew")?;
-            wiki::users::add_member(c, "alice", "crew")
-        })
+    let other = wiki::store::SqliteStore::open(&wiki.dir.path().join("wiki.db")).unwrap();
+    wiki::users::create_group(&other, "crew").await.unwrap();
+    wiki::users::add_member(&other, "alice", "crew")
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);

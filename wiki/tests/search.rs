@@ -1,7 +1,8 @@
 //! Search over an imported tree of 2,000 pages: ranking (title hits first),
 //! highlighted and escaped snippets, phrase and prefix queries, pagination,
 //! hostile syntax, and a restricted page that never shows up, not even in a
-//! count. (The 10,000-page figure is measured by the bench.)
+//! count. The 10,000-page acceptance run, imported through the real
+//! `backchannel page import`, is `search_scale.rs`.
 
 // Test scaffolding: a failure should panic the test that called it.
 #![allow(clippy::unwrap_used)]
@@ -10,8 +11,8 @@ mod common;
 
 use common::{enc, get, json, session_cookie, start};
 use serde_json::{json, Value};
-use wiki::acl::{self, Permissions, Principal};
-use wiki::pages::{self, PagePath};
+use wiki::acl::{Permissions, Principal};
+use wiki::pages::PagePath;
 
 const PAGES: usize = 2_000;
 
@@ -81,30 +82,23 @@ async fn search_over_imported_pages_is_ranked_highlighted_paged_and_filtered() {
     let router = &wiki.parts.router;
     let source = tempfile::tempdir().unwrap();
     write_tree(source.path());
-    let db = wiki.parts.wiki.db.clone();
-    let dir = source.path().to_owned();
-    let imported = tokio::task::spawn_blocking(move || {
-        let under = PagePath::parse("Docs").unwrap();
-        wiki::import::import_dir(&db, &dir, Some(&under), |_, _| {})
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(imported.created, PAGES + 2);
-    wiki.parts
-        .wiki
-        .db
-        .call(|c| {
-            let secret = pages::by_path(c, &PagePath::parse("Docs/Secret")?)?.unwrap();
-            let only_admin = Permissions {
-                inherit: false,
-                view: vec![Principal::User("admin".into())],
-                edit: vec![],
-            };
-            acl::set_permissions(c, secret.id, &only_admin)
-        })
+    let store = wiki.parts.wiki.store.as_ref();
+    let under = PagePath::parse("Docs").unwrap();
+    let imported = wiki::import::import_dir(store, source.path(), Some(&under), |_, _| {})
         .await
         .unwrap();
+    assert_eq!(imported.created, PAGES + 2);
+    let secret = store
+        .page_by_path(&PagePath::parse("Docs/Secret").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let only_admin = Permissions {
+        inherit: false,
+        view: vec![Principal::User("admin".into())],
+        edit: vec![],
+    };
+    store.set_permissions(secret.id, &only_admin).await.unwrap();
     let admin = session_cookie(&wiki, "admin").await;
 
     // Ranking: the title hit first, then the body hits; the restricted page
@@ -246,14 +240,18 @@ async fn search_over_imported_pages_is_ranked_highlighted_paged_and_filtered() {
         search(router, "countdown", 1, None).await["total"],
         json!(0)
     );
-    wiki.parts
-        .wiki
-        .db
-        .call(|c| {
-            let page = pages::by_path(c, &PagePath::parse("Docs/Rocket Launch")?)?.unwrap();
-            pages::move_page(c, page.id, &PagePath::parse("Elsewhere/Kites")?, "admin")?;
-            Ok(())
-        })
+    let store = wiki.parts.wiki.store.as_ref();
+    let page = store
+        .page_by_path(&PagePath::parse("Docs/Rocket Launch").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .move_page(
+            page.id,
+            &PagePath::parse("Elsewhere/Kites").unwrap(),
+            "admin",
+        )
         .await
         .unwrap();
     assert_eq!(

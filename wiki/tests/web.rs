@@ -188,21 +188,15 @@ Inline {nope:x} and {chat:} here.
 
 {chat:<b>bold</b>}
 ";
-    wiki.parts
-        .wiki
-        .db
-        .call(move |conn| {
-            pages::put(
-                conn,
-                &PagePath::parse("Team/Notes")?,
-                None,
-                markdown,
-                "admin",
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    pages::put(
+        wiki.parts.wiki.store.as_ref(),
+        &PagePath::parse("Team/Notes").unwrap(),
+        None,
+        markdown,
+        "admin",
+    )
+    .await
+    .unwrap();
     let cookie = session_cookie(&wiki, "admin").await;
     let page = get(router, "/pages/Team/Notes", Some(&cookie)).await;
     assert_eq!(page.status, 200);

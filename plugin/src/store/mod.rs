@@ -4,6 +4,7 @@
 //! PostgreSQL implementation slots in beside it. Every write returns after its
 //! transaction has committed, so an acknowledged message survives a crash.
 
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
@@ -30,10 +31,15 @@ pub struct Room {
     pub last_activity: Option<DateTime<Utc>>,
 }
 
-/// A message to append; the store assigns id, seq and time.
+/// A message to append; the store assigns id and seq.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
     pub room: RoomId,
+    /// When it was posted, on the chat's [`Clock`](crate::clock::Clock).
+    /// The store keeps it to the millisecond and raises it to the room's
+    /// last activity if it is earlier, so time order follows seq order in a
+    /// room even when clocks (nodes, or a step back of one) disagree.
+    pub created_at: DateTime<Utc>,
     pub author: UserId,
     pub author_name: String,
     pub body: String,

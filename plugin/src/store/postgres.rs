@@ -13,9 +13,13 @@
 //! back too (no gap), and seq order is commit order, so a reader that sees
 //! seq `n` committed can always read `1..n` from the store too (what
 //! `feed`'s gap refill relies on). Appends to different rooms do not contend.
-//! The message's `created_at` is the database's clock read after taking the
-//! lock, so time order follows seq order in a room even when node clocks
-//! disagree.
+//! The message's `created_at` is the posting node's clock reading
+//! ([`NewMessage::created_at`]), raised to the room's `last_activity` under
+//! that lock if it is earlier, so time order follows seq order in a room
+//! even when node clocks disagree (a node running behind stamps its message
+//! with the previous one's time rather than an earlier one). The nodes'
+//! clocks are the chat's clock, not the database's, so that day boundaries
+//! and message times come from one [`Clock`](crate::clock::Clock).
 //!
 //! # Idempotency under a race
 //! A unique index on (room, author, client_msg_id) backs the key. An append
@@ -42,7 +46,7 @@
 use super::{Appended, Changed, FileEntry, NewMessage, Poster, Revision, Room, Store, StoredFile};
 use anyhow::{anyhow, bail, Context};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use futures_util::future::BoxFuture;
 use protocol::{Message, MessageId, PageId, RoomId, TranscriptRef, UserId};
 use sqlx::error::BoxDynError;
@@ -228,6 +232,11 @@ impl PostgresStore {
             .await
             .context("migrating the chat schema")?;
         Ok(Self { pool })
+    }
+
+    /// The connection pool, for the SQLite-to-PostgreSQL copy.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// The message `author` sent with idempotency key `key`, if any.
@@ -494,12 +503,14 @@ impl Store for PostgresStore {
 
         let mut tx = self.pool.begin().await?;
         // Takes the room's row lock until COMMIT: see the module docs.
-        let counter = sqlx::query(concat!(
-            "UPDATE rooms SET last_seq = last_seq + 1, last_activity = ",
-            now!(),
-            " WHERE id = $1 RETURNING last_seq, last_activity"
-        ))
+        // GREATEST skips a NULL (the room's first message).
+        let counter = sqlx::query(
+            "UPDATE rooms SET last_seq = last_seq + 1,
+                              last_activity = GREATEST($2, last_activity)
+             WHERE id = $1 RETURNING last_seq, last_activity",
+        )
         .bind(room)
+        .bind(new.created_at.trunc_subsecs(3))
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;

@@ -509,16 +509,17 @@ impl Store for SqliteStore {
                 return Ok((message, Appended::Duplicate));
             }
 
-            let now = Utc::now();
             // The seq is assigned here, inside the transaction that inserts the
             // row, from the room's counter: gapless because only the single
-            // writer thread ever runs this.
-            let seq: i64 = conn
+            // writer thread ever runs this. The time is the caller's, never
+            // earlier than the room's last message (see `NewMessage`).
+            let (seq, now): (i64, i64) = conn
                 .query_row(
-                    "UPDATE rooms SET last_seq = last_seq + 1, last_activity = ?2
-                     WHERE id = ?1 RETURNING last_seq",
-                    params![new.room.0, millis(now)],
-                    |row| row.get(0),
+                    "UPDATE rooms SET last_seq = last_seq + 1,
+                                      last_activity = MAX(?2, COALESCE(last_activity, ?2))
+                     WHERE id = ?1 RETURNING last_seq, last_activity",
+                    params![new.room.0, millis(new.created_at)],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?
                 .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;
@@ -536,7 +537,7 @@ impl Store for SqliteStore {
                     new.author.0,
                     new.author_name,
                     new.body,
-                    millis(now),
+                    now,
                     new.reply_to.map(|s| s as i64),
                     new.client_msg_id,
                     serde_json::to_string(&new.mentions)?,
@@ -566,7 +567,7 @@ impl Store for SqliteStore {
                 author_name: new.author_name,
                 body: new.body,
                 // What is stored is millisecond precision; hand back the same.
-                created_at: from_millis(millis(now)),
+                created_at: from_millis(now),
                 edited_at: None,
                 deleted_at: None,
                 reply_to: new.reply_to,

@@ -143,11 +143,13 @@ store_suite!(
     read_marks_only_move_forward,
     pruning_keeps_the_newest_message_and_moves_first_seq,
     a_day_window_and_transcript_records,
+    the_callers_time_is_kept_and_never_runs_backwards,
 );
 
 fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage {
     NewMessage {
         room: room.clone(),
+        created_at: Utc::now(),
         author: UserId::new(author),
         author_name: author.to_owned(),
         body: body.to_owned(),
@@ -572,4 +574,59 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
         ],
         "newest day first, one entry per day"
     );
+}
+
+/// The chat's clock decides a message's time (a test may shift it to just
+/// before midnight), kept to the millisecond; a time earlier than the room's
+/// last message, from a node whose clock runs behind, is raised to it so
+/// that time order is seq order.
+async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
+    let store = &*nodes.a;
+    let room = store
+        .ensure_room(&PageId::new("7"), "Clocks", &UserId::new("alice"))
+        .await
+        .unwrap()
+        .id;
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let late = NewMessage {
+        created_at: at("2026-11-22T23:59:59.999876Z"),
+        ..new_message(&room, "alice", "late", "last one tonight")
+    };
+    let (first, _) = store.append(late).await.unwrap();
+    assert_eq!(first.created_at, at("2026-11-22T23:59:59.999Z"));
+    let behind = NewMessage {
+        created_at: at("2026-11-22T23:59:58Z"),
+        ..new_message(&room, "bob", "behind", "from a slow clock")
+    };
+    let (second, _) = nodes.b.append(behind).await.unwrap();
+    assert_eq!(second.created_at, first.created_at, "raised, not earlier");
+    let next_day = NewMessage {
+        created_at: at("2026-11-23T00:00:00.001Z"),
+        ..new_message(&room, "alice", "morning", "good morning")
+    };
+    store.append(next_day).await.unwrap();
+
+    let stored = store.messages_after(&room, 0, 10).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|m| m.created_at).collect::<Vec<_>>(),
+        vec![
+            at("2026-11-22T23:59:59.999Z"),
+            at("2026-11-22T23:59:59.999Z"),
+            at("2026-11-23T00:00:00.001Z"),
+        ],
+        "what append returned is what is stored"
+    );
+    let midnight = at("2026-11-23T00:00:00Z");
+    let evening = nodes
+        .b
+        .messages_between(&room, midnight - chrono::Duration::days(1), midnight, 10)
+        .await
+        .unwrap();
+    assert_eq!(evening.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let stored_room = store.room(&room).await.unwrap().unwrap();
+    assert_eq!(stored_room.last_activity, Some(at("2026-11-23T00:00:00.001Z")));
 }

@@ -10,6 +10,7 @@ use axum::Router;
 use std::sync::Arc;
 use tower::ServiceExt as _;
 use wiki::install::Install;
+use wiki::store::Store;
 use wiki::web::{self, Parts};
 
 pub struct TestWiki {
@@ -22,12 +23,27 @@ pub struct TestWiki {
 pub fn start() -> TestWiki {
     let dir = tempfile::tempdir().unwrap();
     let install = Install::at(dir.path()).unwrap();
-    let db = install.wiki_db().unwrap();
-    let admin_password = Install::bootstrap(&db).unwrap().admin_password.unwrap();
-    let store = plugin::SqliteStore::open(&install.chat_db_path()).unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(wiki::store::SqliteStore::open(&install.wiki_db_path()).unwrap());
+    // `start` is synchronous (every test calls it before its first await),
+    // so the async bootstrap runs to completion on a runtime of its own.
+    let bootstrap_store = Arc::clone(&store);
+    let admin_password = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(Install::bootstrap(bootstrap_store.as_ref()))
+    })
+    .join()
+    .unwrap()
+    .unwrap()
+    .admin_password
+    .unwrap();
+    let chat_store = plugin::SqliteStore::open(&install.chat_db_path()).unwrap();
     let parts = web::app(
-        db,
-        Arc::new(store),
+        store,
+        Arc::new(chat_store),
         Arc::new(plugin::LocalBus::new()),
         wiki::server::chat_config(&install),
     )
@@ -103,15 +119,9 @@ pub async fn post_form(router: &Router, uri: &str, cookie: Option<&str>, form: &
 
 /// A `bc_session` cookie header for a new browser session of `name`.
 pub async fn session_cookie(wiki: &TestWiki, name: &str) -> String {
-    let name = name.to_owned();
-    let token = wiki
-        .parts
-        .wiki
-        .db
-        .call(move |conn| {
-            let user = wiki::users::find(conn, &name)?.unwrap();
-            wiki::sessions::create(conn, user.id, wiki::sessions::Kind::Browser, "")
-        })
+    let store = wiki.parts.wiki.store.as_ref();
+    let user = store.user(name).await.unwrap().unwrap();
+    let token = wiki::sessions::create(store, user.id, wiki::sessions::Kind::Browser, "")
         .await
         .unwrap();
     format!("{}={token}", wiki::sessions::COOKIE)
@@ -142,20 +152,16 @@ pub async fn json(
 
 /// Creates a user with password "correct horse" in `groups`.
 pub async fn add_user(wiki: &TestWiki, name: &str, groups: &[&str]) {
-    let name = name.to_owned();
     let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
-    wiki.parts
-        .wiki
-        .db
-        .call(move |conn| {
-            wiki::users::create(conn, &name, "correct horse", false)?;
-            for group in &groups {
-                wiki::users::add_to_group(conn, &name, group)?;
-            }
-            Ok(())
-        })
-        .await
-        .unwrap();
+    wiki::users::create(
+        wiki.parts.wiki.store.as_ref(),
+        name,
+        "correct horse",
+        false,
+        &groups,
+    )
+    .await
+    .unwrap();
 }
 
 /// The value of the first `name="csrf"` field in an HTML page.
