@@ -238,7 +238,9 @@ pub async fn receive(
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().unwrap_or_default() {
             "file" => {
-                let name = sanitize_name(field.file_name().unwrap_or_default());
+                let name = sanitize_name(&unescape_form_file_name(
+                    field.file_name().unwrap_or_default(),
+                ));
                 let staged = stream_to_staging(state, field).await?;
                 if let Some(staged) = staged {
                     state
@@ -370,6 +372,16 @@ fn internal(error: impl std::fmt::Debug) -> AppError {
     AppError::new(ErrorCode::Internal, "could not store the file")
 }
 
+/// Undoes the escaping browsers apply to file names in `multipart/form-data`
+/// (the HTML standard turns `"`, CR and LF into `%22`, `%0D` and `%0A`), so
+/// a file called `"a".txt` keeps its name. Nothing else is decoded: a name
+/// with `%41` in it stays as it is.
+pub fn unescape_form_file_name(raw: &str) -> String {
+    raw.replace("%22", "\"")
+        .replace("%0D", "\r")
+        .replace("%0A", "\n")
+}
+
 /// A file name safe to store and show: the last path component, no control
 /// characters, no leading dots, at most 150 characters. (It is still escaped
 /// wherever it is shown.)
@@ -496,6 +508,20 @@ mod tests {
             sanitize_name("\"><img src=x onerror=alert(1)>.txt"),
             "\"><img src=x onerror=alert(1)>.txt"
         );
+    }
+
+    #[test]
+    fn browser_escapes_in_file_names_are_undone() {
+        assert_eq!(
+            unescape_form_file_name("%22><img src=x onerror=alert(1)>.txt"),
+            "\"><img src=x onerror=alert(1)>.txt"
+        );
+        // CR and LF come back, and sanitising then drops them.
+        assert_eq!(
+            sanitize_name(&unescape_form_file_name("a%0D%0Ab.txt")),
+            "ab.txt"
+        );
+        assert_eq!(unescape_form_file_name("100%41.txt"), "100%41.txt");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! WebSocket, appends new messages and sends from the form without reloading.
 //!
 //! The markup is a contract with `wasm-ui` (ids `bc-messages`, `bc-form`,
-//! `bc-input`, `bc-send`, `bc-conn`; `li.bc-msg` items; `body[data-room]`).
+//! `bc-input`, `bc-send`, `bc-conn`, `bc-file` with its `label.bc-attach`,
+//! `bc-room-files`; `li.bc-msg` items; `body[data-room]`, `data-max-upload`).
 
 use crate::api::MaybeCaller;
 use crate::api::Query;
@@ -264,6 +265,7 @@ async fn render(
         refresh,
         failed,
         sign_in: state.host.sign_in_url(&format!("/rooms/{room_id}")),
+        max_upload_bytes: state.config.max_upload_bytes,
     }))
 }
 
@@ -276,6 +278,8 @@ struct PopupView<'a> {
     refresh: Option<u32>,
     failed: Option<FailedPost>,
     sign_in: String,
+    /// The upload cap, so the UI can refuse a too-large file before sending it.
+    max_upload_bytes: u64,
 }
 
 fn popup(view: &PopupView<'_>) -> Markup {
@@ -300,6 +304,7 @@ fn popup(view: &PopupView<'_>) -> Markup {
                 data-user-name=[view.caller.map(|c| c.name.as_str())]
                 data-last-seq=(last_seq)
                 data-can-post=(view.can_post)
+                data-max-upload=(view.max_upload_bytes)
                 data-connected="false"
             {
                 header #bc-title {
@@ -333,6 +338,13 @@ fn popup(view: &PopupView<'_>) -> Markup {
                                 li data-user=(person.id) { (person.name) }
                             }
                             @if info.participants.is_empty() { li.bc-none { "nobody yet" } }
+                        }
+                        h2 { "Files" }
+                        ul #bc-room-files {
+                            @for file in &info.files {
+                                li data-file=(file.id) { (room_file(file)) }
+                            }
+                            @if info.files.is_empty() { li.bc-none { "none yet" } }
                         }
                     }
                 }
@@ -387,6 +399,19 @@ pub fn attachment(file: &protocol::Attachment) -> Markup {
         } @else {
             a.bc-file href=(file.url) download=(file.name) { (file.name) }
             " " span.bc-size { "(" (human_size(file.size)) ")" }
+        }
+    }
+}
+
+/// A file in the info panel: a download link, its size and who shared it.
+/// (wasm-ui's `view::room_file` renders the same for files shared live.)
+fn room_file(file: &protocol::Attachment) -> Markup {
+    html! {
+        a.bc-file href=(file.url) download=(file.name) { (file.name) }
+        span.bc-size {
+            " (" (human_size(file.size))
+            @if let Some(by) = &file.uploaded_by { ", " (by) }
+            ")"
         }
     }
 }

@@ -6,7 +6,8 @@
 //! working with JavaScript off. On load, [`start`] looks at the page:
 //! `body.bc-popup` (the chat popup at `/rooms/{room_id}`) gets a [`Popup`]:
 //! it connects (WebSocket first, then SSE, then long-poll when a transport
-//! keeps failing), subscribes from `body[data-last-seq]`, appends each
+//! keeps failing, retrying the better one after a while on a lower rung),
+//! subscribes from `body[data-last-seq]`, appends each
 //! message once (by seq, in the server's markup) with date separators,
 //! applies edits and deletes, keeps "Here now", participants and "is typing"
 //! live, marks missed messages with a divider and read marks, counts unseen
@@ -15,7 +16,10 @@
 //! out once, in order, whenever a transport is up. My messages can be
 //! edited (Up in the empty input), deleted and linked to; any message can be
 //! replied to and its thread opened; `@` completes names; pasted code or
-//! multi-line text becomes a fenced block. Other pages with
+//! multi-line text becomes a fenced block. Files are shared with the attach
+//! button, by dropping them on the popup or by pasting an image, one at a
+//! time with a progress bar and Cancel, refused early when over the server's
+//! cap (`body[data-max-upload]`). Other pages with
 //! `table.bc-macro[data-room]` get [`table::Tables`], which keeps the macro
 //! tables' last activity and participants fresh.
 //!
@@ -33,8 +37,10 @@
 //!   (`#bc-typing`, `#bc-live`, `#bc-actions`, `#bc-reply`, `#bc-mentions`,
 //!   `#bc-thread`, `#bc-tools`, `#bc-new-below`) and applies effects to the DOM.
 //! - [`connection`]: the transports (WebSocket, SSE, long-poll) behind one
-//!   type that reports WebSocket-shaped frames.
-//! - [`http`]: `fetch` for the JSON API and its error shape.
+//!   type that reports WebSocket-shaped frames, and `Climb`, the pure rule
+//!   for when to try a better one again.
+//! - [`http`]: `fetch` for the JSON API and its error shape, and uploads
+//!   with progress (XMLHttpRequest: fetch reports no upload progress).
 //! - [`table`]: the live macro table on wiki pages.
 //! - [`dom`]: web-sys casts, owned listeners and timers that detach on drop.
 //! - `tests/popup.rs`: the view layer in headless Chromium, run against

@@ -7,19 +7,27 @@
 //!
 //! Clicks are delegated: every button the UI adds carries `data-action`, and
 //! one listener on the body dispatches them.
+//!
+//! Files reach [`state`] three ways: chosen with the attach button (the
+//! form's file input), dropped on the popup, or pasted as images. The popup
+//! holds each `Blob` under a number while [`state::update`] decides when it
+//! goes; [`http::FileUpload`] sends it and reports progress.
 
 use crate::connection::{self, Connection, Incoming};
 use crate::dom::{self, DomError, Interval, Listener, Timeout};
-use crate::http::{self, Answer};
-use crate::state::{self, Effect, Model, Msg, Person};
+use crate::http::{self, Answer, FileUpload, UploadAnswer};
+use crate::state::{self, Effect, Model, Msg, Person, UploadFailure, UploadMsg};
 use crate::view::{self, View};
 use protocol::{ClientFrame, ErrorCode, Event, Message, ServerFrame, Unread};
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
-use web_sys::{ClipboardEvent, Document, Element, HtmlTextAreaElement, KeyboardEvent};
+use web_sys::{
+    Blob, ClipboardEvent, DataTransfer, Document, DragEvent, Element, HtmlTextAreaElement,
+    KeyboardEvent,
+};
 
 /// A running popup. Drop it to stop.
 pub struct Popup {
@@ -41,6 +49,22 @@ struct Inner {
     listeners: RefCell<Vec<Listener>>,
     /// The `@` completions on show and the highlighted one.
     completions: RefCell<(Vec<Person>, usize)>,
+    /// Files chosen for upload and their names, by upload number, until
+    /// [`Effect::DropUpload`].
+    files: RefCell<HashMap<u32, (Blob, String)>>,
+    /// Uploads on their way; dropping one aborts it.
+    uploading: RefCell<HashMap<u32, FileUpload>>,
+    /// The next upload number.
+    next_upload: Cell<u32>,
+    /// `dragenter`s minus `dragleave`s: they fire for every child crossed,
+    /// so the drop highlight goes only when this is back to zero.
+    drag_depth: Cell<i32>,
+}
+
+/// `POST /files` answers (the rest of the answer is the attachment).
+#[derive(Deserialize)]
+struct Uploaded {
+    message: Message,
 }
 
 /// `GET /messages` answers.
@@ -73,6 +97,7 @@ impl Popup {
         model.notify = view::notification_permission().as_deref() == Some("granted");
         model.hidden = doc.hidden();
         model.focused = doc.has_focus().unwrap_or(true);
+        model.max_upload_bytes = view.max_upload_bytes();
         view.localize_times();
         view.refresh_days();
         view.show_mute(model.muted)?;
@@ -89,6 +114,10 @@ impl Popup {
             clock: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
             completions: RefCell::new((Vec::new(), 0)),
+            files: RefCell::new(HashMap::new()),
+            uploading: RefCell::new(HashMap::new()),
+            next_upload: Cell::new(1),
+            drag_depth: Cell::new(0),
         });
         Inner::wire(&inner)?;
         inner.dispatch(Msg::Start);
@@ -249,7 +278,27 @@ impl Inner {
                 }
             }),
         )?);
+        if let Some(file) = self.view.file_input() {
+            listeners.push(Listener::new(
+                file,
+                "change",
+                callback(self, |inner, _e: web_sys::Event| {
+                    for f in inner.view.take_chosen_files() {
+                        inner.queue_file(f.clone().into(), f.name());
+                    }
+                }),
+            )?);
+        }
         if let Some(body) = doc.body() {
+            // Files dropped anywhere on the popup (the conversation is most
+            // of it) are shared; without this the browser would open them.
+            for event in ["dragenter", "dragover", "dragleave", "drop"] {
+                listeners.push(Listener::new(
+                    &body,
+                    event,
+                    callback(self, move |inner, e: web_sys::Event| inner.drag(event, &e)),
+                )?);
+            }
             listeners.push(Listener::new(
                 &body,
                 "click",
@@ -428,13 +477,29 @@ impl Inner {
         let _ = input.focus();
     }
 
-    /// Multi-line or code-like pastes go in as a fenced block.
+    /// Pasted images are uploaded; multi-line or code-like pastes go in as a
+    /// fenced block.
     fn paste(self: &Rc<Self>, e: &web_sys::Event) {
-        let Some(text) = e
+        let data = e
             .dyn_ref::<ClipboardEvent>()
-            .and_then(ClipboardEvent::clipboard_data)
-            .and_then(|d| d.get_data("text/plain").ok())
-        else {
+            .and_then(ClipboardEvent::clipboard_data);
+        let images: Vec<web_sys::File> = data
+            .as_ref()
+            .and_then(DataTransfer::files)
+            .map(|list| view::files_of(&list))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| f.type_().starts_with("image/"))
+            .collect();
+        if !images.is_empty() {
+            e.prevent_default();
+            for image in images {
+                let name = state::pasted_name(&image.type_(), js_sys::Date::now());
+                self.queue_file(image.into(), name);
+            }
+            return;
+        }
+        let Some(text) = data.and_then(|d| d.get_data("text/plain").ok()) else {
             return;
         };
         let Some(block) = state::fence_paste(&text) else {
@@ -446,6 +511,102 @@ impl Inner {
         e.prevent_default();
         insert_block(input, &block);
         self.dispatch(Msg::DraftChanged(input.value()));
+    }
+
+    /// Holds `blob` as the next upload and tells [`state`] about it.
+    fn queue_file(self: &Rc<Self>, blob: Blob, name: String) {
+        let id = self.next_upload.get();
+        self.next_upload.set(id.wrapping_add(1));
+        // File sizes are far below 2^53: exact in an f64.
+        let size = blob.size() as u64;
+        self.files.borrow_mut().insert(id, (blob, name.clone()));
+        self.dispatch(Msg::Upload(UploadMsg::Chosen { id, name, size }));
+    }
+
+    /// Drag and drop of files onto the popup: highlight while over it,
+    /// share what is dropped. Drags of text or links are left alone.
+    fn drag(self: &Rc<Self>, event: &str, e: &web_sys::Event) {
+        let Some(data) = e.dyn_ref::<DragEvent>().and_then(DragEvent::data_transfer) else {
+            return;
+        };
+        let has_files = data.types().includes(&"Files".into(), 0);
+        if !has_files {
+            return;
+        }
+        // Taking the event is what makes this a drop target (and stops the
+        // browser from navigating to a dropped file).
+        e.prevent_default();
+        match event {
+            "dragenter" => {
+                self.drag_depth.set(self.drag_depth.get() + 1);
+                self.view.show_dragging(true);
+            }
+            "dragover" => data.set_drop_effect("copy"),
+            "dragleave" => {
+                let depth = (self.drag_depth.get() - 1).max(0);
+                self.drag_depth.set(depth);
+                if depth == 0 {
+                    self.view.show_dragging(false);
+                }
+            }
+            "drop" => {
+                self.drag_depth.set(0);
+                self.view.show_dragging(false);
+                let files = data.files().map(|l| view::files_of(&l)).unwrap_or_default();
+                for f in files {
+                    self.queue_file(f.clone().into(), f.name());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends upload `id`'s file, reporting progress and the end to [`state`].
+    fn start_upload(self: &Rc<Self>, id: u32) {
+        let Some((blob, name)) = self.files.borrow().get(&id).cloned() else {
+            return;
+        };
+        let room = self.model.borrow().room.clone();
+        let progress = callback(self, move |inner, sent: u64| {
+            inner.dispatch(Msg::Upload(UploadMsg::Progress { id, sent }));
+        });
+        let done = callback(self, move |inner, answer: UploadAnswer| {
+            inner.dispatch(Msg::Upload(upload_result(id, answer)));
+        });
+        let started = FileUpload::start(
+            &http::room_api(&room, "/files"),
+            &blob,
+            &name,
+            &dom::random_hex(16),
+            progress,
+            done,
+        );
+        match started {
+            Ok(upload) => {
+                self.uploading.borrow_mut().insert(id, upload);
+            }
+            Err(err) => {
+                warn(&err);
+                self.dispatch(Msg::Upload(UploadMsg::Failed {
+                    id,
+                    failure: UploadFailure {
+                        status: 0,
+                        message: None,
+                        retry_after: None,
+                    },
+                }));
+            }
+        }
+    }
+
+    /// Lets go of upload `id`'s file, aborting the request if it still runs.
+    fn drop_upload(&self, id: u32) {
+        self.files.borrow_mut().remove(&id);
+        if let Some(upload) = self.uploading.borrow_mut().remove(&id) {
+            // This often runs inside the upload's own `load` listener: drop
+            // it (and that listener) once the event is over, not under it.
+            wasm_bindgen_futures::spawn_local(async move { drop(upload) });
+        }
     }
 
     /// A click anywhere: buttons with `data-action`.
@@ -506,6 +667,12 @@ impl Inner {
                 }
             }
             "close-thread" => self.view.close_thread(),
+            "cancel-upload" => {
+                if let Some(id) = dom::data(&button, "upload").and_then(|s| s.parse().ok()) {
+                    self.dispatch(Msg::Upload(UploadMsg::Cancel(id)));
+                    self.view.focus_input();
+                }
+            }
             "mention" => {
                 let chosen = dom::data(&button, "user").and_then(|id| {
                     self.completions
@@ -750,6 +917,9 @@ impl Inner {
             }
             Effect::ShowReply(seq) => self.view.show_reply(seq)?,
             Effect::Announce(text) => self.view.announce(&text),
+            Effect::StartUpload { id } => self.start_upload(id),
+            Effect::DropUpload { id } => self.drop_upload(id),
+            Effect::ShowUploads(uploads) => self.view.show_uploads(&uploads)?,
         }
         Ok(())
     }
@@ -847,6 +1017,36 @@ impl Inner {
             }
         }
     }
+}
+
+/// An upload's end as [`state`] hears it: the shared message, or why not.
+fn upload_result(id: u32, answer: UploadAnswer) -> UploadMsg {
+    let failure = match answer {
+        Ok((a, _)) if a.ok() => match serde_json::from_str::<Uploaded>(&a.text) {
+            Ok(up) => {
+                return UploadMsg::Done {
+                    id,
+                    message: Box::new(up.message),
+                }
+            }
+            Err(_) => UploadFailure {
+                status: a.status,
+                message: Some("the server's answer was not understood".to_owned()),
+                retry_after: None,
+            },
+        },
+        Ok((a, retry_after)) => UploadFailure {
+            status: a.status,
+            message: Some(a.error().1),
+            retry_after,
+        },
+        Err(_) => UploadFailure {
+            status: 0,
+            message: None,
+            retry_after: None,
+        },
+    };
+    UploadMsg::Failed { id, failure }
 }
 
 /// For fire-and-forget requests (heartbeats, typing, read marks): the next

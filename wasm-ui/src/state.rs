@@ -9,10 +9,12 @@
 //!
 //! The rules kept here: delivery (dedupe by id, order by seq, resume from the
 //! last contiguous seq, the outbox sent once and in order after a reconnect),
-//! the transport ladder (WebSocket, then SSE, then long-poll), presence and
+//! the transport ladder (WebSocket, then SSE, then long-poll, and back up
+//! after a quiet while, timed by [`crate::connection::Climb`]), presence and
 //! typing, edits and deletes of my own messages, replies, the missed-messages
-//! divider and read marks, the unread count, beeps and notifications, and
-//! paging older history.
+//! divider and read marks, the unread count, beeps and notifications,
+//! paging older history, and file uploads (size checks, one at a time,
+//! progress, refusals worded for the reader).
 
 use chrono::NaiveDate;
 use protocol::{
@@ -20,6 +22,8 @@ use protocol::{
     UserId,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::connection::Climb;
 
 /// How often the keep-alive `ping` goes out while connected. A missing `pong`
 /// by the next tick counts as a dead connection.
@@ -186,6 +190,8 @@ pub struct Model {
     pub transport: Transport,
     /// Connects on this transport that failed before subscribing, in a row.
     failures: u32,
+    /// When to try a better transport again after falling down the ladder.
+    climb: Climb,
     /// Sent but not acknowledged, oldest first; resent in this order on reconnect.
     outbox: VecDeque<Outgoing>,
     /// Over HTTP the outbox goes one request at a time, so the server commits
@@ -242,6 +248,11 @@ pub struct Model {
     pub editing: Option<u64>,
     /// The seq the next message replies to.
     pub reply_to: Option<u64>,
+    /// Files being uploaded, in the order chosen; the first is on its way.
+    uploads: Vec<Upload>,
+    /// The server's upload size cap (`body[data-max-upload]`; 0: unknown,
+    /// the server decides).
+    pub max_upload_bytes: u64,
 }
 
 /// Something that happened: a browser event, a server frame or an HTTP answer.
@@ -308,6 +319,8 @@ pub enum Msg {
     JumpToBottom,
     /// A request failed with something to tell the reader.
     Failed(String),
+    /// Something happened to a file upload (see [`UploadMsg`]).
+    Upload(UploadMsg),
 }
 
 /// Something for the DOM layer to do.
@@ -385,6 +398,13 @@ pub enum Effect {
     ShowReply(Option<u64>),
     /// Read a line out to screen readers (`#bc-live`).
     Announce(String),
+    /// Send the file held for upload `id` (`POST /files`), reporting
+    /// [`UploadMsg::Progress`] and then [`UploadMsg::Done`] or [`UploadMsg::Failed`].
+    StartUpload { id: u32 },
+    /// Forget the file held for upload `id`, aborting it if it is on its way.
+    DropUpload { id: u32 },
+    /// Show these uploads (queued and in flight) with their progress; empty hides the list.
+    ShowUploads(Vec<Upload>),
 }
 
 /// The reconnect delay before attempt `attempt` (0-based), with "equal jitter":
@@ -555,6 +575,7 @@ impl Model {
             connection: ConnState::Connecting,
             transport: Transport::WebSocket,
             failures: 0,
+            climb: Climb::default(),
             outbox: VecDeque::new(),
             posting: None,
             acked: HashMap::new(),
@@ -582,6 +603,8 @@ impl Model {
             history_complete: false,
             editing: None,
             reply_to: None,
+            uploads: Vec::new(),
+            max_upload_bytes: 0,
         };
         for k in known {
             model.by_id.insert(k.id.clone(), k.seq);
@@ -692,8 +715,20 @@ impl Model {
         self.connection = ConnState::Offline;
         self.awaiting_pong = false;
         self.posting = None;
+        self.climb.down();
         fx.push(Effect::ShowConnection(ConnState::Offline));
-        if never_subscribed {
+        let failed_climb = if never_subscribed {
+            self.climb.failed()
+        } else {
+            None
+        };
+        if let Some(back) = failed_climb {
+            // The better rung still does not work here: straight back to
+            // the one that did, with a fresh backoff.
+            self.transport = back;
+            self.failures = 0;
+            self.attempts = 0;
+        } else if never_subscribed {
             self.failures += 1;
             if self.failures >= FAILURES_BEFORE_FALLBACK {
                 if let Some(next) = self.transport.fallback() {
@@ -720,6 +755,31 @@ impl Model {
             transport: self.transport,
             after: self.last_seq,
         });
+    }
+
+    /// Back up the ladder: after a quiet while on a lower rung, switch to a
+    /// better one from the resume cursor (the old one is dropped by
+    /// `Connect`); a try that hangs without subscribing is given up.
+    fn climb_up(&mut self, fx: &mut Vec<Effect>) {
+        match self.connection {
+            ConnState::Connected => {
+                let Some(better) = self.climb.due(self.transport, self.now_ms) else {
+                    return;
+                };
+                self.climb.start(better, self.transport, self.now_ms);
+                self.transport = better;
+                self.awaiting_pong = false;
+                // An HTTP post in flight may still commit; its ack or the
+                // resend on subscribe (deduped by client_msg_id) settles it.
+                self.posting = None;
+                self.connect(fx);
+            }
+            ConnState::Connecting if self.climb.timed_out(self.now_ms) => {
+                fx.push(Effect::Disconnect);
+                self.go_offline(fx);
+            }
+            ConnState::Connecting | ConnState::Offline => {}
+        }
     }
 
     /// Drops an outbox entry and its placeholder once its message is on screen.
@@ -996,6 +1056,7 @@ impl Model {
         match frame {
             ServerFrame::Subscribed { room, .. } if room == self.room => {
                 self.connection = ConnState::Connected;
+                self.climb.subscribed(self.transport, self.now_ms);
                 self.attempts = 0;
                 self.failures = 0;
                 self.awaiting_pong = false;
@@ -1136,6 +1197,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 model.heartbeat(&mut fx);
             }
             model.mark_read(&mut fx);
+            model.climb_up(&mut fx);
         }
         Msg::ReconnectDue | Msg::NetworkOnline => {
             if model.connection == ConnState::Offline {
@@ -1339,8 +1401,225 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.mark_read(&mut fx);
         }
         Msg::Failed(text) => fx.push(Effect::Notice(text)),
+        Msg::Upload(upload) => model.on_upload(upload, &mut fx),
     }
     fx
+}
+
+// ---- uploads -------------------------------------------------------------
+//
+// The DOM layer holds the files themselves (a `Blob` cannot live here); this
+// part decides what happens to them: size checks before any byte is sent,
+// one upload at a time in the order chosen, progress, and what to tell the
+// reader when the server says no. The message that shares a file comes back
+// in the upload's answer *and* over the live stream; it is shown once (by id),
+// like any message.
+
+/// What can happen to an upload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadMsg {
+    /// The reader chose, dropped or pasted a file; the DOM layer holds it as `id`.
+    Chosen { id: u32, name: String, size: u64 },
+    /// `sent` bytes of upload `id` went out (the request body, so it can run
+    /// a little past the file's size).
+    Progress { id: u32, sent: u64 },
+    /// The server stored the file and shared it as `message`.
+    Done { id: u32, message: Box<Message> },
+    /// The server refused, or there was no answer.
+    Failed { id: u32, failure: UploadFailure },
+    /// The reader cancelled upload `id`.
+    Cancel(u32),
+}
+
+/// Why an upload did not go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadFailure {
+    /// The HTTP status; 0 when no answer came (network down, aborted).
+    pub status: u16,
+    /// The server's message, if it sent one in the API's error shape.
+    pub message: Option<String>,
+    /// `Retry-After` in seconds, on a 429.
+    pub retry_after: Option<u32>,
+}
+
+/// An upload as the progress list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: u32,
+    pub name: String,
+    pub size: u64,
+    /// Bytes sent so far.
+    pub sent: u64,
+    /// On its way (the others wait their turn).
+    pub started: bool,
+}
+
+impl Upload {
+    /// Whole percent sent, 0..=100.
+    pub fn percent(&self) -> u8 {
+        if self.size == 0 {
+            return if self.started { 100 } else { 0 };
+        }
+        let pct = self.sent.min(self.size).saturating_mul(100) / self.size;
+        u8::try_from(pct).unwrap_or(100)
+    }
+}
+
+/// `bytes` as the server words its limit: "25 MiB", "512 KiB".
+pub fn limit_text(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        // Limits are far below 2^52: the conversion is exact enough for one decimal.
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
+    }
+}
+
+/// A name for a pasted image (browsers call every one `image.png`):
+/// `pasted-YYYY-MM-DD-HHMMSS.ext` in UTC, from its MIME type.
+pub fn pasted_name(mime: &str, now_ms: f64) -> String {
+    let ext = match mime {
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/png" => "png",
+        other => other
+            .strip_prefix("image/")
+            .filter(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or("bin"),
+    };
+    // Milliseconds since the epoch fit an i64 for any realistic clock.
+    let stamp = chrono::DateTime::from_timestamp_millis(now_ms as i64)
+        .map(|t| t.format("%Y-%m-%d-%H%M%S").to_string())
+        .unwrap_or_else(|| "now".to_owned());
+    format!("pasted-{stamp}.{ext}")
+}
+
+/// What to tell the reader when `name` was not uploaded.
+pub fn upload_failure_text(name: &str, failure: &UploadFailure) -> String {
+    let reason = match failure.status {
+        0 => "the server is unreachable; check the connection and try again.".to_owned(),
+        413 => match &failure.message {
+            Some(m) if !m.is_empty() => format!("it is too large ({m})."),
+            _ => "it is too large for this server.".to_owned(),
+        },
+        429 => match failure.retry_after {
+            Some(s) => format!("too many uploads; try again in {s} s."),
+            None => "too many uploads; wait a little and try again.".to_owned(),
+        },
+        401 => "you are signed out; sign in again and retry.".to_owned(),
+        403 => "you may not share files in this room.".to_owned(),
+        _ => match &failure.message {
+            Some(m) if !m.is_empty() => format!("{m}."),
+            _ => format!("the server answered {}.", failure.status),
+        },
+    };
+    format!("“{name}” was not uploaded: {reason}")
+}
+
+impl Model {
+    /// The uploads queued or in flight, in order.
+    pub fn uploads(&self) -> &[Upload] {
+        &self.uploads
+    }
+
+    fn on_upload(&mut self, msg: UploadMsg, fx: &mut Vec<Effect>) {
+        match msg {
+            UploadMsg::Chosen { id, name, size } => {
+                if !self.can_post {
+                    fx.push(Effect::DropUpload { id });
+                    fx.push(Effect::Notice(
+                        "Sharing files needs edit rights on the page.".to_owned(),
+                    ));
+                    return;
+                }
+                if size == 0 {
+                    fx.push(Effect::DropUpload { id });
+                    fx.push(Effect::Notice(format!(
+                        "“{name}” is empty; nothing to upload."
+                    )));
+                    return;
+                }
+                if self.max_upload_bytes > 0 && size > self.max_upload_bytes {
+                    // Said before a byte goes out: the server would answer 413.
+                    fx.push(Effect::DropUpload { id });
+                    fx.push(Effect::Notice(format!(
+                        "“{name}” is too large to upload: files may be at most {}.",
+                        limit_text(self.max_upload_bytes)
+                    )));
+                    return;
+                }
+                self.uploads.push(Upload {
+                    id,
+                    name,
+                    size,
+                    sent: 0,
+                    started: false,
+                });
+                self.next_upload(fx);
+                fx.push(Effect::ShowUploads(self.uploads.clone()));
+            }
+            UploadMsg::Progress { id, sent } => {
+                if let Some(u) = self.uploads.iter_mut().find(|u| u.id == id) {
+                    let before = u.percent();
+                    u.sent = u.sent.max(sent);
+                    // Progress events come often; repaint only when the number moves.
+                    if u.percent() != before {
+                        fx.push(Effect::ShowUploads(self.uploads.clone()));
+                    }
+                }
+            }
+            UploadMsg::Done { id, message } => {
+                let Some(upload) = self.finish_upload(id, fx) else {
+                    return;
+                };
+                fx.push(Effect::Announce(format!("Uploaded {}.", upload.name)));
+                // Shown now, not when the stream brings it (the stream's copy
+                // is then a duplicate and dropped by id).
+                self.on_message(*message, true, fx);
+            }
+            UploadMsg::Failed { id, failure } => {
+                let Some(upload) = self.finish_upload(id, fx) else {
+                    return;
+                };
+                fx.push(Effect::Notice(upload_failure_text(&upload.name, &failure)));
+            }
+            UploadMsg::Cancel(id) => {
+                if let Some(upload) = self.finish_upload(id, fx) {
+                    fx.push(Effect::Announce(format!(
+                        "Upload of {} cancelled.",
+                        upload.name
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Takes upload `id` off the list, tells the DOM to let its file go,
+    /// and starts the next one.
+    fn finish_upload(&mut self, id: u32, fx: &mut Vec<Effect>) -> Option<Upload> {
+        let at = self.uploads.iter().position(|u| u.id == id)?;
+        let upload = self.uploads.remove(at);
+        fx.push(Effect::DropUpload { id });
+        self.next_upload(fx);
+        fx.push(Effect::ShowUploads(self.uploads.clone()));
+        Some(upload)
+    }
+
+    /// Starts the first upload if none is on its way: one at a time, so the
+    /// files arrive (and are shared) in the order chosen.
+    fn next_upload(&mut self, fx: &mut Vec<Effect>) {
+        if self.uploads.iter().any(|u| u.started) {
+            return;
+        }
+        if let Some(u) = self.uploads.first_mut() {
+            u.started = true;
+            fx.push(Effect::StartUpload { id: u.id });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -2271,6 +2550,116 @@ mod tests {
         }));
     }
 
+    /// A model that fell down to long-poll and subscribed there at time 0.
+    fn on_long_poll(last_seq: u64) -> Model {
+        let mut m = Model::new(config(last_seq), []);
+        update(&mut m, Msg::Start);
+        for _ in 0..2 * FAILURES_BEFORE_FALLBACK {
+            update(&mut m, Msg::SocketClosed);
+            update(&mut m, Msg::ReconnectDue);
+        }
+        assert_eq!(m.transport, Transport::LongPoll);
+        update(&mut m, subscribed());
+        m
+    }
+
+    fn connects(fx: &[Effect]) -> Vec<Transport> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Connect { transport, .. } => Some(*transport),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quiet_while_on_long_poll_climbs_back_to_the_socket_losing_and_doubling_nothing() {
+        use crate::connection::CLIMB_AFTER_MS;
+        let mut m = on_long_poll(4);
+        m.now_ms = CLIMB_AFTER_MS - 1_000.0;
+        assert!(connects(&update(&mut m, Msg::Clock)).is_empty());
+        // Posted over HTTP just before the switch; its answer comes late.
+        assert_eq!(posted(&submit(&mut m, "in flight", "c1")).len(), 1);
+
+        m.now_ms = CLIMB_AFTER_MS;
+        let fx = update(&mut m, Msg::Clock);
+        assert!(fx.contains(&Effect::Connect {
+            transport: Transport::WebSocket,
+            after: 4
+        }));
+        assert_eq!(m.connection, ConnState::Connecting);
+        // Typed during the switch: it waits in the outbox.
+        let fx = submit(&mut m, "during", "c2");
+        assert!(sent(&fx).is_empty() && posted(&fx).is_empty());
+        let fx = update(&mut m, Msg::SocketOpened);
+        assert_eq!(
+            sent(&fx),
+            vec![ClientFrame::Subscribe {
+                room: RoomId::new("r1"),
+                after: Some(4)
+            }]
+        );
+        // Both go on the socket, in order; the server dedupes c1 by its id.
+        let fx = update(&mut m, subscribed());
+        assert_eq!(sent_ids(&fx), vec!["c1", "c2"]);
+
+        // c1 arrives twice, from the late HTTP answer and the socket: shown once.
+        let mut first = message(5, "alice");
+        first.client_msg_id = Some("c1".into());
+        let fx = update(
+            &mut m,
+            Msg::Posted {
+                client_msg_id: "c1".into(),
+                message: first.clone(),
+            },
+        );
+        assert_eq!(rendered(&fx), vec![5]);
+        assert!(rendered(&update(&mut m, event(first))).is_empty());
+        assert_eq!(m.last_seq, 5);
+        assert_eq!(m.outbox().count(), 1, "c2 waits for its ack");
+
+        // On the best rung there is nowhere left to climb.
+        m.now_ms = 1e9;
+        assert!(connects(&update(&mut m, Msg::Clock)).is_empty());
+    }
+
+    #[test]
+    fn a_failed_climb_goes_straight_back_and_tries_the_next_rung_before_it_again() {
+        use crate::connection::CLIMB_AFTER_MS;
+        let mut m = on_long_poll(4);
+        m.now_ms = CLIMB_AFTER_MS;
+        update(&mut m, Msg::Clock);
+        assert_eq!(m.transport, Transport::WebSocket);
+        // One failure is enough: back to the rung that works, promptly.
+        let fx = update(&mut m, Msg::SocketClosed);
+        assert!(fx.contains(&Effect::ScheduleReconnect { attempt: 0 }));
+        assert_eq!(
+            connects(&update(&mut m, Msg::ReconnectDue)),
+            vec![Transport::LongPoll]
+        );
+        let back = CLIMB_AFTER_MS + 1_000.0;
+        m.now_ms = back;
+        update(&mut m, subscribed());
+        m.now_ms = back + CLIMB_AFTER_MS;
+        assert_eq!(connects(&update(&mut m, Msg::Clock)), vec![Transport::Sse]);
+    }
+
+    #[test]
+    fn a_climb_that_never_subscribes_is_given_up() {
+        use crate::connection::{CLIMB_AFTER_MS, PROBE_TIMEOUT_MS};
+        let mut m = on_long_poll(4);
+        m.now_ms = CLIMB_AFTER_MS;
+        update(&mut m, Msg::Clock);
+        update(&mut m, Msg::SocketOpened);
+        m.now_ms = CLIMB_AFTER_MS + PROBE_TIMEOUT_MS - 1_000.0;
+        assert!(!update(&mut m, Msg::Clock).contains(&Effect::Disconnect));
+        m.now_ms = CLIMB_AFTER_MS + PROBE_TIMEOUT_MS;
+        let fx = update(&mut m, Msg::Clock);
+        assert!(fx.contains(&Effect::Disconnect));
+        assert_eq!(m.connection, ConnState::Offline);
+        assert_eq!(m.transport, Transport::LongPoll);
+    }
+
     #[test]
     fn over_http_the_outbox_is_posted_one_at_a_time_in_order() {
         let mut m = Model::new(config(0), []);
@@ -2396,6 +2785,242 @@ mod tests {
         assert_eq!(
             day_label(d(2026, 11, 2), d(2026, 11, 22)),
             "Monday, 2 November 2026"
+        );
+    }
+}
+
+#[cfg(test)]
+mod upload_tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn model() -> Model {
+        let mut m = Model::new(
+            Config {
+                room: RoomId::new("r1"),
+                me: UserId::new("alice"),
+                my_name: "Alice".into(),
+                last_seq: 0,
+                can_post: true,
+            },
+            [],
+        );
+        m.max_upload_bytes = 25 * 1024 * 1024;
+        m
+    }
+
+    fn chosen(id: u32, size: u64) -> Msg {
+        Msg::Upload(UploadMsg::Chosen {
+            id,
+            name: format!("f{id}.txt"),
+            size,
+        })
+    }
+
+    fn shared(seq: u64) -> Message {
+        Message {
+            id: MessageId::new(format!("m{seq}")),
+            room: RoomId::new("r1"),
+            seq,
+            author: UserId::new("alice"),
+            author_name: "Alice".into(),
+            body: "shared a file: f1.txt".into(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to: None,
+            client_msg_id: None,
+            mentions: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+
+    fn started(fx: &[Effect]) -> Vec<u32> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::StartUpload { id } => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn notice(fx: &[Effect]) -> Option<&str> {
+        fx.iter().find_map(|e| match e {
+            Effect::Notice(t) => Some(t.as_str()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn uploads_go_one_at_a_time_in_the_order_chosen() {
+        let mut m = model();
+        assert_eq!(started(&update(&mut m, chosen(1, 10))), vec![1]);
+        assert!(started(&update(&mut m, chosen(2, 10))).is_empty());
+        assert_eq!(m.uploads().len(), 2);
+        let fx = update(
+            &mut m,
+            Msg::Upload(UploadMsg::Done {
+                id: 1,
+                message: Box::new(shared(1)),
+            }),
+        );
+        assert_eq!(started(&fx), vec![2]);
+        assert!(fx.contains(&Effect::DropUpload { id: 1 }));
+        assert!(fx
+            .iter()
+            .any(|e| matches!(e, Effect::RenderMessage(msg) if msg.seq == 1)));
+        // The stream's copy of the same message is not shown twice.
+        let again = update(
+            &mut m,
+            Msg::Frame(ServerFrame::Event {
+                room: RoomId::new("r1"),
+                event: Event::Message { message: shared(1) },
+            }),
+        );
+        assert!(!again.iter().any(|e| matches!(e, Effect::RenderMessage(_))));
+    }
+
+    #[test]
+    fn progress_repaints_only_when_the_percentage_moves() {
+        let mut m = model();
+        update(&mut m, chosen(1, 1000));
+        let fx = update(
+            &mut m,
+            Msg::Upload(UploadMsg::Progress { id: 1, sent: 500 }),
+        );
+        assert_eq!(m.uploads()[0].percent(), 50);
+        assert!(matches!(fx.as_slice(), [Effect::ShowUploads(u)] if u[0].percent() == 50));
+        assert!(update(
+            &mut m,
+            Msg::Upload(UploadMsg::Progress { id: 1, sent: 501 })
+        )
+        .is_empty());
+        // The multipart body runs past the file: never above 100 %.
+        update(
+            &mut m,
+            Msg::Upload(UploadMsg::Progress { id: 1, sent: 5000 }),
+        );
+        assert_eq!(m.uploads()[0].percent(), 100);
+    }
+
+    #[test]
+    fn too_large_files_are_refused_before_sending() {
+        let mut m = model();
+        let fx = update(&mut m, chosen(1, 26 * 1024 * 1024));
+        assert!(started(&fx).is_empty());
+        assert!(fx.contains(&Effect::DropUpload { id: 1 }));
+        assert_eq!(
+            notice(&fx),
+            Some("“f1.txt” is too large to upload: files may be at most 25 MiB.")
+        );
+        assert!(m.uploads().is_empty());
+        // Without a known limit the server decides.
+        m.max_upload_bytes = 0;
+        assert_eq!(
+            started(&update(&mut m, chosen(2, 26 * 1024 * 1024))),
+            vec![2]
+        );
+    }
+
+    #[test]
+    fn readers_and_empty_files_upload_nothing() {
+        let mut m = model();
+        m.can_post = false;
+        let fx = update(&mut m, chosen(1, 10));
+        assert!(started(&fx).is_empty() && fx.contains(&Effect::DropUpload { id: 1 }));
+        m.can_post = true;
+        let fx = update(&mut m, chosen(2, 0));
+        assert!(started(&fx).is_empty());
+        assert!(notice(&fx).is_some_and(|t| t.contains("empty")));
+    }
+
+    #[test]
+    fn refusals_say_why_and_the_queue_moves_on() {
+        let mut m = model();
+        update(&mut m, chosen(1, 10));
+        update(&mut m, chosen(2, 10));
+        let fx = update(
+            &mut m,
+            Msg::Upload(UploadMsg::Failed {
+                id: 1,
+                failure: UploadFailure {
+                    status: 413,
+                    message: Some("files may be at most 25 MiB".into()),
+                    retry_after: None,
+                },
+            }),
+        );
+        assert_eq!(
+            notice(&fx),
+            Some("“f1.txt” was not uploaded: it is too large (files may be at most 25 MiB).")
+        );
+        assert_eq!(started(&fx), vec![2]);
+        let fx = update(
+            &mut m,
+            Msg::Upload(UploadMsg::Failed {
+                id: 2,
+                failure: UploadFailure {
+                    status: 429,
+                    message: Some("too many uploads; wait a little".into()),
+                    retry_after: Some(12),
+                },
+            }),
+        );
+        assert_eq!(
+            notice(&fx),
+            Some("“f2.txt” was not uploaded: too many uploads; try again in 12 s.")
+        );
+        assert!(m.uploads().is_empty());
+        assert!(fx.contains(&Effect::ShowUploads(Vec::new())));
+        let offline = UploadFailure {
+            status: 0,
+            message: None,
+            retry_after: None,
+        };
+        assert!(upload_failure_text("a", &offline).contains("unreachable"));
+    }
+
+    #[test]
+    fn cancelling_drops_the_file_and_starts_the_next() {
+        let mut m = model();
+        update(&mut m, chosen(1, 10));
+        update(&mut m, chosen(2, 10));
+        let fx = update(&mut m, Msg::Upload(UploadMsg::Cancel(1)));
+        assert!(fx.contains(&Effect::DropUpload { id: 1 }));
+        assert_eq!(started(&fx), vec![2]);
+        assert!(notice(&fx).is_none());
+        // A late answer for the cancelled upload changes nothing.
+        let late = update(
+            &mut m,
+            Msg::Upload(UploadMsg::Failed {
+                id: 1,
+                failure: UploadFailure {
+                    status: 0,
+                    message: None,
+                    retry_after: None,
+                },
+            }),
+        );
+        assert!(late.is_empty());
+    }
+
+    #[test]
+    fn limits_and_pasted_names_read_well() {
+        assert_eq!(limit_text(25 * 1024 * 1024), "25 MiB");
+        assert_eq!(limit_text(1536 * 1024), "1.5 MiB");
+        assert_eq!(limit_text(1000), "1 KiB");
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 22, 8, 15, 3)
+            .unwrap()
+            .timestamp_millis() as f64;
+        assert_eq!(pasted_name("image/png", at), "pasted-2026-11-22-081503.png");
+        assert_eq!(
+            pasted_name("image/jpeg", at),
+            "pasted-2026-11-22-081503.jpg"
+        );
+        assert_eq!(
+            pasted_name("image/x/../y", at),
+            "pasted-2026-11-22-081503.bin"
         );
     }
 }

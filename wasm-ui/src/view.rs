@@ -15,18 +15,26 @@
 //! server-rendered ones (in the page's zone) are relabelled on start.
 //!
 //! Names and other plain text go in with `text_content`; only the body goes in
-//! as HTML, and only after the shared safe renderer has escaped it.
+//! as HTML, and only after the shared safe renderer has escaped it. File
+//! names (which may look like markup) are always text, and file links only
+//! ever point at our own relative `/files/...` URLs.
+//!
+//! With the app running, the form's file input is the attach button (its
+//! label), `#bc-uploads` shows uploads with a `<progress>` each, the body
+//! gets `bc-dragging` while files are dragged over the popup, and the info
+//! panel's `#bc-room-files` gains each file shared while it is open.
 //!
 //! [`Effect`]: crate::state::Effect
 
 use crate::dom::{self, DomError};
-use crate::state::{self, Config, ConnState, Known, Person};
+use crate::state::{self, Config, ConnState, Known, Person, Upload};
 use chrono::{NaiveDate, SecondsFormat};
 use protocol::{Attachment, Message, MessageId, Presence, RoomId, UserId};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    AudioContext, Document, Element, HtmlElement, HtmlFormElement, HtmlTextAreaElement, Node,
+    AudioContext, Document, Element, File, HtmlElement, HtmlFormElement, HtmlInputElement,
+    HtmlTextAreaElement, Node,
 };
 
 /// Where the mute setting is kept between visits.
@@ -69,6 +77,12 @@ pub struct View {
     actions: Element,
     /// `#bc-thread`: the thread panel in the side panel.
     thread: Option<Element>,
+    /// `#bc-file`: the form's file input (the attach button is its label).
+    file_input: Option<HtmlInputElement>,
+    /// `#bc-uploads`: uploads on their way, with progress (created here).
+    uploads: Option<Element>,
+    /// `#bc-room-files`: the info panel's list of shared files, newest first.
+    room_files: Option<Element>,
     /// The document title without an unread count.
     title: String,
     /// `body[data-user]`: whose mentions to highlight.
@@ -202,6 +216,29 @@ impl View {
             None => None,
         };
 
+        let file_input: Option<HtmlInputElement> = dom::find_optional(doc, "#bc-file")?;
+        let uploads = match (&form, &input, &file_input) {
+            (Some(form), Some(input), Some(file)) => {
+                file.set_attribute("multiple", "")?;
+                // The label is the visible attach button; the input goes just
+                // before it (hidden but focusable), so its focus ring can
+                // show on the label (`#bc-file:focus-visible + .bc-attach`).
+                if let Some(label) = dom::query(form, "label.bc-attach") {
+                    if let Some(parent) = label.parent_node() {
+                        parent.insert_before(file, Some(label.as_ref()))?;
+                    }
+                    label.set_attribute("title", "Attach files (or drop or paste them)")?;
+                }
+                Some(ensure(doc, "bc-uploads", "ul", "", |el| {
+                    el.set_attribute("aria-label", "Uploads")?;
+                    el.set_attribute("hidden", "")?;
+                    form.insert_before(el, Some(input.as_ref()))?;
+                    Ok(())
+                })?)
+            }
+            _ => None,
+        };
+
         // Styles for the live UI (e.g. the folding side panel) key on this.
         body.class_list().add_1("bc-js")?;
         let me_el: Element = body.clone().into();
@@ -223,6 +260,9 @@ impl View {
             mentions,
             actions,
             thread,
+            file_input,
+            uploads,
+            room_files: dom::find_optional(doc, "#bc-room-files")?,
             title: doc.title(),
             me: UserId::new(dom::data(&me_el, "user").unwrap_or_default()),
             audio: RefCell::new(None),
@@ -247,6 +287,14 @@ impl View {
                 && self.form.is_some()
                 && self.input.is_some(),
         })
+    }
+
+    /// The server's upload size cap from `body[data-max-upload]` (0: unknown).
+    pub fn max_upload_bytes(&self) -> u64 {
+        let body: &Element = self.body.as_ref();
+        dom::data(body, "max-upload")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// The messages the server rendered into the page.
@@ -370,8 +418,121 @@ impl View {
         }
         self.remove_empty_note();
         self.refresh_days();
+        self.list_room_files(message)?;
         if follow {
             self.scroll_to_bottom();
+        }
+        Ok(())
+    }
+
+    /// `#bc-file`, the file input, for wiring listeners.
+    pub fn file_input(&self) -> Option<&HtmlInputElement> {
+        self.file_input.as_ref()
+    }
+
+    /// The files chosen in `#bc-file`, which is then emptied (each file is
+    /// taken once; choosing the same file again fires `change` again).
+    pub fn take_chosen_files(&self) -> Vec<File> {
+        let Some(input) = &self.file_input else {
+            return Vec::new();
+        };
+        let files = input
+            .files()
+            .map(|list| files_of(&list))
+            .unwrap_or_default();
+        input.set_value("");
+        files
+    }
+
+    /// Rebuilds `#bc-uploads`: one row per upload with its name, a
+    /// `<progress>` and a Cancel button; hidden when there are none.
+    pub fn show_uploads(&self, uploads: &[Upload]) -> Result<(), DomError> {
+        let Some(ul) = &self.uploads else {
+            return Ok(());
+        };
+        ul.set_text_content(None);
+        for u in uploads {
+            let li = dom::element(&self.doc, "li", "bc-upload")?;
+            li.set_attribute("data-upload", &u.id.to_string())?;
+            append(
+                &li,
+                &dom::text_element(&self.doc, "span", "bc-upload-name", &u.name)?,
+            )?;
+            let bar = dom::element(&self.doc, "progress", "")?;
+            bar.set_attribute("max", "100")?;
+            bar.set_attribute("aria-label", &format!("Uploading {}", u.name))?;
+            let status = if u.started {
+                bar.set_attribute("value", &u.percent().to_string())?;
+                format!("{} % of {}", u.percent(), human_size(u.size))
+            } else {
+                // No value: an indeterminate bar, "waiting its turn".
+                format!("waiting · {}", human_size(u.size))
+            };
+            append(&li, &bar)?;
+            append(
+                &li,
+                &dom::text_element(&self.doc, "span", "bc-status", &status)?,
+            )?;
+            let cancel = dom::text_element(&self.doc, "button", "bc-close", "×")?;
+            cancel.set_attribute("type", "button")?;
+            cancel.set_attribute("data-action", "cancel-upload")?;
+            cancel.set_attribute("data-upload", &u.id.to_string())?;
+            cancel.set_attribute("aria-label", &format!("Cancel the upload of {}", u.name))?;
+            append(&li, &cancel)?;
+            append(ul, &li)?;
+        }
+        if let Some(ul) = dom::html(ul) {
+            ul.set_hidden(uploads.is_empty());
+        }
+        Ok(())
+    }
+
+    /// Marks the popup as a drop target while files are dragged over it.
+    pub fn show_dragging(&self, dragging: bool) {
+        // Cosmetic: a browser refusing the class change loses nothing.
+        let _ = self
+            .body
+            .class_list()
+            .toggle_with_force("bc-dragging", dragging);
+    }
+
+    /// Adds the files of `message` to the info panel's list (newest first),
+    /// once each.
+    fn list_room_files(&self, message: &Message) -> Result<(), DomError> {
+        let Some(ul) = &self.room_files else {
+            return Ok(());
+        };
+        if message.deleted_at.is_some() {
+            for file in &message.attachments {
+                for li in dom::query_all(ul, "li[data-file]") {
+                    if dom::data(&li, "file").as_deref() == Some(file.id.as_str()) {
+                        li.remove();
+                    }
+                }
+            }
+            return Ok(());
+        }
+        for file in &message.attachments {
+            let listed = dom::query_all(ul, "li[data-file]")
+                .iter()
+                .any(|li| dom::data(li, "file").as_deref() == Some(file.id.as_str()));
+            if listed {
+                continue;
+            }
+            for none in dom::query_all(ul, "li.bc-none") {
+                none.remove();
+            }
+            let li = dom::element(&self.doc, "li", "")?;
+            li.set_attribute("data-file", &file.id)?;
+            let shared = Attachment {
+                uploaded_by: file
+                    .uploaded_by
+                    .clone()
+                    .or_else(|| Some(message.author_name.clone())),
+                ..file.clone()
+            };
+            room_file(&self.doc, &li, &shared)?;
+            ul.prepend_with_node_1(&li)?;
         }
         Ok(())
     }
@@ -1115,6 +1276,40 @@ fn attachment(doc: &Document, parent: &Element, file: &Attachment) -> Result<(),
         )?;
     }
     Ok(())
+}
+
+/// An info-panel entry as the server's popup renders it:
+/// `<a href download>name</a> (size, by Name)`, all as text.
+fn room_file(doc: &Document, parent: &Element, file: &Attachment) -> Result<(), DomError> {
+    let url = if file.url.starts_with('/') && !file.url.starts_with("//") {
+        file.url.as_str()
+    } else {
+        "#"
+    };
+    let a = dom::text_element(doc, "a", "bc-file", &file.name)?;
+    a.set_attribute("href", url)?;
+    a.set_attribute("download", &file.name)?;
+    append(parent, &a)?;
+    let by = file
+        .uploaded_by
+        .as_deref()
+        .map(|name| format!(", {name}"))
+        .unwrap_or_default();
+    append(
+        parent,
+        &dom::text_element(
+            doc,
+            "span",
+            "bc-size",
+            &format!(" ({}{by})", human_size(file.size)),
+        )?,
+    )?;
+    Ok(())
+}
+
+/// The files in a `FileList`.
+pub fn files_of(list: &web_sys::FileList) -> Vec<File> {
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
 /// 1234567 → "1.2 MB" (as the server says it).
