@@ -68,7 +68,9 @@ async fn measure(server: &Path, listeners: usize, plan: Plan) -> Result<Fanout> 
         .await?;
     conn.execute(format!("CREATE DATABASE {DATABASE}").as_str())
         .await?;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
     let database = format!("{base}/{DATABASE}");
     let nats = nats_url();
     tokio::net::TcpStream::connect(nats.trim_start_matches("nats://"))

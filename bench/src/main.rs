@@ -13,6 +13,8 @@
 //! - [`scenario`]: the scenarios: fan-out, latency, last listener, idle memory,
 //!   durable writes, history, SSE and long-poll.
 //! - [`baseline`]: the bare tokio WebSocket broadcaster.
+//! - [`cluster`]: cross-node latency, two nodes on PostgreSQL + NATS.
+//! - [`search`]: search over 1,000,000 messages of imported transcripts.
 //! - [`transcript`]: rendering one 10,000-message transcript day, in process.
 //! - [`popup`]: the chat popup in headless Chromium: open → last message painted.
 //! - [`report`]: rows, the machine, `report.json` and the markdown table.
@@ -23,6 +25,7 @@ mod cluster;
 mod popup;
 mod report;
 mod scenario;
+mod search;
 mod target;
 mod transcript;
 
@@ -330,6 +333,16 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
             50.0,
         ));
     }
+
+    heading("search over transcripts");
+    let (days, per_day) = if sizes.quick {
+        (20, 500)
+    } else {
+        (1_000, 1_000)
+    };
+    let searched =
+        search::measure(&backchannel, server, days, per_day, sizes.history_requests).await;
+    rows.push(search::row(searched, days * per_day));
 
     heading("render one transcript day");
     let runs = if sizes.quick { 20 } else { 200 };

@@ -28,7 +28,9 @@ pub struct Target {
     /// The Welcome page's id, to create more rooms through the macro.
     page: String,
     process: Child,
-    _data: Option<tempfile::TempDir>,
+    /// The server's extra environment, for CLI commands on the same install.
+    env: Vec<(String, String)>,
+    data: Option<tempfile::TempDir>,
 }
 
 /// How to start one `backchannel` process.
@@ -149,7 +151,8 @@ impl Target {
             room: String::new(),
             page: String::new(),
             process,
-            _data: Some(data),
+            env: node.env.clone(),
+            data: Some(data),
         };
         target.wait_ready().await?;
         let http = reqwest::Client::new();
@@ -196,7 +199,8 @@ impl Target {
             room: "baseline".into(),
             page: String::new(),
             process,
-            _data: None,
+            env: Vec::new(),
+            data: None,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while tokio::net::TcpStream::connect(addr).await.is_err() {
@@ -256,6 +260,27 @@ impl Target {
             .get(&format!("/macro/chat?page={}&room={name}", self.page))
             .await?;
         room_link(&table).ok_or_else(|| anyhow!("the macro for {name} has no room link"))
+    }
+
+    /// The server's data directory (none for the baseline).
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data.as_ref().map(tempfile::TempDir::path)
+    }
+
+    /// The environment the server runs with beyond the defaults.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// `GET /api/search?q=QUERY` as the first bench user; the JSON text.
+    pub async fn search(&self, query: &str) -> Result<String> {
+        let mut request = reqwest::Client::new()
+            .get(format!("http://{}/api/search", self.addr))
+            .query(&[("q", query)]);
+        if let Some(token) = self.token(0) {
+            request = request.bearer_auth(token);
+        }
+        Ok(request.send().await?.error_for_status()?.text().await?)
     }
 
     /// The server's resident memory in bytes (from /proc).

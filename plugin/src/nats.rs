@@ -392,7 +392,9 @@ impl Bus for NatsBus {
                             return;
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed heartbeat from NATS"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ignoring a malformed heartbeat from NATS")
+                    }
                 }
             }
         });
@@ -631,8 +633,11 @@ mod tests {
                 loop {
                     a.share_heartbeat(&beat).await;
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    let names: Vec<String> =
-                        board.present(&beat.room).into_iter().map(|p| p.name).collect();
+                    let names: Vec<String> = board
+                        .present(&beat.room)
+                        .into_iter()
+                        .map(|p| p.name)
+                        .collect();
                     if names.is_empty() == beat.status.is_none()
                         || tokio::time::Instant::now() > deadline
                     {

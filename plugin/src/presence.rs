@@ -158,7 +158,8 @@ pub async fn sweep_forever(board: Weak<PresenceBoard>, bus: Weak<dyn Bus>) {
             return;
         };
         for (room, user, name) in board.sweep() {
-            bus.publish_local(&room, event(&room, &user, &name, None)).await;
+            bus.publish_local(&room, event(&room, &user, &name, None))
+                .await;
         }
     }
 }

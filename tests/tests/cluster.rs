@@ -53,7 +53,9 @@ async fn fresh_database() -> Result<String, String> {
         .execute(&mut conn)
         .await
         .map_err(|e| format!("creating {name}: {e}"))?;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
 
@@ -68,7 +70,10 @@ async fn nats_reachable() -> Result<(), String> {
 
 /// The names `viewer`'s node lists as present in `room`.
 async fn present(viewer: &Api, room: &str) -> Vec<String> {
-    let info = viewer.get_json(&format!("/api/rooms/{room}")).await.unwrap();
+    let info = viewer
+        .get_json(&format!("/api/rooms/{room}"))
+        .await
+        .unwrap();
     let mut names: Vec<String> = info["present"]
         .as_array()
         .into_iter()
@@ -89,7 +94,11 @@ async fn beat(api: &Api, room: &str) {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "presence: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "presence: {}",
+        response.status()
+    );
 }
 
 async fn subscribed(api: &Api, room: &str, after: u64) -> Socket {
@@ -146,7 +155,11 @@ async fn three_nodes_share_one_order_and_survive_a_sigkill() {
     let carol = sign_in(2, "carol").await;
     let dave = sign_in(1, "dave").await;
     let room = alice.lobby().await.unwrap();
-    assert_eq!(bob.lobby().await.unwrap(), room, "every node shows the same room");
+    assert_eq!(
+        bob.lobby().await.unwrap(),
+        room,
+        "every node shows the same room"
+    );
 
     // One reader per node.
     let mut readers = Vec::new();
@@ -175,7 +188,11 @@ async fn three_nodes_share_one_order_and_survive_a_sigkill() {
     let mut orders = Vec::new();
     for reader in &mut readers {
         let got = reader.messages(total as usize, WAIT).await.unwrap();
-        assert_eq!(seqs(&got), (1..=total).collect::<Vec<_>>(), "gapless, in order");
+        assert_eq!(
+            seqs(&got),
+            (1..=total).collect::<Vec<_>>(),
+            "gapless, in order"
+        );
         orders.push(got.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
     }
     assert!(
@@ -189,7 +206,10 @@ async fn three_nodes_share_one_order_and_survive_a_sigkill() {
     while !(present(&alice, &room).await.contains(&"dave".to_owned())
         && present(&carol, &room).await.contains(&"dave".to_owned()))
     {
-        assert!(Instant::now() < deadline, "dave never showed on nodes 1 and 3");
+        assert!(
+            Instant::now() < deadline,
+            "dave never showed on nodes 1 and 3"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -201,7 +221,11 @@ async fn three_nodes_share_one_order_and_survive_a_sigkill() {
     // Messages keep coming while Bob is away...
     for k in 0..5 {
         alice
-            .say(&room, &format!("while bob was away {k}"), &format!("away-{k}"))
+            .say(
+                &room,
+                &format!("while bob was away {k}"),
+                &format!("away-{k}"),
+            )
             .await
             .unwrap();
     }
@@ -210,12 +234,18 @@ async fn three_nodes_share_one_order_and_survive_a_sigkill() {
     let mut bob_reader = subscribed(&bob_again, &room, total).await;
     let missed = bob_reader.messages(5, WAIT).await.unwrap();
     assert_eq!(seqs(&missed), (total + 1..=total + 5).collect::<Vec<_>>());
-    assert!(missed.iter().all(|m| m.body.starts_with("while bob was away")));
+    assert!(missed
+        .iter()
+        .all(|m| m.body.starts_with("while bob was away")));
     carol.say(&room, "welcome back", "back").await.unwrap();
     let live = bob_reader.messages(1, WAIT).await.unwrap();
     assert_eq!(seqs(&live), vec![total + 6], "live again on the new node");
     assert!(
-        bob_reader.messages(1, Duration::from_millis(500)).await.unwrap().is_empty(),
+        bob_reader
+            .messages(1, Duration::from_millis(500))
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing doubled"
     );
     for reader in &mut readers {

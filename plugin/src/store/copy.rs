@@ -123,7 +123,10 @@ fn read_all(mut conn: Connection, sender: &tokio::sync::mpsc::Sender<Batch>) -> 
     for table in TABLES {
         let total: i64 =
             snapshot.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-        if sender.blocking_send(Batch::Table(table, total as u64)).is_err() {
+        if sender
+            .blocking_send(Batch::Table(table, total as u64))
+            .is_err()
+        {
             return Ok(());
         }
         let mut statement = snapshot.prepare(select(table))?;
@@ -168,15 +171,25 @@ fn time(ms: i64) -> DateTime<Utc> {
 /// The SELECT reading all of `table` in primary-key order.
 fn select(table: &str) -> &'static str {
     match table {
-        "rooms" => "SELECT id, page_id, name, topic, created_by, created_at, last_seq, last_activity
-                    FROM rooms ORDER BY id",
-        "messages" => "SELECT room_id, seq, id, author, author_name, body, created_at, edited_at,
+        "rooms" => {
+            "SELECT id, page_id, name, topic, created_by, created_at, last_seq, last_activity
+                    FROM rooms ORDER BY id"
+        }
+        "messages" => {
+            "SELECT room_id, seq, id, author, author_name, body, created_at, edited_at,
                               deleted_at, reply_to, client_msg_id, mentions, attachments
-                       FROM messages ORDER BY room_id, seq",
-        "message_revisions" => "SELECT rowid, room_id, seq, body, replaced_at
-                                FROM message_revisions ORDER BY rowid",
-        "members" => "SELECT room_id, user_id, last_read_seq FROM members ORDER BY room_id, user_id",
-        "files" => "SELECT id, room_id, seq, sha256, name, size, content_type FROM files ORDER BY id",
+                       FROM messages ORDER BY room_id, seq"
+        }
+        "message_revisions" => {
+            "SELECT rowid, room_id, seq, body, replaced_at
+                                FROM message_revisions ORDER BY rowid"
+        }
+        "members" => {
+            "SELECT room_id, user_id, last_read_seq FROM members ORDER BY room_id, user_id"
+        }
+        "files" => {
+            "SELECT id, room_id, seq, sha256, name, size, content_type FROM files ORDER BY id"
+        }
         _ => "SELECT room_id, day, path, url FROM transcripts ORDER BY room_id, day",
     }
 }
@@ -242,15 +255,17 @@ fn convert(table: &str, r: &rusqlite::Row<'_>) -> anyhow::Result<Row> {
                 Text(r.get(3)?),
             ]
         }
-})
+    })
 }
 
 /// The PostgreSQL columns of `table`, in the order [`select`] reads them.
 fn columns(table: &str) -> &'static str {
     match table {
         "rooms" => "id, page_id, name, topic, created_by, created_at, last_seq, last_activity",
-        "messages" => "room_id, seq, id, author, author_name, body, created_at, edited_at, \
-                       deleted_at, reply_to, client_msg_id, mentions, attachments",
+        "messages" => {
+            "room_id, seq, id, author, author_name, body, created_at, edited_at, \
+                       deleted_at, reply_to, client_msg_id, mentions, attachments"
+        }
         "message_revisions" => "id, room_id, seq, body, replaced_at",
         "members" => "room_id, user_id, last_read_seq",
         "files" => "id, room_id, seq, sha256, name, size, content_type",
@@ -316,11 +331,16 @@ mod tests {
     async fn a_populated_sqlite_database_arrives_whole() {
         let url = std::env::var("BACKCHANNEL_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let Ok(Ok(mut admin)) =
-            tokio::time::timeout(std::time::Duration::from_secs(5), PgConnection::connect(&url))
-                .await
+        let Ok(Ok(mut admin)) = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            PgConnection::connect(&url),
+        )
+        .await
         else {
-            return service_missing("sqlite-to-postgres copy", &format!("PostgreSQL at {url} is unreachable"));
+            return service_missing(
+                "sqlite-to-postgres copy",
+                &format!("PostgreSQL at {url} is unreachable"),
+            );
         };
 
         let dir = tempfile::tempdir().unwrap();
@@ -351,7 +371,10 @@ mod tests {
                 .await
                 .unwrap();
             sqlite.delete(&room.id, 5).await.unwrap();
-            sqlite.mark_read(&room.id, &UserId::new("bob"), 20).await.unwrap();
+            sqlite
+                .mark_read(&room.id, &UserId::new("bob"), 20)
+                .await
+                .unwrap();
             let transcript = TranscriptRef {
                 date: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
                 path: format!("Welcome/Chat/{name}/2026-11-30"),
@@ -362,7 +385,9 @@ mod tests {
         }
 
         let schema = format!("backchannel_copy_{}", uuid::Uuid::new_v4().simple());
-        let pg = PostgresStore::connect_with_schema(&url, &schema).await.unwrap();
+        let pg = PostgresStore::connect_with_schema(&url, &schema)
+            .await
+            .unwrap();
         let seen = std::sync::Mutex::new(Vec::new());
         let copied = sqlite_to_postgres(&path, &pg, &|table, done, total| {
             seen.lock().unwrap().push((table, done, total));
@@ -384,7 +409,10 @@ mod tests {
                     ("transcripts", 2),
                 ]
             );
-            assert!(seen.lock().unwrap().contains(&("messages", 50, 50)), "progress reaches the end");
+            assert!(
+                seen.lock().unwrap().contains(&("messages", 50, 50)),
+                "progress reaches the end"
+            );
             let mut before = sqlite.rooms().await.unwrap();
             let mut after = pg.rooms().await.unwrap();
             before.sort_by(|a, b| a.id.0.cmp(&b.id.0));
@@ -415,7 +443,8 @@ mod tests {
             let next = pg.append(said(&rooms[0], 99, Vec::new())).await.unwrap();
             assert_eq!(next.0.seq, 26, "seqs continue after the copy");
         };
-        let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(compared)).await;
+        let outcome =
+            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(compared)).await;
         admin
             .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
             .await

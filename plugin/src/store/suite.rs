@@ -626,7 +626,13 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
         .messages_between(&room, midnight - chrono::Duration::days(1), midnight, 10)
         .await
         .unwrap();
-    assert_eq!(evening.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        evening.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
     let stored_room = store.room(&room).await.unwrap().unwrap();
-    assert_eq!(stored_room.last_activity, Some(at("2026-11-23T00:00:00.001Z")));
+    assert_eq!(
+        stored_room.last_activity,
+        Some(at("2026-11-23T00:00:00.001Z"))
+    );
 }
