@@ -159,6 +159,14 @@ impl TestServer {
         Ok(())
     }
 
+    /// Sets (or replaces) an environment variable for the next start, e.g.
+    /// `BACKCHANNEL_DATABASE_URL` once this install was migrated to
+    /// PostgreSQL; takes effect at [`TestServer::restart`].
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
     /// Stops the server and starts it again on the same data and port.
     pub fn restart(&mut self) -> Result<()> {
         self.stop();

@@ -1,5 +1,6 @@
 //! The `backchannel` command line: `serve`, `user add|passwd|token`,
-//! `group add|member`, `page import`, `transcripts rebuild` and `chat prune`.
+//! `group add|member`, `page import`, `transcripts rebuild`, `chat prune`
+//! and `migrate`.
 //!
 //! Commands that change accounts or groups bump the ACL epoch in the
 //! database; a running server notices within a second and open chat streams
@@ -65,7 +66,38 @@ pub enum Command {
         #[command(subcommand)]
         command: PageCommand,
     },
+    /// Copy a single-node install (SQLite) into PostgreSQL for
+    /// `serve --database-url`.
+    ///
+    /// Copies every user, group, session, API token, page, revision,
+    /// permission, room, message, edit, read mark and transcript, with ids
+    /// and seqs unchanged, and verifies the row counts before each part
+    /// commits. The target must be an empty database.
+    #[command(after_help = MIGRATE_HELP)]
+    Migrate {
+        /// The install to copy: sqlite:DIR, DIR being its data directory
+        /// (the one holding wiki.db and chat.db).
+        #[arg(long, value_name = "sqlite:DIR")]
+        from: String,
+        /// The PostgreSQL database to fill, as later given to
+        /// `serve --database-url`; it must hold no Backchannel data yet.
+        #[arg(long, value_name = "postgres://URL")]
+        to: String,
+    },
 }
+
+/// `migrate --help`'s closing text: the steps around the command.
+const MIGRATE_HELP: &str = "\
+Uploaded files are not copied: they stay in DIR/files. Start every PostgreSQL
+node with that same --data directory (or a shared copy of it, e.g. on NFS).
+Stop the server first: the copy is a consistent snapshot, but whatever is
+posted after it started is not in it.
+
+Example:
+  # stop `backchannel serve --data ./data`, then
+  backchannel migrate --from sqlite:./data --to postgres://backchannel@db.internal/backchannel
+  backchannel serve --data ./data --database-url postgres://backchannel@db.internal/backchannel
+";
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
@@ -291,6 +323,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     backends,
                 },
         } => crate::maintenance::prune(&data.path, &backends, older_than_days).await,
+        Command::Migrate { from, to } => crate::migrate::run(&from, &to).await,
         Command::User { command } => user(command).await,
         Command::Group { command } => group(command).await,
         Command::Page {
@@ -482,6 +515,14 @@ mod tests {
             &["backchannel", "group", "member", "remove", "team", "alice"],
             &["backchannel", "user", "token", "alice", "--label", "ci"],
             &["backchannel", "page", "import", "./docs", "--under", "Docs"],
+            &[
+                "backchannel",
+                "migrate",
+                "--from",
+                "sqlite:./data",
+                "--to",
+                "postgres://db/x",
+            ],
         ] {
             Cli::try_parse_from(args).unwrap();
         }

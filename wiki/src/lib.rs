@@ -13,9 +13,10 @@
 //!
 //! # Layout
 //! - [`cli`]: the `backchannel` command line (`serve`, `user`, `group`, `page`,
-//!   `transcripts`, `chat`).
+//!   `transcripts`, `chat`, `migrate`).
 //! - [`import`]: `page import`, a folder of markdown files to a page tree.
 //! - [`maintenance`]: `transcripts rebuild` and `chat prune`, with progress.
+//! - [`migrate`]: `migrate`, a SQLite install copied into PostgreSQL.
 //! - [`server`]: binding, serving and graceful shutdown.
 //! - [`install`]: the data directory (`wiki.db`, `chat.db`) and first-start
 //!   bootstrap (the `admin` account, the Welcome page).
@@ -58,6 +59,7 @@ pub mod macros;
 pub mod maintenance;
 pub mod manifest;
 pub mod markdown;
+pub mod migrate;
 pub mod pages;
 pub mod search;
 pub mod server;

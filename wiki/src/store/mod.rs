@@ -5,7 +5,8 @@
 //! with its own `Store`: [`sqlite`] is the embedded default (`<data>/wiki.db`)
 //! and [`postgres`] the multi-node backend, chosen by `--database-url`
 //! ([`open`]). Both keep the same semantics method for method; `suite` runs
-//! one test suite against both.
+//! one test suite against both. [`copy`] moves a `wiki.db` into PostgreSQL
+//! (`backchannel migrate`).
 //!
 //! Domain rules (name and password checks, hashing, who may do what, query
 //! parsing, snippet escaping) live in [`crate::users`], [`crate::acl`],
@@ -18,6 +19,7 @@
 //! permissions, moving or deleting pages) bumps the ACL epoch in the same
 //! transaction (see [`crate::acl`]).
 
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]

@@ -196,6 +196,12 @@ impl PostgresStore {
             .with_context(|| format!("migrating the wiki schema {schema}"))?;
         Ok(Self { pool })
     }
+
+    /// The connection pool (its connections' `search_path` is the schema),
+    /// for the SQLite-to-PostgreSQL copy.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 /// Schema names go into SQL unquoted, so only the plainest are accepted.

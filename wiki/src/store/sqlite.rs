@@ -193,6 +193,10 @@ INSERT INTO pages_fts(pages_fts) VALUES ('rebuild');
 "#,
 ];
 
+/// The `user_version` of a database this binary has migrated: what the
+/// copy to PostgreSQL reads ([`super::copy`]).
+pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let done: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (index, step) in MIGRATIONS.iter().enumerate().skip(done) {

@@ -35,7 +35,17 @@ fn is_ci() -> bool {
     })
 }
 
-fn postgres_url() -> String {
+/// The skip rule for a PostgreSQL case whose server cannot be reached: a
+/// failure under CI, a visible `SKIPPED: ... because ...` line elsewhere.
+pub(super) fn service_missing(what: &str, why: &str) {
+    if is_ci() {
+        panic!("{what}: {why}; CI=true requires it to run");
+    }
+    // Straight to stderr: libtest hides the captured output of passing tests.
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {what} because {why}");
+}
+
+pub(super) fn postgres_url() -> String {
     std::env::var("BACKCHANNEL_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
@@ -60,15 +70,7 @@ async fn on_postgres<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn Store>,
         Err(_) => Some(format!("PostgreSQL at {url} did not answer within 5 s")),
     };
     if let Some(why) = why {
-        if is_ci() {
-            panic!("wiki store suite on postgres: {why}; CI=true requires it to run");
-        }
-        // Straight to stderr: libtest hides the captured output of passing tests.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "SKIPPED: wiki store suite on postgres because {why}"
-        );
-        return;
+        return service_missing("wiki store suite on postgres", &why);
     }
     let schema = format!("wiki_test_{:016x}", rand::random::<u64>());
     let store = PostgresStore::connect_with_schema(&url, &schema)
