@@ -1,19 +1,21 @@
-//! Copying a single-node chat database (SQLite) into PostgreSQL, the chat's
-//! half of `backchannel migrate`.
+//! Copying SQLite tables into PostgreSQL row for row: the engine behind
+//! `backchannel migrate`, and the chat's half of it ([`sqlite_to_postgres`]
+//! for `chat.db`; the wiki describes its own tables the same way).
 //!
 //! The copy is row for row, table by table, not through the [`Store`]
 //! trait: ids, seqs, timestamps, revisions, tombstones and read marks must
-//! arrive exactly as they were, which appending would not preserve. The two
-//! schemas are the same tables with native types on each side (SQLite keeps
-//! times as Unix milliseconds and mentions as JSON; PostgreSQL as
-//! `timestamptz` and `text[]`), converted here.
+//! arrive exactly as they were, which appending would not preserve. Each
+//! table is described once ([`Table`]: columns with the [`Kind`] that says
+//! how a value travels, e.g. SQLite's Unix milliseconds to `timestamptz`,
+//! a JSON list to `text[]`), and [`copy_tables`] does the rest: one reader
+//! thread streams every table from one read transaction (a consistent
+//! snapshot, even while a server writes) over a bounded channel, and the
+//! writer inserts batches with multi-row INSERTs inside the caller's
+//! PostgreSQL transaction, then checks every table's count.
 //!
-//! Everything goes in one PostgreSQL transaction, so an interrupted copy
-//! leaves the target as it was. The target must hold no chat data yet: a
-//! merge of two histories is not a migration. Reading uses one read-only
-//! SQLite connection; the source may stay in use, though messages posted
-//! after the copy started are not part of it (stop the server first for a
-//! final copy).
+//! The caller owns that transaction, so an interrupted copy leaves the
+//! target as it was. Targets must hold no data yet: a merge of two
+//! histories is not a migration.
 //!
 //! [`Store`]: super::Store
 
@@ -21,29 +23,168 @@ use super::PostgresStore;
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use rusqlite::{Connection, OpenFlags};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder, Transaction};
 use std::path::Path;
 
 /// Rows per read from SQLite and per INSERT into PostgreSQL (13 columns ×
 /// 1,000 rows stays well below PostgreSQL's 65,535 bind parameters).
-const BATCH: i64 = 1_000;
+const BATCH: usize = 1_000;
 
-/// The chat's tables in copy order (parents before children).
-pub const TABLES: [&str; 6] = [
-    "rooms",
-    "messages",
-    "message_revisions",
-    "members",
-    "files",
-    "transcripts",
-];
+/// How a column travels from SQLite's storage class to PostgreSQL's type.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Int,
+    OptInt,
+    Text,
+    OptText,
+    /// An integer flag (0 or 1) to a boolean.
+    Bool,
+    /// Unix milliseconds to `timestamptz`.
+    Millis,
+    OptMillis,
+    /// A JSON list of strings to `text[]`.
+    JsonTextList,
+    /// `YYYY-MM-DD` text to `date`.
+    Date,
+}
 
-/// How many rows of each table were copied (and verified), in [`TABLES`] order.
+/// One column: its name in SQLite (`source`, may be an expression such as
+/// `rowid`) and in PostgreSQL (`target`).
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub source: &'static str,
+    pub target: &'static str,
+    pub kind: Kind,
+}
+
+impl Column {
+    /// A column with the same name on both sides.
+    pub const fn new(name: &'static str, kind: Kind) -> Self {
+        Self {
+            source: name,
+            target: name,
+            kind,
+        }
+    }
+
+    /// A column read from `source` and written to `target`.
+    pub const fn renamed(source: &'static str, target: &'static str, kind: Kind) -> Self {
+        Self {
+            source,
+            target,
+            kind,
+        }
+    }
+}
+
+/// One table to copy.
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    /// The read (and so insert) order: the primary key, or whatever puts
+    /// rows a table refers to within itself first.
+    pub order: &'static str,
+}
+
+/// How many rows of each table were copied (and verified), in copy order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Copied(pub Vec<(&'static str, u64)>);
 
 /// Progress as the copy goes: the table, rows done, rows in all.
 pub type Progress<'a> = &'a (dyn Fn(&'static str, u64, u64) + Sync);
+
+use Kind::{Date, Int, JsonTextList, Millis, OptInt, OptMillis, OptText, Text};
+
+/// The chat's tables in copy order (parents before children).
+pub static TABLES: [Table; 6] = [
+    Table {
+        name: "rooms",
+        columns: &[
+            Column::new("id", Text),
+            Column::new("page_id", Text),
+            Column::new("name", Text),
+            Column::new("topic", Text),
+            Column::new("created_by", Text),
+            Column::new("created_at", Millis),
+            Column::new("last_seq", Int),
+            Column::new("last_activity", OptMillis),
+        ],
+        order: "id",
+    },
+    Table {
+        name: "messages",
+        columns: &[
+            Column::new("room_id", Text),
+            Column::new("seq", Int),
+            Column::new("id", Text),
+            Column::new("author", Text),
+            Column::new("author_name", Text),
+            Column::new("body", Text),
+            Column::new("created_at", Millis),
+            Column::new("edited_at", OptMillis),
+            Column::new("deleted_at", OptMillis),
+            Column::new("reply_to", OptInt),
+            Column::new("client_msg_id", OptText),
+            Column::new("mentions", JsonTextList),
+            Column::new("attachments", Text),
+        ],
+        order: "room_id, seq",
+    },
+    Table {
+        name: "message_revisions",
+        columns: &[
+            // SQLite's implicit rowid is PostgreSQL's serial id.
+            Column::renamed("rowid", "id", Int),
+            Column::new("room_id", Text),
+            Column::new("seq", Int),
+            Column::new("body", Text),
+            Column::new("replaced_at", Millis),
+        ],
+        order: "rowid",
+    },
+    Table {
+        name: "members",
+        columns: &[
+            Column::new("room_id", Text),
+            Column::new("user_id", Text),
+            Column::new("last_read_seq", Int),
+        ],
+        order: "room_id, user_id",
+    },
+    Table {
+        name: "files",
+        columns: &[
+            Column::new("id", Text),
+            Column::new("room_id", Text),
+            Column::new("seq", Int),
+            Column::new("sha256", Text),
+            Column::new("name", Text),
+            Column::new("size", Int),
+            Column::new("content_type", OptText),
+        ],
+        order: "id",
+    },
+    Table {
+        name: "transcripts",
+        columns: &[
+            Column::new("room_id", Text),
+            Column::new("day", Date),
+            Column::new("path", Text),
+            Column::new("url", Text),
+        ],
+        order: "room_id, day",
+    },
+];
+
+/// Opens the SQLite file at `path` read-only for [`copy_tables`].
+pub fn open_source(path: &Path) -> anyhow::Result<Connection> {
+    if !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {}", path.display()))
+}
 
 /// Copies the chat database at `sqlite` into `target` (migrated, empty),
 /// then checks that every table holds as many rows as the source.
@@ -52,11 +193,7 @@ pub async fn sqlite_to_postgres(
     target: &PostgresStore,
     progress: Progress<'_>,
 ) -> anyhow::Result<Copied> {
-    if !sqlite.exists() {
-        bail!("{} does not exist", sqlite.display());
-    }
-    let conn = Connection::open_with_flags(sqlite, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("opening {}", sqlite.display()))?;
+    let source = open_source(sqlite)?;
     let mut tx = target.pool().begin().await?;
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
         .fetch_one(&mut *tx)
@@ -64,78 +201,135 @@ pub async fn sqlite_to_postgres(
     if existing > 0 {
         bail!("the PostgreSQL database already holds {existing} chat rooms; migrate into an empty database");
     }
+    let copied = copy_tables(source, &mut tx, &TABLES, progress).await?;
+    // The revisions' serial continues after the copied rows.
+    continue_ids(&mut tx, "message_revisions").await?;
+    tx.commit().await.context("committing the copy")?;
+    Ok(copied)
+}
 
+/// Moves `table`'s `id` sequence past the copied ids, so rows created
+/// afterwards do not collide with them.
+pub async fn continue_ids(tx: &mut Transaction<'_, Postgres>, table: &str) -> anyhow::Result<()> {
+    sqlx::query(&format!(
+        "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                       COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+    ))
+    .execute(&mut **tx)
+    .await
+    .with_context(|| format!("moving the id sequence of {table} past the copied rows"))?;
+    Ok(())
+}
+
+/// Copies `tables` from `source` into `tx`, in order, and checks that each
+/// holds as many rows in `tx` as in the source's snapshot. Commits nothing.
+pub async fn copy_tables(
+    source: Connection,
+    tx: &mut Transaction<'_, Postgres>,
+    tables: &'static [Table],
+    progress: Progress<'_>,
+) -> anyhow::Result<Copied> {
     // A reader thread streams every table, batch by batch, while this task
     // writes; the bounded channel keeps memory flat on big histories.
     let (sender, mut batches) = tokio::sync::mpsc::channel(4);
-    let reader = tokio::task::spawn_blocking(move || read_all(conn, &sender));
+    let reader = tokio::task::spawn_blocking(move || read_all(source, tables, &sender));
 
     let mut copied: Vec<(&'static str, u64)> = Vec::new();
     let mut done = 0;
+    let mut failed = None;
     while let Some(batch) = batches.recv().await {
         match batch {
             Batch::Table(table, total) => {
-                copied.push((table, total));
+                copied.push((table.name, total));
                 done = 0;
-                progress(table, 0, total);
+                progress(table.name, 0, total);
             }
             Batch::Rows(table, rows) => {
                 let n = rows.len() as u64;
-                insert(&mut tx, table, rows).await?;
+                if let Err(e) = insert(tx, table, rows).await {
+                    failed = Some(e);
+                    break;
+                }
                 done += n;
                 let total = copied.last().map_or(done, |(_, total)| *total);
-                progress(table, done, total);
+                progress(table.name, done, total);
             }
         }
     }
+    // Dropping the receiver stops the reader at its next send; its error,
+    // if any, explains more than the writer's.
+    drop(batches);
     reader.await.context("the SQLite reader panicked")??;
-
-    // The revisions' serial continues after the copied rows.
-    sqlx::query(
-        "SELECT setval(pg_get_serial_sequence('message_revisions', 'id'),
-                       COALESCE((SELECT max(id) FROM message_revisions), 0) + 1, false)",
-    )
-    .execute(&mut *tx)
-    .await?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
 
     for (table, expected) in &copied {
         let found: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
         if found as u64 != *expected {
             bail!("{table}: SQLite has {expected} rows but PostgreSQL counts {found}; nothing was committed");
         }
     }
-    tx.commit().await.context("committing the copy")?;
     Ok(Copied(copied))
 }
 
 /// What the reader thread sends: a table's row count, then its rows.
 enum Batch {
-    Table(&'static str, u64),
-    Rows(&'static str, Vec<Row>),
+    Table(&'static Table, u64),
+    Rows(&'static Table, Vec<Row>),
 }
+
+/// One value, as PostgreSQL takes it.
+enum Value {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+    Bool(bool),
+    Time(DateTime<Utc>),
+    OptTime(Option<DateTime<Utc>>),
+    TextList(Vec<String>),
+    Date(NaiveDate),
+}
+
+type Row = Vec<Value>;
 
 /// Reads every table inside one read transaction (one consistent snapshot)
 /// and sends it in batches of [`BATCH`]. Stops early if the writer is gone.
-fn read_all(mut conn: Connection, sender: &tokio::sync::mpsc::Sender<Batch>) -> anyhow::Result<()> {
+fn read_all(
+    mut conn: Connection,
+    tables: &'static [Table],
+    sender: &tokio::sync::mpsc::Sender<Batch>,
+) -> anyhow::Result<()> {
     let snapshot = conn.transaction()?;
-    for table in TABLES {
-        let total: i64 =
-            snapshot.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    for table in tables {
+        let total: i64 = snapshot
+            .query_row(&format!("SELECT count(*) FROM {}", table.name), [], |r| {
+                r.get(0)
+            })
+            .with_context(|| format!("counting {} in SQLite", table.name))?;
         if sender
             .blocking_send(Batch::Table(table, total as u64))
             .is_err()
         {
             return Ok(());
         }
-        let mut statement = snapshot.prepare(select(table))?;
+        let sources: Vec<&str> = table.columns.iter().map(|c| c.source).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            sources.join(", "),
+            table.name,
+            table.order
+        );
+        let mut statement = snapshot.prepare(&sql)?;
         let mut rows = statement.query([])?;
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(BATCH);
         while let Some(row) = rows.next()? {
-            batch.push(convert(table, row)?);
-            if batch.len() as i64 == BATCH {
-                let full = std::mem::take(&mut batch);
+            batch.push(convert(table, row).with_context(|| format!("reading {}", table.name))?);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if sender.blocking_send(Batch::Rows(table, full)).is_err() {
                     return Ok(());
                 }
@@ -148,148 +342,68 @@ fn read_all(mut conn: Connection, sender: &tokio::sync::mpsc::Sender<Batch>) -> 
     Ok(())
 }
 
-/// One row, as values PostgreSQL takes.
-enum Value {
-    Text(String),
-    OptText(Option<String>),
-    Int(i64),
-    OptInt(Option<i64>),
-    Time(DateTime<Utc>),
-    OptTime(Option<DateTime<Utc>>),
-    TextArray(Vec<String>),
-    Date(NaiveDate),
-}
-
-type Row = Vec<Value>;
-
 fn time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// The SELECT reading all of `table` in primary-key order.
-fn select(table: &str) -> &'static str {
-    match table {
-        "rooms" => {
-            "SELECT id, page_id, name, topic, created_by, created_at, last_seq, last_activity
-                    FROM rooms ORDER BY id"
-        }
-        "messages" => {
-            "SELECT room_id, seq, id, author, author_name, body, created_at, edited_at,
-                              deleted_at, reply_to, client_msg_id, mentions, attachments
-                       FROM messages ORDER BY room_id, seq"
-        }
-        "message_revisions" => {
-            "SELECT rowid, room_id, seq, body, replaced_at
-                                FROM message_revisions ORDER BY rowid"
-        }
-        "members" => {
-            "SELECT room_id, user_id, last_read_seq FROM members ORDER BY room_id, user_id"
-        }
-        "files" => {
-            "SELECT id, room_id, seq, sha256, name, size, content_type FROM files ORDER BY id"
-        }
-        _ => "SELECT room_id, day, path, url FROM transcripts ORDER BY room_id, day",
-    }
-}
-
 /// One SQLite row of `table` as PostgreSQL values.
-fn convert(table: &str, r: &rusqlite::Row<'_>) -> anyhow::Result<Row> {
-    use Value::*;
-    Ok(match table {
-        "rooms" => vec![
-            Text(r.get(0)?),
-            Text(r.get(1)?),
-            Text(r.get(2)?),
-            Text(r.get(3)?),
-            Text(r.get(4)?),
-            Time(time(r.get(5)?)),
-            Int(r.get(6)?),
-            OptTime(r.get::<_, Option<i64>>(7)?.map(time)),
-        ],
-        "messages" => {
-            let mentions: String = r.get(11)?;
-            vec![
-                Text(r.get(0)?),
-                Int(r.get(1)?),
-                Text(r.get(2)?),
-                Text(r.get(3)?),
-                Text(r.get(4)?),
-                Text(r.get(5)?),
-                Time(time(r.get(6)?)),
-                OptTime(r.get::<_, Option<i64>>(7)?.map(time)),
-                OptTime(r.get::<_, Option<i64>>(8)?.map(time)),
-                OptInt(r.get(9)?),
-                OptText(r.get(10)?),
-                TextArray(serde_json::from_str(&mentions).unwrap_or_default()),
-                Text(r.get(12)?),
-            ]
-        }
-        "message_revisions" => vec![
-            Int(r.get(0)?),
-            Text(r.get(1)?),
-            Int(r.get(2)?),
-            Text(r.get(3)?),
-            Time(time(r.get(4)?)),
-        ],
-        "members" => vec![Text(r.get(0)?), Text(r.get(1)?), Int(r.get(2)?)],
-        "files" => vec![
-            Text(r.get(0)?),
-            Text(r.get(1)?),
-            Int(r.get(2)?),
-            Text(r.get(3)?),
-            Text(r.get(4)?),
-            Int(r.get(5)?),
-            OptText(r.get(6)?),
-        ],
-        _ => {
-            let day: String = r.get(1)?;
-            vec![
-                Text(r.get(0)?),
-                Date(
-                    NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                        .with_context(|| format!("transcript day {day:?}"))?,
-                ),
-                Text(r.get(2)?),
-                Text(r.get(3)?),
-            ]
-        }
-    })
-}
-
-/// The PostgreSQL columns of `table`, in the order [`select`] reads them.
-fn columns(table: &str) -> &'static str {
-    match table {
-        "rooms" => "id, page_id, name, topic, created_by, created_at, last_seq, last_activity",
-        "messages" => {
-            "room_id, seq, id, author, author_name, body, created_at, edited_at, \
-                       deleted_at, reply_to, client_msg_id, mentions, attachments"
-        }
-        "message_revisions" => "id, room_id, seq, body, replaced_at",
-        "members" => "room_id, user_id, last_read_seq",
-        "files" => "id, room_id, seq, sha256, name, size, content_type",
-        _ => "room_id, day, path, url",
-    }
+fn convert(table: &Table, r: &rusqlite::Row<'_>) -> anyhow::Result<Row> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            Ok(match column.kind {
+                Kind::Int => Value::Int(r.get(i)?),
+                Kind::OptInt => Value::OptInt(r.get(i)?),
+                Kind::Text => Value::Text(r.get(i)?),
+                Kind::OptText => Value::OptText(r.get(i)?),
+                Kind::Bool => Value::Bool(r.get::<_, i64>(i)? != 0),
+                Kind::Millis => Value::Time(time(r.get(i)?)),
+                Kind::OptMillis => Value::OptTime(r.get::<_, Option<i64>>(i)?.map(time)),
+                Kind::JsonTextList => {
+                    let json: String = r.get(i)?;
+                    Value::TextList(serde_json::from_str(&json).with_context(|| {
+                        format!("{}: {json:?} is not a JSON list", column.source)
+                    })?)
+                }
+                Kind::Date => {
+                    let day: String = r.get(i)?;
+                    Value::Date(
+                        NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                            .with_context(|| format!("{}: {day:?} is not a date", column.source))?,
+                    )
+                }
+            })
+        })
+        .collect()
 }
 
 async fn insert(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    table: &str,
+    tx: &mut Transaction<'_, Postgres>,
+    table: &Table,
     rows: Vec<Row>,
 ) -> anyhow::Result<()> {
-    let mut query: QueryBuilder<Postgres> =
-        QueryBuilder::new(format!("INSERT INTO {table} ({}) ", columns(table)));
+    let targets: Vec<&str> = table.columns.iter().map(|c| c.target).collect();
+    // Identity columns are GENERATED BY DEFAULT: they take the ids given.
+    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "INSERT INTO {} ({}) ",
+        table.name,
+        targets.join(", ")
+    ));
     query.push_values(rows, |mut b, row| {
         for value in row {
             match value {
-                Value::Text(v) => b.push_bind(v),
-                Value::OptText(v) => b.push_bind(v),
                 Value::Int(v) => b.push_bind(v),
                 Value::OptInt(v) => b.push_bind(v),
+                Value::Text(v) => b.push_bind(v),
+                Value::OptText(v) => b.push_bind(v),
+                Value::Bool(v) => b.push_bind(v),
                 Value::Time(v) => b.push_bind(v),
                 Value::OptTime(v) => b.push_bind(v),
-                Value::TextArray(v) => b.push_bind(v),
+                Value::TextList(v) => b.push_bind(v),
                 Value::Date(v) => b.push_bind(v),
             };
         }
@@ -298,7 +412,7 @@ async fn insert(
         .build()
         .execute(&mut **tx)
         .await
-        .with_context(|| format!("copying rows into {table}"))?;
+        .with_context(|| format!("copying rows into {}", table.name))?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Copying a single-node wiki database (`wiki.db`) into PostgreSQL, the
 //! wiki's half of `backchannel migrate` (the chat's half is
-//! [`plugin::store::copy`], built the same way).
+//! [`plugin::store::copy`], whose engine this uses).
 //!
 //! The copy is row for row, table by table, not through the [`Store`]
 //! trait: ids (which sessions, grants, revisions and the chat's room pages
@@ -11,122 +11,101 @@
 //! search index needs no copy: FTS5 lives in SQLite only, and PostgreSQL's
 //! `pages.search` is a generated column that fills itself as rows arrive.
 //!
-//! Everything goes in one PostgreSQL transaction, so an interrupted copy
-//! leaves the target as it was. The target must hold no wiki data yet (a
+//! The tables are described here; the copying itself (a reader thread on
+//! one read transaction, batched inserts, count checks) is the chat's
+//! [`plugin::store::copy::copy_tables`]. Everything goes in one PostgreSQL
+//! transaction, so an interrupted copy leaves the target as it was. The target must hold no wiki data yet (a
 //! server started on it first has already made an `admin` and a Welcome
-//! page): a merge of two wikis is not a migration. Reading uses one
-//! read-only SQLite connection and one read transaction, a consistent
-//! snapshot even while the server runs.
+//! page): a merge of two wikis is not a migration.
 //!
 //! [`Store`]: super::Store
 
 use super::sqlite::SCHEMA_VERSION;
 use super::PostgresStore;
 use anyhow::{bail, Context as _};
-use plugin::store::copy::{Copied, Progress};
-use rusqlite::{Connection, OpenFlags};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use plugin::store::copy::{
+    continue_ids, copy_tables, open_source, Column, Copied, Kind, Progress, Table,
+};
+use sqlx::PgConnection;
 use std::path::Path;
-
-/// Rows per read from SQLite and per INSERT into PostgreSQL (9 columns ×
-/// 1,000 rows stays well below PostgreSQL's 65,535 bind parameters).
-const BATCH: usize = 1_000;
-
-/// How a column travels: SQLite's storage class read, PostgreSQL's type bound.
-#[derive(Clone, Copy)]
-enum Kind {
-    Int,
-    OptInt,
-    Text,
-    OptText,
-    /// An SQLite integer flag (0 or 1) to a PostgreSQL boolean.
-    Bool,
-}
-
-/// One wiki table: how to read it and where its columns go.
-struct Table {
-    name: &'static str,
-    /// The columns, the same names on both sides, with their kinds.
-    columns: &'static [(&'static str, Kind)],
-    /// The read order. It matters for `pages` only: `parent_id` points into
-    /// the same table, and a moved page can have a parent with a higher id,
-    /// so pages go by path, which puts every parent before its children.
-    order: &'static str,
-}
 
 use Kind::{Bool, Int, OptInt, OptText, Text};
 
 /// The wiki's tables in copy order (every table after those it refers to).
-const TABLES: [Table; 8] = [
+static TABLES: [Table; 8] = [
     Table {
         name: "users",
         columns: &[
-            ("id", Int),
-            ("name", Text),
-            ("password_hash", Text),
-            ("is_admin", Bool),
-            ("created_at", Text),
+            Column::new("id", Int),
+            Column::new("name", Text),
+            Column::new("password_hash", Text),
+            Column::new("is_admin", Bool),
+            Column::new("created_at", Text),
         ],
         order: "id",
     },
     Table {
         name: "groups",
-        columns: &[("id", Int), ("name", Text)],
+        columns: &[Column::new("id", Int), Column::new("name", Text)],
         order: "id",
     },
     Table {
         name: "group_members",
-        columns: &[("group_id", Int), ("user_id", Int)],
+        columns: &[Column::new("group_id", Int), Column::new("user_id", Int)],
         order: "group_id, user_id",
     },
     Table {
         name: "sessions",
         columns: &[
-            ("token", Text),
-            ("user_id", Int),
-            ("csrf_token", Text),
-            ("kind", Text),
-            ("label", Text),
-            ("created_at", Text),
-            ("expires_at", OptText),
+            Column::new("token", Text),
+            Column::new("user_id", Int),
+            Column::new("csrf_token", Text),
+            Column::new("kind", Text),
+            Column::new("label", Text),
+            Column::new("created_at", Text),
+            Column::new("expires_at", OptText),
         ],
         order: "token",
     },
     Table {
         name: "pages",
         columns: &[
-            ("id", Int),
-            ("parent_id", OptInt),
-            ("path", Text),
-            ("title", Text),
-            ("markdown", Text),
-            ("time_zone", Text),
-            ("inherit", Bool),
-            ("updated_at", Text),
-            ("updated_by", Text),
+            Column::new("id", Int),
+            Column::new("parent_id", OptInt),
+            Column::new("path", Text),
+            Column::new("title", Text),
+            Column::new("markdown", Text),
+            Column::new("time_zone", Text),
+            Column::new("inherit", Bool),
+            Column::new("updated_at", Text),
+            Column::new("updated_by", Text),
         ],
         order: "path",
     },
     Table {
         name: "page_revisions",
         columns: &[
-            ("id", Int),
-            ("page_id", Int),
-            ("title", Text),
-            ("markdown", Text),
-            ("author", Text),
-            ("created_at", Text),
+            Column::new("id", Int),
+            Column::new("page_id", Int),
+            Column::new("title", Text),
+            Column::new("markdown", Text),
+            Column::new("author", Text),
+            Column::new("created_at", Text),
         ],
         order: "id",
     },
     Table {
         name: "page_grants",
-        columns: &[("page_id", Int), ("kind", Text), ("principal", Text)],
+        columns: &[
+            Column::new("page_id", Int),
+            Column::new("kind", Text),
+            Column::new("principal", Text),
+        ],
         order: "page_id, kind, principal",
     },
     Table {
         name: "settings",
-        columns: &[("key", Text), ("value", Text)],
+        columns: &[Column::new("key", Text), Column::new("value", Text)],
         order: "key",
     },
 ];
@@ -187,17 +166,14 @@ pub async fn sqlite_to_postgres(
     target: &PostgresStore,
     progress: Progress<'_>,
 ) -> anyhow::Result<Copied> {
-    if !sqlite.exists() {
-        bail!("{} does not exist", sqlite.display());
-    }
-    let conn = Connection::open_with_flags(sqlite, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("opening {}", sqlite.display()))?;
+    let conn = open_source(sqlite)?;
     // The tables below are this version's: an older file may lack columns,
     // a newer one may have tables this copy would silently leave behind.
     let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version != SCHEMA_VERSION {
         bail!(
-            "{} is at wiki schema version {version}, but this backchannel copies version              {SCHEMA_VERSION}: migrate with the backchannel that last served it{}",
+            "{} is at wiki schema version {version}, but this backchannel copies version \
+             {SCHEMA_VERSION}: migrate with the backchannel that last served it{}",
             sqlite.display(),
             if version < SCHEMA_VERSION {
                 " (or start this one on it once, which upgrades it)"
@@ -209,171 +185,14 @@ pub async fn sqlite_to_postgres(
     let mut tx = target.pool().begin().await?;
     refuse_unless_empty(&mut tx).await?;
 
-    // A reader thread streams every table, batch by batch, while this task
-    // writes; the bounded channel keeps memory flat on big wikis.
-    let (sender, mut batches) = tokio::sync::mpsc::channel(4);
-    let reader = tokio::task::spawn_blocking(move || read_all(conn, &sender));
-
-    let mut copied: Vec<(&'static str, u64)> = Vec::new();
-    let mut done = 0;
-    let mut failed = None;
-    while let Some(batch) = batches.recv().await {
-        match batch {
-            Batch::Table(table, total) => {
-                copied.push((table.name, total));
-                done = 0;
-                progress(table.name, 0, total);
-            }
-            Batch::Rows(table, rows) => {
-                let n = rows.len() as u64;
-                if let Err(e) = insert(&mut tx, table, rows).await {
-                    failed = Some(e);
-                    break;
-                }
-                done += n;
-                let total = copied.last().map_or(done, |(_, total)| *total);
-                progress(table.name, done, total);
-            }
-        }
-    }
-    // Dropping the receiver stops the reader at its next send; its error,
-    // if any, explains more than the writer's.
-    drop(batches);
-    reader.await.context("the SQLite reader panicked")??;
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let copied = copy_tables(conn, &mut tx, &TABLES, progress).await?;
 
     // New accounts, groups, pages and revisions get ids after the copied ones.
     for table in IDENTITIES {
-        sqlx::query(&format!(
-            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                           COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
-        ))
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("moving the id sequence of {table} past the copied rows"))?;
-    }
-
-    for (table, expected) in &copied {
-        let found: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&mut *tx)
-            .await?;
-        if found as u64 != *expected {
-            bail!("{table}: SQLite has {expected} rows but PostgreSQL counts {found}; nothing was committed");
-        }
+        continue_ids(&mut tx, table).await?;
     }
     tx.commit().await.context("committing the copy")?;
-    Ok(Copied(copied))
-}
-
-/// What the reader thread sends: a table's row count, then its rows.
-enum Batch {
-    Table(&'static Table, u64),
-    Rows(&'static Table, Vec<Row>),
-}
-
-/// One column's value, as PostgreSQL takes it.
-enum Value {
-    Int(i64),
-    OptInt(Option<i64>),
-    Text(String),
-    OptText(Option<String>),
-    Bool(bool),
-}
-
-type Row = Vec<Value>;
-
-/// Reads every table inside one read transaction (one consistent snapshot)
-/// and sends it in batches of [`BATCH`]. Stops early if the writer is gone.
-fn read_all(mut conn: Connection, sender: &tokio::sync::mpsc::Sender<Batch>) -> anyhow::Result<()> {
-    let snapshot = conn.transaction()?;
-    for table in &TABLES {
-        let total: i64 = snapshot
-            .query_row(&format!("SELECT count(*) FROM {}", table.name), [], |r| {
-                r.get(0)
-            })
-            .with_context(|| format!("counting {} in the SQLite wiki database", table.name))?;
-        if sender
-            .blocking_send(Batch::Table(table, total as u64))
-            .is_err()
-        {
-            return Ok(());
-        }
-        let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-        let sql = format!(
-            "SELECT {} FROM {} ORDER BY {}",
-            names.join(", "),
-            table.name,
-            table.order
-        );
-        let mut statement = snapshot.prepare(&sql)?;
-        let mut rows = statement.query([])?;
-        let mut batch = Vec::with_capacity(BATCH);
-        while let Some(row) = rows.next()? {
-            batch.push(convert(table, row).with_context(|| format!("reading {}", table.name))?);
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                if sender.blocking_send(Batch::Rows(table, full)).is_err() {
-                    return Ok(());
-                }
-            }
-        }
-        if !batch.is_empty() && sender.blocking_send(Batch::Rows(table, batch)).is_err() {
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-/// One SQLite row of `table` as PostgreSQL values.
-fn convert(table: &Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, kind))| {
-            Ok(match kind {
-                Kind::Int => Value::Int(r.get(i)?),
-                Kind::OptInt => Value::OptInt(r.get(i)?),
-                Kind::Text => Value::Text(r.get(i)?),
-                Kind::OptText => Value::OptText(r.get(i)?),
-                Kind::Bool => Value::Bool(r.get::<_, i64>(i)? != 0),
-            })
-        })
-        .collect()
-}
-
-async fn insert(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    table: &Table,
-    rows: Vec<Row>,
-) -> anyhow::Result<()> {
-    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-    // OVERRIDING SYSTEM VALUE is not needed: the identity columns are
-    // GENERATED BY DEFAULT, which takes the ids given.
-    let mut query: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "INSERT INTO {} ({}) ",
-        table.name,
-        names.join(", ")
-    ));
-    query.push_values(rows, |mut b, row| {
-        for value in row {
-            match value {
-                Value::Int(v) => b.push_bind(v),
-                Value::OptInt(v) => b.push_bind(v),
-                Value::Text(v) => b.push_bind(v),
-                Value::OptText(v) => b.push_bind(v),
-                Value::Bool(v) => b.push_bind(v),
-            };
-        }
-    });
-    query
-        .build()
-        .execute(&mut **tx)
-        .await
-        .with_context(|| format!("copying rows into {}", table.name))?;
-    Ok(())
+    Ok(copied)
 }
 
 #[cfg(test)]
@@ -543,7 +362,7 @@ mod tests {
             assert!(refused.contains("empty database"), "{refused}");
             let future = dir.path().join("future.db");
             SqliteStore::open(&future).unwrap();
-            Connection::open(&future)
+            rusqlite::Connection::open(&future)
                 .unwrap()
                 .pragma_update(None, "user_version", 99)
                 .unwrap();
