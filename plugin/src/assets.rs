@@ -42,7 +42,10 @@ fn text(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// Serves the wasm-pack output. `ServeDir` refuses paths that climb out of
-/// the directory and sets the content type (`application/wasm` for the module).
+/// the directory and sets the content type (`application/wasm` for the
+/// module). Where the build left a `NAME.gz` beside a file (`cargo xtask
+/// build-ui` does), browsers that accept gzip get that instead, with
+/// `Content-Encoding: gzip` and `Vary: Accept-Encoding`.
 async fn ui_bundle(State(state): State<AppState>, request: Request<axum::body::Body>) -> Response {
     let (mut parts, body) = request.into_parts();
     let file = parts
@@ -56,7 +59,11 @@ async fn ui_bundle(State(state): State<AppState>, request: Request<axum::body::B
         Err(_) => return crate::error::AppError::not_found().into_response(),
     };
     let request = Request::from_parts(parts, body);
-    let mut response = match ServeDir::new(&state.config.ui_dir).oneshot(request).await {
+    let mut response = match ServeDir::new(&state.config.ui_dir)
+        .precompressed_gzip()
+        .oneshot(request)
+        .await
+    {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     };

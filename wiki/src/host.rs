@@ -18,7 +18,8 @@ use async_trait::async_trait;
 use axum::http::HeaderMap;
 use plugin::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 use protocol::{PageId, UserId};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Who the plugin is recorded as when it writes pages (transcripts).
 pub const PLUGIN_AUTHOR: &str = "backchannel";
@@ -29,7 +30,25 @@ pub struct WikiHost {
     store: Arc<dyn Store>,
     /// Shared with the wiki's handlers, which refresh it after ACL writes.
     epoch: acl::Epoch,
+    /// Answers of [`Host::access`] under the current epoch.
+    answers: Arc<Mutex<Answers>>,
 }
+
+/// Access answers, valid while the ACL epoch they were worked out under
+/// stands. Every post, long-poll and subscription asks for access, while
+/// permissions change rarely: without this each of them costs several
+/// database reads. Everything that can take access away (permission
+/// changes, group removals, page moves and deletions) moves the epoch, so a
+/// stale answer never outlives a revocation; on several nodes, as long as a
+/// node takes to notice the epoch (the same bound open streams have).
+#[derive(Default)]
+struct Answers {
+    epoch: u64,
+    by_page_and_user: HashMap<(i64, Option<String>), Access>,
+}
+
+/// Past this many answers the cache starts over (it refills as asked).
+const MAX_ANSWERS: usize = 100_000;
 
 impl WikiHost {
     /// A host with its own epoch (refreshed only by [`acl::Epoch::follow`]
@@ -40,7 +59,38 @@ impl WikiHost {
 
     /// A host reporting `epoch` as its ACL epoch.
     pub fn with_epoch(store: Arc<dyn Store>, epoch: acl::Epoch) -> Self {
-        Self { store, epoch }
+        Self {
+            store,
+            epoch,
+            answers: Arc::default(),
+        }
+    }
+
+    fn answers(&self) -> MutexGuard<'_, Answers> {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Works out `caller`'s access to page `id` from the database.
+    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> Access {
+        let store = self.store.as_ref();
+        let member = async {
+            match caller {
+                // A caller whose account is gone is treated as anonymous.
+                Some(caller) => users::member(store, caller.id.as_str()).await,
+                None => Ok(None),
+            }
+        };
+        // The three lookups are independent: at once, not one by one.
+        let result = tokio::try_join!(store.page_by_id(id), member, store.effective_rules(id)).map(
+            |(page, member, rules)| match page {
+                Some(_) => rules.access(member.as_ref()),
+                None => Access::None,
+            },
+        );
+        result.unwrap_or_else(|err| {
+            tracing::error!(error = ?err, "evaluating page access");
+            Access::None
+        })
     }
 
     /// The epoch this host reports.
@@ -96,23 +146,28 @@ impl Host for WikiHost {
         let Some(id) = row_id(page) else {
             return Access::None;
         };
-        let store = self.store.as_ref();
-        let result = async {
-            if store.page_by_id(id).await?.is_none() {
-                return Ok(Access::None);
+        let key = (id, caller.map(|c| c.id.as_str().to_owned()));
+        let epoch = self.epoch.get();
+        {
+            let answers = self.answers();
+            if answers.epoch == epoch {
+                if let Some(access) = answers.by_page_and_user.get(&key) {
+                    return *access;
+                }
             }
-            let member = match caller {
-                // A caller whose account is gone is treated as anonymous.
-                Some(caller) => users::member(store, caller.id.as_str()).await?,
-                None => None,
-            };
-            acl::access(store, member.as_ref(), id).await
         }
-        .await;
-        result.unwrap_or_else(|err| {
-            tracing::error!(error = ?err, "evaluating page access");
-            Access::None
-        })
+        let access = self.look_up_access(caller, id).await;
+        let mut answers = self.answers();
+        // Only an answer worked out entirely under the current epoch is kept.
+        let now = self.epoch.get();
+        if now == epoch {
+            if answers.epoch != now || answers.by_page_and_user.len() >= MAX_ANSWERS {
+                answers.epoch = now;
+                answers.by_page_and_user.clear();
+            }
+            answers.by_page_and_user.insert(key, access);
+        }
+        access
     }
 
     async fn put_child_page(

@@ -290,3 +290,53 @@ async fn api_sessions_hand_out_bearer_tokens() {
         .unwrap();
     assert_eq!(send(router, again).await.status, 401);
 }
+
+/// The wasm module is most of what a browser downloads: where the build
+/// left a `.gz` beside it, browsers that accept gzip get that, the rest get
+/// the plain file, both as `application/wasm`.
+#[tokio::test]
+async fn the_bundle_goes_out_gzipped_to_browsers_that_take_gzip() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use tower::ServiceExt as _;
+
+    let ui = tempfile::tempdir().unwrap();
+    let module = b"\0asm\x01\0\0\0 a stand-in module".repeat(50);
+    std::fs::write(ui.path().join("wasm_ui_bg.wasm"), &module).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &module).unwrap();
+    let compressed = gz.finish().unwrap();
+    std::fs::write(ui.path().join("wasm_ui_bg.wasm.gz"), &compressed).unwrap();
+    let ui_dir = ui.path().to_owned();
+    let wiki = common::start_with(move |config| config.ui_dir = ui_dir);
+
+    for (accepts, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("gzip"), &compressed),
+        (None, None, &module),
+    ] {
+        let mut request = Request::get("/assets/ui/wasm_ui_bg.wasm");
+        if let Some(accepts) = accepts {
+            request = request.header(header::ACCEPT_ENCODING, accepts);
+        }
+        let response = wiki
+            .parts
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(
+            headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding
+        );
+        let got = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&got.to_vec(), body);
+    }
+}

@@ -56,14 +56,16 @@ enum Command {
     ///
     /// Checks, then installs only what is missing: the wasm32 target, rustfmt
     /// and clippy, wasm-pack, wasm-bindgen-cli at exactly the version in
-    /// Cargo.lock, and, as root on Debian, chromium, chromium-driver and
-    /// binaryen (wasm-opt). Not root: prints the apt-get command to run.
+    /// Cargo.lock, as root on Debian chromium and chromium-driver (not root:
+    /// prints the apt-get command to run), and binaryen's wasm-opt from npm
+    /// into target/tools.
     Setup,
     /// Build the wasm UI bundle into target/ui
     ///
     /// The plugin serves target/ui at /assets/ui/ (BACKCHANNEL_UI_DIR overrides).
     /// A dev build unless --release; release builds also go through
-    /// `wasm-opt -Oz` when binaryen is installed. Prints the size, raw and gzipped.
+    /// `wasm-opt -Oz` when binaryen 116 or later is installed (older ones break
+    /// the bundle). Prints the size, raw and gzipped; writes .gz files beside it.
     BuildUi {
         /// Optimised build, shrunk with wasm-opt when it is installed.
         #[arg(long)]

@@ -3,7 +3,9 @@
 //!
 //! Order matters: the wasm32 target and cargo components first, then the
 //! cargo-installed tools (wasm-pack, wasm-bindgen-cli pinned to Cargo.lock),
-//! then Debian packages (Chromium, chromedriver, binaryen's `wasm-opt`).
+//! then Debian packages (Chromium, chromedriver), then binaryen's
+//! `wasm-opt` from npm into `target/tools` (Debian 12's binaryen 108 breaks
+//! wasm-bindgen's externref table, so the bundle would not start).
 
 use std::fs;
 use std::path::PathBuf;
@@ -13,11 +15,13 @@ use anyhow::{bail, Context, Result};
 use crate::shell::{self, banner, note};
 
 /// The Debian package that provides each system tool we need.
-const SYSTEM_TOOLS: [(&str, &str); 3] = [
+const SYSTEM_TOOLS: [(&str, &str); 2] = [
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
-    ("wasm-opt", "binaryen"),
 ];
+
+/// binaryen from npm, pinned: its `wasm-opt` shrinks the release bundle.
+pub const BINARYEN_NPM: &str = "binaryen@132.0.0";
 
 /// What `setup` found about the optional system tools, for later steps.
 #[derive(Debug, Default)]
@@ -64,7 +68,35 @@ pub fn setup() -> Result<()> {
     ensure_wasm_pack()?;
     ensure_wasm_bindgen_cli()?;
     ensure_system_tools()?;
+    ensure_binaryen();
     Ok(())
+}
+
+/// Installs binaryen's `wasm-opt` from npm into `target/tools` unless a
+/// recent enough one is there. Optional: without it the release bundle is
+/// just larger, so a failure is a note, not an error.
+fn ensure_binaryen() {
+    banner("checking binaryen (wasm-opt) for the release bundle");
+    if let Some((path, version)) = crate::ui::wasm_opt() {
+        note(&format!("wasm-opt {version} at {}", path.display()));
+        return;
+    }
+    if shell::find_program("npm").is_none() {
+        note("npm is not installed: release bundles will not be shrunk (install Node.js and npm, then rerun)");
+        return;
+    }
+    let tools = shell::workspace_root().join("target/tools");
+    let installed = shell::run(
+        shell::command("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg(BINARYEN_NPM),
+    );
+    if let Err(e) = installed {
+        note(&format!(
+            "could not install {BINARYEN_NPM} from npm ({e:#}): release bundles will not be shrunk"
+        ));
+    }
 }
 
 fn ensure_wasm_target() -> Result<()> {
@@ -174,7 +206,7 @@ fn ensure_wasm_bindgen_cli() -> Result<()> {
 }
 
 fn ensure_system_tools() -> Result<()> {
-    banner("checking chromium, chromedriver and wasm-opt");
+    banner("checking chromium and chromedriver");
     let missing: Vec<(&str, &str)> = SYSTEM_TOOLS
         .into_iter()
         .filter(|(program, _)| shell::find_program(program).is_none())
@@ -218,7 +250,7 @@ fn ensure_system_tools() -> Result<()> {
         format!("sudo apt-get install {}", packages.join(" "))
     } else {
         format!(
-            "install {} with your package manager (Chromium, its chromedriver, and binaryen)",
+            "install {} with your package manager (Chromium and its chromedriver)",
             packages.join(", ")
         )
     };

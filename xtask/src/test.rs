@@ -207,8 +207,11 @@ pub fn test(fail_fast: bool) -> Result<ExitCode> {
         ]))?;
         Ok(None)
     });
-    pipeline.step("build the wasm bundle", || {
-        ui::build_ui(Profile::Dev)?;
+    // The release bundle, as `cargo xtask run` and the bench serve it: the
+    // browser tests then check what users get, wasm-opt included (an old
+    // binaryen once broke it while the dev bundle kept passing).
+    pipeline.step("build the wasm bundle (release)", || {
+        ui::build_ui(Profile::Release)?;
         Ok(None)
     });
     pipeline.step("cargo build backchannel", || {

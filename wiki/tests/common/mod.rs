@@ -21,6 +21,11 @@ pub struct TestWiki {
 
 /// A freshly bootstrapped install and its router.
 pub fn start() -> TestWiki {
+    start_with(|_| {})
+}
+
+/// [`start`] with the chat's configuration changed by `configure` first.
+pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
     let dir = tempfile::tempdir().unwrap();
     let install = Install::at(dir.path()).unwrap();
     let store: Arc<dyn Store> =
@@ -41,11 +46,13 @@ pub fn start() -> TestWiki {
     .admin_password
     .unwrap();
     let chat_store = plugin::SqliteStore::open(&install.chat_db_path()).unwrap();
+    let mut config = wiki::server::chat_config(&install);
+    configure(&mut config);
     let parts = web::app(
         store,
         Arc::new(chat_store),
         Arc::new(plugin::LocalBus::new()),
-        wiki::server::chat_config(&install),
+        config,
     )
     .unwrap();
     TestWiki {
