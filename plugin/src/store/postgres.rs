@@ -194,26 +194,8 @@ impl PostgresStore {
     /// Like [`connect`](Self::connect), but keeps every table in `schema`
     /// (created if missing; lowercase letters, digits and `_`).
     pub async fn connect_with_schema(url: &str, schema: &str) -> anyhow::Result<Self> {
-        check_schema_name(schema)?;
         let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .context("connecting to PostgreSQL")?;
-        let created = conn
-            .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
-            .await;
-        // Two nodes creating the schema at once: one of them gets a
-        // duplicate error although the schema now exists, which is fine.
-        if let Err(e) = created {
-            let duplicate = e
-                .as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|code| code == "42P06" || code == "23505");
-            if !duplicate {
-                return Err(e).with_context(|| format!("creating schema {schema}"));
-            }
-        }
-        conn.close().await.ok();
+        ensure_schema(&options, schema).await?;
         Self::open(options.options([("search_path", schema)])).await
     }
 
@@ -272,6 +254,41 @@ impl PostgresStore {
             .map(message_from_row)
             .collect::<Result<_, _>>()?)
     }
+}
+
+/// Creates `schema` unless it exists. Its name goes into SQL unquoted, so
+/// only lowercase letters, digits and `_` (at most 63) are accepted. The
+/// wiki's PostgreSQL store keeps its tables the same way.
+pub async fn ensure_schema(options: &PgConnectOptions, schema: &str) -> anyhow::Result<()> {
+    check_schema_name(schema)?;
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .context("connecting to PostgreSQL")?;
+    // Asking first keeps "already exists" notices out of every start's log.
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(schema)
+            .fetch_one(&mut conn)
+            .await
+            .with_context(|| format!("looking for schema {schema}"))?;
+    if !exists {
+        let created = conn
+            .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+            .await;
+        // Two nodes creating the schema at once: one of them gets a
+        // duplicate error although the schema now exists, which is fine.
+        if let Err(e) = created {
+            let duplicate = e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|code| code == "42P06" || code == "23505");
+            if !duplicate {
+                return Err(e).with_context(|| format!("creating schema {schema}"));
+            }
+        }
+    }
+    conn.close().await.ok();
+    Ok(())
 }
 
 /// Schema names go into SQL unquoted, so only the plainest are accepted.

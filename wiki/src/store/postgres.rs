@@ -41,7 +41,7 @@ use crate::users::{Member, User};
 use anyhow::{bail, Context as _};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection as _, Executor as _, PgConnection};
+use sqlx::{Executor as _, PgConnection};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -155,36 +155,8 @@ impl PostgresStore {
     /// Like [`connect`](Self::connect), but keeps every table in `schema`
     /// (created if missing; lowercase letters, digits and `_`).
     pub async fn connect_with_schema(url: &str, schema: &str) -> anyhow::Result<Self> {
-        check_schema_name(schema)?;
         let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .context("connecting to PostgreSQL")?;
-        // Asking first keeps "already exists" notices out of every start's log.
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
-                .bind(schema)
-                .fetch_one(&mut conn)
-                .await
-                .context("looking for the wiki schema")?;
-        let created = if exists {
-            Ok(Default::default())
-        } else {
-            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
-                .await
-        };
-        // Two nodes creating the schema at once: one of them gets a
-        // duplicate error although the schema now exists, which is fine.
-        if let Err(e) = created {
-            let duplicate = e
-                .as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|code| code == "42P06" || code == "23505");
-            if !duplicate {
-                return Err(e).with_context(|| format!("creating schema {schema}"));
-            }
-        }
-        conn.close().await.ok();
+        plugin::store::postgres::ensure_schema(&options, schema).await?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -202,20 +174,6 @@ impl PostgresStore {
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-/// Schema names go into SQL unquoted, so only the plainest are accepted.
-fn check_schema_name(schema: &str) -> anyhow::Result<()> {
-    let mut chars = schema.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && schema.len() <= 63;
-    if !plain {
-        bail!("schema name {schema:?} must be lowercase letters, digits and _ (at most 63)");
-    }
-    Ok(())
 }
 
 async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
