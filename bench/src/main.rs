@@ -65,6 +65,10 @@ enum Command {
         /// The wasm bundle directory, for the bundle-size row.
         #[arg(long, default_value = "target/ui", value_name = "DIR")]
         ui: PathBuf,
+        /// Run only these scenarios (comma-separated; default: all), e.g.
+        /// `--only writes,poll` while profiling one path.
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "SCENARIO")]
+        only: Vec<Scenario>,
     },
     /// Serve the bare baseline broadcaster
     Baseline {
@@ -85,19 +89,39 @@ fn main() -> Result<()> {
             server,
             out,
             ui,
+            only,
         } => {
             let server = match server {
                 Some(path) => path,
                 None => target::sibling("backchannel")?,
             };
             let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
-            let report = runtime.block_on(run(&server, sizes, &ui))?;
+            let report = runtime.block_on(run(&server, sizes, &ui, &only))?;
             report.write(&out)?;
             println!("\n{}", report.markdown());
             println!("written to {}", out.join("report.md").display());
             Ok(())
         }
     }
+}
+
+/// The scenarios, as `--only` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    Rss,
+    Fanout,
+    Latency,
+    Cluster,
+    Last,
+    Idle,
+    Writes,
+    History,
+    Sse,
+    Poll,
+    Search,
+    Transcript,
+    Popup,
+    Bundle,
 }
 
 /// How big each scenario is.
@@ -159,7 +183,8 @@ fn heading(name: &str) {
     let _ = std::io::stdout().flush();
 }
 
-async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
+async fn run(server: &Path, sizes: Sizes, ui: &Path, only: &[Scenario]) -> Result<Report> {
+    let wants = |scenario: Scenario| only.is_empty() || only.contains(&scenario);
     let bench = std::env::current_exe()?;
     let mut rows = Vec::new();
 
@@ -167,23 +192,176 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
     let backchannel = Target::backchannel(server, 20).await?;
     let baseline = Target::baseline(&bench).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_rss = backchannel.rss_bytes()?;
-    rows.push(Row {
-        scenario: "idle server RSS".into(),
-        aim: "< 40 MB".into(),
-        measured: format!("{:.1} MB", mb(idle_rss)),
-        baseline: Some(format!("{:.1} MB", mb(baseline.rss_bytes()?))),
-        percent_of_baseline: None,
-        met: Some(mb(idle_rss) < 40.0),
-        note: None,
-        detail: serde_json::json!({ "rss_bytes": idle_rss }),
-    });
+    if wants(Scenario::Rss) {
+        let idle_rss = backchannel.rss_bytes()?;
+        rows.push(Row {
+            scenario: "idle server RSS".into(),
+            aim: "< 40 MB".into(),
+            measured: format!("{:.1} MB", mb(idle_rss)),
+            baseline: Some(format!("{:.1} MB", mb(baseline.rss_bytes()?))),
+            percent_of_baseline: None,
+            met: Some(mb(idle_rss) < 40.0),
+            note: None,
+            detail: serde_json::json!({ "rss_bytes": idle_rss }),
+        });
+    }
 
-    heading("fan-out: highest sustained deliveries/s with p99 < 100 ms, nothing lost");
+    if wants(Scenario::Fanout) {
+        heading("fan-out: highest sustained deliveries/s with p99 < 100 ms, nothing lost");
+        rows.push(fanout_row(&backchannel, &baseline, sizes).await?);
+    }
+
+    let plan = Plan {
+        rate: 20.0,
+        duration: Duration::from_secs(sizes.latency_seconds),
+        senders: 1,
+    };
+    if wants(Scenario::Latency) || wants(Scenario::Cluster) {
+        heading("latency at 20 msg/s");
+        let ours = scenario::fanout(&backchannel, sizes.latency_listeners, plan).await?;
+        let theirs = scenario::fanout(&baseline, sizes.latency_listeners, plan).await?;
+        rows.push(latency_row(
+            format!(
+                "1 room, {} listeners, 20 msg/s: post → deliver",
+                sizes.latency_listeners
+            ),
+            "p99 < 20 ms",
+            &ours,
+            Some(&theirs),
+            20.0,
+        ));
+        if wants(Scenario::Cluster) {
+            heading("cross-node latency at 20 msg/s (two nodes on PostgreSQL + NATS)");
+            rows.push(cluster::row(server, sizes.latency_listeners, plan, &ours).await);
+        }
+    }
+
+    if wants(Scenario::Last) {
+        heading("one message to the last listener");
+        let ours = scenario::last_listener(&backchannel, sizes.last_listeners).await?;
+        let theirs = scenario::last_listener(&baseline, sizes.last_listeners).await?;
+        rows.push(Row {
+            scenario: format!(
+                "1 room, {} listeners: one message to the last listener",
+                sizes.last_listeners
+            ),
+            aim: "< 100 ms".into(),
+            measured: format!("{:.1} ms", ours.latency.max_ms),
+            baseline: Some(format!("{:.1} ms", theirs.latency.max_ms)),
+            percent_of_baseline: None,
+            met: Some(ours.lost == 0 && ours.latency.max_ms < 100.0),
+            note: (ours.lost > 0).then(|| format!("{} listeners missed it", ours.lost)),
+            detail: serde_json::json!({ "backchannel": ours, "baseline": theirs }),
+        });
+    }
+
+    if wants(Scenario::Idle) {
+        heading("memory per idle WebSocket");
+        let allowed = open_file_limit().saturating_sub(1_000);
+        let idle = sizes.idle_connections.min(allowed);
+        if idle < sizes.idle_connections {
+            println!(
+                "    the open-file limit allows {allowed} connections, not {}: measuring {idle} \
+                 (raise `ulimit -n` for the full figure)",
+                sizes.idle_connections
+            );
+        }
+        let row = match idle_rows(&backchannel, &baseline, idle).await {
+            Ok(row) => row,
+            Err(e) => not_run(
+                "idle WebSocket clients: server memory per connection",
+                "< 10 KiB per connection, 50,000 connections",
+                &e,
+            ),
+        };
+        rows.push(row);
+    }
+
+    if wants(Scenario::Writes) {
+        heading("durable writes");
+        rows.push(writes_row(&backchannel, sizes).await?);
+    }
+
+    if wants(Scenario::History) {
+        heading("last 50 messages of a big room");
+        let room = scenario::fill(&backchannel, "bench-history", sizes.history_messages).await?;
+        let latest = scenario::latest_fifty(&backchannel, &room, sizes.history_requests).await?;
+        rows.push(Row {
+            scenario: format!(
+                "last 50 messages of a room in a {}-message store, over HTTP",
+                thousands(sizes.history_messages)
+            ),
+            aim: "p99 < 5 ms".into(),
+            measured: format!("p50 {:.2} ms, p99 {:.2} ms", latest.p50_ms, latest.p99_ms),
+            baseline: None,
+            percent_of_baseline: None,
+            met: Some(latest.p99_ms < 5.0),
+            note: None,
+            detail: serde_json::to_value(latest)?,
+        });
+    }
+
+    for (transport, name, scenario) in [
+        (Http::Sse, "SSE", Scenario::Sse),
+        (Http::LongPoll, "long-poll", Scenario::Poll),
+    ] {
+        if !wants(scenario) {
+            continue;
+        }
+        heading(&format!("{name} listeners"));
+        let run =
+            scenario::http_listeners(&backchannel, transport, sizes.http_listeners, plan).await?;
+        rows.push(latency_row(
+            format!("{name}: {} listeners, 20 msg/s", sizes.http_listeners),
+            "p99 < 50 ms",
+            &run,
+            None,
+            50.0,
+        ));
+    }
+
+    if wants(Scenario::Search) {
+        heading("search over transcripts");
+        let (days, per_day) = if sizes.quick {
+            (20, 500)
+        } else {
+            (1_000, 1_000)
+        };
+        let searched =
+            search::measure(&backchannel, server, days, per_day, sizes.history_requests).await;
+        rows.push(search::row(searched, days * per_day));
+    }
+
+    if wants(Scenario::Transcript) {
+        heading("render one transcript day");
+        let runs = if sizes.quick { 20 } else { 200 };
+        rows.push(transcript::row(&transcript::measure(runs)));
+    }
+
+    if wants(Scenario::Popup) {
+        heading("popup: open to the last message painted (headless Chromium)");
+        rows.push(popup::row(&backchannel).await);
+    }
+
+    if wants(Scenario::Bundle) {
+        heading("wasm bundle size");
+        rows.push(bundle_row(ui));
+    }
+
+    Ok(Report {
+        date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        quick: sizes.quick,
+        machine: Machine::detect(),
+        rows,
+    })
+}
+
+/// Climbs the rate ladder on both servers; the row compares the best rates.
+async fn fanout_row(backchannel: &Target, baseline: &Target, sizes: Sizes) -> Result<Row> {
     let duration = Duration::from_secs(sizes.fanout_seconds);
     println!("  backchannel");
     let (ours, our_runs) = scenario::max_fanout(
-        &backchannel,
+        backchannel,
         sizes.fanout_listeners,
         sizes.fanout_ladder,
         duration,
@@ -192,7 +370,7 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
     .await?;
     println!("  baseline");
     let (theirs, their_runs) = scenario::max_fanout(
-        &baseline,
+        baseline,
         sizes.fanout_listeners,
         sizes.fanout_ladder,
         duration,
@@ -202,7 +380,7 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
     let ours_rate = ours.map_or(0.0, |f| f.deliveries_per_sec);
     let theirs_rate = theirs.map_or(0.0, |f| f.deliveries_per_sec);
     let ratio = percent(ours_rate, theirs_rate);
-    rows.push(Row {
+    Ok(Row {
         scenario: format!(
             "1 room, {} listeners: sustained deliveries/s (p99 < 100 ms, none lost)",
             sizes.fanout_listeners
@@ -214,75 +392,17 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
         met: Some(ours_rate >= 200_000.0 && ratio.is_some_and(|r| r >= 70.0)),
         note: None,
         detail: serde_json::json!({ "backchannel": our_runs, "baseline": their_runs }),
-    });
+    })
+}
 
-    heading("latency at 20 msg/s");
-    let plan = Plan {
-        rate: 20.0,
-        duration: Duration::from_secs(sizes.latency_seconds),
-        senders: 1,
-    };
-    let ours = scenario::fanout(&backchannel, sizes.latency_listeners, plan).await?;
-    let theirs = scenario::fanout(&baseline, sizes.latency_listeners, plan).await?;
-    rows.push(latency_row(
-        format!(
-            "1 room, {} listeners, 20 msg/s: post → deliver",
-            sizes.latency_listeners
-        ),
-        "p99 < 20 ms",
-        &ours,
-        Some(&theirs),
-        20.0,
-    ));
-
-    heading("cross-node latency at 20 msg/s (two nodes on PostgreSQL + NATS)");
-    rows.push(cluster::row(server, sizes.latency_listeners, plan, &ours).await);
-
-    heading("one message to the last listener");
-    let ours = scenario::last_listener(&backchannel, sizes.last_listeners).await?;
-    let theirs = scenario::last_listener(&baseline, sizes.last_listeners).await?;
-    rows.push(Row {
-        scenario: format!(
-            "1 room, {} listeners: one message to the last listener",
-            sizes.last_listeners
-        ),
-        aim: "< 100 ms".into(),
-        measured: format!("{:.1} ms", ours.latency.max_ms),
-        baseline: Some(format!("{:.1} ms", theirs.latency.max_ms)),
-        percent_of_baseline: None,
-        met: Some(ours.lost == 0 && ours.latency.max_ms < 100.0),
-        note: (ours.lost > 0).then(|| format!("{} listeners missed it", ours.lost)),
-        detail: serde_json::json!({ "backchannel": ours, "baseline": theirs }),
-    });
-
-    heading("memory per idle WebSocket");
-    let allowed = open_file_limit().saturating_sub(1_000);
-    let idle = sizes.idle_connections.min(allowed);
-    if idle < sizes.idle_connections {
-        println!(
-            "    the open-file limit allows {allowed} connections, not {}: measuring {idle} \
-             (raise `ulimit -n` for the full figure)",
-            sizes.idle_connections
-        );
-    }
-    let row = match idle_rows(&backchannel, &baseline, idle).await {
-        Ok(row) => row,
-        Err(e) => not_run(
-            "idle WebSocket clients: server memory per connection",
-            "< 10 KiB per connection, 50,000 connections",
-            &e,
-        ),
-    };
-    rows.push(row);
-
-    heading("durable writes");
+async fn writes_row(backchannel: &Target, sizes: Sizes) -> Result<Row> {
     let plan = Plan {
         rate: sizes.write_rate,
         duration: Duration::from_secs(sizes.write_seconds),
         senders: sizes.write_rooms,
     };
-    let writes = scenario::durable_writes(&backchannel, sizes.write_rooms, plan).await?;
-    rows.push(Row {
+    let writes = scenario::durable_writes(backchannel, sizes.write_rooms, plan).await?;
+    Ok(Row {
         scenario: format!(
             "{} rooms, {} writers: durable (acked after commit) messages/s",
             sizes.write_rooms, sizes.write_rooms
@@ -297,68 +417,6 @@ async fn run(server: &Path, sizes: Sizes, ui: &Path) -> Result<Report> {
         met: Some(writes.acked_per_sec >= 20_000.0 && writes.ack_latency.p99_ms < 50.0),
         note: None,
         detail: serde_json::to_value(writes)?,
-    });
-
-    heading("last 50 messages of a big room");
-    let room = scenario::fill(&backchannel, "bench-history", sizes.history_messages).await?;
-    let latest = scenario::latest_fifty(&backchannel, &room, sizes.history_requests).await?;
-    rows.push(Row {
-        scenario: format!(
-            "last 50 messages of a room in a {}-message store, over HTTP",
-            thousands(sizes.history_messages)
-        ),
-        aim: "p99 < 5 ms".into(),
-        measured: format!("p50 {:.2} ms, p99 {:.2} ms", latest.p50_ms, latest.p99_ms),
-        baseline: None,
-        percent_of_baseline: None,
-        met: Some(latest.p99_ms < 5.0),
-        note: None,
-        detail: serde_json::to_value(latest)?,
-    });
-
-    for (transport, name) in [(Http::Sse, "SSE"), (Http::LongPoll, "long-poll")] {
-        heading(&format!("{name} listeners"));
-        let plan = Plan {
-            rate: 20.0,
-            duration: Duration::from_secs(sizes.latency_seconds),
-            senders: 1,
-        };
-        let run =
-            scenario::http_listeners(&backchannel, transport, sizes.http_listeners, plan).await?;
-        rows.push(latency_row(
-            format!("{name}: {} listeners, 20 msg/s", sizes.http_listeners),
-            "p99 < 50 ms",
-            &run,
-            None,
-            50.0,
-        ));
-    }
-
-    heading("search over transcripts");
-    let (days, per_day) = if sizes.quick {
-        (20, 500)
-    } else {
-        (1_000, 1_000)
-    };
-    let searched =
-        search::measure(&backchannel, server, days, per_day, sizes.history_requests).await;
-    rows.push(search::row(searched, days * per_day));
-
-    heading("render one transcript day");
-    let runs = if sizes.quick { 20 } else { 200 };
-    rows.push(transcript::row(&transcript::measure(runs)));
-
-    heading("popup: open to the last message painted (headless Chromium)");
-    rows.push(popup::row(&backchannel).await);
-
-    heading("wasm bundle size");
-    rows.push(bundle_row(ui));
-
-    Ok(Report {
-        date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
-        quick: sizes.quick,
-        machine: Machine::detect(),
-        rows,
     })
 }
 

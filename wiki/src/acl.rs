@@ -35,6 +35,10 @@
 //! wiki's own handlers refresh it right after such a write, and a poller
 //! ([`Epoch::follow`]) picks up changes made by other processes (the CLI)
 //! within a second.
+//!
+//! [`EpochCache`] keeps answers that hold while the epoch stands (who a
+//! session token is, what access someone has to a page), so the hot paths
+//! (every post, poll and subscription) skip the database; a bump empties it.
 
 use crate::store::Store;
 use crate::users::Member;
@@ -43,9 +47,11 @@ use plugin::Access;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Someone a page can grant a right to.
@@ -352,6 +358,74 @@ impl Epoch {
     }
 }
 
+/// Answers worked out under one ACL epoch, forgotten as soon as it moves.
+/// Cheap to clone (the answers are shared). Only answers worked out
+/// entirely under the current epoch are kept, so a lookup that raced with a
+/// revocation never outlives it.
+#[derive(Clone)]
+pub struct EpochCache<K, V> {
+    epoch: Epoch,
+    answers: Arc<Mutex<Answers<K, V>>>,
+    /// Past this many answers the cache starts over (it refills as asked).
+    capacity: usize,
+}
+
+struct Answers<K, V> {
+    epoch: u64,
+    by_key: HashMap<K, V>,
+}
+
+impl<K: Eq + Hash, V: Clone> EpochCache<K, V> {
+    pub fn new(epoch: Epoch, capacity: usize) -> Self {
+        Self {
+            epoch,
+            answers: Arc::new(Mutex::new(Answers {
+                epoch: 0,
+                by_key: HashMap::new(),
+            })),
+            capacity,
+        }
+    }
+
+    /// The answer for `key`: remembered, or from `look_up` (then remembered
+    /// if it is `Some`; `None`, for "unknown" or "failed", is asked again
+    /// next time).
+    pub async fn get_or_look_up<F>(&self, key: K, look_up: F) -> Option<V>
+    where
+        F: Future<Output = Option<V>>,
+    {
+        let epoch = self.epoch.get();
+        {
+            let answers = self.answers();
+            if answers.epoch == epoch {
+                if let Some(value) = answers.by_key.get(&key) {
+                    return Some(value.clone());
+                }
+            }
+        }
+        let value = look_up.await?;
+        let now = self.epoch.get();
+        if now == epoch {
+            let mut answers = self.answers();
+            if answers.epoch != now || answers.by_key.len() >= self.capacity {
+                answers.epoch = now;
+                answers.by_key.clear();
+            }
+            answers.by_key.insert(key, value.clone());
+        }
+        Some(value)
+    }
+
+    /// Forgets `key` now, without waiting for the epoch to move.
+    pub fn forget(&self, key: &K) {
+        self.answers().by_key.remove(key);
+    }
+
+    fn answers(&self) -> std::sync::MutexGuard<'_, Answers<K, V>> {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +477,29 @@ mod tests {
         let defaults = default_rules();
         assert_eq!(defaults.access(None), Access::Read);
         assert_eq!(defaults.access(Some(&carol)), Access::Write);
+    }
+
+    #[tokio::test]
+    async fn epoch_cache_keeps_answers_until_the_epoch_moves() {
+        let epoch = Epoch::default();
+        let cache = EpochCache::<&str, u32>::new(epoch.clone(), 10);
+        assert_eq!(cache.get_or_look_up("a", async { Some(1) }).await, Some(1));
+        assert_eq!(cache.get_or_look_up("a", async { Some(2) }).await, Some(1));
+        // "None" answers are not remembered.
+        assert_eq!(cache.get_or_look_up("b", async { None }).await, None);
+        assert_eq!(cache.get_or_look_up("b", async { Some(3) }).await, Some(3));
+        cache.forget(&"b");
+        assert_eq!(cache.get_or_look_up("b", async { Some(4) }).await, Some(4));
+
+        epoch.observe(1);
+        assert_eq!(cache.get_or_look_up("a", async { Some(5) }).await, Some(5));
+
+        // An answer worked out while the epoch moved is used but not kept.
+        let moving = async {
+            epoch.observe(2);
+            Some(6)
+        };
+        assert_eq!(cache.get_or_look_up("c", moving).await, Some(6));
+        assert_eq!(cache.get_or_look_up("c", async { Some(7) }).await, Some(7));
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::acl;
 use crate::pages::{self, PagePath};
-use crate::sessions;
+use crate::sessions::Sessions;
 use crate::store::Store;
 use crate::users;
 use anyhow::Context as _;
@@ -18,8 +18,7 @@ use async_trait::async_trait;
 use axum::http::HeaderMap;
 use plugin::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 use protocol::{PageId, UserId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 /// Who the plugin is recorded as when it writes pages (transcripts).
 pub const PLUGIN_AUTHOR: &str = "backchannel";
@@ -30,24 +29,18 @@ pub struct WikiHost {
     store: Arc<dyn Store>,
     /// Shared with the wiki's handlers, which refresh it after ACL writes.
     epoch: acl::Epoch,
-    /// Answers of [`Host::access`] under the current epoch.
-    answers: Arc<Mutex<Answers>>,
+    /// Who a token belongs to; shared with the wiki's own handlers.
+    sessions: Sessions,
+    /// Answers of [`Host::access`] under the current epoch. Every post,
+    /// long-poll and subscription asks for access, while permissions change
+    /// rarely: without this each of them costs several database reads.
+    /// Everything that can take access away moves the epoch, so a stale
+    /// answer never outlives a revocation; on several nodes, as long as a
+    /// node takes to notice the epoch (the same bound open streams have).
+    access: acl::EpochCache<(i64, Option<String>), Access>,
 }
 
-/// Access answers, valid while the ACL epoch they were worked out under
-/// stands. Every post, long-poll and subscription asks for access, while
-/// permissions change rarely: without this each of them costs several
-/// database reads. Everything that can take access away (permission
-/// changes, group removals, page moves and deletions) moves the epoch, so a
-/// stale answer never outlives a revocation; on several nodes, as long as a
-/// node takes to notice the epoch (the same bound open streams have).
-#[derive(Default)]
-struct Answers {
-    epoch: u64,
-    by_page_and_user: HashMap<(i64, Option<String>), Access>,
-}
-
-/// Past this many answers the cache starts over (it refills as asked).
+/// Access answers kept per epoch before the cache starts over.
 const MAX_ANSWERS: usize = 100_000;
 
 impl WikiHost {
@@ -60,18 +53,21 @@ impl WikiHost {
     /// A host reporting `epoch` as its ACL epoch.
     pub fn with_epoch(store: Arc<dyn Store>, epoch: acl::Epoch) -> Self {
         Self {
+            sessions: Sessions::new(Arc::clone(&store), epoch.clone()),
+            access: acl::EpochCache::new(epoch.clone(), MAX_ANSWERS),
             store,
             epoch,
-            answers: Arc::default(),
         }
     }
 
-    fn answers(&self) -> MutexGuard<'_, Answers> {
-        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The session resolver this host uses, for the wiki's handlers to share.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
-    /// Works out `caller`'s access to page `id` from the database.
-    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> Access {
+    /// Works out `caller`'s access to page `id` from the database; `None`
+    /// if the database failed (not remembered, so the next request retries).
+    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> Option<Access> {
         let store = self.store.as_ref();
         let member = async {
             match caller {
@@ -87,10 +83,9 @@ impl WikiHost {
                 None => Access::None,
             },
         );
-        result.unwrap_or_else(|err| {
-            tracing::error!(error = ?err, "evaluating page access");
-            Access::None
-        })
+        result
+            .map_err(|err| tracing::error!(error = ?err, "evaluating page access"))
+            .ok()
     }
 
     /// The epoch this host reports.
@@ -117,18 +112,12 @@ pub fn host_page(page: &pages::Page) -> HostPage {
 #[async_trait]
 impl Host for WikiHost {
     async fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
-        match sessions::authenticate(self.store.as_ref(), headers).await {
-            Ok(Some(session)) => Some(Caller {
-                id: UserId::new(session.member.user.name.clone()),
-                name: session.member.user.name,
-                csrf_token: session.csrf_token,
-            }),
-            Ok(None) => None,
-            Err(err) => {
-                tracing::error!(error = ?err, "looking up a session");
-                None
-            }
-        }
+        let session = self.sessions.authenticate(headers).await?;
+        Some(Caller {
+            id: UserId::new(session.member.user.name.clone()),
+            name: session.member.user.name,
+            csrf_token: session.csrf_token,
+        })
     }
 
     async fn page(&self, page: &PageId) -> Option<HostPage> {
@@ -147,27 +136,10 @@ impl Host for WikiHost {
             return Access::None;
         };
         let key = (id, caller.map(|c| c.id.as_str().to_owned()));
-        let epoch = self.epoch.get();
-        {
-            let answers = self.answers();
-            if answers.epoch == epoch {
-                if let Some(access) = answers.by_page_and_user.get(&key) {
-                    return *access;
-                }
-            }
-        }
-        let access = self.look_up_access(caller, id).await;
-        let mut answers = self.answers();
-        // Only an answer worked out entirely under the current epoch is kept.
-        let now = self.epoch.get();
-        if now == epoch {
-            if answers.epoch != now || answers.by_page_and_user.len() >= MAX_ANSWERS {
-                answers.epoch = now;
-                answers.by_page_and_user.clear();
-            }
-            answers.by_page_and_user.insert(key, access);
-        }
-        access
+        self.access
+            .get_or_look_up(key, self.look_up_access(caller, id))
+            .await
+            .unwrap_or(Access::None)
     }
 
     async fn put_child_page(

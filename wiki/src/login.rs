@@ -104,7 +104,7 @@ async fn api_sign_in(
 /// `DELETE /api/session`: ends the bearer token's session. 204 either way.
 async fn api_sign_out(State(wiki): State<Wiki>, headers: HeaderMap) -> StatusCode {
     if let Some(sessions::Credential::Bearer(token)) = sessions::credential(&headers) {
-        if let Err(err) = wiki.store.delete_session(&token).await {
+        if let Err(err) = wiki.end_session(&token).await {
             tracing::error!(error = ?err, "ending an API session");
         }
     }
@@ -315,7 +315,7 @@ async fn sign_out(
             .into_response();
     }
     let token = session.token.clone();
-    if let Err(err) = wiki.store.delete_session(&token).await {
+    if let Err(err) = wiki.end_session(&token).await {
         return internal_error(err);
     }
     let mut response = Redirect::to("/").into_response();

@@ -6,11 +6,19 @@
 //! tokens are sessions of kind `api` that do not expire until revoked;
 //! `backchannel user token NAME` mints them.
 //! Each session has its own CSRF token that HTML forms echo back.
+//!
+//! [`Sessions`] resolves tokens through an [`acl::EpochCache`]: a long-poll
+//! client asks every few seconds and a busy wiki serves many pages a second,
+//! and each uncached lookup is three database reads. Ending a session moves
+//! the ACL epoch (the store does it), so a signed-out token stops working at
+//! once on this node and within the epoch poll on the others.
 
+use crate::acl;
 use crate::store::{NewSession, Store};
 use crate::users::{self, Member};
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "bc_session";
@@ -89,26 +97,104 @@ pub async fn lookup(
     token: &str,
     from_cookie: bool,
 ) -> anyhow::Result<Option<Session>> {
+    Ok(resolve(store, token)
+        .await?
+        .map(|resolved| resolved.session(token.to_owned(), from_cookie)))
+}
+
+/// What a token stands for, from the database; deletes it if it expired.
+async fn resolve(store: &dyn Store, token: &str) -> anyhow::Result<Option<Resolved>> {
     let Some(stored) = store.session(token).await? else {
         return Ok(None);
     };
-    if let Some(expires_at) = stored.expires_at {
-        let expired = DateTime::parse_from_rfc3339(&expires_at)
-            .map(|t| t <= Utc::now())
-            .unwrap_or(true);
-        if expired {
-            store.delete_session(token).await?;
-            return Ok(None);
-        }
-    }
+    let expires_at = match stored.expires_at {
+        Some(at) => match DateTime::parse_from_rfc3339(&at) {
+            Ok(at) if at > Utc::now() => Some(at.with_timezone(&Utc)),
+            // Expired, or unreadable (treated as expired).
+            _ => {
+                store.delete_session(token).await?;
+                return Ok(None);
+            }
+        },
+        None => None,
+    };
     let Some(member) = users::member(store, &stored.user_name).await? else {
         return Ok(None);
     };
-    Ok(Some(Session {
+    Ok(Some(Resolved {
         member,
-        token: token.to_owned(),
-        csrf_token: from_cookie.then_some(stored.csrf_token),
+        csrf_token: stored.csrf_token,
+        expires_at,
     }))
+}
+
+/// Tokens resolved per ACL epoch. Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    resolved: acl::EpochCache<String, Resolved>,
+}
+
+/// What a token stood for when it was looked up.
+#[derive(Clone)]
+struct Resolved {
+    member: Member,
+    csrf_token: String,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Sessions remembered per epoch before the cache starts over.
+const MAX_CACHED: usize = 100_000;
+
+impl Sessions {
+    pub fn new(store: Arc<dyn Store>, epoch: acl::Epoch) -> Self {
+        Self {
+            store,
+            resolved: acl::EpochCache::new(epoch, MAX_CACHED),
+        }
+    }
+
+    /// The session a request carries (cookie or bearer), if any. Database
+    /// failures are logged and treated as "not signed in".
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Option<Session> {
+        let (token, from_cookie) = match credential(headers)? {
+            Credential::Cookie(token) => (token, true),
+            Credential::Bearer(token) => (token, false),
+        };
+        let store = self.store.as_ref();
+        let uncached = |token: String| async move {
+            resolve(store, &token).await.unwrap_or_else(|err| {
+                tracing::error!(error = ?err, "looking up a session");
+                None
+            })
+        };
+        let mut resolved = self
+            .resolved
+            .get_or_look_up(token.clone(), uncached(token.clone()))
+            .await?;
+        if resolved.expires_at.is_some_and(|at| at <= Utc::now()) {
+            // Expired while cached: the uncached path deletes it.
+            self.resolved.forget(&token);
+            resolved = uncached(token.clone()).await?;
+        }
+        Some(resolved.session(token, from_cookie))
+    }
+
+    /// Forgets `token` on this node at once (signing out also moves the
+    /// epoch, which reaches the other nodes).
+    pub fn forget(&self, token: &str) {
+        self.resolved.forget(&token.to_owned());
+    }
+}
+
+impl Resolved {
+    fn session(self, token: String, from_cookie: bool) -> Session {
+        Session {
+            member: self.member,
+            token,
+            csrf_token: from_cookie.then_some(self.csrf_token),
+        }
+    }
 }
 
 /// Where a request's credential is, if it has one.

@@ -6,7 +6,7 @@ use crate::acl;
 use crate::host::WikiHost;
 use crate::macros::{Expander, Registry};
 use crate::manifest::Manifest;
-use crate::sessions::{self, Session};
+use crate::sessions::{self, Session, Sessions};
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 use axum::http::{HeaderMap, StatusCode};
@@ -34,6 +34,9 @@ pub struct Shared {
     /// The ACL epoch the plugin's streams watch; handlers refresh it after
     /// every write that may change access.
     pub epoch: acl::Epoch,
+    /// Who a request's token belongs to, cached per epoch (shared with the
+    /// chat plugin's [`WikiHost`]).
+    pub sessions: Sessions,
 }
 
 impl std::ops::Deref for Wiki {
@@ -44,25 +47,34 @@ impl std::ops::Deref for Wiki {
 }
 
 impl Wiki {
-    pub fn new(store: Arc<dyn Store>, expander: Expander, epoch: acl::Epoch) -> Wiki {
+    pub fn new(
+        store: Arc<dyn Store>,
+        expander: Expander,
+        epoch: acl::Epoch,
+        sessions: Sessions,
+    ) -> Wiki {
         Wiki(Arc::new(Shared {
             store,
             throttle: LoginThrottle::new(),
             expander,
             secure_cookies: false,
             epoch,
+            sessions,
         }))
     }
 
     /// The session a request carries (cookie or bearer), if any.
     pub async fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        match sessions::authenticate(self.store.as_ref(), headers).await {
-            Ok(session) => session,
-            Err(err) => {
-                tracing::error!(error = ?err, "looking up a session");
-                None
-            }
-        }
+        self.sessions.authenticate(headers).await
+    }
+
+    /// Ends the session of `token` everywhere: in the database, in this
+    /// node's cache at once, and (through the epoch) on the other nodes.
+    pub async fn end_session(&self, token: &str) -> anyhow::Result<()> {
+        self.store.delete_session(token).await?;
+        self.sessions.forget(token);
+        self.epoch.refresh(self.store.as_ref()).await;
+        Ok(())
     }
 }
 
@@ -128,13 +140,14 @@ pub fn app(
     let epoch = acl::Epoch::default();
     epoch.follow(Arc::clone(&store), EPOCH_POLL);
     let host = Arc::new(WikiHost::with_epoch(Arc::clone(&store), epoch.clone()));
+    let sessions = host.sessions().clone();
     let plugin = AppState::new(host, chat_store, bus, config);
     let plugin_routes = plugin::app(plugin.clone());
     let expander = Expander {
         registry: Registry::from_manifest(&manifest),
         plugin: plugin_routes.clone(),
     };
-    let wiki = Wiki::new(store, expander, epoch);
+    let wiki = Wiki::new(store, expander, epoch, sessions);
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::views::routes())

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: builds release binaries and the release wasm bundle,
 //! runs `backchannel-bench run` (the load generator; see bench/), and, after
-//! a full run, puts the table into the README's Performance section.
+//! a full run of every scenario, puts the table into the README's Performance section.
 //!
 //! Holding 50,000 connections needs 50,000 open files in the server and as
 //! many in the load generator; the bench caps the count at what the
@@ -18,7 +18,7 @@ use crate::ui::{self, Profile};
 const START: &str = "<!-- bench:start -->";
 const END: &str = "<!-- bench:end -->";
 
-pub fn bench(quick: bool) -> Result<()> {
+pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
     crate::setup::setup().context("setup failed")?;
     ui::build_ui(Profile::Release)?;
     banner("building release binaries (backchannel, backchannel-bench)");
@@ -37,6 +37,9 @@ pub fn bench(quick: bool) -> Result<()> {
     if quick {
         cmd.arg("--quick");
     }
+    if let Some(only) = only {
+        cmd.arg("--only").arg(only);
+    }
     banner(if quick {
         "running the quick bench"
     } else {
@@ -44,7 +47,8 @@ pub fn bench(quick: bool) -> Result<()> {
     });
     shell::run(&mut cmd).context("the bench failed")?;
 
-    if !quick {
+    // Only a full run of every scenario speaks for the README.
+    if !quick && only.is_none() {
         let table = std::fs::read_to_string(out.join("report.md"))?;
         update_readme(&root.join("README.md"), &table)?;
         println!("README.md: Performance table updated");

@@ -6,7 +6,7 @@
 //! cargo xtask build-ui [--release]   build the wasm bundle into target/ui
 //! cargo xtask run                setup, release bundle, serve on 127.0.0.1:8080
 //! cargo xtask test               fmt, clippy, bundle, tests, browser tests
-//! cargo xtask bench [--quick]    load generator vs a bare baseline; README table
+//! cargo xtask bench [--quick] [--only S]  load generator vs a bare baseline; README table
 //! ```
 //!
 //! # Layout
@@ -108,6 +108,11 @@ enum Command {
         /// Smaller sizes and shorter runs, for development.
         #[arg(long)]
         quick: bool,
+        /// Run only these scenarios (comma-separated: rss, fanout, latency,
+        /// cluster, last, idle, writes, history, sse, poll, search,
+        /// transcript, popup, bundle); README untouched.
+        #[arg(long, value_name = "SCENARIOS")]
+        only: Option<String>,
     },
 }
 
@@ -143,7 +148,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             extra,
         } => run(&listen, data, &extra)?,
         Command::Test { fail_fast } => return test::test(fail_fast),
-        Command::Bench { quick } => bench::bench(quick)?,
+        Command::Bench { quick, only } => bench::bench(quick, only.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,8 +16,8 @@
 //! transaction, so they stay atomic on either backend.
 //!
 //! Every write that can change what someone may access (accounts, groups,
-//! permissions, moving or deleting pages) bumps the ACL epoch in the same
-//! transaction (see [`crate::acl`]).
+//! permissions, moving or deleting pages, ending a session) bumps the ACL
+//! epoch in the same transaction (see [`crate::acl`]).
 
 pub mod copy;
 pub mod postgres;
@@ -140,7 +140,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_session(&self, session: NewSession) -> anyhow::Result<()>;
     async fn session(&self, token: &str) -> anyhow::Result<Option<StoredSession>>;
-    /// No error if the session does not exist.
+    /// Ends a session and bumps the ACL epoch (so every node's session cache
+    /// forgets it). No error if the session does not exist.
     async fn delete_session(&self, token: &str) -> anyhow::Result<()>;
 
     // ---- pages ------------------------------------------------------------

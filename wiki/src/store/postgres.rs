@@ -751,10 +751,16 @@ impl Store for PostgresStore {
     }
 
     async fn delete_session(&self, token: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token = $1")
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE token = $1")
             .bind(token)
-            .execute(&self.pool)
-            .await?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            bump_epoch(&mut tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -728,7 +728,11 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token: &str) -> anyhow::Result<()> {
         let token = token.to_owned();
         self.call(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE token = ?1", [token])?;
+            let tx = conn.transaction()?;
+            if tx.execute("DELETE FROM sessions WHERE token = ?1", [token])? > 0 {
+                bump_epoch(&tx)?;
+            }
+            tx.commit()?;
             Ok(())
         })
         .await

@@ -139,6 +139,7 @@ store_suite!(
     passwords_verify_and_change,
     groups_and_membership,
     sessions_resolve_expire_and_end,
+    cached_sessions_end_with_the_epoch,
     permissions_inherit_and_bump_the_epoch,
     child_pages_inherit_and_only_change_when_content_does,
     hostile_queries_run_without_errors,
@@ -450,6 +451,48 @@ async fn sessions_resolve_expire_and_end(store: Arc<dyn Store>, _: Reopen) {
         .unwrap()
         .is_none());
     assert!(store.session("old").await.unwrap().is_none());
+}
+
+/// Two nodes' session caches over one database: a token ended on one node
+/// stops working on the other once it sees the epoch move.
+async fn cached_sessions_end_with_the_epoch(store: Arc<dyn Store>, _: Reopen) {
+    use crate::sessions::{self, Sessions};
+    use axum::http::{header, HeaderMap, HeaderValue};
+    let user = users::create(store.as_ref(), "alice", "correct horse", false, &[])
+        .await
+        .unwrap();
+    let token = sessions::create(store.as_ref(), user.id, sessions::Kind::Api, "")
+        .await
+        .unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let (here, there) = (crate::acl::Epoch::default(), crate::acl::Epoch::default());
+    here.refresh(store.as_ref()).await;
+    there.refresh(store.as_ref()).await;
+    let this_node = Sessions::new(Arc::clone(&store), here.clone());
+    let other_node = Sessions::new(Arc::clone(&store), there.clone());
+    for node in [&this_node, &other_node] {
+        let session = node.authenticate(&headers).await.unwrap();
+        assert_eq!(session.member.user.name, "alice");
+        assert_eq!(session.csrf_token, None);
+    }
+
+    let before = store.acl_epoch().await.unwrap();
+    store.delete_session(&token).await.unwrap();
+    assert!(
+        store.acl_epoch().await.unwrap() > before,
+        "ending a session bumps the epoch"
+    );
+    this_node.forget(&token);
+    assert!(this_node.authenticate(&headers).await.is_none());
+    // Until it polls the epoch the other node still answers from its cache...
+    assert!(other_node.authenticate(&headers).await.is_some());
+    there.refresh(store.as_ref()).await;
+    // ...and not after.
+    assert!(other_node.authenticate(&headers).await.is_none());
 }
 
 async fn permissions_inherit_and_bump_the_epoch(store: Arc<dyn Store>, _: Reopen) {
