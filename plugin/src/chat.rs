@@ -8,9 +8,11 @@ use crate::host::{Access, Caller};
 use crate::state::AppState;
 use crate::store::{Appended, Changed, NewMessage, Room};
 use protocol::{
-    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
-    Unread, UserId,
+    Attachment, ErrorCode, Event, Message, PageId, PageRef, Participant, Presence, RoomId,
+    RoomInfo, Unread, UserId,
 };
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Longest accepted `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID: usize = 128;
@@ -57,6 +59,36 @@ pub struct Draft {
     pub files: Vec<crate::store::StoredFile>,
 }
 
+/// The page each room belongs to, remembered once seen: a room never moves
+/// to another page and is never deleted, so the answer cannot go stale.
+/// Posting needs only the page (for the access check), so a busy writer
+/// skips reading the room row for every message.
+#[derive(Default)]
+pub struct RoomPages(Mutex<HashMap<RoomId, PageId>>);
+
+/// Rooms remembered before the map starts over (it refills as asked).
+const MAX_ROOM_PAGES: usize = 100_000;
+
+impl RoomPages {
+    fn get(&self, room: &RoomId) -> Option<PageId> {
+        self.lock().get(room).cloned()
+    }
+
+    fn remember(&self, room: &Room) {
+        let mut pages = self.lock();
+        if pages.len() >= MAX_ROOM_PAGES {
+            pages.clear();
+        }
+        pages.insert(room.id.clone(), room.page.clone());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, PageId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Validates and stores a message, then publishes it after COMMIT. A retry
 /// with the same `client_msg_id` returns the stored message and publishes
 /// nothing new.
@@ -67,7 +99,17 @@ pub async fn post(
     draft: Draft,
 ) -> Result<Message, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
-    let Authorized { room, access } = authorize(state, Some(caller), room_id).await?;
+    let access = match state.room_pages.get(room_id) {
+        Some(page) => state.host.access(Some(caller), &page).await,
+        None => {
+            let authorized = authorize(state, Some(caller), room_id).await?;
+            state.room_pages.remember(&authorized.room);
+            authorized.access
+        }
+    };
+    if access < Access::Read {
+        return Err(AppError::not_found());
+    }
     if access < Access::Write {
         return Err(AppError::forbidden(
             "you may read this room but not post in it (posting needs edit rights on the page)",
@@ -75,7 +117,12 @@ pub async fn post(
     }
     validate(state, &draft)?;
     if let Some(parent) = draft.reply_to {
-        if parent == 0 || parent > room.last_seq {
+        let last_seq = state
+            .store
+            .room(room_id)
+            .await?
+            .map_or(0, |room| room.last_seq);
+        if parent == 0 || parent > last_seq {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
                 "reply_to names no message in this room",
@@ -91,7 +138,7 @@ pub async fn post(
     let (message, appended) = state
         .store
         .append(NewMessage {
-            room: room.id.clone(),
+            room: room_id.clone(),
             created_at: state.config.clock.now(),
             author: caller.id.clone(),
             author_name: caller.name.clone(),
@@ -107,16 +154,16 @@ pub async fn post(
         state
             .bus
             .publish(
-                &room.id,
+                room_id,
                 RoomEvent::new(
-                    room.id.clone(),
+                    room_id.clone(),
                     Event::Message {
                         message: message.clone(),
                     },
                 ),
             )
             .await;
-        tracing::debug!(room = %room.id, seq = message.seq, author = %message.author, "message posted");
+        tracing::debug!(room = %room_id, seq = message.seq, author = %message.author, "message posted");
     }
     Ok(message)
 }

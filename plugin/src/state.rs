@@ -121,6 +121,8 @@ pub struct Shared {
     pub blobs: Arc<dyn crate::files::Blobs>,
     /// Per-user upload budget.
     pub upload_limiter: crate::limit::RateLimiter,
+    /// The page each room seen so far belongs to (see [`crate::chat::RoomPages`]).
+    pub room_pages: crate::chat::RoomPages,
 }
 
 impl AppState {
@@ -166,6 +168,7 @@ impl AppState {
             transcripts,
             blobs,
             upload_limiter,
+            room_pages: crate::chat::RoomPages::default(),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(crate::transcripts::publish_forever(

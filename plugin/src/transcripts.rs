@@ -30,6 +30,9 @@ use tokio::sync::mpsc;
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// How often the worker looks for due days.
 const TICK: Duration = Duration::from_secs(2);
+/// How long a host page's time zone is trusted before it is read again: a
+/// zone change reaches the day boundaries within this.
+const ZONE_FRESH: Duration = Duration::from_secs(60);
 /// Most messages one day's page holds; beyond this the page says it is cut.
 pub const MAX_DAY_MESSAGES: usize = 100_000;
 
@@ -72,14 +75,22 @@ pub async fn publish_forever(
     // last written.
     let mut dirty: HashMap<(RoomId, NaiveDate), Tz> = HashMap::new();
     let mut written: HashMap<(RoomId, NaiveDate), Instant> = HashMap::new();
+    // Each room's zone, so a busy room costs no database read per message.
+    let mut zones: HashMap<RoomId, (Tz, Instant)> = HashMap::new();
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             touch = touches.recv() => {
                 let Some(touch) = touch else { return };
                 let Some(state) = state.upgrade().map(AppState::from_shared) else { return };
-                if let Some((key, zone)) = day_key(&state, &touch).await {
-                    dirty.insert(key, zone);
+                let zone = match zones.get(&touch.room) {
+                    Some((zone, at)) if at.elapsed() < ZONE_FRESH => Some(*zone),
+                    _ => room_zone(&state, &touch.room).await,
+                };
+                if let Some(zone) = zone {
+                    zones.insert(touch.room.clone(), (zone, Instant::now()));
+                    let day = transcript::local_date(touch.at, zone);
+                    dirty.insert((touch.room, day), zone);
                 }
             }
             _ = tick.tick() => {
@@ -102,8 +113,9 @@ pub async fn publish_forever(
                         }
                     }
                 }
-                // Forget days long done, so the map does not grow forever.
+                // Forget days long done, so the maps do not grow forever.
                 written.retain(|_, at| at.elapsed() < REFRESH_EVERY * 60 * 24);
+                zones.retain(|_, (_, at)| at.elapsed() < ZONE_FRESH);
             }
         }
     }
@@ -119,12 +131,11 @@ fn is_due(day: NaiveDate, zone: Tz, last: Option<&Instant>, now: DateTime<Utc>) 
     }
 }
 
-/// The room-day a change falls on, in the host page's zone.
-async fn day_key(state: &AppState, touch: &Touch) -> Option<((RoomId, NaiveDate), Tz)> {
-    let room = state.store.room(&touch.room).await.ok()??;
-    let page = state.host.page(&room.page).await?;
-    let day = transcript::local_date(touch.at, page.time_zone);
-    Some(((room.id, day), page.time_zone))
+/// The time zone of `room`'s host page, which decides what day a change
+/// falls on.
+async fn room_zone(state: &AppState, room: &RoomId) -> Option<Tz> {
+    let room = state.store.room(room).await.ok()??;
+    Some(state.host.page(&room.page).await?.time_zone)
 }
 
 /// Renders `date` of `room` and writes it to the host. `Ok(None)` when the

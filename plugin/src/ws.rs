@@ -68,8 +68,20 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut outgoing) = mpsc::channel::<WsMessage>(OUTBOX_FRAMES);
     let mut writer = tokio::spawn(async move {
+        // Frames that are already waiting go out in one write: a busy room
+        // then costs one syscall per batch, not one per frame.
         while let Some(frame) = outgoing.recv().await {
-            if sink.send(frame).await.is_err() {
+            if sink.feed(frame).await.is_err() {
+                break;
+            }
+            let mut failed = false;
+            while let Ok(frame) = outgoing.try_recv() {
+                if sink.feed(frame).await.is_err() {
+                    failed = true;
+                    break;
+                }
+            }
+            if failed || sink.flush().await.is_err() {
                 break;
             }
         }
