@@ -99,6 +99,7 @@ async fn connection(hub: Arc<Hub>, stream: TcpStream) -> Result<()> {
                     author: UserId::new("bench"),
                     author_name: "bench".into(),
                     body,
+                    html: String::new(),
                     created_at: Utc::now(),
                     edited_at: None,
                     deleted_at: None,

@@ -18,6 +18,7 @@ use ::transcript::{render_day, Day};
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use protocol::{Message, MessageId, RoomId, UserId};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -54,6 +55,7 @@ fn write_pages(dir: &Path, days: u64, per_day: u64) -> Result<()> {
                         "the {word} for ticket{seq} needs a {other} before we ship it after lunch; \
                          day word dayword{d} and nothing else"
                     ),
+                    html: String::new(),
                     created_at: start + TimeDelta::milliseconds(i as i64 * step),
                     edited_at: None,
                     deleted_at: None,
@@ -87,6 +89,8 @@ pub struct Searching {
     pub import_seconds: f64,
     pub requests: usize,
     pub latency: Latency,
+    /// The same requests by kind of query.
+    pub by_kind: BTreeMap<String, Latency>,
 }
 
 /// Imports `days × per_day` messages of transcripts into `target` and runs
@@ -121,34 +125,50 @@ pub async fn measure(
     }
     let import_seconds = started.elapsed().as_secs_f64();
 
-    let mut queries: Vec<String> = COMMON.iter().map(|w| (*w).to_owned()).collect();
+    // (kind, query): the kinds hit posting lists of very different lengths,
+    // so each gets its own figure beside the overall one.
+    let mut queries: Vec<(&str, String)> = COMMON
+        .iter()
+        .map(|w| ("common word (every page)", (*w).to_owned()))
+        .collect();
     queries.extend(
         (0..days)
             .step_by((days as usize / 20).max(1))
-            .map(|d| format!("dayword{d}")),
+            .map(|d| ("word of one day", format!("dayword{d}"))),
     );
     queries.extend((0..20u64).map(|i| {
-        format!(
-            "ticket{}",
-            (i * 7_919 * per_day / 13) % (days * per_day) + 1
-        )
+        let ticket = (i * 7_919 * per_day / 13) % (days * per_day) + 1;
+        ("ticket number (one message)", format!("ticket{ticket}"))
     }));
-    queries.push("\"ship it after lunch\"".into());
-    queries.push("deplo*".into());
+    queries.push(("phrase in every message", "\"ship it after lunch\"".into()));
+    queries.push(("prefix", "deplo*".into()));
 
     // Every query must find something, or the figure would be for nothing.
-    for query in &queries {
+    for (_, query) in &queries {
         let body: serde_json::Value = serde_json::from_str(&target.search(query).await?)?;
         if body["total"].as_u64().unwrap_or(0) == 0 {
             bail!("the search for {query:?} found nothing: {body}");
         }
     }
     let mut micros = Vec::with_capacity(requests);
+    let mut by_kind: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for i in 0..requests {
-        let query = &queries[i % queries.len()];
+        let (kind, query) = &queries[i % queries.len()];
         let started = Instant::now();
         target.search(query).await?;
-        micros.push(started.elapsed().as_micros() as u64);
+        let took = started.elapsed().as_micros() as u64;
+        micros.push(took);
+        by_kind.entry(kind).or_default().push(took);
+    }
+    let by_kind: BTreeMap<String, Latency> = by_kind
+        .into_iter()
+        .map(|(kind, samples)| (kind.to_owned(), Latency::from_micros(samples)))
+        .collect();
+    for (kind, latency) in &by_kind {
+        println!(
+            "    {kind:<28} p50 {:>7.1} ms  p99 {:>7.1} ms",
+            latency.p50_ms, latency.p99_ms
+        );
     }
     Ok(Searching {
         messages: days * per_day,
@@ -156,6 +176,7 @@ pub async fn measure(
         import_seconds,
         requests,
         latency: Latency::from_micros(micros),
+        by_kind,
     })
 }
 

@@ -129,6 +129,7 @@ fn busy_day(room: &RoomId) -> Vec<Message> {
                 author: UserId::new(format!("user{person}")),
                 author_name: format!("User {person}"),
                 body: if seq % 97 == 0 { String::new() } else { body },
+                html: String::new(),
                 created_at,
                 edited_at: (seq % 23 == 0).then(|| created_at + TimeDelta::seconds(30)),
                 deleted_at: (seq % 97 == 0).then(|| created_at + TimeDelta::minutes(5)),

@@ -1,9 +1,11 @@
-//! The JSON HTTP API under `/api/rooms` (see docs/API.md).
+//! The JSON HTTP API under `/api/rooms` (see docs/API.md). Every message
+//! it answers with goes through [`render`], so it carries its `html`.
 
 use crate::chat::{self, Draft, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
 use crate::host::Caller;
 use crate::origin::check_same_origin;
+use crate::render;
 use crate::state::AppState;
 use crate::store::Revision;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -165,7 +167,7 @@ async fn history(
         }
     };
     Ok(Json(History {
-        messages,
+        messages: render::all(messages),
         last_seq: room.last_seq,
     }))
 }
@@ -200,7 +202,7 @@ async fn post_message(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(message)))
+    Ok((StatusCode::CREATED, Json(render::rendered(message))))
 }
 
 /// `GET /api/rooms/{room}/messages/{seq}?context=N`: a message with up to N
@@ -241,9 +243,9 @@ async fn message_in_context(
     };
     before.reverse();
     Ok(Json(InContext {
-        message,
-        before,
-        after,
+        message: render::rendered(message),
+        before: render::all(before),
+        after: render::all(after),
     }))
 }
 
@@ -262,9 +264,8 @@ async fn edit_message(
     Json(edit): Json<EditBody>,
 ) -> Result<Json<Message>, AppError> {
     check_same_origin(&headers)?;
-    Ok(Json(
-        chat::edit(&state, caller.as_ref(), &room, seq, edit.body).await?,
-    ))
+    let edited = chat::edit(&state, caller.as_ref(), &room, seq, edit.body).await?;
+    Ok(Json(render::rendered(edited)))
 }
 
 async fn delete_message(
@@ -274,9 +275,8 @@ async fn delete_message(
     headers: HeaderMap,
 ) -> Result<Json<Message>, AppError> {
     check_same_origin(&headers)?;
-    Ok(Json(
-        chat::delete(&state, caller.as_ref(), &room, seq).await?,
-    ))
+    let deleted = chat::delete(&state, caller.as_ref(), &room, seq).await?;
+    Ok(Json(render::rendered(deleted)))
 }
 
 #[derive(Debug, Serialize)]
@@ -296,7 +296,10 @@ async fn thread(
         .store
         .replies(&room.id, seq, MAX_HISTORY_LIMIT)
         .await?;
-    Ok(Json(Thread { parent, replies }))
+    Ok(Json(Thread {
+        parent: render::rendered(parent),
+        replies: render::all(replies),
+    }))
 }
 
 #[derive(Debug, Serialize)]

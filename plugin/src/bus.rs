@@ -27,10 +27,12 @@ pub struct RoomEvent {
 }
 
 impl RoomEvent {
+    /// Wraps a committed event for the bus. Its message (if any) is
+    /// rendered to HTML here, once per event, rather than once per reader.
     pub fn new(room: RoomId, event: Event) -> SharedEvent {
         Arc::new(Self {
             room,
-            event,
+            event: crate::render::event(event),
             frame: OnceLock::new(),
         })
     }

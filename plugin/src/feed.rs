@@ -12,6 +12,7 @@
 
 use crate::bus::SharedEvent;
 use crate::host::{Access, Caller};
+use crate::render;
 use crate::state::AppState;
 use crate::store::Room;
 use protocol::{Message, RoomId};
@@ -29,7 +30,8 @@ pub enum FeedItem {
     Reset { first_seq: u64 },
     /// Replay is about to start; the room's newest seq at this moment.
     Subscribed { last_seq: u64 },
-    /// A message read back from the store during replay or resync.
+    /// A message read back from the store during replay or resync, with its
+    /// `html` filled in.
     Stored(Box<Message>),
     /// An event as published on the bus.
     Live(SharedEvent),
@@ -175,7 +177,8 @@ async fn replay<T>(state: &AppState, sink: &Sink<T>, mut last: u64) -> Option<u6
         let done = batch.len() < REPLAY_BATCH;
         for message in batch {
             last = message.seq;
-            if !sink.send(FeedItem::Stored(Box::new(message))).await {
+            let message = Box::new(render::rendered(message));
+            if !sink.send(FeedItem::Stored(message)).await {
                 return None;
             }
         }
@@ -185,8 +188,9 @@ async fn replay<T>(state: &AppState, sink: &Sink<T>, mut last: u64) -> Option<u6
     }
 }
 
-/// Long-poll: messages after `after`, waiting up to `wait` for the first one
-/// if there are none yet. An empty result means nothing arrived in time.
+/// Long-poll: messages after `after` (with `html` filled in), waiting up to
+/// `wait` for the first one if there are none yet. An empty result means
+/// nothing arrived in time.
 pub async fn wait_for_news(
     state: &AppState,
     room: &Room,
@@ -199,7 +203,7 @@ pub async fn wait_for_news(
     let mut live = state.bus.subscribe(&room.id).await;
     let messages = state.store.messages_after(&room.id, after, limit).await?;
     if !messages.is_empty() || wait.is_zero() {
-        return Ok(messages);
+        return Ok(render::all(messages));
     }
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -211,5 +215,6 @@ pub async fn wait_for_news(
             Ok(Ok(_)) => continue,
         }
     }
-    state.store.messages_after(&room.id, after, limit).await
+    let messages = state.store.messages_after(&room.id, after, limit).await?;
+    Ok(render::all(messages))
 }

@@ -27,6 +27,7 @@
 //! - [`origin`]: Origin checks against cross-site requests.
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
 //! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
+//! - [`render`]: message bodies as HTML, filled in as messages leave the server.
 //! - [`files`]: uploads, content-addressed blob storage, listing and safe serving.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
@@ -53,6 +54,7 @@ pub mod origin;
 pub mod poll;
 pub mod popup;
 pub mod presence;
+pub mod render;
 pub mod sse;
 pub mod state;
 pub mod store;

@@ -449,6 +449,7 @@ mod tests {
             author: UserId::new("alice"),
             author_name: "Alice".into(),
             body: format!("hello {seq}"),
+            html: String::new(),
             created_at: Utc::now(),
             edited_at: None,
             deleted_at: None,

@@ -498,6 +498,7 @@ mod tests {
             author: UserId::new("bob"),
             author_name: "Bob".into(),
             body: "Hello **world**".into(),
+            html: String::new(),
             created_at: chrono::Utc
                 .with_ymd_and_hms(2026, 11, 22, 8, 15, 0)
                 .unwrap(),

@@ -20,6 +20,13 @@ pub struct Message {
     pub author_name: String,
     /// Markdown source, exactly as the author wrote it.
     pub body: String,
+    /// The body rendered by `transcript::render_html`, filled in by the
+    /// server as the message leaves it, so the browser shows it exactly as
+    /// the no-JS page and transcripts do without shipping a markdown parser
+    /// (about half of its bundle once did). Empty for deleted messages, and
+    /// absent in what clients send and what the store keeps.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub html: String,
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<DateTime<Utc>>,

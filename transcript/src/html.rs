@@ -1,5 +1,6 @@
-//! Chat markdown to safe HTML: the one renderer used live (in the wasm UI),
-//! on the no-JavaScript room page and on transcript pages.
+//! Chat markdown to safe HTML: the one renderer used live (the server's
+//! `html` on every message it sends), on the no-JavaScript room page and on
+//! transcript pages.
 //!
 //! Safety comes from rewriting the event stream, not from sanitising output:
 //! raw HTML events become text (so they are escaped), link and image targets

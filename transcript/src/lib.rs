@@ -1,6 +1,8 @@
-//! Safe chat markdown and daily transcript pages. Pure: no I/O, and it builds
-//! for `wasm32-unknown-unknown`, so the browser renders live messages with
-//! exactly the code that renders transcript pages.
+//! Safe chat markdown and daily transcript pages. Pure: no I/O. Live messages
+//! are rendered with exactly the code that renders transcript pages: the
+//! server fills each outgoing message's `html` with [`render_html`] (the wasm
+//! UI inserts that rather than carry a markdown parser). It still builds for
+//! `wasm32-unknown-unknown` (the UI's browser tests use it).
 //!
 //! ```
 //! let html = transcript::render_html("**hi** <script>alert(1)</script>", &Default::default());
@@ -21,6 +23,7 @@
 //!     author: UserId::new("alice"),
 //!     author_name: "Alice".into(),
 //!     body: "Morning!".into(),
+//!     html: String::new(),
 //!     created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
 //!     edited_at: None,
 //!     deleted_at: None,

@@ -23,6 +23,7 @@ fn ten_thousand_messages_render_in_well_under_20_ms() {
                 "Message {seq} with **some** markdown, a [link](https://example.com/{seq}) and\n\
                  a second line; `code` too.\n\n```\nlet x = {seq};\n```"
             ),
+            html: String::new(),
             created_at: start + TimeDelta::milliseconds(i64::try_from(seq).unwrap() * 8_000),
             edited_at: None,
             deleted_at: None,

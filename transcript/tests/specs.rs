@@ -71,6 +71,7 @@ impl SpecMessage {
             ),
             author_name: self.author_name,
             body: self.body,
+            html: String::new(),
             created_at: self.created_at,
             edited_at: self.edited_at,
             deleted_at: self.deleted_at,

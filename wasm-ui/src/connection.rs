@@ -17,7 +17,8 @@
 use crate::dom::{DomError, Listener};
 use crate::http;
 use crate::state::Transport;
-use protocol::{ClientFrame, ErrorBody, Event, RoomId, ServerFrame};
+use crate::wire::{self, EventFields, FrameFields};
+use protocol::{ClientFrame, ErrorBody, RoomId, ServerFrame};
 use serde::Deserialize;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -118,7 +119,7 @@ impl Socket {
             let Some(text) = e.data().as_string() else {
                 return;
             };
-            match serde_json::from_str::<ServerFrame>(&text) {
+            match wire::server_frame(&text) {
                 Ok(frame) => r(Incoming::Frame(frame)),
                 // A frame from a newer server we do not understand: skip it
                 // rather than drop the connection.
@@ -163,29 +164,24 @@ fn bad_frame(err: &serde_json::Error) {
     web_sys::console::warn_1(&format!("backchannel: bad frame: {err}").into());
 }
 
-/// The `data` of an SSE `subscribed` event.
-#[derive(Deserialize)]
-struct SseSubscribed {
-    last_seq: u64,
-}
-
-/// The `data` of an SSE `reset` event.
-#[derive(Deserialize)]
-struct SseReset {
-    first_seq: u64,
-}
-
 /// Turns one named SSE event into the WebSocket frame it stands for.
 pub fn sse_frame(room: &RoomId, name: &str, data: &str) -> Result<ServerFrame, serde_json::Error> {
     let room = room.clone();
     Ok(match name {
+        // `{"last_seq": N}` and `{"first_seq": N}`: a frame without its type.
         "subscribed" => ServerFrame::Subscribed {
             room,
-            last_seq: serde_json::from_str::<SseSubscribed>(data)?.last_seq,
+            last_seq: wire::need(
+                serde_json::from_str::<FrameFields>(data)?.last_seq,
+                "last_seq",
+            )?,
         },
         "reset" => ServerFrame::Reset {
             room,
-            first_seq: serde_json::from_str::<SseReset>(data)?.first_seq,
+            first_seq: wire::need(
+                serde_json::from_str::<FrameFields>(data)?.first_seq,
+                "first_seq",
+            )?,
         },
         "error" => {
             let body: ErrorBody = serde_json::from_str(data)?;
@@ -197,7 +193,7 @@ pub fn sse_frame(room: &RoomId, name: &str, data: &str) -> Result<ServerFrame, s
         }
         _ => ServerFrame::Event {
             room,
-            event: serde_json::from_str::<Event>(data)?,
+            event: wire::event(data)?,
         },
     })
 }
@@ -386,7 +382,7 @@ impl Climb {
 /// One long-poll answer.
 #[derive(Deserialize)]
 pub struct PollAnswer {
-    pub events: Vec<Event>,
+    pub events: Vec<EventFields>,
     pub last_seq: u64,
     #[serde(default)]
     pub reset: Option<u64>,
@@ -451,10 +447,13 @@ impl Poll {
                     if !flag.get() {
                         return;
                     }
-                    report(Incoming::Frame(ServerFrame::Event {
-                        room: room.clone(),
-                        event,
-                    }));
+                    match event.into_event() {
+                        Ok(event) => report(Incoming::Frame(ServerFrame::Event {
+                            room: room.clone(),
+                            event,
+                        })),
+                        Err(err) => bad_frame(&err),
+                    }
                 }
                 after = after.max(poll.last_seq);
             }
@@ -475,6 +474,7 @@ impl Drop for Poll {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::Event;
 
     #[test]
     fn the_socket_scheme_follows_the_page() {

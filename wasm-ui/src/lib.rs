@@ -39,14 +39,19 @@
 //! - [`connection`]: the transports (WebSocket, SSE, long-poll) behind one
 //!   type that reports WebSocket-shaped frames, and `Climb`, the pure rule
 //!   for when to try a better one again.
+//! - [`wire`]: reading server frames and events from JSON in one pass,
+//!   without serde's buffering of internally tagged enums.
 //! - [`http`]: `fetch` for the JSON API and its error shape, and uploads
 //!   with progress (XMLHttpRequest: fetch reports no upload progress).
 //! - [`table`]: the live macro table on wiki pages.
+//! - [`case`]: letter case for names, from the browser (Rust's case tables
+//!   would add 10 KB to the bundle).
 //! - [`dom`]: web-sys casts, owned listeners and timers that detach on drop.
 //! - `tests/popup.rs`: the view layer in headless Chromium, run against
 //!   `tests/fixtures/popup.html` (the server's popup markup).
 #![forbid(unsafe_code)]
 
+pub mod case;
 pub mod connection;
 pub mod dom;
 pub mod http;
@@ -54,6 +59,7 @@ pub mod popup;
 pub mod state;
 pub mod table;
 pub mod view;
+pub mod wire;
 
 pub use popup::Popup;
 

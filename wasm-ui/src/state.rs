@@ -23,6 +23,7 @@ use protocol::{
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use crate::case;
 use crate::connection::Climb;
 
 /// How often the keep-alive `ping` goes out while connected. A missing `pong`
@@ -539,11 +540,11 @@ pub fn mention_candidates<'a>(
     people: impl IntoIterator<Item = &'a Person>,
     me: &UserId,
 ) -> Vec<Person> {
-    let q = query.to_lowercase();
+    let q = case::lower(query);
     let mut out: Vec<Person> = Vec::new();
     for p in people {
         let hit =
-            p.id.as_str().to_lowercase().starts_with(&q) || p.name.to_lowercase().starts_with(&q);
+            case::lower(p.id.as_str()).starts_with(&q) || case::lower(&p.name).starts_with(&q);
         if hit && &p.id != me && !out.iter().any(|o| o.id == p.id) {
             out.push(Person {
                 presence: None,
@@ -640,7 +641,7 @@ impl Model {
     /// Who is here now, sorted by name.
     pub fn present(&self) -> Vec<Person> {
         let mut people: Vec<Person> = self.present.values().cloned().collect();
-        people.sort_by_key(|p| p.name.to_lowercase());
+        people.sort_by_key(|p| case::lower(&p.name));
         people
     }
 
@@ -873,7 +874,21 @@ impl Model {
     /// A new message for the screen. `live` ones (not history pages) count
     /// as news: the unread count, the beep, notifications and participants.
     fn on_message(&mut self, message: Message, live: bool, fx: &mut Vec<Effect>) {
-        if message.room != self.room || self.by_id.contains_key(&message.id) {
+        if message.room != self.room {
+            return;
+        }
+        if let Some(&seq) = self.by_id.get(&message.id) {
+            // Shown already, but from a copy without `html` (an upload's
+            // answer, say, so its body is plain text): the stream's copy
+            // has it, so draw the rendered body now.
+            let bare = self
+                .sources
+                .get(&seq)
+                .is_some_and(|known| known.html.is_empty());
+            if bare && seq == message.seq && !message.html.is_empty() {
+                self.sources.insert(seq, message.clone());
+                fx.push(Effect::RenderMessage(message));
+            }
             return;
         }
         // A different id at a seq we already show cannot happen with a sane
@@ -1492,8 +1507,21 @@ pub fn pasted_name(mime: &str, now_ms: f64) -> String {
             .unwrap_or("bin"),
     };
     // Milliseconds since the epoch fit an i64 for any realistic clock.
+    // By hand, like `day_label`: `format("%Y-...")` would bring chrono's
+    // strftime machinery into the bundle for this one name.
     let stamp = chrono::DateTime::from_timestamp_millis(now_ms as i64)
-        .map(|t| t.format("%Y-%m-%d-%H%M%S").to_string())
+        .map(|t| {
+            use chrono::{Datelike, Timelike};
+            format!(
+                "{:04}-{:02}-{:02}-{:02}{:02}{:02}",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
         .unwrap_or_else(|| "now".to_owned());
     format!("pasted-{stamp}.{ext}")
 }
@@ -1645,6 +1673,7 @@ mod tests {
             author: UserId::new(author),
             author_name: author.into(),
             body: format!("message {seq}"),
+            html: String::new(),
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
             edited_at: None,
             deleted_at: None,
@@ -2825,6 +2854,7 @@ mod upload_tests {
             author: UserId::new("alice"),
             author_name: "Alice".into(),
             body: "shared a file: f1.txt".into(),
+            html: String::new(),
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
             edited_at: None,
             deleted_at: None,
@@ -2878,6 +2908,44 @@ mod upload_tests {
             }),
         );
         assert!(!again.iter().any(|e| matches!(e, Effect::RenderMessage(_))));
+    }
+
+    #[test]
+    fn a_copy_with_html_redraws_one_shown_without_it_once() {
+        let mut m = model();
+        update(&mut m, chosen(1, 10));
+        // The upload's answer carries no `html`: shown as plain text.
+        update(
+            &mut m,
+            Msg::Upload(UploadMsg::Done {
+                id: 1,
+                message: Box::new(shared(1)),
+            }),
+        );
+        let rendered = Message {
+            html: "<p>shared a file: f1.txt</p>\n".into(),
+            ..shared(1)
+        };
+        let event = |message: Message| {
+            Msg::Frame(ServerFrame::Event {
+                room: RoomId::new("r1"),
+                event: Event::Message { message },
+            })
+        };
+        let fx = update(&mut m, event(rendered.clone()));
+        assert_eq!(
+            fx.iter()
+                .filter(|e| matches!(e, Effect::RenderMessage(msg) if msg.html == rendered.html))
+                .count(),
+            1,
+            "{fx:?}"
+        );
+        // Nothing new: no news, no second drawing.
+        assert!(!fx
+            .iter()
+            .any(|e| matches!(e, Effect::Beep | Effect::Announce(_))));
+        assert!(update(&mut m, event(rendered)).is_empty());
+        assert!(update(&mut m, event(shared(1))).is_empty());
     }
 
     #[test]

@@ -7,13 +7,36 @@
 use crate::dom::{self, DomError, Interval};
 use crate::http;
 use crate::view::local_time;
-use protocol::{RoomId, RoomInfo};
+use chrono::{DateTime, Utc};
+use protocol::RoomId;
+use serde::Deserialize;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use web_sys::{Document, Element};
 
 /// How often the tables refresh.
 pub const REFRESH_MS: u32 = 30_000;
+
+/// What a table shows of the room (`protocol::RoomInfo`, the answer to
+/// `GET /api/rooms/{id}`). Only these fields are read: decoding the whole
+/// answer (files, transcripts and their dates) would put decoders in the
+/// bundle that nothing here uses.
+#[derive(Debug, Deserialize)]
+pub struct TableInfo {
+    pub last_activity: Option<DateTime<Utc>>,
+    /// Everyone who has posted, most recent first.
+    #[serde(default)]
+    pub participants: Vec<Named>,
+    /// Who is connected now.
+    #[serde(default)]
+    pub present: Vec<Named>,
+}
+
+/// A participant, by the name the table shows.
+#[derive(Debug, Deserialize)]
+pub struct Named {
+    pub name: String,
+}
 
 /// The live tables on a page. Drop it to stop refreshing.
 pub struct Tables {
@@ -53,7 +76,7 @@ fn refresh(doc: &Rc<Document>) {
             if !answer.ok() {
                 return;
             }
-            if let Ok(info) = serde_json::from_str::<RoomInfo>(&answer.text) {
+            if let Ok(info) = serde_json::from_str::<TableInfo>(&answer.text) {
                 if let Err(err) = apply(&table, &info) {
                     web_sys::console::warn_1(&format!("backchannel: {err}").into());
                 }
@@ -63,7 +86,7 @@ fn refresh(doc: &Rc<Document>) {
 }
 
 /// The participants cell's text: names, most recent first, and who is online.
-pub fn participants_text(info: &RoomInfo) -> String {
+pub fn participants_text(info: &TableInfo) -> String {
     if info.participants.is_empty() {
         return "nobody yet".to_owned();
     }
@@ -76,7 +99,7 @@ pub fn participants_text(info: &RoomInfo) -> String {
 }
 
 /// Writes `info` into one table (as text, never markup).
-pub fn apply(table: &Element, info: &RoomInfo) -> Result<(), DomError> {
+pub fn apply(table: &Element, info: &TableInfo) -> Result<(), DomError> {
     let doc = table.owner_document().ok_or(DomError::NoDocument)?;
     if let (Some(cell), Some(at)) = (dom::query(table, "td.bc-last-activity"), info.last_activity) {
         let time = doc.create_element("time")?;
@@ -105,7 +128,7 @@ pub fn apply(table: &Element, info: &RoomInfo) -> Result<(), DomError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{PageId, PageRef, Participant, UserId};
+    use protocol::{PageId, PageRef, Participant, RoomInfo, UserId};
 
     fn person(id: &str) -> Participant {
         Participant {
@@ -114,6 +137,11 @@ mod tests {
             presence: None,
             last_seen: None,
         }
+    }
+
+    /// The server's answer, read the way the table reads it.
+    fn read(info: &RoomInfo) -> TableInfo {
+        serde_json::from_str(&serde_json::to_string(info).unwrap()).unwrap()
     }
 
     #[test]
@@ -134,9 +162,18 @@ mod tests {
             transcripts: vec![],
             last_seq: 0,
         };
-        assert_eq!(participants_text(&info), "nobody yet");
+        assert_eq!(participants_text(&read(&info)), "nobody yet");
         info.participants = vec![person("bob"), person("amy")];
         info.present = vec![person("bob")];
-        assert_eq!(participants_text(&info), "BOB, AMY · 1 online");
+        info.last_activity =
+            Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 22, 8, 15, 0).unwrap());
+        info.transcripts = vec![protocol::TranscriptRef {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+            path: "Welcome/Chat/Lobby/2026-11-22".into(),
+            url: "/pages/Welcome/Chat/Lobby/2026-11-22".into(),
+        }];
+        let table = read(&info);
+        assert_eq!(participants_text(&table), "BOB, AMY · 1 online");
+        assert_eq!(table.last_activity, info.last_activity);
     }
 }

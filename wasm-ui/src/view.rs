@@ -7,7 +7,7 @@
 //! <li class="bc-msg" id="m-SEQ" data-seq="SEQ" data-id="ID" data-author="USER">
 //!   <span class="bc-avatar" aria-hidden="true">A</span><span class="bc-author">alice</span>
 //!   <time datetime="2026-11-22T08:15:00.000Z" title="2026-11-22 09:15:00 UTC+01:00">09:15</time>
-//!   <div class="bc-body">…transcript::render_html…</div></li>
+//!   <div class="bc-body">…the message's `html`…</div></li>
 //! ```
 //!
 //! (`plugin::popup::message_item` is the server's side of this contract.) Times
@@ -15,9 +15,13 @@
 //! server-rendered ones (in the page's zone) are relabelled on start.
 //!
 //! Names and other plain text go in with `text_content`; only the body goes in
-//! as HTML, and only after the shared safe renderer has escaped it. File
-//! names (which may look like markup) are always text, and file links only
-//! ever point at our own relative `/files/...` URLs.
+//! as HTML, and only the `html` the server rendered with the shared safe
+//! renderer (`transcript::render_html`, which escapes raw HTML and drops
+//! unsafe links), so live messages look like the no-JS page and transcripts
+//! without a markdown parser in the bundle. A body without `html` (a
+//! placeholder still sending, or a server that did not render it) is shown
+//! as plain text. File names (which may look like markup) are always text,
+//! and file links only ever point at our own relative `/files/...` URLs.
 //!
 //! With the app running, the form's file input is the attach button (its
 //! label), `#bc-uploads` shows uploads with a `<progress>` each, the body
@@ -26,6 +30,7 @@
 //!
 //! [`Effect`]: crate::state::Effect
 
+use crate::case;
 use crate::dom::{self, DomError};
 use crate::state::{self, Config, ConnState, Known, Person, Upload};
 use chrono::{NaiveDate, SecondsFormat};
@@ -555,10 +560,8 @@ impl View {
             &li,
             &dom::text_element(doc, "span", "bc-status", "sending…")?,
         )?;
-        let content = dom::element(doc, "div", "bc-body")?;
-        // The shared renderer escapes raw HTML and drops unsafe links.
-        content.set_inner_html(&transcript::render_html(body, &Default::default()));
-        append(&li, &content)?;
+        // As typed: the rendered message replaces this when it is acked.
+        append(&li, &plain_body(doc, body)?)?;
         append(&self.list, &li)?;
         self.remove_empty_note();
         // The reader just sent this: show it even if they had scrolled up.
@@ -1219,8 +1222,14 @@ pub fn message_element(doc: &Document, m: &Message) -> Result<Element, DomError>
             &dom::text_element(doc, "div", "bc-body bc-deleted", "(message deleted)")?,
         )?;
     } else {
-        let content = dom::element(doc, "div", "bc-body")?;
-        content.set_inner_html(&transcript::render_html(&m.body, &Default::default()));
+        let content = if m.html.is_empty() {
+            plain_body(doc, &m.body)?
+        } else {
+            let content = dom::element(doc, "div", "bc-body")?;
+            // Rendered by the server's shared safe renderer.
+            content.set_inner_html(&m.html);
+            content
+        };
         append(&li, &content)?;
         if !m.attachments.is_empty() {
             let files = dom::element(doc, "ul", "bc-files")?;
@@ -1233,6 +1242,13 @@ pub fn message_element(doc: &Document, m: &Message) -> Result<Element, DomError>
         }
     }
     Ok(li)
+}
+
+/// A `div.bc-body` showing markdown source as text, line breaks kept.
+fn plain_body(doc: &Document, body: &str) -> Result<Element, DomError> {
+    let content = dom::text_element(doc, "div", "bc-body", body)?;
+    content.set_attribute("style", "white-space: pre-wrap")?;
+    Ok(content)
 }
 
 /// A shared file as the server's `popup::attachment` renders it: images as
@@ -1418,7 +1434,7 @@ fn avatar(doc: &Document, name: &str) -> Result<Element, DomError> {
 pub fn initial(name: &str) -> String {
     name.chars()
         .next()
-        .map(|c| c.to_uppercase().collect())
+        .map(|c| case::upper(c.encode_utf8(&mut [0; 4])))
         .unwrap_or_default()
 }
 

@@ -46,6 +46,7 @@ fn connect(popup: &Popup) {
     }));
 }
 
+/// A message as the server sends it: `html` rendered by the shared renderer.
 fn message(seq: u64, author: &str, name: &str, body: &str) -> Message {
     Message {
         id: MessageId::new(format!("id-{seq}")),
@@ -54,6 +55,7 @@ fn message(seq: u64, author: &str, name: &str, body: &str) -> Message {
         author: UserId::new(author),
         author_name: name.into(),
         body: body.into(),
+        html: transcript::render_html(body, &Default::default()),
         created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 16, 30).unwrap(),
         edited_at: None,
         deleted_at: None,
@@ -213,6 +215,23 @@ fn a_message_event_appends_one_item_in_the_servers_markup_with_the_body_escaped(
     deliver(&popup, message(1, "bob", "Bob", "Hello **world**"));
     assert_eq!(count(&doc, "#bc-messages li.bc-msg"), 2);
     assert_eq!(count(&doc, "#m-2"), 1);
+}
+
+#[wasm_bindgen_test]
+fn a_body_without_html_shows_as_text_never_as_markup() {
+    let doc = fixture();
+    let popup = start(&doc);
+    connect(&popup);
+
+    // What a server that did not render it would send: the source, as text.
+    let source = "**not bold** <img src=x onerror=alert(2)>\nline two";
+    let mut bare = message(2, "eve", "Eve", source);
+    bare.html.clear();
+    deliver(&popup, bare);
+
+    let body = find(&doc, "#m-2 .bc-body");
+    assert_eq!(body.child_element_count(), 0, "{}", body.inner_html());
+    assert_eq!(body.text_content().as_deref(), Some(source));
 }
 
 #[wasm_bindgen_test]
@@ -462,4 +481,14 @@ fn stopping_the_popup_detaches_it_from_the_page() {
     input(&doc).set_value("still here");
     assert!(!press(&doc, "Enter", false));
     assert_eq!(input(&doc).value(), "still here");
+}
+
+#[wasm_bindgen_test]
+fn names_are_cased_by_the_browser_as_rust_would() {
+    // The bundle asks JavaScript (see `case`); natively these are Rust's.
+    assert_eq!(wasm_ui::case::lower("Élodie ÀB"), "élodie àb");
+    assert_eq!(wasm_ui::case::upper("élodie"), "ÉLODIE");
+    assert_eq!(wasm_ui::case::upper("ß"), "SS");
+    assert_eq!(wasm_ui::view::initial("élodie"), "É");
+    assert_eq!(wasm_ui::view::initial(""), "");
 }

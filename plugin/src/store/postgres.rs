@@ -358,6 +358,7 @@ fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
         author: UserId(row.try_get("author")?),
         author_name: row.try_get("author_name")?,
         body: row.try_get("body")?,
+        html: String::new(),
         created_at: row.try_get("created_at")?,
         edited_at: row.try_get("edited_at")?,
         deleted_at: row.try_get("deleted_at")?,

@@ -275,15 +275,15 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Box<dyn WriteJob>>) {
 
         let mut replies = Vec::with_capacity(batch.len());
         for job in batch {
-            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let savepoint = run_cached(&conn, "SAVEPOINT job");
             let (ok, reply) = job.run(&conn);
             if savepoint.is_ok() {
                 let end = if ok {
-                    "RELEASE job"
+                    run_cached(&conn, "RELEASE job")
                 } else {
-                    "ROLLBACK TO job; RELEASE job"
+                    conn.execute_batch("ROLLBACK TO job; RELEASE job")
                 };
-                if let Err(e) = conn.execute_batch(end) {
+                if let Err(e) = end {
                     tracing::error!(error = %e, "ending a write savepoint failed");
                 }
             }
@@ -299,6 +299,11 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Box<dyn WriteJob>>) {
             reply(commit.clone());
         }
     }
+}
+
+/// Runs a statement without parameters from the connection's statement cache.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 fn millis(t: DateTime<Utc>) -> i64 {
@@ -339,6 +344,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         author: UserId(row.get(3)?),
         author_name: row.get(4)?,
         body: row.get(5)?,
+        html: String::new(),
         created_at: from_millis(row.get(6)?),
         edited_at: row.get::<_, Option<i64>>(7)?.map(from_millis),
         deleted_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
@@ -495,12 +501,14 @@ impl Store for SqliteStore {
 
     async fn append(&self, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
         self.write(move |conn| {
+            // Cached statements: this runs for every message, and parsing the
+            // SQL each time costs more than running it.
             let earlier = conn
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE room_id = ?1 AND author = ?2 AND client_msg_id = ?3"
+                ))?
                 .query_row(
-                    &format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM messages
-                         WHERE room_id = ?1 AND author = ?2 AND client_msg_id = ?3"
-                    ),
                     params![new.room.0, new.author.0, new.client_msg_id],
                     message_from_row,
                 )
@@ -514,36 +522,37 @@ impl Store for SqliteStore {
             // writer thread ever runs this. The time is the caller's, never
             // earlier than the room's last message (see `NewMessage`).
             let (seq, now): (i64, i64) = conn
-                .query_row(
+                .prepare_cached(
                     "UPDATE rooms SET last_seq = last_seq + 1,
                                       last_activity = MAX(?2, COALESCE(last_activity, ?2))
                      WHERE id = ?1 RETURNING last_seq, last_activity",
-                    params![new.room.0, millis(new.created_at)],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+                )?
+                .query_row(params![new.room.0, millis(new.created_at)], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
                 .optional()?
                 .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;
             let id = MessageId(uuid::Uuid::now_v7().to_string());
             let attachments: Vec<protocol::Attachment> =
                 new.files.iter().map(|f| f.attachment(&new.room)).collect();
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at,
                                        reply_to, client_msg_id, mentions, attachments)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    new.room.0,
-                    seq,
-                    id.0,
-                    new.author.0,
-                    new.author_name,
-                    new.body,
-                    now,
-                    new.reply_to.map(|s| s as i64),
-                    new.client_msg_id,
-                    serde_json::to_string(&new.mentions)?,
-                    serde_json::to_string(&attachments)?,
-                ],
-            )?;
+            )?
+            .execute(params![
+                new.room.0,
+                seq,
+                id.0,
+                new.author.0,
+                new.author_name,
+                new.body,
+                now,
+                new.reply_to.map(|s| s as i64),
+                new.client_msg_id,
+                serde_json::to_string(&new.mentions)?,
+                serde_json::to_string(&attachments)?,
+            ])?;
             for file in &new.files {
                 conn.execute(
                     "INSERT INTO files (id, room_id, seq, sha256, name, size, content_type)
@@ -566,6 +575,7 @@ impl Store for SqliteStore {
                 author: new.author,
                 author_name: new.author_name,
                 body: new.body,
+                html: String::new(),
                 // What is stored is millisecond precision; hand back the same.
                 created_at: from_millis(now),
                 edited_at: None,

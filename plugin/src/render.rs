@@ -1,0 +1,113 @@
+//! Message bodies as HTML, filled in as messages leave the server.
+//!
+//! Every message a client receives carries `html`: its body rendered by
+//! [`transcript::render_html`], the renderer the no-JavaScript page and
+//! transcript pages use, so live messages look exactly like them. Rendering
+//! here rather than in the browser keeps pulldown-cmark (and its entity
+//! table) out of the wasm bundle.
+//!
+//! The store keeps only the markdown. `html` is added at the few places
+//! messages go out: [`crate::bus::RoomEvent::new`] (every live event, once
+//! per event however many read it), [`crate::feed`] (messages replayed from
+//! the store to WebSocket, SSE and long-poll readers) and the JSON answers
+//! in [`crate::api`].
+
+use protocol::{Event, Message};
+use transcript::RenderOptions;
+
+/// `message` with `html` set from its body; empty for a deleted message
+/// (a tombstone has no body to show).
+pub fn rendered(mut message: Message) -> Message {
+    message.html = html(&message);
+    message
+}
+
+/// [`rendered`] for each message.
+pub fn all(messages: Vec<Message>) -> Vec<Message> {
+    messages.into_iter().map(rendered).collect()
+}
+
+/// `event` with its message (if it carries one) [`rendered`].
+pub fn event(event: Event) -> Event {
+    match event {
+        Event::Message { message } => Event::Message {
+            message: rendered(message),
+        },
+        Event::Edited { message } => Event::Edited {
+            message: rendered(message),
+        },
+        Event::Deleted { message } => Event::Deleted {
+            message: rendered(message),
+        },
+        other @ (Event::Presence { .. } | Event::Typing { .. }) => other,
+    }
+}
+
+/// The body's HTML. The options are the defaults `popup::message_item`
+/// renders the server's page with, so a message looks the same whether it
+/// came with the page or arrived live.
+fn html(message: &Message) -> String {
+    if message.deleted_at.is_some() || message.body.is_empty() {
+        return String::new();
+    }
+    transcript::render_html(&message.body, &RenderOptions::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use protocol::{MessageId, RoomId, UserId};
+
+    fn message(body: &str) -> Message {
+        Message {
+            id: MessageId::new("m1"),
+            room: RoomId::new("r1"),
+            seq: 1,
+            author: UserId::new("alice"),
+            author_name: "Alice".into(),
+            body: body.into(),
+            html: String::new(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to: None,
+            client_msg_id: None,
+            mentions: vec![],
+            attachments: vec![],
+        }
+    }
+
+    #[test]
+    fn bodies_go_out_rendered_by_the_shared_renderer() {
+        let sent = rendered(message("**hi** <script>x</script> [[Home]]"));
+        assert_eq!(
+            sent.html,
+            transcript::render_html(&sent.body, &RenderOptions::default())
+        );
+        assert!(sent.html.contains("<strong>hi</strong>"), "{}", sent.html);
+        assert!(!sent.html.contains("<script>"), "{}", sent.html);
+        let json = serde_json::to_value(&sent).unwrap();
+        assert_eq!(json["html"], sent.html.as_str());
+    }
+
+    #[test]
+    fn edits_carry_the_new_html_and_tombstones_none() {
+        let Event::Edited { message: edited } = event(Event::Edited {
+            message: message("now *this*"),
+        }) else {
+            panic!("not an edit");
+        };
+        assert!(edited.html.contains("<em>this</em>"), "{}", edited.html);
+
+        let mut gone = message("");
+        gone.deleted_at = Some(gone.created_at);
+        gone.html = "<p>stale</p>".into();
+        let Event::Deleted { message: gone } = event(Event::Deleted { message: gone }) else {
+            panic!("not a delete");
+        };
+        assert_eq!(gone.html, "");
+        let json = serde_json::to_value(&gone).unwrap();
+        assert!(json.get("html").is_none(), "{json}");
+    }
+}
