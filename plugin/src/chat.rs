@@ -61,8 +61,8 @@ pub struct Draft {
 
 /// The page each room belongs to, remembered once seen: a room never moves
 /// to another page and is never deleted, so the answer cannot go stale.
-/// Posting needs only the page (for the access check), so a busy writer
-/// skips reading the room row for every message.
+/// Posting and long-polling need only the page (for the access check), so
+/// they skip reading the room row every time.
 #[derive(Default)]
 pub struct RoomPages(Mutex<HashMap<RoomId, PageId>>);
 
@@ -89,6 +89,27 @@ impl RoomPages {
     }
 }
 
+/// [`authorize`] for callers that need only the room's identity (posting,
+/// long-poll): once the room has been seen, no database read.
+pub async fn access_to(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+) -> Result<Access, AppError> {
+    let access = match state.room_pages.get(room_id) {
+        Some(page) => state.host.access(caller, &page).await,
+        None => {
+            let authorized = authorize(state, caller, room_id).await?;
+            state.room_pages.remember(&authorized.room);
+            authorized.access
+        }
+    };
+    if access < Access::Read {
+        return Err(AppError::not_found());
+    }
+    Ok(access)
+}
+
 /// Validates and stores a message, then publishes it after COMMIT. A retry
 /// with the same `client_msg_id` returns the stored message and publishes
 /// nothing new.
@@ -99,17 +120,7 @@ pub async fn post(
     draft: Draft,
 ) -> Result<Message, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
-    let access = match state.room_pages.get(room_id) {
-        Some(page) => state.host.access(Some(caller), &page).await,
-        None => {
-            let authorized = authorize(state, Some(caller), room_id).await?;
-            state.room_pages.remember(&authorized.room);
-            authorized.access
-        }
-    };
-    if access < Access::Read {
-        return Err(AppError::not_found());
-    }
+    let access = access_to(state, Some(caller), room_id).await?;
     if access < Access::Write {
         return Err(AppError::forbidden(
             "you may read this room but not post in it (posting needs edit rights on the page)",

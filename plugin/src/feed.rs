@@ -15,7 +15,7 @@ use crate::host::{Access, Caller};
 use crate::render;
 use crate::state::AppState;
 use crate::store::Room;
-use protocol::{Message, RoomId};
+use protocol::{Event, Message, RoomId};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
@@ -188,33 +188,62 @@ async fn replay<T>(state: &AppState, sink: &Sink<T>, mut last: u64) -> Option<u6
     }
 }
 
-/// Long-poll: messages after `after` (with `html` filled in), waiting up to
-/// `wait` for the first one if there are none yet. An empty result means
-/// nothing arrived in time.
+/// Long-poll: the messages after `after` (at most `limit`), waiting up to
+/// `wait` for the first one. Messages that arrive while waiting are taken
+/// from the bus as published (rendered once for every reader) as long as
+/// they follow on from `after`; anything else (a gap, a lagged receiver) is
+/// read from the store. So a poll that waits costs one store read, not two.
 pub async fn wait_for_news(
     state: &AppState,
-    room: &Room,
+    room: &RoomId,
     after: u64,
     wait: Duration,
     limit: usize,
 ) -> anyhow::Result<Vec<Message>> {
     // Subscribe before the first read so a message committed in between
     // wakes us instead of being missed until the timeout.
-    let mut live = state.bus.subscribe(&room.id).await;
-    let messages = state.store.messages_after(&room.id, after, limit).await?;
+    let mut live = state.bus.subscribe(room).await;
+    let messages = state.store.messages_after(room, after, limit).await?;
     if !messages.is_empty() || wait.is_zero() {
         return Ok(render::all(messages));
     }
     let deadline = tokio::time::Instant::now() + wait;
+    let mut arrived = Vec::new();
     loop {
-        match tokio::time::timeout_at(deadline, live.recv()).await {
-            // Timed out, or the bus went away: answer with what the store has.
-            Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => break,
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-            Ok(Ok(event)) if event.seq().is_some_and(|seq| seq > after) => break,
-            Ok(Ok(_)) => continue,
+        let event = match tokio::time::timeout_at(deadline, live.recv()).await {
+            Ok(Ok(event)) => event,
+            // Timed out: nothing came.
+            Err(_) => return Ok(Vec::new()),
+            // The bus went away or we lagged: the store knows.
+            Ok(Err(_)) => break,
+        };
+        match (&event.event, event.seq()) {
+            (Event::Message { message }, Some(seq)) if seq == after + 1 => {
+                arrived.push(message.clone());
+                break;
+            }
+            (_, Some(seq)) if seq > after + 1 => break,
+            _ => continue,
         }
     }
-    let messages = state.store.messages_after(&room.id, after, limit).await?;
+    if let Some(first) = arrived.first() {
+        // Whatever else is already waiting, as long as it follows on.
+        let mut last = first.seq;
+        while arrived.len() < limit {
+            match live.try_recv() {
+                Ok(event) => match &event.event {
+                    Event::Message { message } if message.seq == last + 1 => {
+                        last = message.seq;
+                        arrived.push(message.clone());
+                    }
+                    _ if event.seq().is_some_and(|seq| seq > last + 1) => break,
+                    _ => continue,
+                },
+                Err(_) => break,
+            }
+        }
+        return Ok(arrived);
+    }
+    let messages = state.store.messages_after(room, after, limit).await?;
     Ok(render::all(messages))
 }

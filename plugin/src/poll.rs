@@ -56,26 +56,19 @@ async fn events(
             "wait may be at most {MAX_WAIT_SECS} seconds"
         )));
     }
-    let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
+    chat::access_to(&state, caller.as_ref(), &room).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_HISTORY_LIMIT);
 
-    let mut after = query.after;
-    let mut reset = None;
-    if after > 0 {
-        if let Some(first) = state.store.first_seq(&room.id).await? {
-            if after + 1 < first {
-                reset = Some(first);
-                after = first - 1;
-            }
-        }
-    }
-    let wait = if reset.is_some() {
-        Duration::ZERO
-    } else {
-        Duration::from_secs(query.wait)
-    };
-    let messages = feed::wait_for_news(&state, &room, after, wait, limit).await?;
-    let last_seq = messages.last().map_or(after, |m| m.seq);
+    let wait = Duration::from_secs(query.wait);
+    let messages = feed::wait_for_news(&state, &room, query.after, wait, limit).await?;
+    // Seqs are gapless and deletions leave tombstones, so if the first
+    // message after the cursor is not the next seq, pruning took the ones
+    // between: the client must reload what it shows.
+    let reset = messages
+        .first()
+        .map(|m| m.seq)
+        .filter(|&first| query.after > 0 && first > query.after + 1);
+    let last_seq = messages.last().map_or(query.after, |m| m.seq);
     Ok(Json(Events {
         events: messages
             .into_iter()

@@ -178,6 +178,12 @@ async fn a_long_poll_is_held_until_a_message_arrives() {
     alice.say(&lobby, "wake up", "wake").await.unwrap();
     let (took, page) = poller.await.unwrap();
     assert_eq!(page["events"][0]["message"]["body"], "wake up");
+    assert_eq!(
+        page["events"][0]["message"]["html"], "<p>wake up</p>\n",
+        "a message that arrives while the poll waits comes rendered: {page}"
+    );
+    assert_eq!(page["last_seq"], last + 1);
+    assert!(page.get("reset").is_none(), "no reset: {page}");
     assert!(
         took >= Duration::from_millis(500),
         "the poll was held ({took:?})"
