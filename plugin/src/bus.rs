@@ -72,6 +72,18 @@ pub trait Bus: Send + Sync + 'static {
     /// must resync from the store.
     async fn subscribe(&self, room: &RoomId) -> broadcast::Receiver<SharedEvent>;
 
+    /// [`Bus::subscribe`], plus the highest seq published to `room` on this
+    /// node's channel before the receiver was made, where the bus knows it.
+    /// A reader whose cursor is at or past it has nothing to read from the
+    /// store: anything newer is still to be published, so the receiver
+    /// gets it. `None` (unknown) means "read the store".
+    async fn subscribe_seen(
+        &self,
+        room: &RoomId,
+    ) -> (broadcast::Receiver<SharedEvent>, Option<u64>) {
+        (self.subscribe(room).await, None)
+    }
+
     /// Sends `event` to this node's subscribers of `room` only. For news every
     /// node works out by itself (a presence expiry), so that readers hear it
     /// once rather than once per node.
@@ -107,7 +119,15 @@ pub struct Heartbeat {
 pub struct LocalBus {
     // A std Mutex is fine: it is held only to look up or insert a sender, never
     // across an `.await`.
-    rooms: Mutex<HashMap<RoomId, broadcast::Sender<SharedEvent>>>,
+    rooms: Mutex<HashMap<RoomId, Channel>>,
+}
+
+/// One room's channel and the highest seq published on it.
+struct Channel {
+    sender: broadcast::Sender<SharedEvent>,
+    /// Set by the first publish after the channel was made; a channel is
+    /// dropped with its last reader, and with it what it had seen.
+    seen: Option<u64>,
 }
 
 impl LocalBus {
@@ -115,7 +135,7 @@ impl LocalBus {
         Self::default()
     }
 
-    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, broadcast::Sender<SharedEvent>>> {
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Channel>> {
         self.rooms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -125,7 +145,12 @@ impl LocalBus {
 #[async_trait]
 impl Bus for LocalBus {
     async fn publish(&self, room: &RoomId, event: SharedEvent) {
-        let sender = self.rooms().get(room).cloned();
+        let sender = self.rooms().get_mut(room).map(|channel| {
+            if let Some(seq) = event.seq() {
+                channel.seen = Some(channel.seen.map_or(seq, |seen| seen.max(seq)));
+            }
+            channel.sender.clone()
+        });
         if let Some(sender) = sender {
             // Every receiver may have gone since the lookup: not an error.
             let _ = sender.send(event);
@@ -133,13 +158,67 @@ impl Bus for LocalBus {
     }
 
     async fn subscribe(&self, room: &RoomId) -> broadcast::Receiver<SharedEvent> {
+        self.subscribe_seen(room).await.0
+    }
+
+    async fn subscribe_seen(
+        &self,
+        room: &RoomId,
+    ) -> (broadcast::Receiver<SharedEvent>, Option<u64>) {
         let mut rooms = self.rooms();
         // Drop channels nobody listens to any more, so the map does not grow
         // with every room ever opened. Done here, not on the publish path.
-        rooms.retain(|id, sender| id == room || sender.receiver_count() > 0);
-        rooms
-            .entry(room.clone())
-            .or_insert_with(|| broadcast::channel(ROOM_CHANNEL_CAPACITY).0)
-            .subscribe()
+        rooms.retain(|id, channel| id == room || channel.sender.receiver_count() > 0);
+        let channel = rooms.entry(room.clone()).or_insert_with(|| Channel {
+            sender: broadcast::channel(ROOM_CHANNEL_CAPACITY).0,
+            seen: None,
+        });
+        (channel.sender.subscribe(), channel.seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use protocol::{Event, Message, MessageId, UserId};
+
+    fn posted(room: &RoomId, seq: u64) -> SharedEvent {
+        let message = Message {
+            id: MessageId::new(format!("m{seq}")),
+            room: room.clone(),
+            seq,
+            author: UserId::new("alice"),
+            author_name: "Alice".into(),
+            body: "hi".into(),
+            html: String::new(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to: None,
+            client_msg_id: None,
+            mentions: vec![],
+            attachments: vec![],
+        };
+        RoomEvent::new(room.clone(), Event::Message { message })
+    }
+
+    #[tokio::test]
+    async fn the_local_bus_knows_the_last_seq_published_while_someone_listens() {
+        let bus = LocalBus::new();
+        let (lobby, other) = (RoomId::new("lobby"), RoomId::new("other"));
+        let (first, seen) = bus.subscribe_seen(&lobby).await;
+        assert_eq!(seen, None, "a new channel has seen nothing");
+        bus.publish(&lobby, posted(&lobby, 7)).await;
+        bus.publish(&lobby, posted(&lobby, 6)).await;
+        let (_second, seen) = bus.subscribe_seen(&lobby).await;
+        assert_eq!(seen, Some(7), "the highest seq, whatever the order");
+
+        // Once nobody listens the channel goes, and what it knew with it.
+        drop(first);
+        drop(_second);
+        let _ = bus.subscribe_seen(&other).await;
+        let (_third, seen) = bus.subscribe_seen(&lobby).await;
+        assert_eq!(seen, None);
     }
 }
