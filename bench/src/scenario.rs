@@ -452,29 +452,45 @@ pub async fn http_listeners(
     let epoch = Instant::now();
     let expected = Arc::new(AtomicU64::new(0));
     let (stop, stopped) = watch::channel(false);
+    let ready = Arc::new(AtomicU64::new(0));
     let base = format!("http://{}/api/rooms/{}", target.addr, target.room);
     let mut tasks = Vec::with_capacity(listeners);
     for index in 0..listeners {
         let (client, base) = (client.clone(), base.clone());
         let token = target.token(index + 1).unwrap_or_default().to_owned();
         let (expected, stopped) = (Arc::clone(&expected), stopped.clone());
+        let listening = Listening {
+            epoch,
+            expected,
+            ready: Arc::clone(&ready),
+            stop: stopped,
+        };
         tasks.push(tokio::spawn(async move {
             match transport {
-                Http::Sse => sse_listener(client, base, token, epoch, expected, stopped).await,
-                Http::LongPoll => {
-                    poll_listener(client, base, token, epoch, expected, stopped).await
-                }
+                Http::Sse => sse_listener(client, base, token, listening).await,
+                Http::LongPoll => poll_listener(client, base, token, listening).await,
             }
         }));
     }
-    // Give the streams a moment to be established before sending.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Sending starts once every stream is established (an SSE stream starts
+    // "from now": one that connects late would miss the first messages).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::Acquire) < listeners as u64 {
+        if Instant::now() > deadline {
+            bail!(
+                "only {} of {listeners} listeners were ready after a minute",
+                ready.load(Ordering::Acquire)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let start = epoch.elapsed() + Duration::from_millis(200);
     let sent = send(
         target,
         std::slice::from_ref(&target.room),
         plan,
         epoch,
-        Duration::from_millis(1200),
+        start,
     )
     .await?;
     expected.store(sent.sent, Ordering::Release);
@@ -532,13 +548,21 @@ fn done(heard: &Heard, expected: &AtomicU64) -> bool {
     want > 0 && heard.received >= want
 }
 
+/// What every HTTP listener shares with the scenario.
+struct Listening {
+    epoch: Instant,
+    /// How many messages were sent, once sending is over (0 before).
+    expected: Arc<AtomicU64>,
+    /// Counts listeners whose stream is established.
+    ready: Arc<AtomicU64>,
+    stop: watch::Receiver<bool>,
+}
+
 async fn sse_listener(
     client: reqwest::Client,
     base: String,
     token: String,
-    epoch: Instant,
-    expected: Arc<AtomicU64>,
-    mut stop: watch::Receiver<bool>,
+    mut listening: Listening,
 ) -> Result<Heard> {
     let mut response = client
         .get(format!("{base}/stream"))
@@ -549,16 +573,21 @@ async fn sse_listener(
     let mut heard = Heard::default();
     let mut seen = std::collections::HashSet::new();
     let mut buffer = String::new();
-    while !done(&heard, &expected) {
+    let mut subscribed = false;
+    while !done(&heard, &listening.expected) {
         let chunk = tokio::select! {
             chunk = response.chunk() => chunk,
-            _ = stop.changed() => break,
+            _ = listening.stop.changed() => break,
         };
         let Ok(Some(chunk)) = chunk else { break };
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let event: String = buffer.drain(..end + 2).collect();
-            record(&mut heard, &mut seen, &event, epoch);
+            if !subscribed && event.contains("event: subscribed") {
+                subscribed = true;
+                listening.ready.fetch_add(1, Ordering::AcqRel);
+            }
+            record(&mut heard, &mut seen, &event, listening.epoch);
         }
     }
     Ok(heard)
@@ -568,9 +597,7 @@ async fn poll_listener(
     client: reqwest::Client,
     base: String,
     token: String,
-    epoch: Instant,
-    expected: Arc<AtomicU64>,
-    mut stop: watch::Receiver<bool>,
+    mut listening: Listening,
 ) -> Result<Heard> {
     let mut heard = Heard::default();
     let mut seen = std::collections::HashSet::new();
@@ -582,21 +609,23 @@ async fn poll_listener(
         .error_for_status()?
         .json()
         .await?;
+    // Polls resume from this cursor, so nothing sent from now on is missed.
+    listening.ready.fetch_add(1, Ordering::AcqRel);
     let mut after = info["last_seq"].as_u64().unwrap_or(0);
-    while !done(&heard, &expected) {
+    while !done(&heard, &listening.expected) {
         let request = client
             .get(format!("{base}/events?after={after}&wait=10"))
             .bearer_auth(&token)
             .send();
         let response = tokio::select! {
             response = request => response?,
-            _ = stop.changed() => break,
+            _ = listening.stop.changed() => break,
         };
         let answer: serde_json::Value = response.error_for_status()?.json().await?;
         after = answer["last_seq"].as_u64().unwrap_or(after);
         if let Some(events) = answer["events"].as_array() {
             for event in events {
-                record(&mut heard, &mut seen, &event.to_string(), epoch);
+                record(&mut heard, &mut seen, &event.to_string(), listening.epoch);
             }
         }
     }
