@@ -5,7 +5,8 @@
 //! real chat (durable writes, access checks, per-room ordering).
 //!
 //! It does what any competent broadcaster does: each event is serialised once
-//! and shared, and each connection has a bounded queue.
+//! and shared, each connection has a bounded queue, and what is queued for a
+//! connection goes out in one write.
 
 use anyhow::Result;
 use chrono::Utc;
@@ -48,9 +49,20 @@ async fn connection(hub: Arc<Hub>, stream: TcpStream) -> Result<()> {
     let ws = tokio_tungstenite::accept_async(stream).await?;
     let (mut sink, mut source) = ws.split();
     let (out, mut outgoing) = tokio::sync::mpsc::channel::<Utf8Bytes>(256);
+    // Frames already queued go out in one write, as Backchannel does.
     let writer = tokio::spawn(async move {
         while let Some(frame) = outgoing.recv().await {
-            if sink.send(WsMessage::Text(frame)).await.is_err() {
+            if sink.feed(WsMessage::Text(frame)).await.is_err() {
+                break;
+            }
+            let mut failed = false;
+            while let Ok(frame) = outgoing.try_recv() {
+                if sink.feed(WsMessage::Text(frame)).await.is_err() {
+                    failed = true;
+                    break;
+                }
+            }
+            if failed || sink.flush().await.is_err() {
                 break;
             }
         }

@@ -8,6 +8,7 @@
 use crate::install::Install;
 use crate::web;
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,6 +104,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let local = listener.local_addr()?;
+    // Chat frames are small and each should leave at once: with Nagle's
+    // algorithm a frame written while the previous one is unacknowledged
+    // waits for the peer's delayed ACK (up to 40 ms). Writers batch what is
+    // queued themselves (see plugin::ws), so nothing is gained by waiting.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY on a connection");
+        }
+    });
     tracing::info!(data = %install.dir.display(), "Backchannel wiki listening on http://{local}/");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
