@@ -14,7 +14,7 @@
 //! - [`shell`]: child processes, banners, `PATH`, root/CI/Debian probes.
 //! - [`setup`]: the toolchain, wasm-pack, wasm-bindgen-cli pinned to
 //!   Cargo.lock, and Debian's chromium, chromedriver and binaryen.
-//! - [`ui`]: wasm-pack build into `target/ui`, `wasm-opt -Oz`, size report.
+//! - [`ui`]: wasm-pack build into `target/ui`, `wasm-opt -O1`, size report.
 //! - [`test`]: the CI pipeline, step by step, with a summary.
 //! - [`bench`]: release builds, the load generator, the README table.
 
@@ -64,7 +64,7 @@ enum Command {
     ///
     /// The plugin serves target/ui at /assets/ui/ (BACKCHANNEL_UI_DIR overrides).
     /// A dev build unless --release; release builds also go through
-    /// `wasm-opt -Oz` when binaryen 116 or later is installed (older ones break
+    /// `wasm-opt -O1` when binaryen 116 or later is installed (older ones break
     /// the bundle). Prints the size, raw and gzipped; writes .gz files beside it.
     BuildUi {
         /// Optimised build, shrunk with wasm-opt when it is installed.
