@@ -144,6 +144,7 @@ store_suite!(
     pruning_keeps_the_newest_message_and_moves_first_seq,
     a_day_window_and_transcript_records,
     the_callers_time_is_kept_and_never_runs_backwards,
+    time_ranges_in_a_long_room_are_exact,
 );
 
 fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage {
@@ -635,4 +636,43 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
         stored_room.last_activity,
         Some(at("2026-11-23T00:00:00.001Z"))
     );
+}
+
+/// A room longer than the SQLite store's slack around its binary-searched
+/// seq bounds: a window in the middle holds exactly the messages stamped in
+/// it, and paging back from "now" over a time range stops at its start.
+async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
+    let store = &*nodes.a;
+    let room = store
+        .ensure_room(&PageId::new("1"), "Long", &UserId::new("u"))
+        .await
+        .unwrap()
+        .id;
+    // Whole seconds: stores keep milliseconds, the bounds must match exactly.
+    let start = chrono::DateTime::from_timestamp(Utc::now().timestamp() - 3 * 86_400, 0).unwrap();
+    let minute = |n: i64| start + chrono::Duration::minutes(n);
+    for n in 1..=2_500 {
+        let mut message = new_message(&room, "alice", &format!("k{n}"), "tick");
+        message.created_at = minute(n);
+        store.append(message).await.unwrap();
+    }
+    let window = store
+        .messages_between(&room, minute(1_200), minute(1_300), 1_000)
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = window.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1_200..1_300).collect::<Vec<u64>>());
+
+    let recent = store
+        .messages_since(&room, minute(2_400), u64::MAX, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 101, "minutes 2,400 to 2,500");
+    assert_eq!(recent.first().map(|m| m.seq), Some(2_500), "newest first");
+    assert_eq!(recent.last().map(|m| m.seq), Some(2_400));
+    let before = store
+        .messages_since(&room, minute(10), 20, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 10, "seqs 10 to 19: {before:?}");
 }
