@@ -180,26 +180,10 @@ impl Bus for LocalBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-    use protocol::{Event, Message, MessageId, UserId};
+    use protocol::Event;
 
     fn posted(room: &RoomId, seq: u64) -> SharedEvent {
-        let message = Message {
-            id: MessageId::new(format!("m{seq}")),
-            room: room.clone(),
-            seq,
-            author: UserId::new("alice"),
-            author_name: "Alice".into(),
-            body: "hi".into(),
-            html: String::new(),
-            created_at: Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(),
-            edited_at: None,
-            deleted_at: None,
-            reply_to: None,
-            client_msg_id: None,
-            mentions: vec![],
-            attachments: vec![],
-        };
+        let message = crate::render::sample(room, seq, "hi");
         RoomEvent::new(room.clone(), Event::Message { message })
     }
 

@@ -413,8 +413,7 @@ fn lock_task(task: &Mutex<Option<JoinHandle<()>>>) -> MutexGuard<'_, Option<Join
 mod tests {
     use super::*;
     use crate::store::suite::service_missing;
-    use chrono::Utc;
-    use protocol::{Message, MessageId, UserId};
+    use protocol::{Message, UserId};
 
     fn nats_url() -> String {
         std::env::var("BACKCHANNEL_TEST_NATS_URL")
@@ -443,20 +442,8 @@ mod tests {
 
     fn message(room: &RoomId, seq: u64) -> SharedEvent {
         let message = Message {
-            id: MessageId(format!("m{seq}")),
-            room: room.clone(),
-            seq,
-            author: UserId::new("alice"),
-            author_name: "Alice".into(),
-            body: format!("hello {seq}"),
-            html: String::new(),
-            created_at: Utc::now(),
-            edited_at: None,
-            deleted_at: None,
-            reply_to: None,
             client_msg_id: Some(format!("k{seq}")),
-            mentions: vec![],
-            attachments: vec![],
+            ..crate::render::sample(room, seq, &format!("hello {seq}"))
         };
         RoomEvent::new(room.clone(), Event::Message { message })
     }

@@ -53,29 +53,38 @@ fn html(message: &Message) -> String {
     transcript::render_html(&message.body, &RenderOptions::default())
 }
 
+/// A plain message for tests: `body` by alice in `room` at `seq`, sent at
+/// 2026-11-22 08:15 UTC, not yet rendered.
+#[cfg(test)]
+pub(crate) fn sample(room: &protocol::RoomId, seq: u64, body: &str) -> Message {
+    use chrono::TimeZone;
+    Message {
+        id: protocol::MessageId::new(format!("m{seq}")),
+        room: room.clone(),
+        seq,
+        author: protocol::UserId::new("alice"),
+        author_name: "Alice".into(),
+        body: body.into(),
+        html: String::new(),
+        created_at: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 8, 15, 0)
+            .unwrap(),
+        edited_at: None,
+        deleted_at: None,
+        reply_to: None,
+        client_msg_id: None,
+        mentions: vec![],
+        attachments: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
-    use protocol::{MessageId, RoomId, UserId};
+    use protocol::RoomId;
 
     fn message(body: &str) -> Message {
-        Message {
-            id: MessageId::new("m1"),
-            room: RoomId::new("r1"),
-            seq: 1,
-            author: UserId::new("alice"),
-            author_name: "Alice".into(),
-            body: body.into(),
-            html: String::new(),
-            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
-            edited_at: None,
-            deleted_at: None,
-            reply_to: None,
-            client_msg_id: None,
-            mentions: vec![],
-            attachments: vec![],
-        }
+        sample(&RoomId::new("r1"), 1, body)
     }
 
     #[test]

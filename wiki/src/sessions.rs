@@ -218,18 +218,6 @@ pub fn credential(headers: &HeaderMap) -> Option<Credential> {
     cookie(headers, COOKIE).map(Credential::Cookie)
 }
 
-/// Resolves a request's credential to a session.
-pub async fn authenticate(
-    store: &dyn Store,
-    headers: &HeaderMap,
-) -> anyhow::Result<Option<Session>> {
-    match credential(headers) {
-        Some(Credential::Cookie(token)) => lookup(store, &token, true).await,
-        Some(Credential::Bearer(token)) => lookup(store, &token, false).await,
-        None => Ok(None),
-    }
-}
-
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -398,6 +398,8 @@ async fn groups_and_membership(store: Arc<dyn Store>, _: Reopen) {
 
 async fn sessions_resolve_expire_and_end(store: Arc<dyn Store>, _: Reopen) {
     use axum::http::{header, HeaderMap, HeaderValue};
+    let epoch = crate::acl::Epoch::default();
+    let sessions = crate::sessions::Sessions::new(Arc::clone(&store), epoch.clone());
     let store = store.as_ref();
     let user = users::create(store, "alice", "correct horse", false, &[])
         .await
@@ -410,10 +412,7 @@ async fn sessions_resolve_expire_and_end(store: Arc<dyn Store>, _: Reopen) {
         header::COOKIE,
         HeaderValue::from_str(&format!("x=1; {}={token}", crate::sessions::COOKIE)).unwrap(),
     );
-    let session = crate::sessions::authenticate(store, &headers)
-        .await
-        .unwrap()
-        .unwrap();
+    let session = sessions.authenticate(&headers).await.unwrap();
     assert_eq!(session.member.user.name, "alice");
     assert!(session.csrf_token.is_some());
 
@@ -422,16 +421,11 @@ async fn sessions_resolve_expire_and_end(store: Arc<dyn Store>, _: Reopen) {
         header::AUTHORIZATION,
         HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
     );
-    let session = crate::sessions::authenticate(store, &headers)
-        .await
-        .unwrap()
-        .unwrap();
+    let session = sessions.authenticate(&headers).await.unwrap();
     assert_eq!(session.csrf_token, None);
     store.delete_session(&token).await.unwrap();
-    assert!(crate::sessions::authenticate(store, &headers)
-        .await
-        .unwrap()
-        .is_none());
+    epoch.refresh(store).await;
+    assert!(sessions.authenticate(&headers).await.is_none());
 
     // An expired session is refused and removed.
     store
