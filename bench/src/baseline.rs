@@ -46,7 +46,8 @@ pub async fn serve(listen: SocketAddr) -> Result<()> {
 
 async fn connection(hub: Arc<Hub>, stream: TcpStream) -> Result<()> {
     stream.set_nodelay(true)?;
-    let ws = tokio_tungstenite::accept_async(stream).await?;
+    let ws =
+        tokio_tungstenite::accept_async_with_config(stream, Some(crate::client::buffers())).await?;
     let (mut sink, mut source) = ws.split();
     let (out, mut outgoing) = tokio::sync::mpsc::channel::<Utf8Bytes>(256);
     // Frames already queued go out in one write, as Backchannel does.

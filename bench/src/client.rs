@@ -18,6 +18,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
@@ -64,10 +65,20 @@ pub async fn connect(
             HeaderValue::from_str(&format!("Bearer {token}"))?,
         );
     }
-    let (ws, _) = tokio_tungstenite::client_async(request, stream)
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(buffers()))
         .await
         .with_context(|| format!("WebSocket handshake with {url}"))?;
     Ok(ws)
+}
+
+/// Socket buffers for the load generator's clients and the baseline, the
+/// size Backchannel uses. tungstenite zero-fills its whole read buffer
+/// before every read, so its default 128 KiB made memset half of the load
+/// generator's time: the generator, not the server, set the ceiling.
+pub fn buffers() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
 }
 
 pub fn subscribe_frame(room: &str) -> String {

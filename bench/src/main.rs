@@ -3,7 +3,7 @@
 //! `cargo xtask bench` builds the release binaries and runs
 //! `backchannel-bench run`, which starts a fresh `backchannel serve` and the
 //! baseline (each pinned to core 0 where `taskset` exists; the load generator
-//! takes the rest), runs every scenario against both where it applies, and
+//! pins itself to the other cores), runs every scenario against both where it applies, and
 //! writes `target/bench/report.json` and `report.md`.
 //!
 //! # Layout
@@ -79,6 +79,9 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. }) {
+        target::keep_off_server_core();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -53,7 +53,12 @@ impl Machine {
             .unwrap_or(0.0);
         Self {
             cpu,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            // The machine's cores, not the ones this (pinned) process may use.
+            cores: cpuinfo
+                .lines()
+                .filter(|l| l.starts_with("processor"))
+                .count()
+                .max(1),
             memory_gib: (kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|s| s.trim().to_owned())

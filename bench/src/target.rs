@@ -74,15 +74,36 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+const TASKSET: &str = "/usr/bin/taskset";
+
 /// `taskset -c CORE program` when taskset is available, else `program`.
 fn pinned(program: &Path) -> Command {
-    let taskset = Path::new("/usr/bin/taskset");
+    let taskset = Path::new(TASKSET);
     if taskset.exists() {
         let mut command = Command::new(taskset);
         command.arg("-c").arg(SERVER_CORE).arg(program);
         command
     } else {
         Command::new(program)
+    }
+}
+
+/// Keeps the load generator (this process, and the threads it starts from
+/// now on) off the server's core, so the two never take turns on one core.
+/// Call before the runtime starts: its worker count follows the cores left.
+/// Does nothing on a single core or without taskset.
+pub fn keep_off_server_core() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || !Path::new(TASKSET).exists() {
+        return;
+    }
+    let others = format!("1-{}", cores - 1);
+    let status = Command::new(TASKSET)
+        .args(["-p", "-c", &others, &std::process::id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("could not pin the load generator to cores {others}; it shares the server's");
     }
 }
 

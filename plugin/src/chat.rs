@@ -119,6 +119,62 @@ pub async fn post(
     room_id: &RoomId,
     draft: Draft,
 ) -> Result<Message, AppError> {
+    post_all(state, caller, vec![(room_id.clone(), draft)])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(anyhow::anyhow!("a post had no outcome").into()))
+}
+
+/// [`post`] for several drafts from one caller, in order, each with its own
+/// outcome. They are stored with [`Store::append_all`], so a client sending
+/// faster than one commit per message waits for one group commit, not one
+/// per message; each is published after COMMIT, in order.
+///
+/// [`Store::append_all`]: crate::store::Store::append_all
+pub async fn post_all(
+    state: &AppState,
+    caller: Option<&Caller>,
+    drafts: Vec<(RoomId, Draft)>,
+) -> Vec<Result<Message, AppError>> {
+    // Each draft is checked first; only those that pass are stored.
+    let mut refusals = Vec::with_capacity(drafts.len());
+    let mut checked = Vec::with_capacity(drafts.len());
+    for (room_id, draft) in drafts {
+        match check_post(state, caller, &room_id, draft).await {
+            Ok(new) => {
+                checked.push(new);
+                refusals.push(None);
+            }
+            Err(refusal) => refusals.push(Some(refusal)),
+        }
+    }
+    let mut appended = state.store.append_all(checked).await.into_iter();
+    let mut outcomes = Vec::with_capacity(refusals.len());
+    for refusal in refusals {
+        let outcome = match (refusal, appended.next()) {
+            (Some(refusal), _) => Err(refusal),
+            (None, Some(Ok((message, appended)))) => {
+                if appended == Appended::Created {
+                    announce(state, &message).await;
+                }
+                Ok(message)
+            }
+            (None, Some(Err(e))) => Err(e.into()),
+            (None, None) => Err(anyhow::anyhow!("the store skipped a message").into()),
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// Everything [`post`] checks before storing: who may post, the draft
+/// itself, the reply target, the rate limit.
+async fn check_post(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+    draft: Draft,
+) -> Result<NewMessage, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let access = access_to(state, Some(caller), room_id).await?;
     if access < Access::Write {
@@ -145,38 +201,36 @@ pub async fn post(
         .check(&caller.id)
         .map_err(AppError::rate_limited)?;
 
-    let mentions = mentions(&draft.body);
-    let (message, appended) = state
-        .store
-        .append(NewMessage {
-            room: room_id.clone(),
-            created_at: state.config.clock.now(),
-            author: caller.id.clone(),
-            author_name: caller.name.clone(),
-            body: draft.body,
-            client_msg_id: draft.client_msg_id,
-            reply_to: draft.reply_to,
-            mentions,
-            files: draft.files,
-        })
-        .await?;
-    if appended == Appended::Created {
-        state.transcripts.touch(&message);
-        state
-            .bus
-            .publish(
-                room_id,
-                RoomEvent::new(
-                    room_id.clone(),
-                    Event::Message {
-                        message: message.clone(),
-                    },
-                ),
-            )
-            .await;
-        tracing::debug!(room = %room_id, seq = message.seq, author = %message.author, "message posted");
-    }
-    Ok(message)
+    Ok(NewMessage {
+        room: room_id.clone(),
+        created_at: state.config.clock.now(),
+        author: caller.id.clone(),
+        author_name: caller.name.clone(),
+        mentions: mentions(&draft.body),
+        body: draft.body,
+        client_msg_id: draft.client_msg_id,
+        reply_to: draft.reply_to,
+        files: draft.files,
+    })
+}
+
+/// A new message is committed: its day needs publishing and its readers
+/// need it.
+async fn announce(state: &AppState, message: &Message) {
+    state.transcripts.touch(message);
+    state
+        .bus
+        .publish(
+            &message.room,
+            RoomEvent::new(
+                message.room.clone(),
+                Event::Message {
+                    message: message.clone(),
+                },
+            ),
+        )
+        .await;
+    tracing::debug!(room = %message.room, seq = message.seq, author = %message.author, "message posted");
 }
 
 /// Replaces the body of one of the caller's own messages. The old text is

@@ -7,6 +7,12 @@
 //! reads too slowly the queue fills, its subscription tasks stop draining the
 //! bus, and they catch up from the store once it drains: memory per
 //! connection stays bounded.
+//!
+//! `send` frames go to the connection's poster task, which stores whatever
+//! has queued up since its last commit as one batch ([`chat::post_all`]) and
+//! acks in order. Reading the next frame never waits for a COMMIT, so one
+//! connection can send faster than one message per commit, and its messages
+//! still keep the order they were sent in.
 
 use crate::api::MaybeCaller;
 use crate::chat::{self, Draft};
@@ -33,6 +39,10 @@ const OUTBOX_FRAMES: usize = 256;
 const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// Rooms one connection may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 64;
+/// `send` frames read but not yet stored before reading pauses.
+const POSTS_QUEUED: usize = 256;
+/// Most drafts stored in one batch.
+const POST_BATCH: usize = 64;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/ws", get(upgrade))
@@ -88,6 +98,16 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
         let _ = sink.close().await;
     });
 
+    let (posts, queued) = mpsc::channel::<(RoomId, Draft)>(POSTS_QUEUED);
+    // Not aborted on disconnect: what was read is stored even if nobody
+    // waits for the ack (a retry with the same client_msg_id finds it).
+    tokio::spawn(post_in_order(
+        state.clone(),
+        caller.clone(),
+        queued,
+        outbox.clone(),
+    ));
+
     let mut subscriptions: HashMap<RoomId, Subscription> = HashMap::new();
     loop {
         let incoming = tokio::select! {
@@ -141,20 +161,14 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
             } => {
                 let draft = Draft {
                     body,
-                    client_msg_id: client_msg_id.clone(),
+                    client_msg_id,
                     reply_to,
                     files: Vec::new(),
                 };
-                Some(
-                    match chat::post(&state, caller.as_ref(), &room, draft).await {
-                        Ok(message) => frame_message(&ServerFrame::Ack {
-                            client_msg_id,
-                            id: message.id,
-                            seq: message.seq,
-                        }),
-                        Err(e) => error_frame(e.code, &e.message, Some(client_msg_id)),
-                    },
-                )
+                if posts.send((room, draft)).await.is_err() {
+                    break;
+                }
+                None
             }
             ClientFrame::Presence { room, status } => {
                 chat::set_presence(&state, caller.as_ref(), &room, status)
@@ -184,6 +198,43 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
     }
     drop(subscriptions);
     writer.abort();
+}
+
+/// Stores the connection's drafts in the order they were sent, each batch
+/// being whatever queued up while the previous one committed, and answers
+/// each with an ack or an error frame.
+async fn post_in_order(
+    state: AppState,
+    caller: Option<Caller>,
+    mut queued: mpsc::Receiver<(RoomId, Draft)>,
+    outbox: mpsc::Sender<WsMessage>,
+) {
+    while let Some(first) = queued.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < POST_BATCH {
+            match queued.try_recv() {
+                Ok(draft) => batch.push(draft),
+                Err(_) => break,
+            }
+        }
+        let ids: Vec<String> = batch
+            .iter()
+            .map(|(_, draft)| draft.client_msg_id.clone())
+            .collect();
+        let outcomes = chat::post_all(&state, caller.as_ref(), batch).await;
+        for (client_msg_id, outcome) in ids.into_iter().zip(outcomes) {
+            let reply = match outcome {
+                Ok(message) => frame_message(&ServerFrame::Ack {
+                    client_msg_id,
+                    id: message.id,
+                    seq: message.seq,
+                }),
+                Err(e) => error_frame(e.code, &e.message, Some(client_msg_id)),
+            };
+            // A closed connection gets no acks; the rest is still stored.
+            let _ = outbox.send(reply).await;
+        }
+    }
 }
 
 /// Starts following `room_id`; returns an error frame if that is refused.

@@ -247,6 +247,55 @@ async fn twenty_concurrent_writers_give_every_reader_one_gapless_order() {
     assert_eq!(orders[0], orders[1], "both readers saw the same order");
 }
 
+/// A client that sends without waiting for acks (a bridge, a bot, a fast
+/// typist on a slow disk) is not held to one commit per message, and its
+/// messages keep the order it sent them in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_on_one_socket_is_acked_and_stored_in_send_order() {
+    let Some((_server, alice, _bob, lobby)) = start("burst").await else {
+        return;
+    };
+    let start_seq = alice.last_seq(&lobby).await.unwrap();
+    let mut socket = alice.websocket().await.unwrap();
+    let burst = 300;
+    for i in 0..burst {
+        socket
+            .send(&ClientFrame::Send {
+                room: RoomId::new(&lobby),
+                body: format!("burst {i}"),
+                client_msg_id: format!("burst-{i}"),
+                reply_to: None,
+            })
+            .await
+            .unwrap();
+    }
+    let mut acked = Vec::new();
+    while acked.len() < burst {
+        match socket.next(WAIT).await.unwrap() {
+            Some(ServerFrame::Ack {
+                client_msg_id, seq, ..
+            }) => acked.push((client_msg_id, seq)),
+            Some(ServerFrame::Error { message, .. }) => panic!("a send was refused: {message}"),
+            Some(_) => {}
+            None => panic!("only {} of {burst} acks arrived", acked.len()),
+        }
+    }
+    let expected: Vec<(String, u64)> = (0..burst)
+        .map(|i| (format!("burst-{i}"), start_seq + 1 + i as u64))
+        .collect();
+    assert_eq!(acked, expected, "acks in send order with consecutive seqs");
+
+    let mut reader = alice.websocket().await.unwrap();
+    reader.subscribe(&lobby, Some(start_seq)).await.unwrap();
+    let stored = reader.messages(burst, WAIT).await.unwrap();
+    let bodies: Vec<&str> = stored.iter().map(|m| m.body.as_str()).collect();
+    let sent: Vec<String> = (0..burst).map(|i| format!("burst {i}")).collect();
+    assert_eq!(
+        bodies, sent,
+        "history holds the burst in the order it was sent"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_messages_survive_sigkill() {
     let Some((mut server, alice, _bob, lobby)) = start("crash").await else {

@@ -157,6 +157,22 @@ pub trait Store: Send + Sync + 'static {
     /// Returns only after COMMIT.
     async fn append(&self, message: NewMessage) -> anyhow::Result<(Message, Appended)>;
 
+    /// Appends `messages` in order, each with its own outcome, as if
+    /// [`Store::append`] ran for each one after the other. Returns after
+    /// the last COMMIT. A backend may commit them together: SQLite queues
+    /// them all at once, so one client's burst costs one group commit, not
+    /// one commit wait per message. The default appends one at a time.
+    async fn append_all(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Vec<anyhow::Result<(Message, Appended)>> {
+        let mut appended = Vec::with_capacity(messages.len());
+        for message in messages {
+            appended.push(self.append(message).await);
+        }
+        appended
+    }
+
     /// Messages with `seq > after`, oldest first, at most `limit`.
     async fn messages_after(
         &self,

@@ -210,12 +210,21 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> anyhow::Result<R> + Send + 'static,
     {
+        committed(self.queue(f)).await
+    }
+
+    /// Hands `f` to the writer thread now; the receiver answers after its
+    /// COMMIT. Writes run in the order they were queued.
+    fn queue<R, F>(&self, f: F) -> anyhow::Result<oneshot::Receiver<anyhow::Result<R>>>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<R> + Send + 'static,
+    {
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(Job { write: f, reply }))
             .map_err(|_| anyhow!("the SQLite writer thread has stopped"))?;
-        rx.await
-            .map_err(|_| anyhow!("the SQLite writer dropped a write"))?
+        Ok(rx)
     }
 
     /// Runs `f` on a pooled read connection off the async runtime.
@@ -317,6 +326,104 @@ fn run_writer(conn: Connection, queue: mpsc::Receiver<Box<dyn WriteJob>>) {
             reply(commit.clone());
         }
     }
+}
+
+/// Waits for a queued write's answer (sent after its COMMIT).
+async fn committed<R>(
+    queued: anyhow::Result<oneshot::Receiver<anyhow::Result<R>>>,
+) -> anyhow::Result<R> {
+    queued?
+        .await
+        .map_err(|_| anyhow!("the SQLite writer dropped a write"))?
+}
+
+/// Inserts one message on the writer thread (see [`Store::append`]).
+fn append_row(conn: &Connection, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
+    // Cached statements: this runs for every message, and parsing the
+    // SQL each time costs more than running it.
+    let earlier = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE room_id = ?1 AND author = ?2 AND client_msg_id = ?3"
+        ))?
+        .query_row(
+            params![new.room.0, new.author.0, new.client_msg_id],
+            message_from_row,
+        )
+        .optional()?;
+    if let Some(message) = earlier {
+        return Ok((message, Appended::Duplicate));
+    }
+
+    // The seq is assigned here, inside the transaction that inserts the
+    // row, from the room's counter: gapless because only the single
+    // writer thread ever runs this. The time is the caller's, never
+    // earlier than the room's last message (see `NewMessage`).
+    let (seq, now): (i64, i64) = conn
+        .prepare_cached(
+            "UPDATE rooms SET last_seq = last_seq + 1,
+                              last_activity = MAX(?2, COALESCE(last_activity, ?2))
+             WHERE id = ?1 RETURNING last_seq, last_activity",
+        )?
+        .query_row(params![new.room.0, millis(new.created_at)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?
+        .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;
+    let id = MessageId(uuid::Uuid::now_v7().to_string());
+    let attachments: Vec<protocol::Attachment> =
+        new.files.iter().map(|f| f.attachment(&new.room)).collect();
+    conn.prepare_cached(
+        "INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at,
+                               reply_to, client_msg_id, mentions, attachments)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        new.room.0,
+        seq,
+        id.0,
+        new.author.0,
+        new.author_name,
+        new.body,
+        now,
+        new.reply_to.map(|s| s as i64),
+        new.client_msg_id,
+        serde_json::to_string(&new.mentions)?,
+        serde_json::to_string(&attachments)?,
+    ])?;
+    for file in &new.files {
+        conn.execute(
+            "INSERT INTO files (id, room_id, seq, sha256, name, size, content_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                file.id,
+                new.room.0,
+                seq,
+                file.sha256,
+                file.name,
+                file.size as i64,
+                file.content_type
+            ],
+        )?;
+    }
+    let message = Message {
+        id,
+        room: new.room,
+        seq: seq as u64,
+        author: new.author,
+        author_name: new.author_name,
+        body: new.body,
+        html: String::new(),
+        // What is stored is millisecond precision; hand back the same.
+        created_at: from_millis(now),
+        edited_at: None,
+        deleted_at: None,
+        reply_to: new.reply_to,
+        client_msg_id: Some(new.client_msg_id),
+        mentions: new.mentions,
+        attachments,
+    };
+    Ok((message, Appended::Created))
 }
 
 /// Runs a statement without parameters from the connection's statement cache.
@@ -553,94 +660,24 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
-        self.write(move |conn| {
-            // Cached statements: this runs for every message, and parsing the
-            // SQL each time costs more than running it.
-            let earlier = conn
-                .prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages
-                     WHERE room_id = ?1 AND author = ?2 AND client_msg_id = ?3"
-                ))?
-                .query_row(
-                    params![new.room.0, new.author.0, new.client_msg_id],
-                    message_from_row,
-                )
-                .optional()?;
-            if let Some(message) = earlier {
-                return Ok((message, Appended::Duplicate));
-            }
+        self.write(move |conn| append_row(conn, new)).await
+    }
 
-            // The seq is assigned here, inside the transaction that inserts the
-            // row, from the room's counter: gapless because only the single
-            // writer thread ever runs this. The time is the caller's, never
-            // earlier than the room's last message (see `NewMessage`).
-            let (seq, now): (i64, i64) = conn
-                .prepare_cached(
-                    "UPDATE rooms SET last_seq = last_seq + 1,
-                                      last_activity = MAX(?2, COALESCE(last_activity, ?2))
-                     WHERE id = ?1 RETURNING last_seq, last_activity",
-                )?
-                .query_row(params![new.room.0, millis(new.created_at)], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .optional()?
-                .ok_or_else(|| anyhow!("room {} does not exist", new.room))?;
-            let id = MessageId(uuid::Uuid::now_v7().to_string());
-            let attachments: Vec<protocol::Attachment> =
-                new.files.iter().map(|f| f.attachment(&new.room)).collect();
-            conn.prepare_cached(
-                "INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at,
-                                       reply_to, client_msg_id, mentions, attachments)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                new.room.0,
-                seq,
-                id.0,
-                new.author.0,
-                new.author_name,
-                new.body,
-                now,
-                new.reply_to.map(|s| s as i64),
-                new.client_msg_id,
-                serde_json::to_string(&new.mentions)?,
-                serde_json::to_string(&attachments)?,
-            ])?;
-            for file in &new.files {
-                conn.execute(
-                    "INSERT INTO files (id, room_id, seq, sha256, name, size, content_type)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        file.id,
-                        new.room.0,
-                        seq,
-                        file.sha256,
-                        file.name,
-                        file.size as i64,
-                        file.content_type
-                    ],
-                )?;
-            }
-            let message = Message {
-                id,
-                room: new.room,
-                seq: seq as u64,
-                author: new.author,
-                author_name: new.author_name,
-                body: new.body,
-                html: String::new(),
-                // What is stored is millisecond precision; hand back the same.
-                created_at: from_millis(now),
-                edited_at: None,
-                deleted_at: None,
-                reply_to: new.reply_to,
-                client_msg_id: Some(new.client_msg_id),
-                mentions: new.mentions,
-                attachments,
-            };
-            Ok((message, Appended::Created))
-        })
-        .await
+    async fn append_all(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Vec<anyhow::Result<(Message, Appended)>> {
+        // All queued before any is awaited: the writer thread takes them in
+        // this order into as few group commits as it can.
+        let queued: Vec<_> = messages
+            .into_iter()
+            .map(|new| self.queue(move |conn| append_row(conn, new)))
+            .collect();
+        let mut appended = Vec::with_capacity(queued.len());
+        for receiver in queued {
+            appended.push(committed(receiver).await);
+        }
+        appended
     }
 
     async fn messages_after(

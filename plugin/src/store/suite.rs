@@ -145,6 +145,7 @@ store_suite!(
     a_day_window_and_transcript_records,
     the_callers_time_is_kept_and_never_runs_backwards,
     time_ranges_in_a_long_room_are_exact,
+    a_batch_keeps_its_order_and_each_outcome,
 );
 
 fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage {
@@ -675,4 +676,46 @@ async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
         .await
         .unwrap();
     assert_eq!(before.len(), 10, "seqs 10 to 19: {before:?}");
+}
+
+/// `append_all`: in order, consecutive seqs, and one bad message (a room
+/// that does not exist) or a retried key changes only its own outcome.
+async fn a_batch_keeps_its_order_and_each_outcome(nodes: Nodes) {
+    let room = lobby_with(nodes.a.as_ref(), &["before"]).await;
+    let missing = RoomId::new("no-such-room");
+    let batch = vec![
+        new_message(&room, "alice", "b1", "one"),
+        new_message(&missing, "alice", "b2", "lost"),
+        new_message(&room, "alice", "k0", "retry of before"),
+        new_message(&room, "bob", "b3", "two"),
+        new_message(&room, "alice", "b4", "three"),
+    ];
+    let outcomes = nodes.b.append_all(batch).await;
+    assert_eq!(outcomes.len(), 5, "one outcome per message");
+    let created = |i: usize| match &outcomes[i] {
+        Ok((message, Appended::Created)) => (message.seq, message.body.clone()),
+        other => panic!("message {i} should be created: {other:?}"),
+    };
+    assert_eq!(created(0), (2, "one".into()));
+    assert!(
+        outcomes[1].is_err(),
+        "a missing room fails that message only"
+    );
+    match &outcomes[2] {
+        Ok((message, Appended::Duplicate)) => assert_eq!(message.body, "before"),
+        other => panic!("a retried key finds the stored message: {other:?}"),
+    }
+    assert_eq!(created(3), (3, "two".into()));
+    assert_eq!(created(4), (4, "three".into()));
+    let stored: Vec<String> = nodes
+        .a
+        .messages_after(&room, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(stored, ["before", "one", "two", "three"]);
+    assert_eq!(nodes.a.room(&room).await.unwrap().unwrap().last_seq, 4);
+    assert!(nodes.a.append_all(Vec::new()).await.is_empty());
 }
