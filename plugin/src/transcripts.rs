@@ -164,20 +164,26 @@ pub async fn publish_day(
         return Ok(None);
     }
     let parents = parents_elsewhere(state, &room, &messages).await?;
-    let rendered = transcript::render_day(&transcript::Day {
-        room_name: &room.name,
-        room_id: &room.id,
-        page_title: &page.title,
-        page_url: &page.url,
-        date,
-        zone: page.time_zone,
-        messages: &messages,
-        parents: &parents,
-    });
+    let room_page = room.page.clone();
+    // A busy day is tens of thousands of messages: rendered off the async
+    // threads, so deliveries keep flowing meanwhile.
+    let rendered = tokio::task::spawn_blocking(move || {
+        transcript::render_day(&transcript::Day {
+            room_name: &room.name,
+            room_id: &room.id,
+            page_title: &page.title,
+            page_url: &page.url,
+            date,
+            zone: page.time_zone,
+            messages: &messages,
+            parents: &parents,
+        })
+    })
+    .await?;
     let outcome = state
         .host
         .put_child_page(
-            &room.page,
+            &room_page,
             ChildPage {
                 segments: rendered.segments,
                 title: rendered.title,
@@ -190,9 +196,9 @@ pub async fn publish_day(
         path: outcome.path,
         url: outcome.url,
     };
-    state.store.set_transcript(&room.id, &reference).await?;
+    state.store.set_transcript(room_id, &reference).await?;
     if outcome.changed {
-        tracing::info!(room = %room.id, %date, path = %reference.path, "transcript published");
+        tracing::info!(room = %room_id, %date, path = %reference.path, "transcript published");
     }
     Ok(Some(reference))
 }
