@@ -98,15 +98,10 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
         let _ = sink.close().await;
     });
 
-    let (posts, queued) = mpsc::channel::<(RoomId, Draft)>(POSTS_QUEUED);
-    // Not aborted on disconnect: what was read is stored even if nobody
-    // waits for the ack (a retry with the same client_msg_id finds it).
-    tokio::spawn(post_in_order(
-        state.clone(),
-        caller.clone(),
-        queued,
-        outbox.clone(),
-    ));
+    // Started with the first `send`: most connections only listen, and an
+    // idle one should cost no more than its buffers. Drafts are boxed because
+    // the channel allocates its slots 32 at a time.
+    let mut poster: Option<mpsc::Sender<Box<(RoomId, Draft)>>> = None;
 
     let mut subscriptions: HashMap<RoomId, Subscription> = HashMap::new();
     loop {
@@ -165,7 +160,20 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
                     reply_to,
                     files: Vec::new(),
                 };
-                if posts.send((room, draft)).await.is_err() {
+                let posts = poster.get_or_insert_with(|| {
+                    let (posts, queued) = mpsc::channel(POSTS_QUEUED);
+                    // Not aborted on disconnect: what was read is stored even
+                    // if nobody waits for the ack (a retry with the same
+                    // client_msg_id finds it).
+                    tokio::spawn(post_in_order(
+                        state.clone(),
+                        caller.clone(),
+                        queued,
+                        outbox.clone(),
+                    ));
+                    posts
+                });
+                if posts.send(Box::new((room, draft))).await.is_err() {
                     break;
                 }
                 None
@@ -206,14 +214,14 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
 async fn post_in_order(
     state: AppState,
     caller: Option<Caller>,
-    mut queued: mpsc::Receiver<(RoomId, Draft)>,
+    mut queued: mpsc::Receiver<Box<(RoomId, Draft)>>,
     outbox: mpsc::Sender<WsMessage>,
 ) {
     while let Some(first) = queued.recv().await {
-        let mut batch = vec![first];
+        let mut batch = vec![*first];
         while batch.len() < POST_BATCH {
             match queued.try_recv() {
-                Ok(draft) => batch.push(draft),
+                Ok(draft) => batch.push(*draft),
                 Err(_) => break,
             }
         }
