@@ -203,6 +203,23 @@ pub fn refuse(access: Access, signed_in: bool, needed: Access, what: &str) -> Re
     }
 }
 
+/// The existing page at `path`, if `member` may do `what` (needing `needed`)
+/// there; otherwise the refusal [`refuse`] gives, or 404 for no page.
+async fn page_for(
+    store: &dyn Store,
+    member: Option<&Member>,
+    path: &PagePath,
+    needed: Access,
+    what: &str,
+) -> Result<Page, AppError> {
+    let target = acl::target(store, member, path).await?;
+    let Some(page) = target.page else {
+        return Err(no_page());
+    };
+    refuse(target.access, member.is_some(), needed, what)?;
+    Ok(page)
+}
+
 async fn put_page(
     wiki: &Wiki,
     session: Option<Session>,
@@ -252,14 +269,16 @@ async fn delete_page(
     plugin::origin::check_same_origin(&headers)?;
     let session = wiki.session(&headers).await;
     let path = parse(&path)?;
-    let signed_in = session.is_some();
     let member = session.map(|s| s.member);
     let store = wiki.store.as_ref();
-    let target = acl::target(store, member.as_ref(), &path).await?;
-    let Some(page) = target.page else {
-        return Err(no_page());
-    };
-    refuse(target.access, signed_in, Access::Write, "delete this page")?;
+    let page = page_for(
+        store,
+        member.as_ref(),
+        &path,
+        Access::Write,
+        "delete this page",
+    )
+    .await?;
     if !store.children(page.id).await?.is_empty() {
         return Err(AppError::new(
             ErrorCode::Conflict,
@@ -276,18 +295,15 @@ async fn get_permissions(
     member: Option<Member>,
     path: PagePath,
 ) -> Result<Response, AppError> {
-    let signed_in = member.is_some();
     let store = wiki.store.as_ref();
-    let target = acl::target(store, member.as_ref(), &path).await?;
-    let Some(page) = target.page else {
-        return Err(no_page());
-    };
-    refuse(
-        target.access,
-        signed_in,
+    let page = page_for(
+        store,
+        member.as_ref(),
+        &path,
         Access::Write,
         "see this page's permissions",
-    )?;
+    )
+    .await?;
     Ok(Json(store.permissions(page.id).await?).into_response())
 }
 
@@ -309,21 +325,18 @@ async fn put_permissions(
     input: Permissions,
 ) -> Result<Response, AppError> {
     check_permissions(&input)?;
-    let signed_in = session.is_some();
     let member = session.map(|s| s.member);
     let store = wiki.store.as_ref();
-    let target = acl::target(store, member.as_ref(), &path).await?;
-    let Some(page) = target.page else {
-        return Err(no_page());
-    };
     // Only site admins pass: their access never depends on the page's own
     // rules, so checking before the write cannot race with it.
-    refuse(
-        target.access,
-        signed_in,
+    let page = page_for(
+        store,
+        member.as_ref(),
+        &path,
         Access::Admin,
         "change this page's permissions",
-    )?;
+    )
+    .await?;
     store.set_permissions(page.id, &input).await?;
     let stored = store.permissions(page.id).await?;
     wiki.epoch.refresh(store).await;
