@@ -483,7 +483,6 @@ pub fn message_item(message: &Message, zone: Tz) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
     use protocol::{MessageId, UserId};
 
     /// wasm-ui's browser tests run against a hand-copied popup
@@ -493,21 +492,9 @@ mod tests {
     fn the_wasm_fixture_matches_the_server_markup() {
         let message = Message {
             id: MessageId::new("0190a1b2-0000-7000-8000-000000000001"),
-            room: RoomId::new("r1"),
-            seq: 1,
             author: UserId::new("bob"),
             author_name: "Bob".into(),
-            body: "Hello **world**".into(),
-            html: String::new(),
-            created_at: chrono::Utc
-                .with_ymd_and_hms(2026, 11, 22, 8, 15, 0)
-                .unwrap(),
-            edited_at: None,
-            deleted_at: None,
-            reply_to: None,
-            client_msg_id: None,
-            mentions: Vec::new(),
-            attachments: Vec::new(),
+            ..crate::render::sample(&RoomId::new("r1"), 1, "Hello **world**")
         };
         let item = message_item(&message, chrono_tz::Europe::Berlin).into_string();
         let fixture = include_str!("../../wasm-ui/tests/fixtures/popup.html");

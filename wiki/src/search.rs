@@ -238,8 +238,8 @@ fn back_words(text: &str, at: usize, words: usize) -> usize {
     for _ in 0..words {
         let before = text[..start].trim_end();
         match before.rfind(char::is_whitespace) {
-            Some(space) if !before.is_empty() => start = space + 1,
-            _ => return 0,
+            Some(space) => start = space + 1,
+            None => return 0,
         }
     }
     start
