@@ -7,6 +7,7 @@
 //! cargo xtask run                setup, release bundle, serve on 127.0.0.1:8080
 //! cargo xtask test               fmt, clippy, bundle, tests, browser tests
 //! cargo xtask bench [--quick] [--only S]  load generator vs a bare baseline; README table
+//! cargo xtask layers             import cycles between modules, files over 800 lines
 //! ```
 //!
 //! # Layout
@@ -17,8 +18,10 @@
 //! - [`ui`]: wasm-pack build into `target/ui`, `wasm-opt -O1`, size report.
 //! - [`test`]: the CI pipeline, step by step, with a summary.
 //! - [`bench`]: release builds, the load generator, the README table.
+//! - [`layers`]: the module-import and file-length check.
 
 mod bench;
+mod layers;
 mod setup;
 mod shell;
 mod test;
@@ -89,7 +92,7 @@ enum Command {
     },
     /// Run every check CI runs, then print a summary
     ///
-    /// In order: setup, cargo fmt --check, clippy (native and wasm32), the wasm
+    /// In order: setup, cargo fmt --check, the layers check, clippy (native and wasm32), the wasm
     /// bundle, the backchannel binary, cargo test --workspace (including the
     /// browser end-to-end tests), and wasm-pack test in headless Chromium.
     /// Exits non-zero if any step fails.
@@ -114,6 +117,13 @@ enum Command {
         #[arg(long, value_name = "SCENARIOS")]
         only: Option<String>,
     },
+    /// Check the code's shape: no import cycles between modules, no long files
+    ///
+    /// Reads every crate's src/ (comments and #[cfg(test)] items left out) and
+    /// fails on any group of sibling modules that import each other in a
+    /// circle, and on any source file over 800 lines not excused in
+    /// xtask/src/layers.rs. `cargo xtask test` runs it first.
+    Layers,
 }
 
 fn main() -> ExitCode {
@@ -149,6 +159,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         } => run(&listen, data, &extra)?,
         Command::Test { fail_fast } => return test::test(fail_fast),
         Command::Bench { quick, only } => bench::bench(quick, only.as_deref())?,
+        Command::Layers => layers::check(&shell::workspace_root())?,
     }
     Ok(ExitCode::SUCCESS)
 }
