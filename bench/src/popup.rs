@@ -13,6 +13,7 @@
 use crate::report::Row;
 use crate::target::Target;
 use anyhow::{anyhow, bail, Context, Result};
+use infra::chromium::{CHROMEDRIVER, CHROMIUM};
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::Path;
@@ -23,23 +24,6 @@ use std::time::{Duration, Instant};
 pub const MESSAGES: u64 = 200;
 /// Popup openings: one cold, the rest warm (bundle in the HTTP cache).
 pub const RUNS: usize = 6;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// The same flags the browser tests use: headless, no sandbox (containers
-/// run as root), none of the background traffic that would skew a timing.
-const CHROMIUM_ARGS: [&str; 10] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--window-size=1000,800",
-    "--lang=en-US",
-];
 
 /// Resolves with `performance.now()` once message `arguments[0]` is in the
 /// DOM, the UI is connected and two frames have been drawn after that.
@@ -246,7 +230,7 @@ impl Driver {
     async fn session(&self) -> Result<Session<'_>> {
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": CHROMIUM_ARGS },
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": infra::chromium::headless_args() },
         }}});
         let answer: Value = self
             .http

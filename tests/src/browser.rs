@@ -16,50 +16,10 @@ use serde_json::{json, Value};
 
 use crate::{http, workspace};
 
-/// Where Debian's `chromium` package puts the browser.
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// Where Debian's `chromium-driver` package puts chromedriver.
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// Chromium flags: headless without a sandbox (containers run as root), and
-/// none of the background traffic or first-run UI that slows or flakes tests.
-const CHROMIUM_ARGS: [&str; 11] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-    "--window-size=1000,800",
-    "--lang=en-US",
-];
-
 /// How long the wait helpers poll before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The browser and driver binaries, or why they cannot be used (for
-/// [`crate::skip::require`]).
-pub fn find_chromium() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = PathBuf::from(CHROMIUM);
-    let driver = PathBuf::from(CHROMEDRIVER);
-    let missing: Vec<&str> = [(&chromium, "chromium"), (&driver, "chromedriver")]
-        .into_iter()
-        .filter(|(path, _)| !path.is_file())
-        .map(|(_, name)| name)
-        .collect();
-    if missing.is_empty() {
-        Ok((chromium, driver))
-    } else {
-        Err(format!(
-            "{} not installed ({CHROMIUM}, {CHROMEDRIVER}): run `cargo xtask setup` as root, \
-             or `apt-get install chromium chromium-driver`",
-            missing.join(" and ")
-        ))
-    }
-}
+pub use infra::chromium::find as find_chromium;
 
 /// A chromedriver process on a free loopback port, killed on drop.
 pub struct Chromedriver {
@@ -121,7 +81,7 @@ impl Chromedriver {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": self.chromium,
-                "args": CHROMIUM_ARGS,
+                "args": infra::chromium::headless_args(),
             },
         });
         let Value::Object(capabilities) = capabilities else {

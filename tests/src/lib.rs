@@ -12,7 +12,7 @@
 //! # Layout
 //! - [`workspace`]: where things are: the workspace root, cargo's target dir,
 //!   the wasm bundle in `target/ui`, artifacts under `target/e2e`, free ports.
-//! - [`skip`]: the CI rule: skip with a visible line, or fail under `CI=true`.
+//! - `skip`: the CI rule (from the shared `infra` crate): skip with a visible line, or fail under `CI=true`.
 //! - [`http`]: a tiny blocking HTTP/1.1 client for probes and simple API checks.
 //! - [`server`]: [`server::TestServer`]: data dir, users via the CLI, spawn,
 //!   wait for `/healthz`, restart on the same data, kill on drop.
@@ -29,5 +29,6 @@ pub mod browser;
 pub mod chat;
 pub mod http;
 pub mod server;
-pub mod skip;
 pub mod workspace;
+
+pub use infra::skip;

@@ -71,12 +71,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// True when running under CI (`CI=true`, as CI sets it): missing browsers
 /// and services are failures there, not skips.
-pub fn is_ci() -> bool {
-    env::var("CI").is_ok_and(|value| {
-        let value = value.trim();
-        value.eq_ignore_ascii_case("true") || value == "1"
-    })
-}
+pub use infra::skip::is_ci;
 
 /// True when this process runs as root (so `apt-get install` can work).
 pub fn is_root() -> bool {

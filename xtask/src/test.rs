@@ -118,16 +118,6 @@ fn browsers_or_skip() -> Result<std::result::Result<Browsers, String>> {
     }
 }
 
-/// Chromium flags for wasm-bindgen-test-runner, which adds `headless`,
-/// `no-sandbox` and `disable-dev-shm-usage` itself.
-const RUNNER_CHROMIUM_ARGS: [&str; 5] = [
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-];
-
 /// Writes `target/xtask/webdriver.json` with our Chromium binary and flags,
 /// for `WASM_BINDGEN_TEST_WEBDRIVER_JSON`, and returns its path.
 fn write_webdriver_json(browsers: &Browsers) -> Result<std::path::PathBuf> {
@@ -138,7 +128,8 @@ fn write_webdriver_json(browsers: &Browsers) -> Result<std::path::PathBuf> {
             json_string(&chromium.to_string_lossy())
         ));
     }
-    let args: Vec<String> = RUNNER_CHROMIUM_ARGS
+    // wasm-bindgen-test-runner adds headless, no-sandbox and disable-dev-shm-usage itself.
+    let args: Vec<String> = infra::chromium::QUIET_ARGS
         .iter()
         .map(|arg| json_string(arg))
         .collect();
