@@ -11,6 +11,7 @@
 //! - [`event`]: the per-room event stream every transport carries.
 //! - [`frame`]: WebSocket frames, client to server and server to client.
 //! - [`error`]: the JSON error shape and its machine-readable codes.
+//! - [`size`]: file sizes as people read them (`1.5 KB`), the same on every page.
 #![forbid(unsafe_code)]
 
 pub mod error;
@@ -19,6 +20,7 @@ pub mod frame;
 pub mod id;
 pub mod message;
 pub mod room;
+pub mod size;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::Event;

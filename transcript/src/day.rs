@@ -316,44 +316,6 @@ fn push_attachment(out: &mut String, attachment: &Attachment) {
     out.push_str("](");
     push_link_dest(out, &attachment.url);
     out.push_str(") (");
-    push_size(out, attachment.size);
+    protocol::size::push_size(out, attachment.size);
     out.push_str(")\n");
-}
-
-/// `512 B`, `1.5 KB`, `12.0 MB`: binary units, one decimal, rounded down.
-fn push_size(out: &mut String, bytes: u64) {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1024 {
-        let _ = write!(out, "{bytes} B");
-        return;
-    }
-    let mut unit = 0;
-    let mut scale: u64 = 1024;
-    while unit + 1 < UNITS.len() && bytes / scale >= 1024 {
-        unit += 1;
-        scale *= 1024;
-    }
-    let tenths = u128::from(bytes) * 10 / u128::from(scale);
-    let _ = write!(out, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn size(bytes: u64) -> String {
-        let mut out = String::new();
-        push_size(&mut out, bytes);
-        out
-    }
-
-    #[test]
-    fn sizes_read_naturally() {
-        assert_eq!(size(0), "0 B");
-        assert_eq!(size(1023), "1023 B");
-        assert_eq!(size(1024), "1.0 KB");
-        assert_eq!(size(1536), "1.5 KB");
-        assert_eq!(size(5 * 1024 * 1024 + 1), "5.0 MB");
-        assert_eq!(size(u64::MAX), "16777215.9 TB");
-    }
 }
