@@ -59,9 +59,9 @@ pub mod presence;
 pub mod render;
 pub mod sse;
 pub mod state;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod store;
 pub mod transcripts;
 pub mod ws;
 

@@ -138,6 +138,19 @@ impl Api {
         Ok(response.json().await?)
     }
 
+    /// Posts `count` messages, bodies `{tag} 0`, `{tag} 1`, ..., each with
+    /// its own client_msg_id; the stored messages, in order.
+    pub async fn say_many(&self, room: &str, count: usize, tag: &str) -> Result<Vec<Message>> {
+        let mut posted = Vec::with_capacity(count);
+        for i in 0..count {
+            posted.push(
+                self.say(room, &format!("{tag} {i}"), &format!("{tag}-{i}"))
+                    .await?,
+            );
+        }
+        Ok(posted)
+    }
+
     /// The room's newest seq.
     pub async fn last_seq(&self, room: &str) -> Result<u64> {
         let info = self.get_json(&format!("/api/rooms/{room}")).await?;
