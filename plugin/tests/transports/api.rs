@@ -45,6 +45,14 @@ async fn post(router: &Router, room: &str, user: Option<&str>, body: &str) -> (S
     call(router, Method::POST, &uri, user, Some(body)).await
 }
 
+/// Posts `body` as `user`, who may post; the stored message.
+async fn say(router: &Router, room: &str, user: &str, body: &str) -> Value {
+    let draft = json!({"body": body, "client_msg_id": body}).to_string();
+    let (status, message) = post(router, room, Some(user), &draft).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    message
+}
+
 async fn history(router: &Router, room: &str, user: &str) -> (StatusCode, Value) {
     let uri = format!("/api/rooms/{room}/messages");
     call(router, Method::GET, &uri, Some(user), None).await
@@ -108,13 +116,7 @@ async fn a_room_the_caller_may_not_read_answers_like_an_unknown_room() {
     let team = team().await;
     let router = team.app.router();
     let room = team.room();
-    post(
-        &router,
-        room,
-        Some("alice"),
-        r#"{"body": "private", "client_msg_id": "c-1"}"#,
-    )
-    .await;
+    say(&router, room, "alice", "private").await;
 
     let unknown = call(
         &router,
@@ -237,13 +239,7 @@ async fn revoking_read_access_hides_the_history_on_the_next_request() {
     let team = team().await;
     let router = team.app.router();
     let room = team.room();
-    post(
-        &router,
-        room,
-        Some("alice"),
-        r#"{"body": "before", "client_msg_id": "c-1"}"#,
-    )
-    .await;
+    say(&router, room, "alice", "before").await;
     assert_eq!(history(&router, room, "rita").await.0, StatusCode::OK);
 
     team.app.host.revoke("rita", &team.page);

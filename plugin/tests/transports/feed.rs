@@ -2,19 +2,14 @@
 //! from the store, replay joined to live with nothing lost or doubled, and
 //! the reset for a cursor behind the retained history.
 
-use super::{client, post_many, seqs, team, QUIET, SOON};
+use super::{client, follow, post_many, seqs, team, QUIET, SOON};
 use protocol::ServerFrame;
 
 #[tokio::test]
 async fn a_reader_that_missed_a_bus_event_gets_it_from_the_store() {
     let team = team().await;
     let server = team.serve().await;
-    let mut bob = client(&server, "bob").websocket().await.unwrap();
-    bob.subscribe(team.room(), None).await.unwrap();
-    assert!(matches!(
-        bob.next(SOON).await.unwrap(),
-        Some(ServerFrame::Subscribed { .. })
-    ));
+    let mut bob = follow(&server, "bob", team.room()).await;
 
     // Seq 1 is committed but never published; seq 2 is published.
     let lost = team

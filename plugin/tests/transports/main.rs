@@ -12,10 +12,10 @@ mod poll;
 mod sse;
 mod ws;
 
-use backchannel_tests::api::Api;
+use backchannel_tests::api::{Api, Socket};
 use plugin::testing::{TestApp, TestServer};
 use plugin::Access;
-use protocol::{Message, PageId, RoomId};
+use protocol::{Message, PageId, RoomId, ServerFrame};
 use std::time::Duration;
 
 /// Long enough for anything that should happen; a test waiting this long
@@ -62,6 +62,19 @@ fn client(server: &TestServer, user: &str) -> Api {
 /// Posts `count` messages as `api`, bodies `{tag} 0`, `{tag} 1`, ...
 async fn post_many(api: &Api, room: &str, count: usize, tag: &str) -> Vec<Message> {
     api.say_many(room, count, tag).await.unwrap()
+}
+
+/// A WebSocket of `user`'s following `room` from now on, past its
+/// `subscribed` frame.
+async fn follow(server: &TestServer, user: &str, room: &str) -> Socket {
+    let mut socket = client(server, user).websocket().await.unwrap();
+    socket.subscribe(room, None).await.unwrap();
+    let subscribed = socket.next(SOON).await.unwrap();
+    assert!(
+        matches!(subscribed, Some(ServerFrame::Subscribed { .. })),
+        "{user} expected `subscribed`, got {subscribed:?}"
+    );
+    socket
 }
 
 fn seqs(messages: &[Message]) -> Vec<u64> {

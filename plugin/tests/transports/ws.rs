@@ -1,7 +1,7 @@
 //! The WebSocket transport over a real socket: resume, live delivery,
 //! revocation.
 
-use super::{client, post_many, seqs, team, QUIET, SOON};
+use super::{client, follow, post_many, seqs, team, QUIET, SOON};
 use protocol::{ClientFrame, ErrorCode, Event, ServerFrame};
 
 #[tokio::test]
@@ -32,12 +32,7 @@ async fn subscribing_after_a_seq_replays_the_rest_in_order_once() {
 async fn a_new_post_reaches_subscribers_live_and_the_sender_gets_an_ack() {
     let team = team().await;
     let server = team.serve().await;
-    let mut bob = client(&server, "bob").websocket().await.unwrap();
-    bob.subscribe(team.room(), None).await.unwrap();
-    assert!(matches!(
-        bob.next(SOON).await.unwrap(),
-        Some(ServerFrame::Subscribed { .. })
-    ));
+    let mut bob = follow(&server, "bob", team.room()).await;
 
     let mut alice = client(&server, "alice").websocket().await.unwrap();
     alice
@@ -69,12 +64,7 @@ async fn revoking_read_access_stops_the_subscription_before_the_next_message() {
     let team = team().await;
     let server = team.serve().await;
     let alice = client(&server, "alice");
-    let mut rita = client(&server, "rita").websocket().await.unwrap();
-    rita.subscribe(team.room(), None).await.unwrap();
-    assert!(matches!(
-        rita.next(SOON).await.unwrap(),
-        Some(ServerFrame::Subscribed { .. })
-    ));
+    let mut rita = follow(&server, "rita", team.room()).await;
     alice
         .say(team.room(), "while allowed", "c-1")
         .await
