@@ -35,6 +35,8 @@
 //! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
 //! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
 //! - [`assets`]: the popup's CSS, boot script and the wasm bundle.
+//! - `testing` (feature `testing`): `TestHost`, an in-memory `Host`, and
+//!   `TestApp`, the real app on it, for the plugin's own tests.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -58,6 +60,8 @@ pub mod render;
 pub mod sse;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transcripts;
 pub mod ws;
 

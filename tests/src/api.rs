@@ -44,6 +44,19 @@ impl Api {
         Ok(Self { base, token, http })
     }
 
+    /// A user whose bearer token was issued some other way (the plugin's
+    /// test host takes the user's name as the token), at `base`.
+    pub fn with_token(base: &str, token: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            http,
+        })
+    }
+
     /// The same signed-in user talking to another node (a client the load
     /// balancer sends elsewhere after its node died).
     pub fn on_port(&self, port: u16) -> Self {
@@ -123,6 +136,19 @@ impl Api {
             bail!("posting {body:?}: {status} {}", response.text().await?);
         }
         Ok(response.json().await?)
+    }
+
+    /// Posts `count` messages, bodies `{tag} 0`, `{tag} 1`, ..., each with
+    /// its own client_msg_id; the stored messages, in order.
+    pub async fn say_many(&self, room: &str, count: usize, tag: &str) -> Result<Vec<Message>> {
+        let mut posted = Vec::with_capacity(count);
+        for i in 0..count {
+            posted.push(
+                self.say(room, &format!("{tag} {i}"), &format!("{tag}-{i}"))
+                    .await?,
+            );
+        }
+        Ok(posted)
     }
 
     /// The room's newest seq.

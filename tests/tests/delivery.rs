@@ -75,15 +75,7 @@ async fn the_same_client_msg_id_stores_one_message_per_room() {
 
 /// Posts `count` numbered messages as `api`; returns them.
 async fn post_many(api: &Api, room: &str, count: usize, tag: &str) -> Vec<Message> {
-    let mut posted = Vec::with_capacity(count);
-    for i in 0..count {
-        posted.push(
-            api.say(room, &format!("{tag} {i}"), &format!("{tag}-{i}"))
-                .await
-                .unwrap(),
-        );
-    }
-    posted
+    api.say_many(room, count, tag).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
