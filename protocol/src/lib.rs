@@ -11,8 +11,11 @@
 //! - [`event`]: the per-room event stream every transport carries.
 //! - [`frame`]: WebSocket frames, client to server and server to client.
 //! - [`error`]: the JSON error shape and its machine-readable codes.
+//! - [`answer`]: the HTTP API's JSON answers both the server and the browser
+//!   use (`History`, `Thread`, `Uploaded`).
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod error;
 pub mod event;
 pub mod frame;
@@ -20,6 +23,7 @@ pub mod id;
 pub mod message;
 pub mod room;
 
+pub use answer::{History, Thread, Uploaded};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::Event;
 pub use frame::{ClientFrame, ServerFrame};

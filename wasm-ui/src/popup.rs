@@ -18,8 +18,9 @@ use crate::dom::{self, DomError, Interval, Listener, Timeout};
 use crate::http::{self, Answer, FileUpload, UploadAnswer};
 use crate::state::{self, Effect, Model, Msg, Person, UploadFailure, UploadMsg};
 use crate::view::{self, View};
-use protocol::{ClientFrame, ErrorCode, Event, Message, ServerFrame, Unread};
-use serde::Deserialize;
+use protocol::{
+    ClientFrame, ErrorCode, Event, History, Message, ServerFrame, Thread, Unread, Uploaded,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
@@ -59,25 +60,6 @@ struct Inner {
     /// `dragenter`s minus `dragleave`s: they fire for every child crossed,
     /// so the drop highlight goes only when this is back to zero.
     drag_depth: Cell<i32>,
-}
-
-/// `POST /files` answers (the rest of the answer is the attachment).
-#[derive(Deserialize)]
-struct Uploaded {
-    message: Message,
-}
-
-/// `GET /messages` answers.
-#[derive(Deserialize)]
-struct History {
-    messages: Vec<Message>,
-}
-
-/// `GET /messages/{seq}/thread` answers.
-#[derive(Deserialize)]
-struct Thread {
-    parent: Message,
-    replies: Vec<Message>,
 }
 
 impl Popup {
