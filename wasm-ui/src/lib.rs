@@ -36,9 +36,11 @@
 //! - [`view`]: reads the server-rendered page, adds the live UI's elements
 //!   (`#bc-typing`, `#bc-live`, `#bc-actions`, `#bc-reply`, `#bc-mentions`,
 //!   `#bc-thread`, `#bc-tools`, `#bc-new-below`) and applies effects to the DOM.
-//! - [`connection`]: the transports (WebSocket, SSE, long-poll) behind one
-//!   type that reports WebSocket-shaped frames, and `Climb`, the pure rule
-//!   for when to try a better one again.
+//! - [`transport`]: the ladder (`Transport`: WebSocket, SSE, long-poll) and
+//!   `Climb`, the pure rule for when to try a better rung again; imported by
+//!   `state` and `connection`, importing neither.
+//! - [`connection`]: the transports behind one type that reports
+//!   WebSocket-shaped frames.
 //! - [`wire`]: reading server frames and events from JSON in one pass,
 //!   without serde's buffering of internally tagged enums.
 //! - [`http`]: `fetch` for the JSON API and its error shape, and uploads
@@ -58,6 +60,7 @@ pub mod http;
 pub mod popup;
 pub mod state;
 pub mod table;
+pub mod transport;
 pub mod view;
 pub mod wire;
 

@@ -17,6 +17,7 @@ use crate::connection::{self, Connection, Incoming};
 use crate::dom::{self, DomError, Interval, Listener, Timeout};
 use crate::http::{self, Answer, FileUpload, UploadAnswer};
 use crate::state::{self, Effect, Model, Msg, Person, UploadFailure, UploadMsg};
+use crate::transport::Transport;
 use crate::view::{self, View};
 use protocol::{
     ClientFrame, ErrorCode, Event, History, Message, ServerFrame, Thread, Unread, Uploaded,
@@ -117,7 +118,7 @@ impl Popup {
     }
 
     /// The current transport.
-    pub fn transport(&self) -> state::Transport {
+    pub fn transport(&self) -> Transport {
         self.inner.model.borrow().transport
     }
 }

@@ -10,7 +10,7 @@
 //! The rules kept here: delivery (dedupe by id, order by seq, resume from the
 //! last contiguous seq, the outbox sent once and in order after a reconnect),
 //! the transport ladder (WebSocket, then SSE, then long-poll, and back up
-//! after a quiet while, timed by [`crate::connection::Climb`]), presence and
+//! after a quiet while, timed by [`crate::transport::Climb`]), presence and
 //! typing, edits and deletes of my own messages, replies, the missed-messages
 //! divider and read marks, the unread count, beeps and notifications,
 //! paging older history, and file uploads (size checks, one at a time,
@@ -24,7 +24,7 @@ use protocol::{
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::case;
-use crate::connection::Climb;
+use crate::transport::{Climb, Transport};
 
 /// How often the keep-alive `ping` goes out while connected. A missing `pong`
 /// by the next tick counts as a dead connection.
@@ -79,37 +79,6 @@ impl ConnState {
             ConnState::Connecting => "connecting…",
             ConnState::Connected => "connected",
             ConnState::Offline => "offline",
-        }
-    }
-}
-
-/// The ways to read the room's event stream, best first (the ladder).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// `/api/ws`: events and sends on one socket, with acks.
-    WebSocket,
-    /// `/api/rooms/{id}/stream`: events only; sends go over HTTP.
-    Sse,
-    /// `/api/rooms/{id}/events?after=&wait=`: events only; sends over HTTP.
-    LongPoll,
-}
-
-impl Transport {
-    /// The next rung down, if any.
-    pub fn fallback(self) -> Option<Transport> {
-        match self {
-            Transport::WebSocket => Some(Transport::Sse),
-            Transport::Sse => Some(Transport::LongPoll),
-            Transport::LongPoll => None,
-        }
-    }
-
-    /// The name shown in `#bc-conn[data-transport]`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::WebSocket => "websocket",
-            Transport::Sse => "sse",
-            Transport::LongPoll => "long-poll",
         }
     }
 }
@@ -2603,7 +2572,7 @@ mod tests {
 
     #[test]
     fn a_quiet_while_on_long_poll_climbs_back_to_the_socket_losing_and_doubling_nothing() {
-        use crate::connection::CLIMB_AFTER_MS;
+        use crate::transport::CLIMB_AFTER_MS;
         let mut m = on_long_poll(4);
         m.now_ms = CLIMB_AFTER_MS - 1_000.0;
         assert!(connects(&update(&mut m, Msg::Clock)).is_empty());
@@ -2654,7 +2623,7 @@ mod tests {
 
     #[test]
     fn a_failed_climb_goes_straight_back_and_tries_the_next_rung_before_it_again() {
-        use crate::connection::CLIMB_AFTER_MS;
+        use crate::transport::CLIMB_AFTER_MS;
         let mut m = on_long_poll(4);
         m.now_ms = CLIMB_AFTER_MS;
         update(&mut m, Msg::Clock);
@@ -2675,7 +2644,7 @@ mod tests {
 
     #[test]
     fn a_climb_that_never_subscribes_is_given_up() {
-        use crate::connection::{CLIMB_AFTER_MS, PROBE_TIMEOUT_MS};
+        use crate::transport::{CLIMB_AFTER_MS, PROBE_TIMEOUT_MS};
         let mut m = on_long_poll(4);
         m.now_ms = CLIMB_AFTER_MS;
         update(&mut m, Msg::Clock);
