@@ -16,11 +16,11 @@
 use crate::connection::{self, Connection, Incoming};
 use crate::dom::{self, DomError, Interval, Listener, Timeout};
 use crate::http::{self, Answer, FileUpload, UploadAnswer};
-use crate::state::{self, Effect, Model, Msg, Person, UploadFailure, UploadMsg};
+use crate::state::{self, Effect, Model, Msg, UploadFailure, UploadMsg};
 use crate::transport::Transport;
 use crate::view::{self, View};
 use protocol::{
-    ClientFrame, ErrorCode, Event, History, Message, ServerFrame, Thread, Unread, Uploaded,
+    ClientFrame, ErrorCode, Event, History, Message, ServerFrame, Thread, Unread, Uploaded, UserId,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -49,8 +49,6 @@ struct Inner {
     keepalive: RefCell<Option<Interval>>,
     clock: RefCell<Option<Interval>>,
     listeners: RefCell<Vec<Listener>>,
-    /// The `@` completions on show and the highlighted one.
-    completions: RefCell<(Vec<Person>, usize)>,
     /// Files chosen for upload and their names, by upload number, until
     /// [`Effect::DropUpload`].
     files: RefCell<HashMap<u32, (Blob, String)>>,
@@ -96,7 +94,6 @@ impl Popup {
             keepalive: RefCell::new(None),
             clock: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
-            completions: RefCell::new((Vec::new(), 0)),
             files: RefCell::new(HashMap::new()),
             uploading: RefCell::new(HashMap::new()),
             next_upload: Cell::new(1),
@@ -348,39 +345,24 @@ impl Inner {
     fn input_key(self: &Rc<Self>, e: &web_sys::Event, key: &KeyboardEvent) {
         let name = key.key();
         let plain = !(key.shift_key() || key.alt_key() || key.ctrl_key() || key.meta_key());
-        let open = !self.completions.borrow().0.is_empty();
+        let open = !self.model.borrow().completions().is_empty();
         if open {
-            let len = self.completions.borrow().0.len();
             match name.as_str() {
                 "ArrowDown" | "ArrowUp" => {
                     e.prevent_default();
-                    let mut c = self.completions.borrow_mut();
-                    c.1 = if name == "ArrowDown" {
-                        (c.1 + 1) % len
-                    } else {
-                        (c.1 + len - 1) % len
-                    };
-                    let (people, selected) = (c.0.clone(), c.1);
-                    drop(c);
-                    if let Err(err) = self.view.show_mentions(&people, selected) {
-                        warn(&err);
-                    }
+                    self.dispatch(Msg::MentionMove {
+                        down: name == "ArrowDown",
+                    });
                     return;
                 }
                 "Enter" | "Tab" if plain => {
                     e.prevent_default();
-                    let chosen = {
-                        let c = self.completions.borrow();
-                        c.0.get(c.1).cloned()
-                    };
-                    if let Some(p) = chosen {
-                        self.insert_mention(&p);
-                    }
+                    self.pick_mention(None);
                     return;
                 }
                 "Escape" => {
                     e.prevent_default();
-                    self.hide_mentions();
+                    self.dispatch(Msg::MentionsClosed);
                     return;
                 }
                 _ => {}
@@ -409,55 +391,26 @@ impl Inner {
         }
     }
 
-    /// Offers `@` completions for the word at the caret.
+    /// The input's text and its caret as a byte offset.
+    fn text_and_caret(&self) -> Option<(String, usize)> {
+        let input = self.view.input()?;
+        let text = input.value();
+        let caret = byte_offset(&text, input.selection_start().ok().flatten().unwrap_or(0));
+        Some((text, caret))
+    }
+
+    /// Asks for `@` completions for the word at the caret.
     fn complete_mentions(self: &Rc<Self>) {
-        let Some(input) = self.view.input() else {
-            return;
-        };
-        let text = input.value();
-        let caret = byte_offset(&text, input.selection_start().ok().flatten().unwrap_or(0));
-        let people = match state::mention_query(&text, caret) {
-            Some((_, query)) => {
-                let model = self.model.borrow();
-                state::mention_candidates(query, &model.people(), &model.me)
-            }
-            None => Vec::new(),
-        };
-        if let Err(err) = self.view.show_mentions(&people, 0) {
-            warn(&err);
-        }
-        *self.completions.borrow_mut() = (people, 0);
-    }
-
-    fn hide_mentions(&self) {
-        *self.completions.borrow_mut() = (Vec::new(), 0);
-        if let Err(err) = self.view.show_mentions(&[], 0) {
-            warn(&err);
+        if let Some((text, caret)) = self.text_and_caret() {
+            self.dispatch(Msg::MentionQuery { text, caret });
         }
     }
 
-    /// Replaces the `@query` at the caret with `@id `.
-    fn insert_mention(self: &Rc<Self>, person: &Person) {
-        let Some(input) = self.view.input() else {
-            return;
-        };
-        let text = input.value();
-        let caret = byte_offset(&text, input.selection_start().ok().flatten().unwrap_or(0));
-        if let Some((at, _)) = state::mention_query(&text, caret) {
-            let mut next = String::with_capacity(text.len() + person.id.as_str().len() + 2);
-            next.push_str(&text[..at]);
-            next.push('@');
-            next.push_str(person.id.as_str());
-            next.push(' ');
-            let end = next.len();
-            next.push_str(&text[caret..]);
-            input.set_value(&next);
-            let pos = utf16_offset(&next, end);
-            let _ = input.set_selection_range(pos, pos);
-            self.dispatch(Msg::DraftChanged(next));
+    /// Completes the `@word` at the caret with `user` (`None`: the highlighted one).
+    fn pick_mention(self: &Rc<Self>, user: Option<UserId>) {
+        if let Some((text, caret)) = self.text_and_caret() {
+            self.dispatch(Msg::MentionPick { user, text, caret });
         }
-        self.hide_mentions();
-        let _ = input.focus();
     }
 
     /// Pasted images are uploaded; multi-line or code-like pastes go in as a
@@ -609,7 +562,7 @@ impl Inner {
                     .and_then(|p| p.parse().ok())
                     .or(at);
                 if let Some(seq) = parent {
-                    self.open_thread(seq);
+                    self.dispatch(Msg::OpenThread(seq));
                 }
             }
             "edit" => self.dispatch(Msg::StartEdit(at)),
@@ -649,7 +602,7 @@ impl Inner {
                     warn(&err);
                 }
             }
-            "close-thread" => self.view.close_thread(),
+            "close-thread" => self.dispatch(Msg::CloseThread),
             "cancel-upload" => {
                 if let Some(id) = dom::data(&button, "upload").and_then(|s| s.parse().ok()) {
                     self.dispatch(Msg::Upload(UploadMsg::Cancel(id)));
@@ -657,16 +610,8 @@ impl Inner {
                 }
             }
             "mention" => {
-                let chosen = dom::data(&button, "user").and_then(|id| {
-                    self.completions
-                        .borrow()
-                        .0
-                        .iter()
-                        .find(|p| p.id.as_str() == id)
-                        .cloned()
-                });
-                if let Some(p) = chosen {
-                    self.insert_mention(&p);
+                if let Some(id) = dom::data(&button, "user") {
+                    self.pick_mention(Some(UserId::new(id)));
                 }
             }
             _ => {}
@@ -716,17 +661,13 @@ impl Inner {
         });
     }
 
-    /// Fetches and shows the thread of message `seq`.
-    fn open_thread(self: &Rc<Self>, seq: u64) {
+    /// Fetches the thread of message `seq` for [`Msg::ThreadLoaded`].
+    fn fetch_thread(self: &Rc<Self>, seq: u64) {
         let room = self.model.borrow().room.clone();
         let url = http::room_api(&room, &format!("/messages/{seq}/thread"));
         spawn_request(self, "GET", url, None, |inner, answer| match answer {
             Ok(a) if a.ok() => match serde_json::from_str::<Thread>(&a.text) {
-                Ok(t) => {
-                    if let Err(err) = inner.view.show_thread(&t.parent, &t.replies) {
-                        warn(&err);
-                    }
-                }
+                Ok(thread) => inner.dispatch(Msg::ThreadLoaded(thread)),
                 Err(err) => warn(&DomError::Js(err.to_string())),
             },
             Ok(a) => inner.dispatch(Msg::Failed(format!("No thread: {}", a.error().1))),
@@ -736,7 +677,7 @@ impl Inner {
 
     /// Sends what is in the input.
     fn submit(self: &Rc<Self>) {
-        self.hide_mentions();
+        self.dispatch(Msg::MentionsClosed);
         let body = self.view.input_value();
         self.dispatch(Msg::Submit {
             body,
@@ -899,6 +840,16 @@ impl Inner {
                 });
             }
             Effect::ShowReply(seq) => self.view.show_reply(seq)?,
+            Effect::FetchThread { seq } => self.fetch_thread(seq),
+            Effect::ShowThread(thread) => self.view.show_thread(&thread.parent, &thread.replies)?,
+            Effect::CloseThread => self.view.close_thread(),
+            Effect::ShowMentions { people, selected } => {
+                self.view.show_mentions(&people, selected)?;
+            }
+            Effect::SetInput { text, caret } => {
+                self.view.set_input(&text, utf16_offset(&text, caret));
+            }
+            Effect::FocusInput => self.view.focus_input(),
             Effect::Announce(text) => self.view.announce(&text),
             Effect::StartUpload { id } => self.start_upload(id),
             Effect::DropUpload { id } => self.drop_upload(id),

@@ -371,6 +371,14 @@ impl View {
         }
     }
 
+    /// Replaces the input's text and puts the caret at UTF-16 offset `caret`.
+    pub fn set_input(&self, text: &str, caret: u32) {
+        if let Some(input) = &self.input {
+            input.set_value(text);
+            let _ = input.set_selection_range(caret, caret);
+        }
+    }
+
     /// Puts `text` back into the input when it is empty.
     pub fn restore_input(&self, text: &str) {
         if let Some(input) = &self.input {
