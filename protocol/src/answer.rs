@@ -77,34 +77,17 @@ impl From<UploadedFields> for Uploaded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{MessageId, RoomId, UserId};
-    use chrono::TimeZone;
-
-    fn message(seq: u64) -> Message {
-        Message {
-            id: MessageId::new(format!("m{seq}")),
-            room: RoomId::new("r1"),
-            seq,
-            author: UserId::new("alice"),
-            author_name: "Alice".into(),
-            body: "hi".into(),
-            html: "<p>hi</p>".into(),
-            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
-            edited_at: None,
-            deleted_at: None,
-            reply_to: None,
-            client_msg_id: None,
-            mentions: vec![],
-            attachments: vec![],
-        }
-    }
 
     const MESSAGE_1: &str = r#"{"id":"m1","room":"r1","seq":1,"author":"alice","author_name":"Alice","body":"hi","html":"<p>hi</p>","created_at":"2026-11-22T08:15:00Z"}"#;
+
+    fn message_1() -> Message {
+        serde_json::from_str(MESSAGE_1).unwrap()
+    }
 
     #[test]
     fn history_and_thread_keep_their_field_names() {
         let history = History {
-            messages: vec![message(1)],
+            messages: vec![message_1()],
             last_seq: 7,
         };
         let json = serde_json::to_string(&history).unwrap();
@@ -115,7 +98,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<History>(&json).unwrap(), history);
 
         let thread = Thread {
-            parent: message(1),
+            parent: message_1(),
             replies: vec![],
         };
         let json = serde_json::to_string(&thread).unwrap();
@@ -135,7 +118,7 @@ mod tests {
                 uploaded_by: None,
                 uploaded_at: None,
             },
-            message: message(1),
+            message: message_1(),
         };
         let json = serde_json::to_string(&uploaded).unwrap();
         assert_eq!(
@@ -148,7 +131,7 @@ mod tests {
         let shared = Uploaded {
             file: Attachment {
                 uploaded_by: Some("Alice".into()),
-                uploaded_at: Some(message(1).created_at),
+                uploaded_at: Some(message_1().created_at),
                 ..uploaded.file.clone()
             },
             ..uploaded

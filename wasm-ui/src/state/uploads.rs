@@ -231,21 +231,13 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::testing::{config, message};
     use crate::state::*;
     use chrono::{TimeZone, Utc};
-    use protocol::{Event, MessageId, RoomId, ServerFrame, UserId};
+    use protocol::{Event, RoomId, ServerFrame};
 
     fn model() -> Model {
-        let mut m = Model::new(
-            Config {
-                room: RoomId::new("r1"),
-                me: UserId::new("alice"),
-                my_name: "Alice".into(),
-                last_seq: 0,
-                can_post: true,
-            },
-            [],
-        );
+        let mut m = Model::new(config(0), []);
         m.max_upload_bytes = 25 * 1024 * 1024;
         m
     }
@@ -260,20 +252,8 @@ mod tests {
 
     fn shared(seq: u64) -> Message {
         Message {
-            id: MessageId::new(format!("m{seq}")),
-            room: RoomId::new("r1"),
-            seq,
-            author: UserId::new("alice"),
-            author_name: "Alice".into(),
             body: "shared a file: f1.txt".into(),
-            html: String::new(),
-            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 8, 15, 0).unwrap(),
-            edited_at: None,
-            deleted_at: None,
-            reply_to: None,
-            client_msg_id: None,
-            mentions: Vec::new(),
-            attachments: Vec::new(),
+            ..message(seq, "alice")
         }
     }
 
