@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Duration;
-use protocol::{ErrorCode, Message, Presence, RoomId, RoomInfo, Unread};
+use protocol::{ErrorCode, History, Message, Presence, RoomId, RoomInfo, Thread, Unread};
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -126,13 +126,6 @@ impl Range {
             Range::ThreeMonths => Duration::days(91),
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-struct History {
-    messages: Vec<Message>,
-    /// The room's newest seq when the page was read.
-    last_seq: u64,
 }
 
 async fn history(
@@ -277,12 +270,6 @@ async fn delete_message(
     check_same_origin(&headers)?;
     let deleted = chat::delete(&state, caller.as_ref(), &room, seq).await?;
     Ok(Json(render::rendered(deleted)))
-}
-
-#[derive(Debug, Serialize)]
-struct Thread {
-    parent: Message,
-    replies: Vec<Message>,
 }
 
 async fn thread(

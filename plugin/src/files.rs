@@ -26,8 +26,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use protocol::{Attachment, ErrorCode, Message, RoomId};
-use serde::Serialize;
+use protocol::{ErrorCode, Message, RoomId, Uploaded};
 use sha2::{Digest, Sha256};
 use std::path::{Path as FsPath, PathBuf};
 use tokio::io::AsyncWriteExt;
@@ -156,15 +155,6 @@ impl Drop for StagingGuard {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-/// The answer to an upload.
-#[derive(Debug, Serialize)]
-struct Uploaded {
-    #[serde(flatten)]
-    file: Attachment,
-    /// The message that shares it.
-    message: Message,
 }
 
 /// `POST /api/rooms/{room}/files`: multipart with a `file` field and

@@ -12,8 +12,11 @@
 //! - [`frame`]: WebSocket frames, client to server and server to client.
 //! - [`error`]: the JSON error shape and its machine-readable codes.
 //! - [`size`]: file sizes as people read them (`1.5 KB`), the same on every page.
+//! - [`answer`]: the HTTP API's JSON answers both the server and the browser
+//!   use (`History`, `Thread`, `Uploaded`).
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod error;
 pub mod event;
 pub mod frame;
@@ -22,6 +25,7 @@ pub mod message;
 pub mod room;
 pub mod size;
 
+pub use answer::{History, Thread, Uploaded};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::Event;
 pub use frame::{ClientFrame, ServerFrame};

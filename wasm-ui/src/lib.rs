@@ -29,16 +29,28 @@
 //! (tested in a headless browser with `wasm-pack test --headless --chrome wasm-ui`).
 //!
 //! # Layout
-//! - [`state`]: the popup's model, `enum Msg`, `enum Effect`, `fn update`, and
-//!   pure helpers (typing text, day labels, paste fencing, `@` completion); no web-sys.
+//! - [`state`]: the popup's model, `enum Msg`, `enum Effect`, `fn update`;
+//!   no web-sys. `state/mod.rs` holds those and hands each message to the
+//!   part that owns it, each with its tests: `ladder` (connecting, backoff,
+//!   the transport ladder), `timeline` (messages on screen, the cursor,
+//!   history), `outbox` (sends), `people` (presence, participants, typing),
+//!   `reading` (read marks, divider, unread count, beeps), `actions` (edit,
+//!   delete, reply, threads), `mentions` (`@` completion), `uploads`, `text`
+//!   (day labels, paste fencing); `testing` holds the tests' helpers.
 //! - [`popup`]: the running app: owns listeners, timers and the connection;
-//!   runs effects, including the HTTP requests (history, read marks, edits).
+//!   runs effects. `popup/mod.rs` dispatches and runs effects; `events`
+//!   (listeners, clicks), `input` (keys, completion, paste), `files`
+//!   (uploads, drag and drop), `requests` (the HTTP API).
 //! - [`view`]: reads the server-rendered page, adds the live UI's elements
 //!   (`#bc-typing`, `#bc-live`, `#bc-actions`, `#bc-reply`, `#bc-mentions`,
-//!   `#bc-thread`, `#bc-tools`, `#bc-new-below`) and applies effects to the DOM.
-//! - [`connection`]: the transports (WebSocket, SSE, long-poll) behind one
-//!   type that reports WebSocket-shaped frames, and `Climb`, the pure rule
-//!   for when to try a better one again.
+//!   `#bc-thread`, `#bc-tools`, `#bc-new-below`) and applies effects to the
+//!   DOM: `view/mod.rs` (the handles, the input), `message` (messages and
+//!   what hangs off them), `panels` (everything around them), `time`.
+//! - [`transport`]: the ladder (`Transport`: WebSocket, SSE, long-poll) and
+//!   `Climb`, the pure rule for when to try a better rung again; imported by
+//!   `state` and `connection`, importing neither.
+//! - [`connection`]: the transports behind one type that reports
+//!   WebSocket-shaped frames.
 //! - [`wire`]: reading server frames and events from JSON in one pass,
 //!   without serde's buffering of internally tagged enums.
 //! - [`http`]: `fetch` for the JSON API and its error shape, and uploads
@@ -58,6 +70,7 @@ pub mod http;
 pub mod popup;
 pub mod state;
 pub mod table;
+pub mod transport;
 pub mod view;
 pub mod wire;
 
