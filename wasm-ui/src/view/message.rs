@@ -9,6 +9,7 @@ use crate::case;
 use crate::dom::{self, DomError};
 use crate::state;
 use chrono::SecondsFormat;
+use protocol::size::human_size;
 use protocol::{Attachment, Message};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, Node};
@@ -500,23 +501,6 @@ fn room_file(doc: &Document, parent: &Element, file: &Attachment) -> Result<(), 
         )?,
     )?;
     Ok(())
-}
-
-/// 1234567 → "1.2 MB" (as the server says it).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
-    // Sizes are far below 2^52; the conversion is exact enough for one decimal.
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// `<span class="bc-avatar" aria-hidden="true">A</span>` for `name`.

@@ -42,7 +42,7 @@ mod message;
 mod panels;
 mod time;
 
-pub use message::{human_size, initial, message_element};
+pub use message::{initial, message_element};
 pub use panels::notification_permission;
 pub use time::{local_time, zone_label};
 

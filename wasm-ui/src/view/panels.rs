@@ -3,10 +3,10 @@
 //! `@` completion list, the upload list and drop highlight, the "new
 //! messages" button, the title count, beeps, notifications and mute.
 
-use super::message::human_size;
 use super::{append, View};
 use crate::dom::{self, DomError};
 use crate::state::{ConnState, Person, Upload};
+use protocol::size::human_size;
 use protocol::{Presence, UserId};
 use wasm_bindgen::JsValue;
 use web_sys::{AudioContext, Element, Node};
