@@ -8,11 +8,9 @@ use crate::host::{Access, Caller};
 use crate::state::AppState;
 use crate::store::{Appended, Changed, NewMessage, Room};
 use protocol::{
-    Attachment, ErrorCode, Event, Message, PageId, PageRef, Participant, Presence, RoomId,
-    RoomInfo, Unread, UserId,
+    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
+    Unread, UserId,
 };
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Longest accepted `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID: usize = 128;
@@ -57,36 +55,6 @@ pub struct Draft {
     pub reply_to: Option<u64>,
     /// Files already stored as blobs, shared with this message.
     pub files: Vec<crate::store::StoredFile>,
-}
-
-/// The page each room belongs to, remembered once seen: a room never moves
-/// to another page and is never deleted, so the answer cannot go stale.
-/// Posting and long-polling need only the page (for the access check), so
-/// they skip reading the room row every time.
-#[derive(Default)]
-pub struct RoomPages(Mutex<HashMap<RoomId, PageId>>);
-
-/// Rooms remembered before the map starts over (it refills as asked).
-const MAX_ROOM_PAGES: usize = 100_000;
-
-impl RoomPages {
-    fn get(&self, room: &RoomId) -> Option<PageId> {
-        self.lock().get(room).cloned()
-    }
-
-    fn remember(&self, room: &Room) {
-        let mut pages = self.lock();
-        if pages.len() >= MAX_ROOM_PAGES {
-            pages.clear();
-        }
-        pages.insert(room.id.clone(), room.page.clone());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, PageId>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }
 
 /// [`authorize`] for callers that need only the room's identity (posting,

@@ -81,8 +81,8 @@ mod expiring;
 
 pub use installations::{Installation, Installations, MemoryInstallations, SqliteInstallations};
 
-use crate::api::Json;
 use crate::error::AppError;
+use crate::extract::Json;
 use crate::host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 use async_trait::async_trait;
 use axum::extract::{Request, State};

@@ -39,11 +39,15 @@
 
 pub mod api;
 pub mod assets;
+pub mod background;
+pub mod blobs;
 pub mod bus;
 pub mod chat;
 pub mod clock;
+pub mod config;
 pub mod connect;
 pub mod error;
+pub mod extract;
 pub mod feed;
 pub mod files;
 pub mod host;
@@ -54,18 +58,21 @@ pub mod origin;
 pub mod poll;
 pub mod popup;
 pub mod presence;
+pub mod publisher;
 pub mod render;
+pub mod rooms;
 pub mod sse;
 pub mod state;
 pub mod store;
-pub mod transcripts;
 pub mod ws;
 
+pub use background::{start_background, Background};
 pub use bus::{Bus, LocalBus};
 pub use clock::Clock;
+pub use config::Config;
 pub use error::AppError;
 pub use host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
-pub use state::{AppState, Config};
+pub use state::AppState;
 pub use store::{SqliteStore, Store};
 
 use axum::Router;

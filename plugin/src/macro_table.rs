@@ -2,9 +2,9 @@
 //! the HTML table the wiki inlines in the page (manifest.json declares the URL
 //! template). Rendered on the server, so it works without JavaScript.
 
-use crate::api::{MaybeCaller, Query};
 use crate::chat::{self, MAX_ROOM_NAME};
 use crate::error::AppError;
+use crate::extract::{MaybeCaller, Query};
 use crate::host::Access;
 use crate::state::AppState;
 use axum::extract::State;

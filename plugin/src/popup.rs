@@ -9,10 +9,9 @@
 //! `bc-input`, `bc-send`, `bc-conn`, `bc-file` with its `label.bc-attach`,
 //! `bc-room-files`; `li.bc-msg` items; `body[data-room]`, `data-max-upload`).
 
-use crate::api::MaybeCaller;
-use crate::api::Query;
 use crate::chat::{self, Draft};
 use crate::error::AppError;
+use crate::extract::{MaybeCaller, Query};
 use crate::host::{Access, Caller};
 use crate::origin::check_same_origin;
 use crate::state::AppState;

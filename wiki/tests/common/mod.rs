@@ -17,6 +17,8 @@ pub struct TestWiki {
     pub dir: tempfile::TempDir,
     pub parts: Parts,
     pub admin_password: String,
+    /// The chat's background tasks, stopped when the test's wiki is dropped.
+    pub background: plugin::Background,
 }
 
 /// A freshly bootstrapped install and its router.
@@ -55,10 +57,12 @@ pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
         config,
     )
     .unwrap();
+    let background = plugin::start_background(&parts.plugin);
     TestWiki {
         dir,
         parts,
         admin_password,
+        background,
     }
 }
 
