@@ -40,7 +40,7 @@ pub async fn authorize(
         .room(room_id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let access = state.host.access(caller, &room.page).await;
+    let access = state.host.access(caller, &room.page).await?;
     if access < Access::Read {
         return Err(AppError::not_found());
     }
@@ -65,7 +65,7 @@ pub async fn access_to(
     room_id: &RoomId,
 ) -> Result<Access, AppError> {
     let access = match state.room_pages.get(room_id) {
-        Some(page) => state.host.access(caller, &page).await,
+        Some(page) => state.host.access(caller, &page).await?,
         None => {
             let authorized = authorize(state, caller, room_id).await?;
             state.room_pages.remember(&authorized.room);
@@ -436,7 +436,7 @@ pub fn mentions(body: &str) -> Vec<UserId> {
 
 /// Everything the popup's info panel and the macro table show.
 pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppError> {
-    let page = state.host.page(&room.page).await;
+    let page = state.host.page(&room.page).await?;
     let posters = state.store.posters(&room.id).await?;
     Ok(RoomInfo {
         id: room.id.clone(),

@@ -520,15 +520,16 @@ impl Host for ConnectHost {
         })
     }
 
-    async fn page(&self, page: &PageId) -> Option<HostPage> {
-        self.0.pages.get(page)
+    /// Pages are remembered from contexts in memory: nothing here can fail.
+    async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
+        Ok(self.0.pages.get(page))
     }
 
     /// Only a context signed by the page's own wiki can grant access: the
     /// key holds the namespaced page and user ids.
-    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access {
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> anyhow::Result<Access> {
         let key = (page.clone(), caller.map(|c| c.id.clone()));
-        self.0.access.get(&key).unwrap_or(Access::None)
+        Ok(self.0.access.get(&key).unwrap_or(Access::None))
     }
 
     async fn put_child_page(

@@ -37,8 +37,8 @@ async fn chat_macro(
             format!("a room name must be 1 to {MAX_ROOM_NAME} characters"),
         ));
     }
-    let access = state.host.access(caller.as_ref(), &query.page).await;
-    let page = state.host.page(&query.page).await;
+    let access = state.host.access(caller.as_ref(), &query.page).await?;
+    let page = state.host.page(&query.page).await?;
     let (Some(page), true) = (page, access >= Access::Read) else {
         return Err(AppError::not_found());
     };

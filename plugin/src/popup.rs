@@ -252,6 +252,7 @@ async fn render(
         .host
         .page(&room.page)
         .await
+        .map_err(|e| AppError::from(e).into_response())?
         .map(|p| p.time_zone)
         .unwrap_or(Tz::UTC);
     let can_post = caller.is_some() && authorized.access >= Access::Write;

@@ -175,7 +175,13 @@ impl Publisher {
     /// falls on.
     async fn room_zone(&self, room: &RoomId) -> Option<Tz> {
         let room = self.store.room(room).await.ok()??;
-        Some(self.host.page(&room.page).await?.time_zone)
+        match self.host.page(&room.page).await {
+            Ok(page) => Some(page?.time_zone),
+            Err(e) => {
+                tracing::warn!(room = %room.id, error = ?e, "the host could not say the room's time zone");
+                None
+            }
+        }
     }
 
     /// Renders `date` of `room` and writes it to the host. `Ok(None)` when the
@@ -193,7 +199,7 @@ impl Publisher {
         let page = self
             .host
             .page(&room.page)
-            .await
+            .await?
             .ok_or_else(|| anyhow::anyhow!("the host page of room {room_id} is gone"))?;
         let (from, to) = transcript::day_bounds(date, page.time_zone);
         let messages = self
@@ -276,7 +282,7 @@ impl Publisher {
         let page = self
             .host
             .page(&room.page)
-            .await
+            .await?
             .ok_or_else(|| anyhow::anyhow!("the host page of room {} is gone", room.id))?;
         // One pass over the history to find the days with activity.
         let mut days = std::collections::BTreeSet::new();

@@ -65,9 +65,8 @@ impl WikiHost {
         &self.sessions
     }
 
-    /// Works out `caller`'s access to page `id` from the database; `None`
-    /// if the database failed (not remembered, so the next request retries).
-    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> Option<Access> {
+    /// Works out `caller`'s access to page `id` from the database.
+    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> anyhow::Result<Access> {
         let store = self.store.as_ref();
         let member = async {
             match caller {
@@ -77,15 +76,13 @@ impl WikiHost {
             }
         };
         // The three lookups are independent: at once, not one by one.
-        let result = tokio::try_join!(store.page_by_id(id), member, store.effective_rules(id)).map(
-            |(page, member, rules)| match page {
-                Some(_) => rules.access(member.as_ref()),
-                None => Access::None,
-            },
-        );
-        result
-            .map_err(|err| tracing::error!(error = ?err, "evaluating page access"))
-            .ok()
+        let (page, member, rules) =
+            tokio::try_join!(store.page_by_id(id), member, store.effective_rules(id))
+                .context("evaluating page access")?;
+        Ok(match page {
+            Some(_) => rules.access(member.as_ref()),
+            None => Access::None,
+        })
     }
 
     /// The epoch this host reports.
@@ -120,26 +117,42 @@ impl Host for WikiHost {
         })
     }
 
-    async fn page(&self, page: &PageId) -> Option<HostPage> {
-        let id = row_id(page)?;
-        match self.store.page_by_id(id).await {
-            Ok(page) => page.as_ref().map(host_page),
-            Err(err) => {
-                tracing::error!(error = ?err, "loading a page");
-                None
-            }
-        }
+    async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
+        let Some(id) = row_id(page) else {
+            return Ok(None);
+        };
+        let page = self
+            .store
+            .page_by_id(id)
+            .await
+            .with_context(|| format!("loading page {id}"))?;
+        Ok(page.as_ref().map(host_page))
     }
 
-    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access {
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> anyhow::Result<Access> {
         let Some(id) = row_id(page) else {
-            return Access::None;
+            return Ok(Access::None);
         };
         let key = (id, caller.map(|c| c.id.as_str().to_owned()));
-        self.access
-            .get_or_look_up(key, self.look_up_access(caller, id))
-            .await
-            .unwrap_or(Access::None)
+        // The cache remembers answers only; a failure is kept aside and
+        // returned, so the next request asks the database again.
+        let mut failure = None;
+        let look_up = async {
+            match self.look_up_access(caller, id).await {
+                Ok(access) => Some(access),
+                Err(err) => {
+                    failure = Some(err);
+                    None
+                }
+            }
+        };
+        match self.access.get_or_look_up(key, look_up).await {
+            Some(access) => Ok(access),
+            None => {
+                Err(failure
+                    .unwrap_or_else(|| anyhow::anyhow!("evaluating page access gave no answer")))
+            }
+        }
     }
 
     async fn put_child_page(
