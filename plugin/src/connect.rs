@@ -743,6 +743,7 @@ fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn namespaced_ids_split_back_even_with_colons() {
