@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::store::{Appended, Changed, NewMessage, Room};
 use protocol::{
     Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
-    Unread, UserId,
+    TranscriptRef, Unread, UserId,
 };
 
 /// Longest accepted `client_msg_id`.
@@ -469,9 +469,30 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
                 ..entry.file.attachment(&room.id)
             })
             .collect(),
-        transcripts: state.store.transcripts(&room.id).await?,
+        transcripts: transcripts(state, room).await?,
         last_seq: room.last_seq,
     })
+}
+
+/// The room's transcripts, newest day first, each linked where the host
+/// says it lives now (a moved host page moves them), or where it was
+/// written when the host cannot say.
+async fn transcripts(state: &AppState, room: &Room) -> Result<Vec<TranscriptRef>, AppError> {
+    let mut transcripts = state.store.transcripts(&room.id).await?;
+    if transcripts.is_empty() {
+        return Ok(transcripts);
+    }
+    let children: Vec<Vec<String>> = transcripts
+        .iter()
+        .map(|t| transcript::day_segments(&room.name, t.date))
+        .collect();
+    if let Some(links) = state.host.child_links(&room.page, &children).await? {
+        for (transcript, link) in transcripts.iter_mut().zip(links) {
+            transcript.path = link.path;
+            transcript.url = link.url;
+        }
+    }
+    Ok(transcripts)
 }
 
 /// The newest `limit` messages, oldest first (what a freshly opened room shows).

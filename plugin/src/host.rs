@@ -68,6 +68,15 @@ pub struct PutOutcome {
     pub changed: bool,
 }
 
+/// Where a host page lives now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLink {
+    /// The page's full path in the host, e.g. `Welcome/Chat/Lobby/2026-11-22`.
+    pub path: String,
+    /// Where a browser reads it, e.g. `/pages/Welcome/Chat/Lobby/2026-11-22`.
+    pub url: String,
+}
+
 /// The wiki the plugin is installed in.
 #[async_trait]
 pub trait Host: Send + Sync + 'static {
@@ -88,6 +97,22 @@ pub trait Host: Send + Sync + 'static {
     /// parent's permissions at read time and is indexed by the host's search.
     async fn put_child_page(&self, parent: &PageId, child: ChildPage)
         -> anyhow::Result<PutOutcome>;
+
+    /// Where each of `children` (paths below `parent`, as in
+    /// [`ChildPage::segments`]) lives now, in order; `None` when the host
+    /// cannot say, and the plugin shows the link the host gave when it
+    /// wrote the page. The plugin asks whenever it shows transcript links,
+    /// so a host that answers never leaves a dead link after a page moves.
+    ///
+    /// The default cannot say.
+    async fn child_links(
+        &self,
+        parent: &PageId,
+        children: &[Vec<String>],
+    ) -> anyhow::Result<Option<Vec<PageLink>>> {
+        let _ = (parent, children);
+        Ok(None)
+    }
 
     /// Where to send a browser that must sign in before coming back to `return_to`.
     fn sign_in_url(&self, return_to: &str) -> String;

@@ -16,7 +16,7 @@ use crate::users;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use plugin::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
+use plugin::{Access, Caller, ChildPage, Host, HostPage, PageLink, PutOutcome};
 use protocol::{PageId, UserId};
 use std::sync::Arc;
 
@@ -96,6 +96,15 @@ fn row_id(page: &PageId) -> Option<i64> {
     page.as_str().parse().ok()
 }
 
+/// The path `segments` below `parent`, each segment made a valid title.
+fn child_path(parent: &PagePath, segments: &[String]) -> anyhow::Result<PagePath> {
+    let mut path = parent.clone();
+    for segment in segments {
+        path = path.child(&pages::segment_from(segment))?;
+    }
+    Ok(path)
+}
+
 /// The page as the plugin sees it.
 pub fn host_page(page: &pages::Page) -> HostPage {
     HostPage {
@@ -166,10 +175,7 @@ impl Host for WikiHost {
             .page_by_id(parent_id)
             .await?
             .with_context(|| format!("no page with id {parent_id}"))?;
-        let mut path: PagePath = parent.path.clone();
-        for segment in &child.segments {
-            path = path.child(&pages::segment_from(segment))?;
-        }
+        let path = child_path(&parent.path, &child.segments)?;
         if path == parent.path {
             anyhow::bail!("a child page needs at least one path segment");
         }
@@ -186,6 +192,35 @@ impl Host for WikiHost {
             path: path.to_string(),
             changed: written.changed,
         })
+    }
+
+    /// Children are found below the parent's path as it is now, so a page
+    /// move carries its transcripts' links along. One read for all of them.
+    async fn child_links(
+        &self,
+        parent: &PageId,
+        children: &[Vec<String>],
+    ) -> anyhow::Result<Option<Vec<PageLink>>> {
+        let Some(parent_id) = row_id(parent) else {
+            return Ok(None);
+        };
+        let Some(parent) = self
+            .store
+            .page_by_id(parent_id)
+            .await
+            .with_context(|| format!("loading page {parent_id}"))?
+        else {
+            return Ok(None);
+        };
+        let mut links = Vec::with_capacity(children.len());
+        for segments in children {
+            let path = child_path(&parent.path, segments)?;
+            links.push(PageLink {
+                url: path.url(),
+                path: path.to_string(),
+            });
+        }
+        Ok(Some(links))
     }
 
     fn acl_epoch(&self) -> u64 {
