@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{get, session_cookie, start};
+use common::{first_room, get, session_cookie, start};
 use wiki::install::Install;
 
 /// Runs `sql` on the wiki's database from a connection of its own.
@@ -28,13 +28,7 @@ async fn a_failing_wiki_database_is_a_500_not_a_404() {
     let router = &wiki.parts.router;
     let admin = session_cookie(&wiki, "admin").await;
     let home = get(router, "/", None).await;
-    let room = home
-        .body
-        .split(r#"data-room=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no room on the Welcome page: {}", home.body))
-        .to_owned();
+    let room = first_room(&home.body);
     let info = format!("/api/rooms/{room}");
     // Anonymous readers have been answered (their access is remembered);
     // the admin has not asked yet.

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{csrf_of, enc, get, json, post_form, session_cookie, start};
+use common::{csrf_of, enc, first_room, get, json, post_form, session_cookie, start};
 use std::time::Duration;
 
 /// The transcript publisher writes a new day within a tick (2 s); allow
@@ -31,13 +31,7 @@ async fn a_moved_page_takes_its_transcript_links_along() {
     let saved = post_form(router, "/pages/Team", Some(&admin), &body).await;
     assert_eq!(saved.status.as_u16(), 303, "{}", saved.body);
     let team = get(router, "/pages/Team", Some(&admin)).await;
-    let room = team
-        .body
-        .split(r#"data-room=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no room on Team: {}", team.body))
-        .to_owned();
+    let room = first_room(&team.body);
     let posted = json(
         router,
         "POST",

@@ -138,6 +138,15 @@ pub async fn session_cookie(wiki: &TestWiki, name: &str) -> String {
     format!("{}={token}", wiki::sessions::COOKIE)
 }
 
+/// The id of the first chat room a page's HTML shows (its macro table).
+pub fn first_room(html: &str) -> String {
+    html.split(r#"data-room=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no chat room on the page: {html}"))
+        .to_owned()
+}
+
 /// Percent-encodes a form value.
 pub fn enc(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
