@@ -3,22 +3,20 @@
 
 use crate::chat::{self, Draft, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
-use crate::host::Caller;
-use crate::origin::check_same_origin;
+use crate::extract::{MaybeCaller, SameOrigin};
 use crate::render;
 use crate::state::AppState;
 use crate::store::Revision;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Duration;
-use protocol::{ErrorCode, History, Message, Presence, RoomId, RoomInfo, Thread, Unread};
+use protocol::{History, Message, Presence, RoomId, RoomInfo, Thread, Unread};
 use serde::{Deserialize, Serialize};
+
+/// The extractors, where the wiki has always found them.
+pub use crate::extract::{Json, Query};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,49 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/read", get(unread).post(mark_read))
         .route("/api/rooms/{room}/presence", post(presence))
         .route("/api/rooms/{room}/typing", post(typing))
-}
-
-/// `axum::Json`, but a malformed body becomes our error shape (400, or 413
-/// when the body is over the request size limit).
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
-pub struct Json<T>(pub T);
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return AppError::new(ErrorCode::PayloadTooLarge, "the request body is too large");
-        }
-        AppError::bad_request(rejection.body_text())
-    }
-}
-
-/// `axum::extract::Query` with our error shape.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
-pub struct Query<T>(pub T);
-
-impl From<QueryRejection> for AppError {
-    fn from(rejection: QueryRejection) -> Self {
-        AppError::bad_request(rejection.body_text())
-    }
-}
-
-/// The signed-in caller, if any, as the host sees them.
-pub struct MaybeCaller(pub Option<Caller>);
-
-impl FromRequestParts<AppState> for MaybeCaller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(MaybeCaller(state.host.caller(&parts.headers).await))
-    }
 }
 
 async fn room_info(
@@ -179,10 +134,9 @@ async fn post_message(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
-    headers: HeaderMap,
+    _: SameOrigin,
     Json(post): Json<PostBody>,
 ) -> Result<(StatusCode, Json<Message>), AppError> {
-    check_same_origin(&headers)?;
     let message = chat::post(
         &state,
         caller.as_ref(),
@@ -253,10 +207,9 @@ async fn edit_message(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path((room, seq)): Path<(RoomId, u64)>,
-    headers: HeaderMap,
+    _: SameOrigin,
     Json(edit): Json<EditBody>,
 ) -> Result<Json<Message>, AppError> {
-    check_same_origin(&headers)?;
     let edited = chat::edit(&state, caller.as_ref(), &room, seq, edit.body).await?;
     Ok(Json(render::rendered(edited)))
 }
@@ -265,9 +218,8 @@ async fn delete_message(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path((room, seq)): Path<(RoomId, u64)>,
-    headers: HeaderMap,
+    _: SameOrigin,
 ) -> Result<Json<Message>, AppError> {
-    check_same_origin(&headers)?;
     let deleted = chat::delete(&state, caller.as_ref(), &room, seq).await?;
     Ok(Json(render::rendered(deleted)))
 }
@@ -324,10 +276,9 @@ async fn mark_read(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
-    headers: HeaderMap,
+    _: SameOrigin,
     Json(read): Json<ReadBody>,
 ) -> Result<Json<Unread>, AppError> {
-    check_same_origin(&headers)?;
     Ok(Json(
         chat::mark_read(&state, caller.as_ref(), &room, read.seq).await?,
     ))
@@ -345,10 +296,9 @@ async fn presence(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
-    headers: HeaderMap,
+    _: SameOrigin,
     Json(body): Json<PresenceBody>,
 ) -> Result<StatusCode, AppError> {
-    check_same_origin(&headers)?;
     chat::set_presence(&state, caller.as_ref(), &room, body.status).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -357,9 +307,8 @@ async fn typing(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
-    headers: HeaderMap,
+    _: SameOrigin,
 ) -> Result<StatusCode, AppError> {
-    check_same_origin(&headers)?;
     chat::typing(&state, caller.as_ref(), &room).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,11 +8,9 @@ use crate::host::{Access, Caller};
 use crate::state::AppState;
 use crate::store::{Appended, Changed, NewMessage, Room};
 use protocol::{
-    Attachment, ErrorCode, Event, Message, PageId, PageRef, Participant, Presence, RoomId,
-    RoomInfo, Unread, UserId,
+    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
+    TranscriptRef, Unread, UserId,
 };
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Longest accepted `client_msg_id`.
 pub const MAX_CLIENT_MSG_ID: usize = 128;
@@ -42,7 +40,7 @@ pub async fn authorize(
         .room(room_id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let access = state.host.access(caller, &room.page).await;
+    let access = state.host.access(caller, &room.page).await?;
     if access < Access::Read {
         return Err(AppError::not_found());
     }
@@ -59,36 +57,6 @@ pub struct Draft {
     pub files: Vec<crate::store::StoredFile>,
 }
 
-/// The page each room belongs to, remembered once seen: a room never moves
-/// to another page and is never deleted, so the answer cannot go stale.
-/// Posting and long-polling need only the page (for the access check), so
-/// they skip reading the room row every time.
-#[derive(Default)]
-pub struct RoomPages(Mutex<HashMap<RoomId, PageId>>);
-
-/// Rooms remembered before the map starts over (it refills as asked).
-const MAX_ROOM_PAGES: usize = 100_000;
-
-impl RoomPages {
-    fn get(&self, room: &RoomId) -> Option<PageId> {
-        self.lock().get(room).cloned()
-    }
-
-    fn remember(&self, room: &Room) {
-        let mut pages = self.lock();
-        if pages.len() >= MAX_ROOM_PAGES {
-            pages.clear();
-        }
-        pages.insert(room.id.clone(), room.page.clone());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, PageId>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// [`authorize`] for callers that need only the room's identity (posting,
 /// long-poll): once the room has been seen, no database read.
 pub async fn access_to(
@@ -97,7 +65,7 @@ pub async fn access_to(
     room_id: &RoomId,
 ) -> Result<Access, AppError> {
     let access = match state.room_pages.get(room_id) {
-        Some(page) => state.host.access(caller, &page).await,
+        Some(page) => state.host.access(caller, &page).await?,
         None => {
             let authorized = authorize(state, caller, room_id).await?;
             state.room_pages.remember(&authorized.room);
@@ -468,7 +436,7 @@ pub fn mentions(body: &str) -> Vec<UserId> {
 
 /// Everything the popup's info panel and the macro table show.
 pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppError> {
-    let page = state.host.page(&room.page).await;
+    let page = state.host.page(&room.page).await?;
     let posters = state.store.posters(&room.id).await?;
     Ok(RoomInfo {
         id: room.id.clone(),
@@ -501,9 +469,30 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
                 ..entry.file.attachment(&room.id)
             })
             .collect(),
-        transcripts: state.store.transcripts(&room.id).await?,
+        transcripts: transcripts(state, room).await?,
         last_seq: room.last_seq,
     })
+}
+
+/// The room's transcripts, newest day first, each linked where the host
+/// says it lives now (a moved host page moves them), or where it was
+/// written when the host cannot say.
+async fn transcripts(state: &AppState, room: &Room) -> Result<Vec<TranscriptRef>, AppError> {
+    let mut transcripts = state.store.transcripts(&room.id).await?;
+    if transcripts.is_empty() {
+        return Ok(transcripts);
+    }
+    let children: Vec<Vec<String>> = transcripts
+        .iter()
+        .map(|t| transcript::day_segments(&room.name, t.date))
+        .collect();
+    if let Some(links) = state.host.child_links(&room.page, &children).await? {
+        for (transcript, link) in transcripts.iter_mut().zip(links) {
+            transcript.path = link.path;
+            transcript.url = link.url;
+        }
+    }
+    Ok(transcripts)
 }
 
 /// The newest `limit` messages, oldest first (what a freshly opened room shows).

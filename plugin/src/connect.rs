@@ -73,25 +73,24 @@
 //! - [`qsh`]: the query string hash and its canonical request.
 //! - [`installations`]: the `Installations` trait, in memory and SQLite.
 //! - `expiring`: the capped, expiring maps behind sessions and contexts.
+//! - `lifecycle`: the install and uninstall callbacks and the sign-in page.
+//! - `middleware`: [`authenticate`], turning a signed URL into a session.
 
 pub mod installations;
 pub mod qsh;
 
 mod expiring;
+mod lifecycle;
+mod middleware;
 
 pub use installations::{Installation, Installations, MemoryInstallations, SqliteInstallations};
+pub use lifecycle::routes;
+pub use middleware::{authenticate, wrap};
 
-use crate::api::Json;
 use crate::error::AppError;
 use crate::host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 use async_trait::async_trait;
-use axum::extract::{Request, State};
-use axum::http::uri::PathAndQuery;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::{header, HeaderMap, Method, Uri};
 use expiring::{now, ExpiringMap, Full};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -520,15 +519,16 @@ impl Host for ConnectHost {
         })
     }
 
-    async fn page(&self, page: &PageId) -> Option<HostPage> {
-        self.0.pages.get(page)
+    /// Pages are remembered from contexts in memory: nothing here can fail.
+    async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
+        Ok(self.0.pages.get(page))
     }
 
     /// Only a context signed by the page's own wiki can grant access: the
     /// key holds the namespaced page and user ids.
-    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access {
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> anyhow::Result<Access> {
         let key = (page.clone(), caller.map(|c| c.id.clone()));
-        self.0.access.get(&key).unwrap_or(Access::None)
+        Ok(self.0.access.get(&key).unwrap_or(Access::None))
     }
 
     async fn put_child_page(
@@ -611,191 +611,6 @@ impl Host for ConnectHost {
     }
 }
 
-/// The plugin's routes for an external wiki: `plugin` (from [`crate::app`])
-/// behind [`authenticate`], plus the lifecycle callbacks and sign-in page.
-pub fn wrap(connect: ConnectHost, plugin: Router) -> Router {
-    plugin
-        .layer(middleware::from_fn_with_state(
-            connect.clone(),
-            authenticate,
-        ))
-        .merge(routes(connect))
-}
-
-/// The lifecycle callbacks and the sign-in page.
-pub fn routes(connect: ConnectHost) -> Router {
-    Router::new()
-        .route(INSTALLED_PATH, post(installed))
-        .route(UNINSTALLED_PATH, post(uninstalled))
-        .route(SIGN_IN_PATH, get(sign_in))
-        .with_state(connect)
-}
-
-/// Middleware: a request with `?jwt=` is verified and becomes a request of
-/// the plugin session it opens (the `page` parameter namespaced, `jwt`
-/// removed); a request without one passes untouched.
-pub async fn authenticate(
-    State(connect): State<ConnectHost>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(token) = request
-        .uri()
-        .query()
-        .and_then(|q| query_param(q, qsh::JWT_PARAM))
-    else {
-        return next.run(request).await;
-    };
-    let (mut parts, body) = request.into_parts();
-    let accepted = match connect
-        .accept_page_token(&token, &parts.method, &parts.uri, &parts.headers)
-        .await
-    {
-        Ok(accepted) => accepted,
-        Err(err) => return err.into_response(),
-    };
-    if let Err(err) = rewrite_uri(&mut parts.uri, &accepted.page) {
-        return err.into_response();
-    }
-    // The token decides who this is, not whatever else the request carries.
-    parts.headers.remove(header::AUTHORIZATION);
-    parts.headers.remove(header::COOKIE);
-    let set_cookie = match &accepted.session {
-        Some(token) => {
-            let pair = format!("{SESSION_COOKIE}={token}");
-            match (
-                HeaderValue::from_str(&pair),
-                HeaderValue::from_str(&connect.session_cookie(token)),
-            ) {
-                (Ok(pair), Ok(set_cookie)) => {
-                    parts.headers.insert(header::COOKIE, pair);
-                    Some(set_cookie)
-                }
-                _ => {
-                    return AppError::from(anyhow::anyhow!("unencodable session cookie"))
-                        .into_response()
-                }
-            }
-        }
-        None => None,
-    };
-
-    let mut response = next.run(Request::from_parts(parts, body)).await;
-    let headers = response.headers_mut();
-    if let Some(set_cookie) = set_cookie {
-        headers.append(header::SET_COOKIE, set_cookie);
-    }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("private, no-store"));
-    headers
-        .entry(header::REFERRER_POLICY)
-        .or_insert(HeaderValue::from_static("no-referrer"));
-    response
-}
-
-/// `lifecycle.installed` body (Connect sends more; it is ignored).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InstallPayload {
-    key: Option<String>,
-    client_key: String,
-    shared_secret: String,
-    base_url: String,
-    event_type: Option<String>,
-}
-
-async fn installed(
-    State(connect): State<ConnectHost>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Json(payload): Json<InstallPayload>,
-) -> Result<StatusCode, AppError> {
-    let config = connect.config();
-    if payload
-        .event_type
-        .as_deref()
-        .is_some_and(|e| e != "installed")
-    {
-        return Err(AppError::bad_request("eventType must be \"installed\""));
-    }
-    if payload.key.as_deref().is_some_and(|k| k != config.app_key) {
-        return Err(AppError::bad_request(format!(
-            "this is the {:?} app",
-            config.app_key
-        )));
-    }
-    let client_key = payload.client_key;
-    if client_key.is_empty() || client_key.len() > 255 || client_key.chars().any(char::is_control) {
-        return Err(AppError::new(
-            ErrorCode::InvalidInput,
-            "clientKey must be 1 to 255 printable characters",
-        ));
-    }
-    if payload.shared_secret.len() < MIN_SECRET_BYTES {
-        return Err(AppError::new(
-            ErrorCode::InvalidInput,
-            format!("sharedSecret must be at least {MIN_SECRET_BYTES} bytes"),
-        ));
-    }
-    let installation = Installation {
-        base_url: connect.check_base_url(&payload.base_url)?,
-        client_key,
-        shared_secret: payload.shared_secret,
-    };
-
-    // First install: accepted as is (atomically, so a racing one loses).
-    if connect.0.installations.insert_new(&installation).await? {
-        tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "installed");
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    // Re-install: only the holder of the current secret may change it.
-    let token = jwt_authorization(&headers).ok_or_else(|| {
-        rejected("already installed: sign the re-install with the current shared secret")
-    })?;
-    let (current, _) = connect.verify::<NoClaims>(&token, &method, &uri).await?;
-    if current.client_key != installation.client_key {
-        return Err(rejected("the token was signed for another clientKey"));
-    }
-    connect.0.installations.replace(&installation).await?;
-    tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "re-installed");
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn uninstalled(
-    State(connect): State<ConnectHost>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<StatusCode, AppError> {
-    let token = jwt_authorization(&headers)
-        .ok_or_else(|| rejected("sign the uninstall with the shared secret"))?;
-    let (installation, _) = connect.verify::<NoClaims>(&token, &method, &uri).await?;
-    connect
-        .0
-        .installations
-        .remove(&installation.client_key)
-        .await?;
-    connect.forget(&installation.client_key);
-    tracing::info!(client_key = %installation.client_key, "uninstalled");
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn sign_in() -> Response {
-    let page = maud::html! {
-        (maud::DOCTYPE)
-        html lang="en" {
-            head { meta charset="utf-8"; title { "Chat session expired" } }
-            body {
-                h1 { "Your chat session has expired" }
-                p { "This chat belongs to a page in your wiki. Open the page there again to continue." }
-            }
-        }
-    };
-    (StatusCode::UNAUTHORIZED, page).into_response()
-}
-
 /// The 401 every refused token gets.
 fn rejected(reason: &str) -> AppError {
     tracing::info!(reason, "refused a Connect token");
@@ -866,39 +681,6 @@ fn query_param(query: &str, name: &str) -> Option<String> {
         .map(|(_, value)| String::from_utf8_lossy(&value).into_owned())
 }
 
-/// Drops `jwt` from the query and points `page` at the namespaced page.
-fn rewrite_uri(uri: &mut Uri, page: &PageId) -> Result<(), AppError> {
-    let query = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|segment| !segment.is_empty())
-        .filter_map(|segment| {
-            let name = qsh::decode(segment.split_once('=').map_or(segment, |(n, _)| n));
-            if name == qsh::JWT_PARAM.as_bytes() {
-                None
-            } else if name == b"page" {
-                Some(format!("page={}", qsh::encode(page.as_str().as_bytes())))
-            } else {
-                Some(segment.to_owned())
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("&");
-    let path_and_query = if query.is_empty() {
-        uri.path().to_owned()
-    } else {
-        format!("{}?{query}", uri.path())
-    };
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(
-        PathAndQuery::try_from(path_and_query)
-            .map_err(|_| AppError::bad_request("unusable request URI"))?,
-    );
-    *uri = Uri::from_parts(parts).map_err(|_| AppError::bad_request("unusable request URI"))?;
-    Ok(())
-}
-
 /// A page URL safe to put in an `href`: http(s) or a path on the wiki.
 fn page_url(url: &str) -> Result<String, AppError> {
     let lower = url.to_ascii_lowercase();
@@ -961,6 +743,7 @@ fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn namespaced_ids_split_back_even_with_colons() {
@@ -969,18 +752,6 @@ mod tests {
             assert_eq!(split_namespaced(&joined), Some((key.to_owned(), id)));
         }
         assert_ne!(namespaced("a:b", "c"), namespaced("a", "b:c"));
-    }
-
-    #[test]
-    fn the_rewritten_uri_drops_jwt_and_namespaces_page() {
-        let mut uri: Uri = "/macro/chat?page=42&room=Team+Room&jwt=a.b.c"
-            .parse()
-            .unwrap();
-        rewrite_uri(&mut uri, &PageId::new("ck:42")).unwrap();
-        assert_eq!(uri.to_string(), "/macro/chat?page=ck%3A42&room=Team+Room");
-        let mut bare: Uri = "/rooms/r1?jwt=a.b.c".parse().unwrap();
-        rewrite_uri(&mut bare, &PageId::new("ck:42")).unwrap();
-        assert_eq!(bare.to_string(), "/rooms/r1");
     }
 
     #[test]

@@ -113,10 +113,20 @@ pub async fn follow<T: Send + 'static>(
         let now = state.host.acl_epoch();
         if now != epoch {
             epoch = now;
-            if state.host.access(caller.as_ref(), &room.page).await < Access::Read {
-                tracing::info!(room = %room.id, "access revoked; closing the reader's stream");
-                sink.close(Closed::AccessRevoked).await;
-                return;
+            match state.host.access(caller.as_ref(), &room.page).await {
+                Ok(access) if access < Access::Read => {
+                    tracing::info!(room = %room.id, "access revoked; closing the reader's stream");
+                    sink.close(Closed::AccessRevoked).await;
+                    return;
+                }
+                Ok(_) => {}
+                // The host failed: not a revocation, but nothing can be
+                // delivered unchecked; the reader reconnects and retries.
+                Err(e) => {
+                    tracing::error!(room = %room.id, error = ?e, "rechecking access failed; closing the reader's stream");
+                    sink.close(Closed::StoreFailed).await;
+                    return;
+                }
             }
         }
 

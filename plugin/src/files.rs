@@ -13,26 +13,24 @@
 //! really are that format are shown inline, everything else is a download.
 //! The type comes from the bytes, never from the uploader's claim or name.
 
-use crate::api::{Json, MaybeCaller};
 use crate::chat::{self, Draft};
 use crate::error::AppError;
-use crate::origin::check_same_origin;
+use crate::extract::{Json, MaybeCaller, SameOrigin};
 use crate::state::AppState;
 use crate::store::StoredFile;
-use async_trait::async_trait;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use protocol::{ErrorCode, Message, RoomId, Uploaded};
 use sha2::{Digest, Sha256};
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
 
-/// Default largest upload: 25 MiB.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+pub use crate::blobs::{Blobs, DiskBlobs, Staged};
+pub use crate::config::DEFAULT_MAX_UPLOAD_BYTES;
+
 /// Longest stored file name, in characters.
 const MAX_NAME_CHARS: usize = 150;
 /// Headers and form fields around the file in a multipart body.
@@ -57,95 +55,6 @@ pub fn upload_body_limit(max_upload_bytes: u64) -> DefaultBodyLimit {
     DefaultBodyLimit::max(limit)
 }
 
-/// A finished upload in the staging area. Dropping it removes the staged
-/// bytes unless [`Blobs::keep`] moved them away first, so a form that fails
-/// later (bad CSRF token, rate limit) leaves nothing behind.
-#[derive(Debug)]
-pub struct Staged {
-    pub path: PathBuf,
-    pub sha256: String,
-    pub size: u64,
-    /// The first bytes, to tell the type.
-    pub head: Vec<u8>,
-}
-
-/// Where file bytes live, by content hash.
-#[async_trait]
-pub trait Blobs: Send + Sync + 'static {
-    /// A fresh path in the staging area for an upload in progress.
-    fn staging_path(&self) -> anyhow::Result<PathBuf>;
-    /// Moves a finished upload into storage under its hash; if those bytes
-    /// are already stored the staged copy is just removed.
-    async fn keep(&self, staged: &Staged) -> anyhow::Result<()>;
-    /// The stored bytes and their length, or `None`.
-    async fn open(&self, sha256: &str) -> anyhow::Result<Option<(Body, u64)>>;
-}
-
-/// Blobs on the local disk: `<dir>/ab/cd/<sha256>`, staging in `<dir>/tmp`.
-pub struct DiskBlobs {
-    dir: PathBuf,
-}
-
-impl DiskBlobs {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    fn blob_path(&self, sha256: &str) -> Option<PathBuf> {
-        // The hash comes from our own database, but a path is built from it:
-        // accept nothing but 64 hex digits.
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        Some(self.dir.join(&sha256[..2]).join(&sha256[2..4]).join(sha256))
-    }
-}
-
-#[async_trait]
-impl Blobs for DiskBlobs {
-    fn staging_path(&self) -> anyhow::Result<PathBuf> {
-        let staging = self.dir.join("tmp");
-        std::fs::create_dir_all(&staging)?;
-        Ok(staging.join(format!("upload-{}", uuid::Uuid::new_v4().simple())))
-    }
-
-    async fn keep(&self, staged: &Staged) -> anyhow::Result<()> {
-        let target = self
-            .blob_path(&staged.sha256)
-            .ok_or_else(|| anyhow::anyhow!("bad blob hash"))?;
-        if tokio::fs::try_exists(&target).await? {
-            tokio::fs::remove_file(&staged.path).await?;
-            return Ok(());
-        }
-        if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent).await?;
-        }
-        tokio::fs::rename(&staged.path, &target).await?;
-        Ok(())
-    }
-
-    async fn open(&self, sha256: &str) -> anyhow::Result<Option<(Body, u64)>> {
-        let Some(path) = self.blob_path(sha256) else {
-            return Ok(None);
-        };
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let size = file.metadata().await?.len();
-        let stream = tokio_util::io::ReaderStream::new(file);
-        Ok(Some((Body::from_stream(stream), size)))
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        // After `keep` the path is gone and this fails harmlessly.
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Removes a staging file when dropped, unless it was kept.
 struct StagingGuard(Option<PathBuf>);
 
@@ -163,10 +72,9 @@ async fn upload(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
-    headers: HeaderMap,
+    _: SameOrigin,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<Uploaded>), AppError> {
-    check_same_origin(&headers)?;
     let form = receive(&state, caller.as_ref(), &room, multipart).await?;
     let Some(file) = form.file else {
         return Err(AppError::bad_request(
@@ -471,12 +379,6 @@ fn content_disposition(kind: &str, name: &str) -> String {
         .collect();
     let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-/// Where uploads go by default: `files` under the current directory's
-/// `data` (the embedding binary sets its own).
-pub fn default_files_dir() -> PathBuf {
-    FsPath::new("data").join("files")
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //!
 //! The built-in wiki (`wiki/`) implements it in-process. Access is always asked
 //! of the host at request time and never copied into the plugin, so a change to
-//! a page's permissions takes effect on the next request.
+//! a page's permissions takes effect on the next request. A host that cannot
+//! answer says so with an error, which the plugin turns into a 500: an
+//! outage never passes for "no such page" or "no access".
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -66,22 +68,51 @@ pub struct PutOutcome {
     pub changed: bool,
 }
 
+/// Where a host page lives now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLink {
+    /// The page's full path in the host, e.g. `Welcome/Chat/Lobby/2026-11-22`.
+    pub path: String,
+    /// Where a browser reads it, e.g. `/pages/Welcome/Chat/Lobby/2026-11-22`.
+    pub url: String,
+}
+
 /// The wiki the plugin is installed in.
 #[async_trait]
 pub trait Host: Send + Sync + 'static {
     /// Who is making this request (session cookie or `Authorization: Bearer`).
     async fn caller(&self, headers: &HeaderMap) -> Option<Caller>;
 
-    /// A page by id, or `None` if it does not exist.
-    async fn page(&self, page: &PageId) -> Option<HostPage>;
+    /// A page by id, or `None` if it does not exist. An error is the
+    /// host failing (its database is down), never "no such page": the
+    /// plugin answers it with a 500, so an outage does not look like a 404.
+    async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>>;
 
-    /// What `caller` (`None` = anonymous) may do on `page`, evaluated now.
-    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access;
+    /// What `caller` (`None` = anonymous) may do on `page`, evaluated now;
+    /// [`Access::None`] for a page that does not exist. An error is the host
+    /// failing, as for [`Host::page`], never a refusal.
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> anyhow::Result<Access>;
 
     /// Creates or replaces a child page of `parent`. The child inherits the
     /// parent's permissions at read time and is indexed by the host's search.
     async fn put_child_page(&self, parent: &PageId, child: ChildPage)
         -> anyhow::Result<PutOutcome>;
+
+    /// Where each of `children` (paths below `parent`, as in
+    /// [`ChildPage::segments`]) lives now, in order; `None` when the host
+    /// cannot say, and the plugin shows the link the host gave when it
+    /// wrote the page. The plugin asks whenever it shows transcript links,
+    /// so a host that answers never leaves a dead link after a page moves.
+    ///
+    /// The default cannot say.
+    async fn child_links(
+        &self,
+        parent: &PageId,
+        children: &[Vec<String>],
+    ) -> anyhow::Result<Option<Vec<PageLink>>> {
+        let _ = (parent, children);
+        Ok(None)
+    }
 
     /// Where to send a browser that must sign in before coming back to `return_to`.
     fn sign_in_url(&self, return_to: &str) -> String;

@@ -1,7 +1,8 @@
 //! The Backchannel chat service as a library.
 //!
-//! A wiki embeds it by implementing [`Host`], building an [`AppState`] and
-//! mounting [`app`]'s router beside its own routes.
+//! A wiki embeds it by implementing [`Host`], building an [`AppState`]
+//! (from [`Config::from_env`] in a binary), mounting [`app`]'s router beside
+//! its own routes and calling [`start_background`] once it serves.
 //!
 //! ```text
 //! browser ──HTTP/WS──► app() ─► handlers ─► chat (post, read, authorize)
@@ -12,40 +13,60 @@
 //! ```
 //!
 //! # Layout
-//! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access).
-//! - [`connect`]: `ConnectHost`, the `Host` for external wikis: signed (JWT) URLs, installs.
+//! Each module imports only the ones listed before it in its group, and the
+//! groups point down: transports -> operations -> state -> infrastructure
+//! (`cargo xtask layers` checks that no two modules import each other).
+//!
+//! Infrastructure, knowing nothing of requests:
+//! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access, links).
 //! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
 //! - [`bus`]: the `Bus` trait and the in-process bus.
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
-//! - [`chat`]: the operations every transport shares: authorize, post, read.
 //! - [`clock`]: `Clock`, the time messages are stamped with and days end by.
-//! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
-//! - [`transcripts`]: publishing each day with activity as a child page of the host page.
-//! - [`state`]: `AppState` and `Config`.
+//! - [`config`]: `Config`, and the only reads of the environment (`Config::from_env`).
 //! - [`error`]: `AppError`, the one error type handlers return.
 //! - [`limit`]: per-user rate limits.
 //! - [`origin`]: Origin checks against cross-site requests.
-//! - [`api`]: the JSON HTTP API under `/api/rooms`.
-//! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
 //! - [`render`]: message bodies as HTML, filled in as messages leave the server.
-//! - [`files`]: uploads, content-addressed blob storage, listing and safe serving.
+//! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
+//! - [`blobs`]: content-addressed blob storage for uploaded files.
+//! - [`rooms`]: `RoomPages`, the page each room belongs to, remembered.
+//! - [`publisher`]: publishing each day with activity as a child page of the host page.
+//!
+//! State and the work that runs beside it:
+//! - [`state`]: `AppState`, the handle every handler receives; starts nothing.
+//! - [`background`]: `start_background`, presence expiry and the publisher, stopped on drop.
+//! - [`extract`]: the shared extractors: `MaybeCaller`, `Json`, `Query`, `SameOrigin`.
+//!
+//! Operations every transport shares:
+//! - [`chat`]: authorize, post, edit, read, describe a room.
+//! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
+//!
+//! Transports and pages:
+//! - [`api`]: the JSON HTTP API under `/api/rooms`.
+//! - [`files`]: uploads, listing and safe serving.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
 //! - [`poll`]: the long-poll transport at `/api/rooms/{id}/events`.
 //! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
 //! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
 //! - [`assets`]: the popup's CSS, boot script and the wasm bundle.
+//! - [`connect`]: `ConnectHost`, the `Host` for external wikis: signed (JWT) URLs, installs.
 //! - `testing` (feature `testing`): `TestHost`, an in-memory `Host`, and
 //!   `TestApp`, the real app on it, for the plugin's own tests.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod assets;
+pub mod background;
+pub mod blobs;
 pub mod bus;
 pub mod chat;
 pub mod clock;
+pub mod config;
 pub mod connect;
 pub mod error;
+pub mod extract;
 pub mod feed;
 pub mod files;
 pub mod host;
@@ -56,20 +77,23 @@ pub mod origin;
 pub mod poll;
 pub mod popup;
 pub mod presence;
+pub mod publisher;
 pub mod render;
+pub mod rooms;
 pub mod sse;
 pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod transcripts;
 pub mod ws;
 
+pub use background::{start_background, Background};
 pub use bus::{Bus, LocalBus};
 pub use clock::Clock;
+pub use config::Config;
 pub use error::AppError;
-pub use host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
-pub use state::{AppState, Config};
+pub use host::{Access, Caller, ChildPage, Host, HostPage, PageLink, PutOutcome};
+pub use state::AppState;
 pub use store::{SqliteStore, Store};
 
 use axum::Router;

@@ -2,9 +2,9 @@
 //! the HTML table the wiki inlines in the page (manifest.json declares the URL
 //! template). Rendered on the server, so it works without JavaScript.
 
-use crate::api::{MaybeCaller, Query};
 use crate::chat::{self, MAX_ROOM_NAME};
 use crate::error::AppError;
+use crate::extract::{MaybeCaller, Query};
 use crate::host::Access;
 use crate::state::AppState;
 use axum::extract::State;
@@ -37,8 +37,8 @@ async fn chat_macro(
             format!("a room name must be 1 to {MAX_ROOM_NAME} characters"),
         ));
     }
-    let access = state.host.access(caller.as_ref(), &query.page).await;
-    let page = state.host.page(&query.page).await;
+    let access = state.host.access(caller.as_ref(), &query.page).await?;
+    let page = state.host.page(&query.page).await?;
     let (Some(page), true) = (page, access >= Access::Read) else {
         return Err(AppError::not_found());
     };

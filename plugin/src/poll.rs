@@ -5,9 +5,9 @@
 //! For clients behind proxies that break WebSocket and SSE. The client asks
 //! again with `after` set to the returned `last_seq`.
 
-use crate::api::{Json, MaybeCaller, Query};
 use crate::chat::{self, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
+use crate::extract::{Json, MaybeCaller, Query};
 use crate::feed;
 use crate::state::AppState;
 use axum::extract::{Path, State};

@@ -9,10 +9,9 @@
 //! `bc-input`, `bc-send`, `bc-conn`, `bc-file` with its `label.bc-attach`,
 //! `bc-room-files`; `li.bc-msg` items; `body[data-room]`, `data-max-upload`).
 
-use crate::api::MaybeCaller;
-use crate::api::Query;
 use crate::chat::{self, Draft};
 use crate::error::AppError;
+use crate::extract::{MaybeCaller, Query};
 use crate::host::{Access, Caller};
 use crate::origin::check_same_origin;
 use crate::state::AppState;
@@ -253,6 +252,7 @@ async fn render(
         .host
         .page(&room.page)
         .await
+        .map_err(|e| AppError::from(e).into_response())?
         .map(|p| p.time_zone)
         .unwrap_or(Tz::UTC);
     let can_post = caller.is_some() && authorized.access >= Access::Write;

@@ -6,11 +6,10 @@
 //! connection. Event names follow `protocol::Event`'s `type` (`message`,
 //! `edited`, ...) plus `subscribed`, `reset` and `error`; data is JSON.
 
-use crate::api::{MaybeCaller, Query};
 use crate::chat;
 use crate::error::AppError;
+use crate::extract::{MaybeCaller, Query, SameOrigin};
 use crate::feed::{self, Closed, FeedItem};
-use crate::origin::check_same_origin;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -45,9 +44,9 @@ async fn stream(
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
     Query(query): Query<StreamQuery>,
+    _: SameOrigin,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
-    check_same_origin(&headers)?;
     let resume = match headers.get("last-event-id") {
         Some(value) => Some(
             value

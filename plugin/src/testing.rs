@@ -130,14 +130,14 @@ impl Host for TestHost {
         })
     }
 
-    async fn page(&self, page: &PageId) -> Option<HostPage> {
-        self.wiki().pages.get(page).cloned()
+    async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
+        Ok(self.wiki().pages.get(page).cloned())
     }
 
-    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access {
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> anyhow::Result<Access> {
         let wiki = self.wiki();
         if !wiki.pages.contains_key(page) {
-            return Access::None;
+            return Ok(Access::None);
         }
         let of = |who: Option<String>| {
             wiki.grants
@@ -146,10 +146,10 @@ impl Host for TestHost {
                 .unwrap_or(Access::None)
         };
         let anonymous = of(None);
-        match caller {
+        Ok(match caller {
             Some(caller) => of(Some(caller.id.as_str().to_owned())).max(anonymous),
             None => anonymous,
-        }
+        })
     }
 
     async fn put_child_page(
@@ -197,6 +197,9 @@ pub struct TestApp {
     /// The wiki: add pages and users, grant and revoke while tests run.
     pub host: Arc<TestHost>,
     state: AppState,
+    /// Presence expiry and the transcript publisher, as a server runs them;
+    /// stopped on drop.
+    _background: crate::Background,
     /// Holds the database and uploads; removed on drop.
     _dir: tempfile::TempDir,
 }
@@ -206,8 +209,8 @@ pub struct TestApp {
 const TEST_POSTS_PER_WINDOW: u32 = 10_000;
 
 impl TestApp {
-    /// A fresh app with an empty wiki. Call it inside a tokio runtime: the
-    /// state starts its background tasks there.
+    /// A fresh app with an empty wiki. Call it inside a tokio runtime: its
+    /// background tasks start there.
     pub fn new() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let host = Arc::new(TestHost::new());
@@ -218,9 +221,11 @@ impl TestApp {
             ..Config::default()
         };
         let state = AppState::new(host.clone(), store, Arc::new(LocalBus::new()), config);
+        let background = crate::start_background(&state);
         Ok(Self {
             host,
             state,
+            _background: background,
             _dir: dir,
         })
     }

@@ -14,16 +14,14 @@
 //! connection can send faster than one message per commit, and its messages
 //! still keep the order they were sent in.
 
-use crate::api::MaybeCaller;
 use crate::chat::{self, Draft};
 use crate::error::AppError;
+use crate::extract::{MaybeCaller, SameOrigin};
 use crate::feed::{self, Closed, FeedItem};
 use crate::host::Caller;
-use crate::origin::check_same_origin;
 use crate::state::AppState;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -51,10 +49,9 @@ pub fn routes() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
-    headers: HeaderMap,
+    _: SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    check_same_origin(&headers)?;
     // axum's default read buffer is 128 KiB per connection; chat frames are
     // small, so a few KiB keeps idle connections cheap.
     Ok(ws

@@ -91,6 +91,17 @@ pub struct TranscriptPage {
     pub markdown: String,
 }
 
+/// Where a room's day page lives below the room's host page:
+/// `["Chat", <room>, <YYYY-MM-DD>]` (what [`render_day`] puts in
+/// `segments`), so a link to it can be asked of the host without rendering.
+pub fn day_segments(room_name: &str, date: NaiveDate) -> Vec<String> {
+    vec![
+        "Chat".to_owned(),
+        plain_line(room_name),
+        date.format("%Y-%m-%d").to_string(),
+    ]
+}
+
 /// Renders one room-day. Pure and deterministic: the same `day` always gives
 /// the same bytes.
 pub fn render_day(day: &Day<'_>) -> TranscriptPage {
@@ -165,7 +176,7 @@ pub fn render_day(day: &Day<'_>) -> TranscriptPage {
 
     TranscriptPage {
         title,
-        segments: vec!["Chat".to_owned(), room_line, slug.clone()],
+        segments: day_segments(day.room_name, day.date),
         slug,
         markdown: out,
     }

@@ -70,5 +70,5 @@ mod escape;
 pub mod html;
 
 pub use calendar::{day_bounds, local_date};
-pub use day::{render_day, Day, TranscriptPage};
+pub use day::{day_segments, render_day, Day, TranscriptPage};
 pub use html::{render_html, RenderOptions};

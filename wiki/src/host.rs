@@ -16,7 +16,7 @@ use crate::users;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use plugin::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
+use plugin::{Access, Caller, ChildPage, Host, HostPage, PageLink, PutOutcome};
 use protocol::{PageId, UserId};
 use std::sync::Arc;
 
@@ -65,9 +65,8 @@ impl WikiHost {
         &self.sessions
     }
 
-    /// Works out `caller`'s access to page `id` from the database; `None`
-    /// if the database failed (not remembered, so the next request retries).
-    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> Option<Access> {
+    /// Works out `caller`'s access to page `id` from the database.
+    async fn look_up_access(&self, caller: Option<&Caller>, id: i64) -> anyhow::Result<Access> {
         let store = self.store.as_ref();
         let member = async {
             match caller {
@@ -77,15 +76,13 @@ impl WikiHost {
             }
         };
         // The three lookups are independent: at once, not one by one.
-        let result = tokio::try_join!(store.page_by_id(id), member, store.effective_rules(id)).map(
-            |(page, member, rules)| match page {
-                Some(_) => rules.access(member.as_ref()),
-                None => Access::None,
-            },
-        );
-        result
-            .map_err(|err| tracing::error!(error = ?err, "evaluating page access"))
-            .ok()
+        let (page, member, rules) =
+            tokio::try_join!(store.page_by_id(id), member, store.effective_rules(id))
+                .context("evaluating page access")?;
+        Ok(match page {
+            Some(_) => rules.access(member.as_ref()),
+            None => Access::None,
+        })
     }
 
     /// The epoch this host reports.
@@ -97,6 +94,15 @@ impl WikiHost {
 /// A page id as the database knows it; `None` for ids that cannot be ours.
 fn row_id(page: &PageId) -> Option<i64> {
     page.as_str().parse().ok()
+}
+
+/// The path `segments` below `parent`, each segment made a valid title.
+fn child_path(parent: &PagePath, segments: &[String]) -> anyhow::Result<PagePath> {
+    let mut path = parent.clone();
+    for segment in segments {
+        path = path.child(&pages::segment_from(segment))?;
+    }
+    Ok(path)
 }
 
 /// The page as the plugin sees it.
@@ -120,26 +126,42 @@ impl Host for WikiHost {
         })
     }
 
-    async fn page(&self, page: &PageId) -> Option<HostPage> {
-        let id = row_id(page)?;
-        match self.store.page_by_id(id).await {
-            Ok(page) => page.as_ref().map(host_page),
-            Err(err) => {
-                tracing::error!(error = ?err, "loading a page");
-                None
-            }
-        }
+    async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
+        let Some(id) = row_id(page) else {
+            return Ok(None);
+        };
+        let page = self
+            .store
+            .page_by_id(id)
+            .await
+            .with_context(|| format!("loading page {id}"))?;
+        Ok(page.as_ref().map(host_page))
     }
 
-    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> Access {
+    async fn access(&self, caller: Option<&Caller>, page: &PageId) -> anyhow::Result<Access> {
         let Some(id) = row_id(page) else {
-            return Access::None;
+            return Ok(Access::None);
         };
         let key = (id, caller.map(|c| c.id.as_str().to_owned()));
-        self.access
-            .get_or_look_up(key, self.look_up_access(caller, id))
-            .await
-            .unwrap_or(Access::None)
+        // The cache remembers answers only; a failure is kept aside and
+        // returned, so the next request asks the database again.
+        let mut failure = None;
+        let look_up = async {
+            match self.look_up_access(caller, id).await {
+                Ok(access) => Some(access),
+                Err(err) => {
+                    failure = Some(err);
+                    None
+                }
+            }
+        };
+        match self.access.get_or_look_up(key, look_up).await {
+            Some(access) => Ok(access),
+            None => {
+                Err(failure
+                    .unwrap_or_else(|| anyhow::anyhow!("evaluating page access gave no answer")))
+            }
+        }
     }
 
     async fn put_child_page(
@@ -153,10 +175,7 @@ impl Host for WikiHost {
             .page_by_id(parent_id)
             .await?
             .with_context(|| format!("no page with id {parent_id}"))?;
-        let mut path: PagePath = parent.path.clone();
-        for segment in &child.segments {
-            path = path.child(&pages::segment_from(segment))?;
-        }
+        let path = child_path(&parent.path, &child.segments)?;
         if path == parent.path {
             anyhow::bail!("a child page needs at least one path segment");
         }
@@ -173,6 +192,35 @@ impl Host for WikiHost {
             path: path.to_string(),
             changed: written.changed,
         })
+    }
+
+    /// Children are found below the parent's path as it is now, so a page
+    /// move carries its transcripts' links along. One read for all of them.
+    async fn child_links(
+        &self,
+        parent: &PageId,
+        children: &[Vec<String>],
+    ) -> anyhow::Result<Option<Vec<PageLink>>> {
+        let Some(parent_id) = row_id(parent) else {
+            return Ok(None);
+        };
+        let Some(parent) = self
+            .store
+            .page_by_id(parent_id)
+            .await
+            .with_context(|| format!("loading page {parent_id}"))?
+        else {
+            return Ok(None);
+        };
+        let mut links = Vec::with_capacity(children.len());
+        for segments in children {
+            let path = child_path(&parent.path, segments)?;
+            links.push(PageLink {
+                url: path.url(),
+                path: path.to_string(),
+            });
+        }
+        Ok(Some(links))
     }
 
     fn acl_epoch(&self) -> u64 {

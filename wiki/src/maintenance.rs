@@ -44,11 +44,13 @@ pub async fn rebuild_transcripts(
     let mut done_before = 0;
     for room in &rooms {
         bar.set_message(room.name.chars().take(20).collect::<String>());
-        let published = plugin::transcripts::rebuild_room(state, room, since, |done, _| {
-            bar.set_position(done_before + done);
-        })
-        .await
-        .with_context(|| format!("rebuilding the transcripts of room {}", room.id))?;
+        let published = state
+            .publisher
+            .rebuild_room(room, since, |done, _| {
+                bar.set_position(done_before + done);
+            })
+            .await
+            .with_context(|| format!("rebuilding the transcripts of room {}", room.id))?;
         done_before += room.last_seq;
         pages += published.len();
     }

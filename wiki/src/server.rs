@@ -59,13 +59,13 @@ pub async fn chat_backends(
 }
 
 /// The chat's settings for this install: uploads go under `<data>/files`;
-/// `BACKCHANNEL_CLOCK_OFFSET_SECS` shifts the chat's clock (a testing aid:
-/// end-to-end tests cross a midnight without waiting for one).
+/// the rest from the environment ([`plugin::Config::from_env`]: post limit,
+/// wasm bundle directory, and `BACKCHANNEL_CLOCK_OFFSET_SECS`, a testing aid
+/// with which end-to-end tests cross a midnight without waiting for one).
 pub fn chat_config(install: &Install) -> plugin::Config {
     plugin::Config {
         files_dir: install.dir.join("files"),
-        clock: plugin::Clock::from_env(),
-        ..plugin::Config::default()
+        ..plugin::Config::from_env()
     }
 }
 
@@ -99,6 +99,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     let (store, bus) = chat_backends(&install, &options.backends).await?;
     let parts = web::app(wiki_store, store, bus, chat_config(&install))?;
+    let background = plugin::start_background(&parts.plugin);
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -141,6 +142,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             .context("serving HTTP")?,
         Err(_) => tracing::warn!("connections still open after {GRACE:?}; exiting anyway"),
     }
+    background.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

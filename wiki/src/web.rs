@@ -129,7 +129,8 @@ pub struct Parts {
 }
 
 /// Builds every route the `backchannel` server answers. Must run inside a
-/// tokio runtime (the plugin starts its presence sweeper).
+/// tokio runtime (the wiki follows its ACL epoch); the chat's background
+/// work starts separately, from [`plugin::start_background`].
 pub fn app(
     store: Arc<dyn Store>,
     chat_store: Arc<dyn plugin::Store>,

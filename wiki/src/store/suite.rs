@@ -613,7 +613,7 @@ async fn child_pages_inherit_and_only_change_when_content_does(store: Arc<dyn St
         .unwrap()
         .unwrap();
     let leaf_id = PageId::new(leaf.id.to_string());
-    let page = host.page(&leaf_id).await.unwrap();
+    let page = host.page(&leaf_id).await.unwrap().unwrap();
     assert_eq!(page.url, "/pages/Team/Chat/Lobby-x/2026-11-22");
     assert_eq!(page.title, "Lobby 2026-11-22");
 
@@ -624,9 +624,15 @@ async fn child_pages_inherit_and_only_change_when_content_does(store: Arc<dyn St
     );
     let caller = host.caller(&headers).await.unwrap();
     assert_eq!(caller.id.as_str(), "bob");
-    assert_eq!(host.access(Some(&caller), &leaf_id).await, Access::Read);
-    assert_eq!(host.access(None, &leaf_id).await, Access::None);
-    assert_eq!(host.access(None, &PageId::new("999")).await, Access::None);
+    assert_eq!(
+        host.access(Some(&caller), &leaf_id).await.unwrap(),
+        Access::Read
+    );
+    assert_eq!(host.access(None, &leaf_id).await.unwrap(), Access::None);
+    assert_eq!(
+        host.access(None, &PageId::new("999")).await.unwrap(),
+        Access::None
+    );
     assert!(host
         .sign_in_url("/rooms/x?a=b")
         .starts_with("/login?return_to=%2Frooms"));

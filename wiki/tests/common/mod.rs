@@ -17,6 +17,8 @@ pub struct TestWiki {
     pub dir: tempfile::TempDir,
     pub parts: Parts,
     pub admin_password: String,
+    /// The chat's background tasks, stopped when the test's wiki is dropped.
+    pub background: plugin::Background,
 }
 
 /// A freshly bootstrapped install and its router.
@@ -55,10 +57,12 @@ pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
         config,
     )
     .unwrap();
+    let background = plugin::start_background(&parts.plugin);
     TestWiki {
         dir,
         parts,
         admin_password,
+        background,
     }
 }
 
@@ -132,6 +136,15 @@ pub async fn session_cookie(wiki: &TestWiki, name: &str) -> String {
         .await
         .unwrap();
     format!("{}={token}", wiki::sessions::COOKIE)
+}
+
+/// The id of the first chat room a page's HTML shows (its macro table).
+pub fn first_room(html: &str) -> String {
+    html.split(r#"data-room=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no chat room on the page: {html}"))
+        .to_owned()
 }
 
 /// Percent-encodes a form value.

@@ -1,0 +1,40 @@
+//! `RoomPages`: which host page each room belongs to, remembered in memory.
+//!
+//! A room never moves to another page and is never deleted, so once seen
+//! the answer cannot go stale; the hot paths (posting, long-polling) ask
+//! the host about access without reading the room row each time.
+
+use crate::store::Room;
+use protocol::{PageId, RoomId};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The page each room belongs to, remembered once seen: a room never moves
+/// to another page and is never deleted, so the answer cannot go stale.
+/// Posting and long-polling need only the page (for the access check), so
+/// they skip reading the room row every time.
+#[derive(Default)]
+pub struct RoomPages(Mutex<HashMap<RoomId, PageId>>);
+
+/// Rooms remembered before the map starts over (it refills as asked).
+const MAX_ROOM_PAGES: usize = 100_000;
+
+impl RoomPages {
+    pub fn get(&self, room: &RoomId) -> Option<PageId> {
+        self.lock().get(room).cloned()
+    }
+
+    pub fn remember(&self, room: &Room) {
+        let mut pages = self.lock();
+        if pages.len() >= MAX_ROOM_PAGES {
+            pages.clear();
+        }
+        pages.insert(room.id.clone(), room.page.clone());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, PageId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
