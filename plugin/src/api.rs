@@ -7,7 +7,7 @@ use crate::host::Caller;
 use crate::origin::check_same_origin;
 use crate::render;
 use crate::state::AppState;
-use crate::store::Revision;
+use crate::store::{MessageQuery, Revision};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -152,17 +152,25 @@ async fn history(
                 "`range` pages backwards: use it with `before`, not `after`",
             ))
         }
-        (Some(after), None, None) => state.store.messages_after(&room.id, after, limit).await?,
+        (Some(after), None, None) => {
+            state
+                .store
+                .messages(&room.id, MessageQuery::After(after), limit)
+                .await?
+        }
         (None, before, None) => {
             let before = before.unwrap_or(u64::MAX);
-            state.store.messages_before(&room.id, before, limit).await?
+            state
+                .store
+                .messages(&room.id, MessageQuery::Before(before), limit)
+                .await?
         }
         (None, before, Some(range)) => {
             let since = state.config.clock.now() - range.length();
             let before = before.unwrap_or(u64::MAX);
             state
                 .store
-                .messages_since(&room.id, since, before, limit)
+                .messages(&room.id, MessageQuery::Since { since, before }, limit)
                 .await?
         }
     };
@@ -237,8 +245,14 @@ async fn message_in_context(
         (Vec::new(), Vec::new())
     } else {
         (
-            state.store.messages_before(&room.id, seq, context).await?,
-            state.store.messages_after(&room.id, seq, context).await?,
+            state
+                .store
+                .messages(&room.id, MessageQuery::Before(seq), context)
+                .await?,
+            state
+                .store
+                .messages(&room.id, MessageQuery::After(seq), context)
+                .await?,
         )
     };
     before.reverse();
@@ -294,7 +308,7 @@ async fn thread(
     let parent = chat::find(&state, &room, seq).await?;
     let replies = state
         .store
-        .replies(&room.id, seq, MAX_HISTORY_LIMIT)
+        .messages(&room.id, MessageQuery::Replies(seq), MAX_HISTORY_LIMIT)
         .await?;
     Ok(Json(Thread {
         parent: render::rendered(parent),

@@ -6,7 +6,7 @@ use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::{Access, Caller};
 use crate::state::AppState;
-use crate::store::{Appended, Changed, NewMessage, Room};
+use crate::store::{Appended, Changed, MessageQuery, NewMessage, Room};
 use protocol::{
     Attachment, ErrorCode, Event, Message, PageId, PageRef, Participant, Presence, RoomId,
     RoomInfo, Unread, UserId,
@@ -510,7 +510,11 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
 pub async fn latest(state: &AppState, room: &Room, limit: usize) -> Result<Vec<Message>, AppError> {
     let mut messages = state
         .store
-        .messages_before(&room.id, room.last_seq.saturating_add(1), limit)
+        .messages(
+            &room.id,
+            MessageQuery::Before(room.last_seq.saturating_add(1)),
+            limit,
+        )
         .await?;
     messages.reverse();
     Ok(messages)

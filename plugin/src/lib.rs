@@ -14,7 +14,10 @@
 //! # Layout
 //! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access).
 //! - [`connect`]: `ConnectHost`, the `Host` for external wikis: signed (JWT) URLs, installs.
-//! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
+//! - [`store`]: the `Store` trait (one `messages` read with a `MessageQuery`),
+//!   `StoreMaintenance` for the maintenance commands, and the SQLite
+//!   (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations, each
+//!   split into schema, rows and queries.
 //! - [`bus`]: the `Bus` trait and the in-process bus.
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
 //! - [`chat`]: the operations every transport shares: authorize, post, read.
@@ -66,7 +69,7 @@ pub use clock::Clock;
 pub use error::AppError;
 pub use host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 pub use state::{AppState, Config};
-pub use store::{SqliteStore, Store};
+pub use store::{SqliteStore, Store, StoreMaintenance};
 
 use axum::Router;
 

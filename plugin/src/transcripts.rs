@@ -17,7 +17,7 @@
 
 use crate::host::ChildPage;
 use crate::state::AppState;
-use crate::store::Room;
+use crate::store::{MessageQuery, Room};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use protocol::{Message, RoomId, TranscriptRef};
@@ -158,7 +158,11 @@ pub async fn publish_day(
     let (from, to) = transcript::day_bounds(date, page.time_zone);
     let messages = state
         .store
-        .messages_between(&room.id, from, to, MAX_DAY_MESSAGES)
+        .messages(
+            &room.id,
+            MessageQuery::Between { from, to },
+            MAX_DAY_MESSAGES,
+        )
         .await?;
     if messages.is_empty() {
         return Ok(None);
@@ -242,7 +246,10 @@ pub async fn rebuild_room(
     let mut days = std::collections::BTreeSet::new();
     let mut after = 0;
     loop {
-        let batch = state.store.messages_after(&room.id, after, 1000).await?;
+        let batch = state
+            .store
+            .messages(&room.id, MessageQuery::After(after), 1000)
+            .await?;
         let Some(last) = batch.last() else { break };
         after = last.seq;
         for message in &batch {

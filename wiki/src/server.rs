@@ -30,8 +30,8 @@ pub struct Options {
 pub async fn chat_backends(
     install: &Install,
     backends: &crate::cli::Backends,
-) -> anyhow::Result<(Arc<dyn plugin::Store>, Arc<dyn plugin::Bus>)> {
-    let store: Arc<dyn plugin::Store> = match &backends.database_url {
+) -> anyhow::Result<(Arc<dyn plugin::StoreMaintenance>, Arc<dyn plugin::Bus>)> {
+    let store: Arc<dyn plugin::StoreMaintenance> = match &backends.database_url {
         Some(url) => {
             let store = plugin::store::PostgresStore::connect(url)
                 .await

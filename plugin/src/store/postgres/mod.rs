@@ -45,9 +45,9 @@
 //!
 //! # Layout
 //! - this file: `PostgresStore`, its pool, and the SQL macros the others use.
-//! - [`schema`]: the migrations and per-deployment schemas.
-//! - [`rows`]: row mapping and the message lock edits and deletes take.
-//! - [`queries`]: the [`Store`] methods.
+//! - `schema`: the migrations and per-deployment schemas.
+//! - `rows`: row mapping and the message lock edits and deletes take.
+//! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
 
 /// The database's clock (one clock for every node), at the millisecond
 /// precision SQLite stores, so both stores hand out identical timestamps.
@@ -79,8 +79,8 @@ mod schema;
 pub use schema::ensure_schema;
 
 use anyhow::Context;
-use protocol::{Message, RoomId};
-use rows::{message_from_row, to_i64};
+use protocol::Message;
+use rows::message_from_row;
 use schema::Embedded;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -90,7 +90,7 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::{Appended, NewMessage};
 #[cfg(doc)]
-use super::Store;
+use super::{Store, StoreMaintenance};
 
 /// Pooled connections per node.
 const MAX_CONNECTIONS: u32 = 16;
@@ -157,24 +157,5 @@ impl PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(message_from_row).transpose()?)
-    }
-
-    async fn messages(
-        &self,
-        sql: &'static str,
-        room: &RoomId,
-        cursor: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let rows = sqlx::query(sql)
-            .bind(&room.0)
-            .bind(to_i64(cursor))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?)
     }
 }

@@ -1,4 +1,5 @@
-//! The [`Store`] methods on PostgreSQL, each one query or one transaction.
+//! The [`Store`] and [`StoreMaintenance`] methods on PostgreSQL, each one
+//! query or one transaction.
 
 use super::rows::{
     lock_message, message_from_row, new_room_id, room_from_row, stored_file_from_row, to_i64,
@@ -6,7 +7,8 @@ use super::rows::{
 };
 use super::PostgresStore;
 use crate::store::{
-    Appended, Changed, FileEntry, NewMessage, Poster, Revision, Room, Store, StoredFile,
+    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
+    StoreMaintenance, StoredFile,
 };
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
@@ -93,17 +95,6 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
-    }
-
-    async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            room_columns!(),
-            " FROM rooms ORDER BY created_at, id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)
     }
 
     async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>> {
@@ -202,42 +193,64 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn messages_after(
+    async fn messages(
         &self,
         room: &RoomId,
-        after: u64,
+        query: MessageQuery,
         limit: usize,
     ) -> anyhow::Result<Vec<Message>> {
-        self.messages(
-            concat!(
+        let limit = to_i64(limit as u64);
+        let select = match query {
+            MessageQuery::After(after) => sqlx::query(concat!(
                 "SELECT ",
                 message_columns!(),
                 " FROM messages WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
-            ),
-            room,
-            after,
-            limit,
-        )
-        .await
-    }
-
-    async fn messages_before(
-        &self,
-        room: &RoomId,
-        before: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        self.messages(
-            concat!(
+            ))
+            .bind(&room.0)
+            .bind(to_i64(after))
+            .bind(limit),
+            MessageQuery::Before(before) => sqlx::query(concat!(
                 "SELECT ",
                 message_columns!(),
                 " FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-            ),
-            room,
-            before,
-            limit,
-        )
-        .await
+            ))
+            .bind(&room.0)
+            .bind(to_i64(before))
+            .bind(limit),
+            MessageQuery::Since { since, before } => sqlx::query(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE room_id = $1 AND seq < $2 AND created_at >= $3
+                  ORDER BY seq DESC LIMIT $4"
+            ))
+            .bind(&room.0)
+            .bind(to_i64(before))
+            .bind(since)
+            .bind(limit),
+            MessageQuery::Between { from, to } => sqlx::query(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE room_id = $1 AND created_at >= $2 AND created_at < $3
+                  ORDER BY seq LIMIT $4"
+            ))
+            .bind(&room.0)
+            .bind(from)
+            .bind(to)
+            .bind(limit),
+            MessageQuery::Replies(parent) => sqlx::query(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE room_id = $1 AND reply_to = $2 ORDER BY seq LIMIT $3"
+            ))
+            .bind(&room.0)
+            .bind(to_i64(parent))
+            .bind(limit),
+        };
+        let rows = select.fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn first_seq(&self, room: &RoomId) -> anyhow::Result<Option<u64>> {
@@ -377,50 +390,6 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn replies(
-        &self,
-        room: &RoomId,
-        parent: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        self.messages(
-            concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE room_id = $1 AND reply_to = $2 ORDER BY seq LIMIT $3"
-            ),
-            room,
-            parent,
-            limit,
-        )
-        .await
-    }
-
-    async fn messages_since(
-        &self,
-        room: &RoomId,
-        since: DateTime<Utc>,
-        before: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages WHERE room_id = $1 AND seq < $2 AND created_at >= $3
-              ORDER BY seq DESC LIMIT $4"
-        ))
-        .bind(&room.0)
-        .bind(to_i64(before))
-        .bind(since)
-        .bind(to_i64(limit as u64))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?)
-    }
-
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> anyhow::Result<u64> {
         let mark: i64 = sqlx::query_scalar(
             "INSERT INTO members (room_id, user_id, last_read_seq) VALUES ($1, $2, $3)
@@ -445,45 +414,6 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(mark.map(to_u64).unwrap_or(0))
-    }
-
-    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
-        // Revisions go with their message (ON DELETE CASCADE). A room's
-        // newest message (seq = last_seq) is never removed; an append that
-        // commits meanwhile only makes this keep one more.
-        let removed = sqlx::query(
-            "DELETE FROM messages m USING rooms r
-             WHERE r.id = m.room_id AND m.created_at < $1 AND m.seq < r.last_seq",
-        )
-        .bind(before)
-        .execute(&self.pool)
-        .await?;
-        Ok(removed.rows_affected())
-    }
-
-    async fn messages_between(
-        &self,
-        room: &RoomId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages WHERE room_id = $1 AND created_at >= $2 AND created_at < $3
-              ORDER BY seq LIMIT $4"
-        ))
-        .bind(&room.0)
-        .bind(from)
-        .bind(to)
-        .bind(to_i64(limit as u64))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?)
     }
 
     async fn set_transcript(
@@ -515,5 +445,33 @@ impl Store for PostgresStore {
             .into_iter()
             .map(|(date, path, url)| TranscriptRef { date, path, url })
             .collect())
+    }
+}
+
+#[async_trait]
+impl StoreMaintenance for PostgresStore {
+    async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            room_columns!(),
+            " FROM rooms ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
+        // Revisions go with their message (ON DELETE CASCADE). A room's
+        // newest message (seq = last_seq) is never removed; an append that
+        // commits meanwhile only makes this keep one more.
+        let removed = sqlx::query(
+            "DELETE FROM messages m USING rooms r
+             WHERE r.id = m.room_id AND m.created_at < $1 AND m.seq < r.last_seq",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(removed.rows_affected())
     }
 }

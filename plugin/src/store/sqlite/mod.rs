@@ -26,10 +26,10 @@
 //!
 //! # Layout
 //! - this file: `SqliteStore`, its read pool and the hand-off to the writer.
-//! - [`schema`]: the migrations.
-//! - [`writer`]: the writer thread and its group commit.
-//! - [`rows`]: column lists, row mapping and the lookups queries share.
-//! - [`queries`]: the [`Store`] methods.
+//! - `schema`: the migrations.
+//! - `writer`: the writer thread and its group commit.
+//! - `rows`: column lists, row mapping and the lookups queries share.
+//! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
 
 mod queries;
 mod rows;
@@ -44,7 +44,7 @@ use tokio::sync::oneshot;
 use writer::{committed, run_writer, Job, WriteJob};
 
 #[cfg(doc)]
-use super::Store;
+use super::{Store, StoreMaintenance};
 
 /// Read connections kept open between requests.
 const READ_POOL: usize = 4;

@@ -1,5 +1,5 @@
-//! The [`Store`] methods on SQLite: reads on the pooled read connections,
-//! writes as jobs for the writer thread.
+//! The [`Store`] and [`StoreMaintenance`] methods on SQLite: reads on the
+//! pooled read connections, writes as jobs for the writer thread.
 
 use super::rows::{
     collect_messages, find_message, find_room, first_seq_at, from_millis, message_from_row, millis,
@@ -9,7 +9,8 @@ use super::rows::{
 use super::writer::committed;
 use super::SqliteStore;
 use crate::store::{
-    Appended, Changed, FileEntry, NewMessage, Poster, Revision, Room, Store, StoredFile,
+    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
+    StoreMaintenance, StoredFile,
 };
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -196,17 +197,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
-        self.read(|conn| {
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT {ROOM_COLUMNS} FROM rooms ORDER BY created_at, id"
-            ))?;
-            let rows = statement.query_map([], room_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
     async fn append(&self, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
         self.write(move |conn| append_row(conn, new)).await
     }
@@ -228,44 +218,69 @@ impl Store for SqliteStore {
         appended
     }
 
-    async fn messages_after(
+    async fn messages(
         &self,
         room: &RoomId,
-        after: u64,
+        query: MessageQuery,
         limit: usize,
     ) -> anyhow::Result<Vec<Message>> {
         let room = room.0.clone();
+        let limit = limit as i64;
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![room, after.min(i64::MAX as u64) as i64, limit as i64],
-                message_from_row,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
-    async fn messages_before(
-        &self,
-        room: &RoomId,
-        before: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let room = room.0.clone();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![room, before.min(i64::MAX as u64) as i64, limit as i64],
-                message_from_row,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let messages = match query {
+                MessageQuery::After(after) => collect_messages(
+                    conn,
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages
+                         WHERE room_id = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
+                    ),
+                    params![room, seq_param(after), limit],
+                )?,
+                MessageQuery::Before(before) => collect_messages(
+                    conn,
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages
+                         WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                    ),
+                    params![room, seq_param(before), limit],
+                )?,
+                MessageQuery::Since { since, before } => {
+                    let from = first_seq_at(conn, &room, millis(since))? - TIME_ORDER_SLACK;
+                    collect_messages(
+                        conn,
+                        &format!(
+                            "SELECT {MESSAGE_COLUMNS} FROM messages
+                             WHERE room_id = ?1 AND seq >= ?2 AND seq < ?3 AND created_at >= ?4
+                             ORDER BY seq DESC LIMIT ?5"
+                        ),
+                        params![room, from, seq_param(before), millis(since), limit],
+                    )?
+                }
+                MessageQuery::Between { from, to } => {
+                    let (from, to) = (millis(from), millis(to));
+                    let first = first_seq_at(conn, &room, from)? - TIME_ORDER_SLACK;
+                    let end = first_seq_at(conn, &room, to)? + TIME_ORDER_SLACK;
+                    collect_messages(
+                        conn,
+                        &format!(
+                            "SELECT {MESSAGE_COLUMNS} FROM messages
+                             WHERE room_id = ?1 AND seq >= ?2 AND seq < ?3
+                               AND created_at >= ?4 AND created_at < ?5
+                             ORDER BY seq LIMIT ?6"
+                        ),
+                        params![room, first, end, from, to, limit],
+                    )?
+                }
+                MessageQuery::Replies(parent) => collect_messages(
+                    conn,
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages
+                         WHERE room_id = ?1 AND reply_to = ?2 ORDER BY seq LIMIT ?3"
+                    ),
+                    params![room, seq_param(parent), limit],
+                )?,
+            };
+            Ok(messages)
         })
         .await
     }
@@ -397,50 +412,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn replies(
-        &self,
-        room: &RoomId,
-        parent: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let room = room.0.clone();
-        self.read(move |conn| {
-            Ok(collect_messages(
-                conn,
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages
-                     WHERE room_id = ?1 AND reply_to = ?2 ORDER BY seq LIMIT ?3"
-                ),
-                params![room, parent as i64, limit as i64],
-            )?)
-        })
-        .await
-    }
-
-    async fn messages_since(
-        &self,
-        room: &RoomId,
-        since: DateTime<Utc>,
-        before: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let room = room.0.clone();
-        let before = i64::try_from(before).unwrap_or(i64::MAX);
-        self.read(move |conn| {
-            let from = first_seq_at(conn, &room, millis(since))? - TIME_ORDER_SLACK;
-            Ok(collect_messages(
-                conn,
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages
-                     WHERE room_id = ?1 AND seq >= ?2 AND seq < ?3 AND created_at >= ?4
-                     ORDER BY seq DESC LIMIT ?5"
-                ),
-                params![room, from, before, millis(since), limit as i64],
-            )?)
-        })
-        .await
-    }
-
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> anyhow::Result<u64> {
         let (room, user) = (room.0.clone(), user.0.clone());
         self.write(move |conn| {
@@ -468,50 +439,6 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             Ok(mark.unwrap_or(0).max(0) as u64)
-        })
-        .await
-    }
-
-    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
-        let before = millis(before);
-        self.write(move |conn| {
-            let doomed = "FROM messages WHERE created_at < ?1
-                 AND seq < (SELECT last_seq FROM rooms WHERE rooms.id = messages.room_id)";
-            conn.execute(
-                &format!(
-                    "DELETE FROM message_revisions WHERE (room_id, seq) IN
-                     (SELECT room_id, seq {doomed})"
-                ),
-                [before],
-            )?;
-            let removed = conn.execute(&format!("DELETE {doomed}"), [before])?;
-            Ok(removed as u64)
-        })
-        .await
-    }
-
-    async fn messages_between(
-        &self,
-        room: &RoomId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>> {
-        let room = room.0.clone();
-        self.read(move |conn| {
-            let (from, to) = (millis(from), millis(to));
-            let first = first_seq_at(conn, &room, from)? - TIME_ORDER_SLACK;
-            let end = first_seq_at(conn, &room, to)? + TIME_ORDER_SLACK;
-            Ok(collect_messages(
-                conn,
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages
-                     WHERE room_id = ?1 AND seq >= ?2 AND seq < ?3
-                       AND created_at >= ?4 AND created_at < ?5
-                     ORDER BY seq LIMIT ?6"
-                ),
-                params![room, first, end, from, to, limit as i64],
-            )?)
         })
         .await
     }
@@ -562,4 +489,42 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait]
+impl StoreMaintenance for SqliteStore {
+    async fn rooms(&self) -> anyhow::Result<Vec<Room>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {ROOM_COLUMNS} FROM rooms ORDER BY created_at, id"
+            ))?;
+            let rows = statement.query_map([], room_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
+        let before = millis(before);
+        self.write(move |conn| {
+            let doomed = "FROM messages WHERE created_at < ?1
+                 AND seq < (SELECT last_seq FROM rooms WHERE rooms.id = messages.room_id)";
+            conn.execute(
+                &format!(
+                    "DELETE FROM message_revisions WHERE (room_id, seq) IN
+                     (SELECT room_id, seq {doomed})"
+                ),
+                [before],
+            )?;
+            let removed = conn.execute(&format!("DELETE {doomed}"), [before])?;
+            Ok(removed as u64)
+        })
+        .await
+    }
+}
+
+/// A seq for a bound parameter: SQLite integers are signed, and no seq is
+/// near `i64::MAX`, so larger bounds ("no bound") clamp to it.
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }
