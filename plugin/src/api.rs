@@ -210,7 +210,7 @@ async fn post_message(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(render::rendered(message))))
+    Ok((StatusCode::CREATED, Json(message)))
 }
 
 /// `GET /api/rooms/{room}/messages/{seq}?context=N`: a message with up to N
@@ -279,7 +279,7 @@ async fn edit_message(
 ) -> Result<Json<Message>, AppError> {
     check_same_origin(&headers)?;
     let edited = chat::edit(&state, caller.as_ref(), &room, seq, edit.body).await?;
-    Ok(Json(render::rendered(edited)))
+    Ok(Json(edited))
 }
 
 async fn delete_message(
@@ -290,7 +290,7 @@ async fn delete_message(
 ) -> Result<Json<Message>, AppError> {
     check_same_origin(&headers)?;
     let deleted = chat::delete(&state, caller.as_ref(), &room, seq).await?;
-    Ok(Json(render::rendered(deleted)))
+    Ok(Json(deleted))
 }
 
 #[derive(Debug, Serialize)]

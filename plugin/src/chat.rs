@@ -5,6 +5,7 @@
 use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::{Access, Caller};
+use crate::render;
 use crate::state::AppState;
 use crate::store::{Appended, Changed, MessageQuery, NewMessage, Room};
 use protocol::{
@@ -112,7 +113,8 @@ pub async fn access_to(
 
 /// Validates and stores a message, then publishes it after COMMIT. A retry
 /// with the same `client_msg_id` returns the stored message and publishes
-/// nothing new.
+/// nothing new. The message comes back rendered (see [`crate::render`]),
+/// the same as readers get it.
 pub async fn post(
     state: &AppState,
     caller: Option<&Caller>,
@@ -154,6 +156,7 @@ pub async fn post_all(
         let outcome = match (refusal, appended.next()) {
             (Some(refusal), _) => Err(refusal),
             (None, Some(Ok((message, appended)))) => {
+                let message = render::rendered(message);
                 if appended == Appended::Created {
                     announce(state, &message).await;
                 }
@@ -234,7 +237,8 @@ async fn announce(state: &AppState, message: &Message) {
 }
 
 /// Replaces the body of one of the caller's own messages. The old text is
-/// kept as a revision; readers get an `edited` event.
+/// kept as a revision; readers get an `edited` event. Returns the message
+/// rendered, as readers get it.
 pub async fn edit(
     state: &AppState,
     caller: Option<&Caller>,
@@ -251,7 +255,7 @@ pub async fn edit(
     validate_body(state, &body)?;
     let mentions = mentions(&body);
     let changed = state.store.edit(&room.id, seq, body, mentions).await?;
-    let message = settle(changed)?;
+    let message = render::rendered(settle(changed)?);
     state.transcripts.touch(&message);
     publish(
         state,
@@ -281,7 +285,7 @@ pub async fn delete(
             "only its author or a page admin may delete a message",
         ));
     }
-    let message = settle(state.store.delete(&room.id, seq).await?)?;
+    let message = render::rendered(settle(state.store.delete(&room.id, seq).await?)?);
     state.transcripts.touch(&message);
     publish(
         state,
@@ -312,13 +316,13 @@ pub async fn set_presence(
         state.bus.publish(&room.id, event).await;
     }
     // Every beat, not just changes: it keeps this user alive on other nodes.
-    let beat = crate::bus::Heartbeat {
+    let beat = crate::gossip::Heartbeat {
         room: room.id,
         user: caller.id.clone(),
         name: caller.name.clone(),
         status,
     };
-    state.bus.share_heartbeat(&beat).await;
+    state.gossip.share_heartbeat(&beat).await;
     Ok(())
 }
 

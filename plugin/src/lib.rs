@@ -18,7 +18,8 @@
 //!   `StoreMaintenance` for the maintenance commands, and the SQLite
 //!   (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations, each
 //!   split into schema, rows and queries.
-//! - [`bus`]: the `Bus` trait and the in-process bus.
+//! - [`bus`]: the `Bus` trait (room events, no encoding), `NodeLink`, and the in-process bus.
+//! - [`gossip`]: `PresenceGossip`, presence heartbeats between nodes.
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
 //! - [`chat`]: the operations every transport shares: authorize, post, read.
 //! - [`clock`]: `Clock`, the time messages are stamped with and days end by.
@@ -49,6 +50,7 @@ pub mod connect;
 pub mod error;
 pub mod feed;
 pub mod files;
+pub mod gossip;
 pub mod host;
 pub mod limit;
 pub mod macro_table;
@@ -64,7 +66,7 @@ pub mod store;
 pub mod transcripts;
 pub mod ws;
 
-pub use bus::{Bus, LocalBus};
+pub use bus::{Bus, LocalBus, NodeLink};
 pub use clock::Clock;
 pub use error::AppError;
 pub use host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};

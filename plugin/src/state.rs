@@ -1,6 +1,7 @@
 //! `AppState`: the cheap-to-clone handle every handler receives.
 
-use crate::bus::Bus;
+use crate::bus::{Bus, NodeLink};
+use crate::gossip::PresenceGossip;
 use crate::host::Host;
 use crate::presence::PresenceBoard;
 use crate::store::Store;
@@ -108,6 +109,8 @@ pub struct Shared {
     pub host: Arc<dyn Host>,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
+    /// Presence heartbeats to and from the other nodes.
+    pub gossip: Arc<dyn PresenceGossip>,
     pub config: Config,
     /// Per-user post budget.
     pub post_limiter: crate::limit::RateLimiter,
@@ -129,9 +132,11 @@ impl AppState {
     pub fn new(
         host: Arc<dyn Host>,
         store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
+        bus: Arc<dyn NodeLink>,
         config: Config,
     ) -> Self {
+        let gossip: Arc<dyn PresenceGossip> = Arc::clone(&bus) as _;
+        let bus: Arc<dyn Bus> = bus;
         let post_limiter =
             crate::limit::RateLimiter::new(config.posts_per_window, config.rate_window);
         let typing_limiter = crate::limit::RateLimiter::new(
@@ -148,7 +153,7 @@ impl AppState {
             ));
             runtime.spawn(crate::presence::absorb_remote(
                 Arc::downgrade(&presence),
-                Arc::downgrade(&bus),
+                Arc::downgrade(&gossip),
             ));
         }
         let (transcripts, touches) = crate::transcripts::Transcripts::new();
@@ -161,6 +166,7 @@ impl AppState {
             host,
             store,
             bus,
+            gossip,
             config,
             post_limiter,
             typing_limiter,
