@@ -13,10 +13,8 @@
 //! PostgreSQL cases fail under `CI=true` and otherwise print
 //! `SKIPPED: postgres store suite because <reason>` and pass.
 
-use super::{
-    Appended, Changed, MessageQuery, NewMessage, PostgresStore, SqliteStore, Store,
-    StoreMaintenance,
-};
+use super::MessageQuery::{After, Before, Between, Replies, Since};
+use super::{Appended, Changed, NewMessage, PostgresStore, SqliteStore, Store, StoreMaintenance};
 use chrono::Utc;
 use futures_util::FutureExt;
 use protocol::{PageId, RoomId, TranscriptRef, UserId};
@@ -234,26 +232,16 @@ async fn append_assigns_gapless_seq_and_is_idempotent(nodes: Nodes) {
     let (other, _) = store.append(answer).await.unwrap();
     assert_eq!((other.seq, other.reply_to), (2, Some(1)));
 
-    let all = store
-        .messages(&room.id, MessageQuery::After(0), 10)
-        .await
-        .unwrap();
+    let all = store.messages(&room.id, After(0), 10).await.unwrap();
     assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(all[0], first, "what append returns is what is stored");
     assert_eq!(all[1], other);
     assert_eq!(
-        store
-            .messages(&room.id, MessageQuery::After(1), 10)
-            .await
-            .unwrap(),
+        store.messages(&room.id, After(1), 10).await.unwrap(),
         vec![other.clone()]
     );
     assert_eq!(
-        store
-            .messages(&room.id, MessageQuery::After(0), 1)
-            .await
-            .unwrap()
-            .len(),
+        store.messages(&room.id, After(0), 1).await.unwrap().len(),
         1
     );
 
@@ -289,11 +277,7 @@ async fn concurrent_appends_from_two_nodes_are_gapless(nodes: Nodes) {
     for task in tasks {
         task.await.unwrap();
     }
-    let all = nodes
-        .b
-        .messages(&room.id, MessageQuery::After(0), 1000)
-        .await
-        .unwrap();
+    let all = nodes.b.messages(&room.id, After(0), 1000).await.unwrap();
     let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=500).collect::<Vec<_>>());
     assert_eq!(nodes.a.room(&room.id).await.unwrap().unwrap().last_seq, 500);
@@ -331,11 +315,7 @@ async fn an_idempotency_race_stores_one_row(nodes: Nodes) {
             "round {round}"
         );
     }
-    let all = nodes
-        .a
-        .messages(&room.id, MessageQuery::After(0), 100)
-        .await
-        .unwrap();
+    let all = nodes.a.messages(&room.id, After(0), 100).await.unwrap();
     assert_eq!(
         all.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=20).collect::<Vec<_>>(),
@@ -369,20 +349,11 @@ async fn history_pages_backwards_and_lists_posters(nodes: Nodes) {
         message.author_name = format!("{who} {n}");
         store.append(message).await.unwrap();
     }
-    let page = store
-        .messages(&room.id, MessageQuery::Before(5), 2)
-        .await
-        .unwrap();
+    let page = store.messages(&room.id, Before(5), 2).await.unwrap();
     assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 3]);
-    let rest = store
-        .messages(&room.id, MessageQuery::Before(3), 10)
-        .await
-        .unwrap();
+    let rest = store.messages(&room.id, Before(3), 10).await.unwrap();
     assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 1]);
-    let newest = store
-        .messages(&room.id, MessageQuery::Before(u64::MAX), 1)
-        .await
-        .unwrap();
+    let newest = store.messages(&room.id, Before(u64::MAX), 1).await.unwrap();
     assert_eq!(newest[0].seq, 5);
 
     let posters = nodes.b.posters(&room.id).await.unwrap();
@@ -440,14 +411,7 @@ async fn edits_keep_history_and_deletes_leave_a_tombstone(nodes: Nodes) {
     assert!(store.revisions(&room, 1).await.unwrap().is_empty());
     // The seq stays taken; the message can change no more.
     assert_eq!(store.message(&room, 1).await.unwrap(), Some(*gone));
-    assert_eq!(
-        store
-            .messages(&room, MessageQuery::After(0), 10)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(store.messages(&room, After(0), 10).await.unwrap().len(), 2);
     assert_eq!(
         store.edit(&room, 1, "again".into(), vec![]).await.unwrap(),
         Changed::Deleted
@@ -469,25 +433,14 @@ async fn replies_and_time_ranges(nodes: Nodes) {
         reply.reply_to = Some(parent);
         store.append(reply).await.unwrap();
     }
-    let replies = nodes
-        .b
-        .messages(&room, MessageQuery::Replies(1), 10)
-        .await
-        .unwrap();
+    let replies = nodes.b.messages(&room, Replies(1), 10).await.unwrap();
     assert_eq!(
         replies.iter().map(|m| m.seq).collect::<Vec<_>>(),
         vec![3, 5]
     );
-    assert_eq!(
-        store
-            .messages(&room, MessageQuery::Replies(1), 1)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.messages(&room, Replies(1), 1).await.unwrap().len(), 1);
     assert!(store
-        .messages(&room, MessageQuery::Replies(4), 10)
+        .messages(&room, Replies(4), 10)
         .await
         .unwrap()
         .is_empty());
@@ -496,7 +449,7 @@ async fn replies_and_time_ranges(nodes: Nodes) {
     let recent = store
         .messages(
             &room,
-            MessageQuery::Since {
+            Since {
                 since: hour_ago,
                 before: u64::MAX,
             },
@@ -508,7 +461,7 @@ async fn replies_and_time_ranges(nodes: Nodes) {
     let older = store
         .messages(
             &room,
-            MessageQuery::Since {
+            Since {
                 since: hour_ago,
                 before: 4,
             },
@@ -525,7 +478,7 @@ async fn replies_and_time_ranges(nodes: Nodes) {
     let from_third = store
         .messages(
             &room,
-            MessageQuery::Since {
+            Since {
                 since: third.created_at,
                 before: u64::MAX,
             },
@@ -539,7 +492,7 @@ async fn replies_and_time_ranges(nodes: Nodes) {
     assert!(store
         .messages(
             &room,
-            MessageQuery::Since {
+            Since {
                 since: future,
                 before: u64::MAX
             },
@@ -598,10 +551,7 @@ async fn pruning_keeps_the_newest_message_and_moves_first_seq(nodes: Nodes) {
         .await
         .unwrap();
     assert_eq!(next.seq, 4, "seq keeps counting after a prune");
-    let left = store
-        .messages(&room, MessageQuery::After(0), 10)
-        .await
-        .unwrap();
+    let left = store.messages(&room, After(0), 10).await.unwrap();
     assert_eq!(left.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 4]);
 }
 
@@ -612,7 +562,7 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
     let day = store
         .messages(
             &room,
-            MessageQuery::Between {
+            Between {
                 from: now - chrono::Duration::hours(1),
                 to: now + chrono::Duration::hours(1),
             },
@@ -628,7 +578,7 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
     let limited = store
         .messages(
             &room,
-            MessageQuery::Between {
+            Between {
                 from: now - chrono::Duration::hours(1),
                 to: now + chrono::Duration::hours(1),
             },
@@ -640,7 +590,7 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
     assert!(store
         .messages(
             &room,
-            MessageQuery::Between {
+            Between {
                 from: now + chrono::Duration::hours(1),
                 to: now + chrono::Duration::hours(2)
             },
@@ -708,10 +658,7 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
     };
     store.append(next_day).await.unwrap();
 
-    let stored = store
-        .messages(&room, MessageQuery::After(0), 10)
-        .await
-        .unwrap();
+    let stored = store.messages(&room, After(0), 10).await.unwrap();
     assert_eq!(
         stored.iter().map(|m| m.created_at).collect::<Vec<_>>(),
         vec![
@@ -726,7 +673,7 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
         .b
         .messages(
             &room,
-            MessageQuery::Between {
+            Between {
                 from: midnight - chrono::Duration::days(1),
                 to: midnight,
             },
@@ -766,7 +713,7 @@ async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
     let window = store
         .messages(
             &room,
-            MessageQuery::Between {
+            Between {
                 from: minute(1_200),
                 to: minute(1_300),
             },
@@ -780,7 +727,7 @@ async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
     let recent = store
         .messages(
             &room,
-            MessageQuery::Since {
+            Since {
                 since: minute(2_400),
                 before: u64::MAX,
             },
@@ -794,7 +741,7 @@ async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
     let before = store
         .messages(
             &room,
-            MessageQuery::Since {
+            Since {
                 since: minute(10),
                 before: 20,
             },
@@ -836,7 +783,7 @@ async fn a_batch_keeps_its_order_and_each_outcome(nodes: Nodes) {
     assert_eq!(created(4), (4, "three".into()));
     let stored: Vec<String> = nodes
         .a
-        .messages(&room, MessageQuery::After(0), 10)
+        .messages(&room, After(0), 10)
         .await
         .unwrap()
         .into_iter()
