@@ -3,6 +3,15 @@
 //! Callers only ever see this trait; `sqlite` is the embedded default and a
 //! PostgreSQL implementation slots in beside it. Every write returns after its
 //! transaction has committed, so an acknowledged message survives a crash.
+//! Reads of a room's messages go through one method, [`Store::messages`],
+//! with a [`MessageQuery`] saying which; what only maintenance commands use
+//! is in [`StoreMaintenance`].
+//!
+//! # Layout
+//! - [`sqlite`], [`postgres`]: the two backends, each split into its
+//!   connection handling, schema, row mapping and queries.
+//! - [`copy`]: the one-shot SQLite-to-PostgreSQL copy.
+//! - `suite` (tests): one contract, run on both backends.
 
 pub mod copy;
 pub mod postgres;
