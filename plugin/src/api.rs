@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::extract::{MaybeCaller, SameOrigin};
 use crate::render;
 use crate::state::AppState;
-use crate::store::Revision;
+use crate::store::{MessageQuery, Revision};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -100,17 +100,25 @@ async fn history(
                 "`range` pages backwards: use it with `before`, not `after`",
             ))
         }
-        (Some(after), None, None) => state.store.messages_after(&room.id, after, limit).await?,
+        (Some(after), None, None) => {
+            state
+                .store
+                .messages(&room.id, MessageQuery::After(after), limit)
+                .await?
+        }
         (None, before, None) => {
             let before = before.unwrap_or(u64::MAX);
-            state.store.messages_before(&room.id, before, limit).await?
+            state
+                .store
+                .messages(&room.id, MessageQuery::Before(before), limit)
+                .await?
         }
         (None, before, Some(range)) => {
             let since = state.config.clock.now() - range.length();
             let before = before.unwrap_or(u64::MAX);
             state
                 .store
-                .messages_since(&room.id, since, before, limit)
+                .messages(&room.id, MessageQuery::Since { since, before }, limit)
                 .await?
         }
     };
@@ -149,7 +157,7 @@ async fn post_message(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(render::rendered(message))))
+    Ok((StatusCode::CREATED, Json(message)))
 }
 
 /// `GET /api/rooms/{room}/messages/{seq}?context=N`: a message with up to N
@@ -184,8 +192,14 @@ async fn message_in_context(
         (Vec::new(), Vec::new())
     } else {
         (
-            state.store.messages_before(&room.id, seq, context).await?,
-            state.store.messages_after(&room.id, seq, context).await?,
+            state
+                .store
+                .messages(&room.id, MessageQuery::Before(seq), context)
+                .await?,
+            state
+                .store
+                .messages(&room.id, MessageQuery::After(seq), context)
+                .await?,
         )
     };
     before.reverse();
@@ -211,7 +225,7 @@ async fn edit_message(
     Json(edit): Json<EditBody>,
 ) -> Result<Json<Message>, AppError> {
     let edited = chat::edit(&state, caller.as_ref(), &room, seq, edit.body).await?;
-    Ok(Json(render::rendered(edited)))
+    Ok(Json(edited))
 }
 
 async fn delete_message(
@@ -221,7 +235,7 @@ async fn delete_message(
     _: SameOrigin,
 ) -> Result<Json<Message>, AppError> {
     let deleted = chat::delete(&state, caller.as_ref(), &room, seq).await?;
-    Ok(Json(render::rendered(deleted)))
+    Ok(Json(deleted))
 }
 
 async fn thread(
@@ -233,7 +247,7 @@ async fn thread(
     let parent = chat::find(&state, &room, seq).await?;
     let replies = state
         .store
-        .replies(&room.id, seq, MAX_HISTORY_LIMIT)
+        .messages(&room.id, MessageQuery::Replies(seq), MAX_HISTORY_LIMIT)
         .await?;
     Ok(Json(Thread {
         parent: render::rendered(parent),

@@ -50,8 +50,10 @@ pub fn start_background(state: &AppState) -> Background {
     let sweep =
         crate::presence::sweep_forever(Arc::downgrade(&state.presence), Arc::downgrade(&state.bus));
     tasks.push(tokio::spawn(until(stop.clone(), sweep)));
-    let absorb =
-        crate::presence::absorb_remote(Arc::downgrade(&state.presence), Arc::downgrade(&state.bus));
+    let absorb = crate::presence::absorb_remote(
+        Arc::downgrade(&state.presence),
+        Arc::downgrade(&state.gossip),
+    );
     tasks.push(tokio::spawn(until(stop.clone(), absorb)));
     match state.transcripts.take_touches() {
         Some(touches) => tasks.push(tokio::spawn(

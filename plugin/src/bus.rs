@@ -4,11 +4,16 @@
 //! per room). A multi-node deployment swaps in a NATS bus behind the same trait.
 //! Events go on the bus only after the store has committed them, so a reader
 //! never sees a message the store could lose.
+//!
+//! The bus carries protocol types as they are: whoever publishes has already
+//! rendered the message (`chat` does, once), and each transport encodes what
+//! it sends. Presence heartbeats between nodes are [`PresenceGossip`]'s, a
+//! trait of their own; [`NodeLink`] is both, as one connection provides them.
 
+use crate::gossip::{Heartbeat, PresenceGossip};
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
-use protocol::{Event, Presence, RoomId, ServerFrame, UserId};
-use serde::{Deserialize, Serialize};
+use protocol::{Event, RoomId};
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, mpsc};
@@ -17,43 +22,50 @@ use tokio::sync::{broadcast, mpsc};
 /// clones a pointer a thousand times, not the message.
 pub type SharedEvent = Arc<RoomEvent>;
 
-/// A committed event and, once first needed, its WebSocket frame. The frame
-/// is serialised once per event, not once per recipient.
-#[derive(Debug)]
+/// A committed event of one room.
 pub struct RoomEvent {
     pub room: RoomId,
     pub event: Event,
-    frame: OnceLock<Utf8Bytes>,
+    /// One encoding of the event for a transport, made by the first
+    /// recipient that asks and shared by the rest (see [`RoomEvent::encoded`]).
+    /// The bus never looks inside.
+    encoded: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl RoomEvent {
-    /// Wraps a committed event for the bus. Its message (if any) is
-    /// rendered to HTML here, once per event, rather than once per reader.
+    /// Wraps a committed event for the bus, as it is: a message in it should
+    /// already carry its `html` (see [`crate::render`]).
     pub fn new(room: RoomId, event: Event) -> SharedEvent {
         Arc::new(Self {
             room,
-            event: crate::render::event(event),
-            frame: OnceLock::new(),
+            event,
+            encoded: OnceLock::new(),
         })
-    }
-
-    /// The `ServerFrame::Event` JSON for this event; cheap to clone.
-    pub fn frame(&self) -> Utf8Bytes {
-        self.frame
-            .get_or_init(|| {
-                let frame = ServerFrame::Event {
-                    room: self.room.clone(),
-                    event: self.event.clone(),
-                };
-                // Serialising these plain data types cannot fail.
-                Utf8Bytes::from(serde_json::to_string(&frame).unwrap_or_default())
-            })
-            .clone()
     }
 
     /// The event's seq, if it is part of the durable, ordered history.
     pub fn seq(&self) -> Option<u64> {
         self.event.seq()
+    }
+
+    /// What `encode` makes of this event, made by the first caller and then
+    /// shared by every recipient, so a frame is serialised once per event,
+    /// not once per reader (`ws` keeps its frame here). One encoding per
+    /// event: `None` if one of another type was made first, and the caller
+    /// encodes for itself.
+    pub fn encoded<T: Any + Send + Sync>(&self, encode: impl FnOnce(&Self) -> T) -> Option<&T> {
+        self.encoded
+            .get_or_init(|| Box::new(encode(self)))
+            .downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for RoomEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomEvent")
+            .field("room", &self.room)
+            .field("event", &self.event)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,29 +102,17 @@ pub trait Bus: Send + Sync + 'static {
     async fn publish_local(&self, room: &RoomId, event: SharedEvent) {
         self.publish(room, event).await;
     }
-
-    /// Tells the other nodes about a presence heartbeat this node received,
-    /// so that each knows everyone present on any node. A single node has
-    /// no one to tell.
-    async fn share_heartbeat(&self, _beat: &Heartbeat) {}
-
-    /// Heartbeats the other nodes share, as they arrive; `None` where there
-    /// are no other nodes. Called once, when the app starts.
-    async fn remote_heartbeats(&self) -> Option<mpsc::Receiver<Heartbeat>> {
-        None
-    }
 }
 
-/// A presence heartbeat as nodes share it: `status: None` means the user
-/// left. Receiving nodes record it with their own expiry, so a node that
-/// dies stops refreshing its users and they expire everywhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Heartbeat {
-    pub room: RoomId,
-    pub user: UserId,
-    pub name: String,
-    pub status: Option<Presence>,
-}
+/// Everything a node shares with the others: room events ([`Bus`]) and
+/// presence heartbeats ([`PresenceGossip`]). [`LocalBus`] and
+/// [`NatsBus`](crate::nats::NatsBus) are both; [`AppState::new`] takes one
+/// and gives each part only to what uses it.
+///
+/// [`AppState::new`]: crate::state::AppState::new
+pub trait NodeLink: Bus + PresenceGossip {}
+
+impl<T: Bus + PresenceGossip + ?Sized> NodeLink for T {}
 
 /// The in-process bus for single-node installs.
 #[derive(Default)]
@@ -174,6 +174,16 @@ impl Bus for LocalBus {
             seen: None,
         });
         (channel.sender.subscribe(), channel.seen)
+    }
+}
+
+/// A single node has no one to gossip with.
+#[async_trait]
+impl PresenceGossip for LocalBus {
+    async fn share_heartbeat(&self, _beat: &Heartbeat) {}
+
+    async fn remote_heartbeats(&self) -> Option<mpsc::Receiver<Heartbeat>> {
+        None
     }
 }
 

@@ -5,8 +5,9 @@
 use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::{Access, Caller};
+use crate::render;
 use crate::state::AppState;
-use crate::store::{Appended, Changed, NewMessage, Room};
+use crate::store::{Appended, Changed, MessageQuery, NewMessage, Room};
 use protocol::{
     Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
     TranscriptRef, Unread, UserId,
@@ -80,7 +81,8 @@ pub async fn access_to(
 
 /// Validates and stores a message, then publishes it after COMMIT. A retry
 /// with the same `client_msg_id` returns the stored message and publishes
-/// nothing new.
+/// nothing new. The message comes back rendered (see [`crate::render`]),
+/// the same as readers get it.
 pub async fn post(
     state: &AppState,
     caller: Option<&Caller>,
@@ -122,6 +124,7 @@ pub async fn post_all(
         let outcome = match (refusal, appended.next()) {
             (Some(refusal), _) => Err(refusal),
             (None, Some(Ok((message, appended)))) => {
+                let message = render::rendered(message);
                 if appended == Appended::Created {
                     announce(state, &message).await;
                 }
@@ -202,7 +205,8 @@ async fn announce(state: &AppState, message: &Message) {
 }
 
 /// Replaces the body of one of the caller's own messages. The old text is
-/// kept as a revision; readers get an `edited` event.
+/// kept as a revision; readers get an `edited` event. Returns the message
+/// rendered, as readers get it.
 pub async fn edit(
     state: &AppState,
     caller: Option<&Caller>,
@@ -219,7 +223,7 @@ pub async fn edit(
     validate_body(state, &body)?;
     let mentions = mentions(&body);
     let changed = state.store.edit(&room.id, seq, body, mentions).await?;
-    let message = settle(changed)?;
+    let message = render::rendered(settle(changed)?);
     state.transcripts.touch(&message);
     publish(
         state,
@@ -249,7 +253,7 @@ pub async fn delete(
             "only its author or a page admin may delete a message",
         ));
     }
-    let message = settle(state.store.delete(&room.id, seq).await?)?;
+    let message = render::rendered(settle(state.store.delete(&room.id, seq).await?)?);
     state.transcripts.touch(&message);
     publish(
         state,
@@ -280,13 +284,13 @@ pub async fn set_presence(
         state.bus.publish(&room.id, event).await;
     }
     // Every beat, not just changes: it keeps this user alive on other nodes.
-    let beat = crate::bus::Heartbeat {
+    let beat = crate::gossip::Heartbeat {
         room: room.id,
         user: caller.id.clone(),
         name: caller.name.clone(),
         status,
     };
-    state.bus.share_heartbeat(&beat).await;
+    state.gossip.share_heartbeat(&beat).await;
     Ok(())
 }
 
@@ -499,7 +503,11 @@ async fn transcripts(state: &AppState, room: &Room) -> Result<Vec<TranscriptRef>
 pub async fn latest(state: &AppState, room: &Room, limit: usize) -> Result<Vec<Message>, AppError> {
     let mut messages = state
         .store
-        .messages_before(&room.id, room.last_seq.saturating_add(1), limit)
+        .messages(
+            &room.id,
+            MessageQuery::Before(room.last_seq.saturating_add(1)),
+            limit,
+        )
         .await?;
     messages.reverse();
     Ok(messages)

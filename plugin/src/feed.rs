@@ -14,7 +14,7 @@ use crate::bus::SharedEvent;
 use crate::host::{Access, Caller};
 use crate::render;
 use crate::state::AppState;
-use crate::store::Room;
+use crate::store::{MessageQuery, Room};
 use protocol::{Event, Message, RoomId};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -174,7 +174,7 @@ async fn replay<T>(state: &AppState, sink: &Sink<T>, mut last: u64) -> Option<u6
     loop {
         let batch = match state
             .store
-            .messages_after(&sink.room, last, REPLAY_BATCH)
+            .messages(&sink.room, MessageQuery::After(last), REPLAY_BATCH)
             .await
         {
             Ok(batch) => batch,
@@ -218,7 +218,10 @@ pub async fn wait_for_news(
     // with many pollers, each answered poll would otherwise cost one.
     let caught_up = seen.is_some_and(|seen| after >= seen);
     if !caught_up || wait.is_zero() {
-        let messages = state.store.messages_after(room, after, limit).await?;
+        let messages = state
+            .store
+            .messages(room, MessageQuery::After(after), limit)
+            .await?;
         if !messages.is_empty() || wait.is_zero() {
             return Ok(render::all(messages));
         }
@@ -260,6 +263,9 @@ pub async fn wait_for_news(
         }
         return Ok(arrived);
     }
-    let messages = state.store.messages_after(room, after, limit).await?;
+    let messages = state
+        .store
+        .messages(room, MessageQuery::After(after), limit)
+        .await?;
     Ok(render::all(messages))
 }

@@ -99,7 +99,7 @@ async fn upload(
         StatusCode::CREATED,
         Json(Uploaded {
             file: attachment,
-            message: crate::render::rendered(message),
+            message,
         }),
     ))
 }

@@ -19,8 +19,12 @@
 //!
 //! Infrastructure, knowing nothing of requests:
 //! - [`host`]: the `Host` trait, the boundary to the wiki (callers, pages, access, links).
-//! - [`store`]: the `Store` trait and its SQLite and PostgreSQL implementations.
-//! - [`bus`]: the `Bus` trait and the in-process bus.
+//! - [`store`]: the `Store` trait (one `messages` read with a `MessageQuery`),
+//!   `StoreMaintenance` for the maintenance commands, and the SQLite
+//!   (`store/sqlite/`) and PostgreSQL (`store/postgres/`) implementations, each
+//!   split into schema, rows and queries.
+//! - [`bus`]: the `Bus` trait (room events, no encoding), `NodeLink`, and the in-process bus.
+//! - [`gossip`]: `PresenceGossip`, presence heartbeats between nodes.
 //! - [`nats`]: the NATS bus, for several nodes sharing one PostgreSQL store.
 //! - [`clock`]: `Clock`, the time messages are stamped with and days end by.
 //! - [`config`]: `Config`, and the only reads of the environment (`Config::from_env`).
@@ -69,6 +73,7 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod files;
+pub mod gossip;
 pub mod host;
 pub mod limit;
 pub mod macro_table;
@@ -88,13 +93,13 @@ pub mod testing;
 pub mod ws;
 
 pub use background::{start_background, Background};
-pub use bus::{Bus, LocalBus};
+pub use bus::{Bus, LocalBus, NodeLink};
 pub use clock::Clock;
 pub use config::Config;
 pub use error::AppError;
 pub use host::{Access, Caller, ChildPage, Host, HostPage, PageLink, PutOutcome};
 pub use state::AppState;
-pub use store::{SqliteStore, Store};
+pub use store::{SqliteStore, Store, StoreMaintenance};
 
 use axum::Router;
 

@@ -39,7 +39,8 @@
 //! expiries to its own readers only ([`Bus::publish_local`]), so a reader
 //! hears "offline" once, not once per node.
 
-use crate::bus::{Bus, Heartbeat, RoomEvent, SharedEvent, ROOM_CHANNEL_CAPACITY};
+use crate::bus::{Bus, RoomEvent, SharedEvent, ROOM_CHANNEL_CAPACITY};
+use crate::gossip::{Heartbeat, PresenceGossip};
 use anyhow::Context;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -355,7 +356,10 @@ impl Bus for NatsBus {
             let _ = local.send(event);
         }
     }
+}
 
+#[async_trait]
+impl PresenceGossip for NatsBus {
     async fn share_heartbeat(&self, beat: &Heartbeat) {
         let payload = match serde_json::to_vec(beat) {
             Ok(payload) => payload,
@@ -600,7 +604,7 @@ mod tests {
         let Some((a, b)) = two_nodes().await else {
             return;
         };
-        let b: Arc<dyn Bus> = Arc::new(b);
+        let b: Arc<dyn PresenceGossip> = Arc::new(b);
         let board_on_b = Arc::new(crate::presence::PresenceBoard::new());
         tokio::spawn(crate::presence::absorb_remote(
             Arc::downgrade(&board_on_b),

@@ -8,11 +8,12 @@
 //!
 //! Changes others can see become `presence` events on the bus; a sweeper task
 //! announces the expiries to this node's readers. With several nodes, every
-//! heartbeat is also shared through the bus ([`Bus::share_heartbeat`]) and
+//! heartbeat is also shared ([`PresenceGossip::share_heartbeat`]) and
 //! [`absorb_remote`] records the other nodes' heartbeats here, so each node
 //! knows the union and expires a dead node's users by itself.
 
-use crate::bus::{Bus, Heartbeat, RoomEvent, SharedEvent};
+use crate::bus::{Bus, RoomEvent, SharedEvent};
+use crate::gossip::{Heartbeat, PresenceGossip};
 use protocol::{Event, Participant, Presence, RoomId, UserId};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError, Weak};
@@ -164,12 +165,12 @@ pub async fn sweep_forever(board: Weak<PresenceBoard>, bus: Weak<dyn Bus>) {
     }
 }
 
-/// Records the heartbeats other nodes share on `board` until the bus or the
-/// board goes. The node that received a heartbeat announced any change
+/// Records the heartbeats other nodes share on `board` until the gossip or
+/// the board goes. The node that received a heartbeat announced any change
 /// already (on every node), so nothing is published here.
-pub async fn absorb_remote(board: Weak<PresenceBoard>, bus: Weak<dyn Bus>) {
-    let beats = match bus.upgrade() {
-        Some(bus) => bus.remote_heartbeats().await,
+pub async fn absorb_remote(board: Weak<PresenceBoard>, gossip: Weak<dyn PresenceGossip>) {
+    let beats = match gossip.upgrade() {
+        Some(gossip) => gossip.remote_heartbeats().await,
         None => return,
     };
     let Some(mut beats) = beats else {

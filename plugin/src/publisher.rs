@@ -21,7 +21,7 @@
 
 use crate::clock::Clock;
 use crate::host::{ChildPage, Host};
-use crate::store::{Room, Store};
+use crate::store::{MessageQuery, Room, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use protocol::{Message, RoomId, TranscriptRef};
@@ -204,7 +204,11 @@ impl Publisher {
         let (from, to) = transcript::day_bounds(date, page.time_zone);
         let messages = self
             .store
-            .messages_between(&room.id, from, to, MAX_DAY_MESSAGES)
+            .messages(
+                &room.id,
+                MessageQuery::Between { from, to },
+                MAX_DAY_MESSAGES,
+            )
             .await?;
         if messages.is_empty() {
             return Ok(None);
@@ -288,7 +292,10 @@ impl Publisher {
         let mut days = std::collections::BTreeSet::new();
         let mut after = 0;
         loop {
-            let batch = self.store.messages_after(&room.id, after, 1000).await?;
+            let batch = self
+                .store
+                .messages(&room.id, MessageQuery::After(after), 1000)
+                .await?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
             for message in &batch {

@@ -7,12 +7,13 @@
 //! table) out of the wasm bundle.
 //!
 //! The store keeps only the markdown. `html` is added at the few places
-//! messages go out: [`crate::bus::RoomEvent::new`] (every live event, once
-//! per event however many read it), [`crate::feed`] (messages replayed from
-//! the store to WebSocket, SSE and long-poll readers) and the JSON answers
-//! in [`crate::api`].
+//! messages go out: [`crate::chat`] (each message it posts, edits or
+//! deletes, once, before it goes on the bus and into the HTTP answer; the
+//! NATS bus carries it to other nodes with the html), [`crate::feed`]
+//! (messages replayed from the store to WebSocket, SSE and long-poll
+//! readers) and the JSON answers in [`crate::api`] that read the store.
 
-use protocol::{Event, Message};
+use protocol::Message;
 use transcript::RenderOptions;
 
 /// `message` with `html` set from its body; empty for a deleted message
@@ -25,22 +26,6 @@ pub fn rendered(mut message: Message) -> Message {
 /// [`rendered`] for each message.
 pub fn all(messages: Vec<Message>) -> Vec<Message> {
     messages.into_iter().map(rendered).collect()
-}
-
-/// `event` with its message (if it carries one) [`rendered`].
-pub fn event(event: Event) -> Event {
-    match event {
-        Event::Message { message } => Event::Message {
-            message: rendered(message),
-        },
-        Event::Edited { message } => Event::Edited {
-            message: rendered(message),
-        },
-        Event::Deleted { message } => Event::Deleted {
-            message: rendered(message),
-        },
-        other @ (Event::Presence { .. } | Event::Typing { .. }) => other,
-    }
 }
 
 /// The body's HTML. The options are the defaults `popup::message_item`
@@ -102,19 +87,13 @@ mod tests {
 
     #[test]
     fn edits_carry_the_new_html_and_tombstones_none() {
-        let Event::Edited { message: edited } = event(Event::Edited {
-            message: message("now *this*"),
-        }) else {
-            panic!("not an edit");
-        };
+        let edited = rendered(message("now *this*"));
         assert!(edited.html.contains("<em>this</em>"), "{}", edited.html);
 
         let mut gone = message("");
         gone.deleted_at = Some(gone.created_at);
         gone.html = "<p>stale</p>".into();
-        let Event::Deleted { message: gone } = event(Event::Deleted { message: gone }) else {
-            panic!("not a delete");
-        };
+        let gone = rendered(gone);
         assert_eq!(gone.html, "");
         let json = serde_json::to_value(&gone).unwrap();
         assert!(json.get("html").is_none(), "{json}");

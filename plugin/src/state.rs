@@ -6,8 +6,9 @@
 //! one-shot command decides whether it runs.
 
 use crate::blobs::{Blobs, DiskBlobs};
-use crate::bus::Bus;
+use crate::bus::{Bus, NodeLink};
 use crate::config::{Config, TYPING_NOTICES_PER_WINDOW, TYPING_WINDOW_SECS};
+use crate::gossip::PresenceGossip;
 use crate::host::Host;
 use crate::limit::RateLimiter;
 use crate::presence::PresenceBoard;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub host: Arc<dyn Host>,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
+    /// Presence heartbeats to and from the other nodes.
+    pub gossip: Arc<dyn PresenceGossip>,
     pub config: Config,
     /// Per-user post budget.
     pub post_limiter: RateLimiter,
@@ -50,9 +53,11 @@ impl AppState {
     pub fn new(
         host: Arc<dyn Host>,
         store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
+        bus: Arc<dyn NodeLink>,
         config: Config,
     ) -> Self {
+        let gossip: Arc<dyn PresenceGossip> = Arc::clone(&bus) as _;
+        let bus: Arc<dyn Bus> = bus;
         let post_limiter = RateLimiter::new(config.posts_per_window, config.rate_window);
         let typing_limiter = RateLimiter::new(
             TYPING_NOTICES_PER_WINDOW,
@@ -65,6 +70,7 @@ impl AppState {
             host,
             store,
             bus,
+            gossip,
             config,
             post_limiter,
             typing_limiter,

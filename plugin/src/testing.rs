@@ -18,7 +18,7 @@
 //! file, not in every test.
 
 use crate::host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
-use crate::store::NewMessage;
+use crate::store::{NewMessage, StoreMaintenance as _};
 use crate::{AppState, Config, LocalBus, SqliteStore};
 use async_trait::async_trait;
 use axum::http::{header, HeaderMap};
@@ -200,6 +200,8 @@ pub struct TestApp {
     /// Presence expiry and the transcript publisher, as a server runs them;
     /// stopped on drop.
     _background: crate::Background,
+    /// The same store the state holds, with its maintenance side (pruning).
+    store: Arc<SqliteStore>,
     /// Holds the database and uploads; removed on drop.
     _dir: tempfile::TempDir,
 }
@@ -220,12 +222,18 @@ impl TestApp {
             posts_per_window: TEST_POSTS_PER_WINDOW,
             ..Config::default()
         };
-        let state = AppState::new(host.clone(), store, Arc::new(LocalBus::new()), config);
+        let state = AppState::new(
+            host.clone(),
+            Arc::clone(&store) as _,
+            Arc::new(LocalBus::new()),
+            config,
+        );
         let background = crate::start_background(&state);
         Ok(Self {
             host,
             state,
             _background: background,
+            store,
             _dir: dir,
         })
     }
@@ -287,7 +295,7 @@ impl TestApp {
     /// older cursor is behind the retained history. Returns how many went.
     pub async fn prune_all_but_newest(&self) -> anyhow::Result<u64> {
         let later = self.state.config.clock.now() + chrono::TimeDelta::hours(1);
-        self.state.store.prune(later).await
+        self.store.prune(later).await
     }
 }
 

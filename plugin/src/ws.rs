@@ -3,6 +3,10 @@
 //! One connection may follow several rooms; each subscription runs a
 //! [`crate::feed::follow`] task (replay, then live, resync on gaps).
 //!
+//! A live event's frame is serialised once, by the first of its recipients
+//! on this node, and kept with the event ([`RoomEvent::encoded`]); every
+//! other recipient clones the shared bytes.
+//!
 //! Frames leave through one bounded queue per connection. When a client
 //! reads too slowly the queue fills, its subscription tasks stop draining the
 //! bus, and they catch up from the store once it drains: memory per
@@ -14,6 +18,7 @@
 //! connection can send faster than one message per commit, and its messages
 //! still keep the order they were sent in.
 
+use crate::bus::RoomEvent;
 use crate::chat::{self, Draft};
 use crate::error::AppError;
 use crate::extract::{MaybeCaller, SameOrigin};
@@ -279,7 +284,7 @@ async fn subscribe(
 /// once for all recipients.
 fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
     let frame = match item {
-        FeedItem::Live(event) => return WsMessage::Text(event.frame()),
+        FeedItem::Live(event) => return WsMessage::Text(live_frame(&event)),
         FeedItem::Stored(message) => ServerFrame::Event {
             room: room.clone(),
             event: Event::Message { message: *message },
@@ -306,11 +311,32 @@ fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
     frame_message(&frame)
 }
 
+/// A live event's `ServerFrame::Event` JSON, as [`RoomEvent::encoded`] keeps
+/// it for every recipient.
+struct LiveFrame(Utf8Bytes);
+
+/// The frame for a live event, serialised by its first recipient; the rest
+/// clone the bytes (a reference count, no copy).
+fn live_frame(event: &RoomEvent) -> Utf8Bytes {
+    let encode = |event: &RoomEvent| {
+        LiveFrame(frame_text(&ServerFrame::Event {
+            room: event.room.clone(),
+            event: event.event.clone(),
+        }))
+    };
+    match event.encoded(encode) {
+        Some(LiveFrame(frame)) => frame.clone(),
+        None => encode(event).0,
+    }
+}
+
 fn frame_message(frame: &ServerFrame) -> WsMessage {
+    WsMessage::Text(frame_text(frame))
+}
+
+fn frame_text(frame: &ServerFrame) -> Utf8Bytes {
     // Serialising these plain data types cannot fail.
-    WsMessage::Text(Utf8Bytes::from(
-        serde_json::to_string(frame).unwrap_or_default(),
-    ))
+    Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default())
 }
 
 fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> WsMessage {
@@ -319,4 +345,30 @@ fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) ->
         message: message.to_owned(),
         client_msg_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_frame_is_serialised_once_for_every_recipient() {
+        let room = RoomId::new("r1");
+        let message = crate::render::rendered(crate::render::sample(&room, 1, "**hi**"));
+        let event = RoomEvent::new(room.clone(), Event::Message { message });
+        let (first, second) = (live_frame(&event), live_frame(&event));
+        assert_eq!(
+            first.as_str().as_ptr(),
+            second.as_str().as_ptr(),
+            "the second recipient shares the first one's bytes"
+        );
+        let parsed: ServerFrame = serde_json::from_str(first.as_str()).unwrap();
+        assert_eq!(
+            parsed,
+            ServerFrame::Event {
+                room,
+                event: event.event.clone()
+            }
+        );
+    }
 }

@@ -24,16 +24,15 @@ pub async fn rebuild_transcripts(
     let install = Install::at(data)?;
     let wiki_store = install.wiki_store(backends.database_url.as_deref()).await?;
     let (store, bus) = chat_backends(&install, backends).await?;
-    let parts = web::app(wiki_store, store, bus, crate::server::chat_config(&install))?;
-    let state = &parts.plugin;
     let rooms = match room {
-        Some(id) => vec![state
-            .store
+        Some(id) => vec![store
             .room(&RoomId::new(id.clone()))
             .await?
             .with_context(|| format!("no room with id {id}"))?],
-        None => state.store.rooms().await?,
+        None => store.rooms().await?,
     };
+    let parts = web::app(wiki_store, store, bus, crate::server::chat_config(&install))?;
+    let state = &parts.plugin;
     let total: u64 = rooms.iter().map(|r| r.last_seq).sum();
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len} messages ({eta})")

@@ -30,8 +30,8 @@ pub struct Options {
 pub async fn chat_backends(
     install: &Install,
     backends: &crate::cli::Backends,
-) -> anyhow::Result<(Arc<dyn plugin::Store>, Arc<dyn plugin::Bus>)> {
-    let store: Arc<dyn plugin::Store> = match &backends.database_url {
+) -> anyhow::Result<(Arc<dyn plugin::StoreMaintenance>, Arc<dyn plugin::NodeLink>)> {
+    let store: Arc<dyn plugin::StoreMaintenance> = match &backends.database_url {
         Some(url) => {
             let store = plugin::store::PostgresStore::connect(url)
                 .await
@@ -44,7 +44,7 @@ pub async fn chat_backends(
                 .with_context(|| format!("opening {}", install.chat_db_path().display()))?,
         ),
     };
-    let bus: Arc<dyn plugin::Bus> = match &backends.nats_url {
+    let bus: Arc<dyn plugin::NodeLink> = match &backends.nats_url {
         Some(url) => {
             let node = backends.node_id.clone().unwrap_or_else(node_name);
             let bus = plugin::nats::NatsBus::connect(url, &node)

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use plugin::{AppState, Bus};
+use plugin::{AppState, NodeLink};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
@@ -134,7 +134,7 @@ pub struct Parts {
 pub fn app(
     store: Arc<dyn Store>,
     chat_store: Arc<dyn plugin::Store>,
-    bus: Arc<dyn Bus>,
+    bus: Arc<dyn NodeLink>,
     config: plugin::Config,
 ) -> anyhow::Result<Parts> {
     let manifest = Manifest::bundled()?;

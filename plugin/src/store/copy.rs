@@ -420,7 +420,9 @@ async fn insert(
 mod tests {
     use super::*;
     use crate::store::suite::service_missing;
-    use crate::store::{NewMessage, SqliteStore, Store, StoredFile};
+    use crate::store::{
+        MessageQuery, NewMessage, SqliteStore, Store, StoreMaintenance, StoredFile,
+    };
     use protocol::{PageId, TranscriptRef, UserId};
     use sqlx::{Connection as _, Executor as _, PgConnection};
 
@@ -534,8 +536,13 @@ mod tests {
             assert_eq!(before, after);
             for room in &rooms {
                 assert_eq!(
-                    sqlite.messages_after(room, 0, 100).await.unwrap(),
-                    pg.messages_after(room, 0, 100).await.unwrap()
+                    sqlite
+                        .messages(room, MessageQuery::After(0), 100)
+                        .await
+                        .unwrap(),
+                    pg.messages(room, MessageQuery::After(0), 100)
+                        .await
+                        .unwrap()
                 );
                 assert_eq!(
                     sqlite.revisions(room, 3).await.unwrap(),

@@ -3,6 +3,15 @@
 //! Callers only ever see this trait; `sqlite` is the embedded default and a
 //! PostgreSQL implementation slots in beside it. Every write returns after its
 //! transaction has committed, so an acknowledged message survives a crash.
+//! Reads of a room's messages go through one method, [`Store::messages`],
+//! with a [`MessageQuery`] saying which; what only maintenance commands use
+//! is in [`StoreMaintenance`].
+//!
+//! # Layout
+//! - [`sqlite`], [`postgres`]: the two backends, each split into its
+//!   connection handling, schema, row mapping and queries.
+//! - [`copy`]: the one-shot SQLite-to-PostgreSQL copy.
+//! - `suite` (tests): one contract, run on both backends.
 
 pub mod copy;
 pub mod postgres;
@@ -129,6 +138,26 @@ pub struct Revision {
     pub replaced_at: DateTime<Utc>,
 }
 
+/// Which of a room's messages [`Store::messages`] reads. Seq bounds are
+/// exclusive; time bounds are the messages' `created_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageQuery {
+    /// `seq > after`, oldest first: catching up from a cursor.
+    After(u64),
+    /// `seq < before`, newest first: paging back through history.
+    Before(u64),
+    /// Created at or after `since` with `seq < before`, newest first:
+    /// history by time range, a page at a time.
+    Since { since: DateTime<Utc>, before: u64 },
+    /// Created in `[from, to)`, oldest first: one transcript day.
+    Between {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    /// Replies to the message with this seq, oldest first: a thread.
+    Replies(u64),
+}
+
 /// Durable storage for rooms and messages.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -142,9 +171,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// A room by id.
     async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>>;
-
-    /// Every room, oldest first (for maintenance commands).
-    async fn rooms(&self) -> anyhow::Result<Vec<Room>>;
 
     /// A file shared in `room`, unless its message was deleted.
     async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>>;
@@ -173,19 +199,12 @@ pub trait Store: Send + Sync + 'static {
         appended
     }
 
-    /// Messages with `seq > after`, oldest first, at most `limit`.
-    async fn messages_after(
+    /// The room's messages that `query` selects, at most `limit`, in the
+    /// order [`MessageQuery`] gives for each kind.
+    async fn messages(
         &self,
         room: &RoomId,
-        after: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>>;
-
-    /// Messages with `seq < before`, newest first, at most `limit`.
-    async fn messages_before(
-        &self,
-        room: &RoomId,
-        before: u64,
+        query: MessageQuery,
         limit: usize,
     ) -> anyhow::Result<Vec<Message>>;
 
@@ -215,24 +234,6 @@ pub trait Store: Send + Sync + 'static {
     /// A message's earlier versions, oldest first.
     async fn revisions(&self, room: &RoomId, seq: u64) -> anyhow::Result<Vec<Revision>>;
 
-    /// Replies to the message `parent`, oldest first, at most `limit`.
-    async fn replies(
-        &self,
-        room: &RoomId,
-        parent: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>>;
-
-    /// Messages created at or after `since` with `seq < before`, newest
-    /// first, at most `limit`: history by time range, a page at a time.
-    async fn messages_since(
-        &self,
-        room: &RoomId,
-        since: DateTime<Utc>,
-        before: u64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>>;
-
     /// Raises `user`'s read mark in `room` to `seq` (never lowers it);
     /// returns the mark now stored.
     async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> anyhow::Result<u64>;
@@ -240,26 +241,26 @@ pub trait Store: Send + Sync + 'static {
     /// `user`'s read mark in `room`: the last seq they have seen (0: none).
     async fn last_read(&self, room: &RoomId, user: &UserId) -> anyhow::Result<u64>;
 
-    /// Retention: removes every message created before `before`, in all
-    /// rooms, except each room's newest (so its seq counter and last
-    /// activity stay meaningful). Returns how many were removed. Readers whose
-    /// cursor falls before what is left get a `reset`.
-    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64>;
-
-    /// Messages created in `[from, to)`, oldest first, at most `limit`: one
-    /// transcript day.
-    async fn messages_between(
-        &self,
-        room: &RoomId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: usize,
-    ) -> anyhow::Result<Vec<Message>>;
-
     /// Records where `room`'s transcript for its day lives in the host.
     async fn set_transcript(&self, room: &RoomId, transcript: &TranscriptRef)
         -> anyhow::Result<()>;
 
     /// The room's published transcripts, newest day first.
     async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>>;
+}
+
+/// What only maintenance commands (`backchannel chat prune`, transcript
+/// rebuilds, the PostgreSQL migration) need from a store; the running chat
+/// sees only [`Store`]. Every backend implements both, so a command opens
+/// one store as `dyn StoreMaintenance` and hands it on as `dyn Store`.
+#[async_trait]
+pub trait StoreMaintenance: Store {
+    /// Every room, oldest first.
+    async fn rooms(&self) -> anyhow::Result<Vec<Room>>;
+
+    /// Retention: removes every message created before `before`, in all
+    /// rooms, except each room's newest (so its seq counter and last
+    /// activity stay meaningful). Returns how many were removed. Readers whose
+    /// cursor falls before what is left get a `reset`.
+    async fn prune(&self, before: DateTime<Utc>) -> anyhow::Result<u64>;
 }

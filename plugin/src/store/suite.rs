@@ -13,7 +13,8 @@
 //! PostgreSQL cases fail under `CI=true` and otherwise print
 //! `SKIPPED: postgres store suite because <reason>` and pass.
 
-use super::{Appended, Changed, NewMessage, PostgresStore, SqliteStore, Store};
+use super::MessageQuery::{After, Before, Between, Replies, Since};
+use super::{Appended, Changed, NewMessage, PostgresStore, SqliteStore, Store, StoreMaintenance};
 use chrono::Utc;
 use futures_util::FutureExt;
 use protocol::{PageId, RoomId, TranscriptRef, UserId};
@@ -26,8 +27,8 @@ use std::time::Duration;
 
 /// Two handles on one database: two nodes on PostgreSQL, one store on SQLite.
 struct Nodes {
-    a: Arc<dyn Store>,
-    b: Arc<dyn Store>,
+    a: Arc<dyn StoreMaintenance>,
+    b: Arc<dyn StoreMaintenance>,
 }
 
 /// True under CI (`CI=true` or `CI=1`), where a missing service is a failure.
@@ -54,7 +55,8 @@ fn postgres_url() -> String {
 
 async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("chat.db")).unwrap());
+    let store: Arc<dyn StoreMaintenance> =
+        Arc::new(SqliteStore::open(&dir.path().join("chat.db")).unwrap());
     case(Nodes {
         a: Arc::clone(&store),
         b: store,
@@ -230,15 +232,18 @@ async fn append_assigns_gapless_seq_and_is_idempotent(nodes: Nodes) {
     let (other, _) = store.append(answer).await.unwrap();
     assert_eq!((other.seq, other.reply_to), (2, Some(1)));
 
-    let all = store.messages_after(&room.id, 0, 10).await.unwrap();
+    let all = store.messages(&room.id, After(0), 10).await.unwrap();
     assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(all[0], first, "what append returns is what is stored");
     assert_eq!(all[1], other);
     assert_eq!(
-        store.messages_after(&room.id, 1, 10).await.unwrap(),
+        store.messages(&room.id, After(1), 10).await.unwrap(),
         vec![other.clone()]
     );
-    assert_eq!(store.messages_after(&room.id, 0, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store.messages(&room.id, After(0), 1).await.unwrap().len(),
+        1
+    );
 
     let stored = store.room(&room.id).await.unwrap().unwrap();
     assert_eq!(stored.last_seq, 2);
@@ -272,7 +277,7 @@ async fn concurrent_appends_from_two_nodes_are_gapless(nodes: Nodes) {
     for task in tasks {
         task.await.unwrap();
     }
-    let all = nodes.b.messages_after(&room.id, 0, 1000).await.unwrap();
+    let all = nodes.b.messages(&room.id, After(0), 1000).await.unwrap();
     let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=500).collect::<Vec<_>>());
     assert_eq!(nodes.a.room(&room.id).await.unwrap().unwrap().last_seq, 500);
@@ -310,7 +315,7 @@ async fn an_idempotency_race_stores_one_row(nodes: Nodes) {
             "round {round}"
         );
     }
-    let all = nodes.a.messages_after(&room.id, 0, 100).await.unwrap();
+    let all = nodes.a.messages(&room.id, After(0), 100).await.unwrap();
     assert_eq!(
         all.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=20).collect::<Vec<_>>(),
@@ -344,11 +349,11 @@ async fn history_pages_backwards_and_lists_posters(nodes: Nodes) {
         message.author_name = format!("{who} {n}");
         store.append(message).await.unwrap();
     }
-    let page = store.messages_before(&room.id, 5, 2).await.unwrap();
+    let page = store.messages(&room.id, Before(5), 2).await.unwrap();
     assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 3]);
-    let rest = store.messages_before(&room.id, 3, 10).await.unwrap();
+    let rest = store.messages(&room.id, Before(3), 10).await.unwrap();
     assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 1]);
-    let newest = store.messages_before(&room.id, u64::MAX, 1).await.unwrap();
+    let newest = store.messages(&room.id, Before(u64::MAX), 1).await.unwrap();
     assert_eq!(newest[0].seq, 5);
 
     let posters = nodes.b.posters(&room.id).await.unwrap();
@@ -406,7 +411,7 @@ async fn edits_keep_history_and_deletes_leave_a_tombstone(nodes: Nodes) {
     assert!(store.revisions(&room, 1).await.unwrap().is_empty());
     // The seq stays taken; the message can change no more.
     assert_eq!(store.message(&room, 1).await.unwrap(), Some(*gone));
-    assert_eq!(store.messages_after(&room, 0, 10).await.unwrap().len(), 2);
+    assert_eq!(store.messages(&room, After(0), 10).await.unwrap().len(), 2);
     assert_eq!(
         store.edit(&room, 1, "again".into(), vec![]).await.unwrap(),
         Changed::Deleted
@@ -428,21 +433,42 @@ async fn replies_and_time_ranges(nodes: Nodes) {
         reply.reply_to = Some(parent);
         store.append(reply).await.unwrap();
     }
-    let replies = nodes.b.replies(&room, 1, 10).await.unwrap();
+    let replies = nodes.b.messages(&room, Replies(1), 10).await.unwrap();
     assert_eq!(
         replies.iter().map(|m| m.seq).collect::<Vec<_>>(),
         vec![3, 5]
     );
-    assert_eq!(store.replies(&room, 1, 1).await.unwrap().len(), 1);
-    assert!(store.replies(&room, 4, 10).await.unwrap().is_empty());
+    assert_eq!(store.messages(&room, Replies(1), 1).await.unwrap().len(), 1);
+    assert!(store
+        .messages(&room, Replies(4), 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     let hour_ago = Utc::now() - chrono::Duration::hours(1);
     let recent = store
-        .messages_since(&room, hour_ago, u64::MAX, 2)
+        .messages(
+            &room,
+            Since {
+                since: hour_ago,
+                before: u64::MAX,
+            },
+            2,
+        )
         .await
         .unwrap();
     assert_eq!(recent.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![5, 4]);
-    let older = store.messages_since(&room, hour_ago, 4, 10).await.unwrap();
+    let older = store
+        .messages(
+            &room,
+            Since {
+                since: hour_ago,
+                before: 4,
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         older.iter().map(|m| m.seq).collect::<Vec<_>>(),
         vec![3, 2, 1]
@@ -450,14 +476,28 @@ async fn replies_and_time_ranges(nodes: Nodes) {
     // `since` is inclusive.
     let third = store.message(&room, 3).await.unwrap().unwrap();
     let from_third = store
-        .messages_since(&room, third.created_at, u64::MAX, 10)
+        .messages(
+            &room,
+            Since {
+                since: third.created_at,
+                before: u64::MAX,
+            },
+            10,
+        )
         .await
         .unwrap();
     assert!(from_third.iter().any(|m| m.seq == 3));
     assert!(from_third.iter().all(|m| m.created_at >= third.created_at));
     let future = Utc::now() + chrono::Duration::hours(1);
     assert!(store
-        .messages_since(&room, future, u64::MAX, 10)
+        .messages(
+            &room,
+            Since {
+                since: future,
+                before: u64::MAX
+            },
+            10
+        )
         .await
         .unwrap()
         .is_empty());
@@ -511,7 +551,7 @@ async fn pruning_keeps_the_newest_message_and_moves_first_seq(nodes: Nodes) {
         .await
         .unwrap();
     assert_eq!(next.seq, 4, "seq keeps counting after a prune");
-    let left = store.messages_after(&room, 0, 10).await.unwrap();
+    let left = store.messages(&room, After(0), 10).await.unwrap();
     assert_eq!(left.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 4]);
 }
 
@@ -520,10 +560,12 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
     let room = lobby_with(store, &["a", "b", "c"]).await;
     let now = Utc::now();
     let day = store
-        .messages_between(
+        .messages(
             &room,
-            now - chrono::Duration::hours(1),
-            now + chrono::Duration::hours(1),
+            Between {
+                from: now - chrono::Duration::hours(1),
+                to: now + chrono::Duration::hours(1),
+            },
             10,
         )
         .await
@@ -534,20 +576,24 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
         "oldest first"
     );
     let limited = store
-        .messages_between(
+        .messages(
             &room,
-            now - chrono::Duration::hours(1),
-            now + chrono::Duration::hours(1),
+            Between {
+                from: now - chrono::Duration::hours(1),
+                to: now + chrono::Duration::hours(1),
+            },
             2,
         )
         .await
         .unwrap();
     assert_eq!(limited.len(), 2);
     assert!(store
-        .messages_between(
+        .messages(
             &room,
-            now + chrono::Duration::hours(1),
-            now + chrono::Duration::hours(2),
+            Between {
+                from: now + chrono::Duration::hours(1),
+                to: now + chrono::Duration::hours(2)
+            },
             10
         )
         .await
@@ -612,7 +658,7 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
     };
     store.append(next_day).await.unwrap();
 
-    let stored = store.messages_after(&room, 0, 10).await.unwrap();
+    let stored = store.messages(&room, After(0), 10).await.unwrap();
     assert_eq!(
         stored.iter().map(|m| m.created_at).collect::<Vec<_>>(),
         vec![
@@ -625,7 +671,14 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
     let midnight = at("2026-11-23T00:00:00Z");
     let evening = nodes
         .b
-        .messages_between(&room, midnight - chrono::Duration::days(1), midnight, 10)
+        .messages(
+            &room,
+            Between {
+                from: midnight - chrono::Duration::days(1),
+                to: midnight,
+            },
+            10,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -658,21 +711,42 @@ async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
         store.append(message).await.unwrap();
     }
     let window = store
-        .messages_between(&room, minute(1_200), minute(1_300), 1_000)
+        .messages(
+            &room,
+            Between {
+                from: minute(1_200),
+                to: minute(1_300),
+            },
+            1_000,
+        )
         .await
         .unwrap();
     let seqs: Vec<u64> = window.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1_200..1_300).collect::<Vec<u64>>());
 
     let recent = store
-        .messages_since(&room, minute(2_400), u64::MAX, 1_000)
+        .messages(
+            &room,
+            Since {
+                since: minute(2_400),
+                before: u64::MAX,
+            },
+            1_000,
+        )
         .await
         .unwrap();
     assert_eq!(recent.len(), 101, "minutes 2,400 to 2,500");
     assert_eq!(recent.first().map(|m| m.seq), Some(2_500), "newest first");
     assert_eq!(recent.last().map(|m| m.seq), Some(2_400));
     let before = store
-        .messages_since(&room, minute(10), 20, 1_000)
+        .messages(
+            &room,
+            Since {
+                since: minute(10),
+                before: 20,
+            },
+            1_000,
+        )
         .await
         .unwrap();
     assert_eq!(before.len(), 10, "seqs 10 to 19: {before:?}");
@@ -709,7 +783,7 @@ async fn a_batch_keeps_its_order_and_each_outcome(nodes: Nodes) {
     assert_eq!(created(4), (4, "three".into()));
     let stored: Vec<String> = nodes
         .a
-        .messages_after(&room, 0, 10)
+        .messages(&room, After(0), 10)
         .await
         .unwrap()
         .into_iter()

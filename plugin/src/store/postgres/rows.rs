@@ -1,0 +1,93 @@
+//! Row mapping for the PostgreSQL store, and the row lock an edit or a
+//! delete takes on its message.
+
+use super::super::{Room, StoredFile};
+use chrono::{DateTime, Utc};
+use protocol::{Message, MessageId, PageId, RoomId, UserId};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+/// Seqs and limits are u64 in the API and BIGINT in the table.
+pub(super) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) fn to_u64(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+pub(super) fn room_from_row(row: &PgRow) -> Result<Room, sqlx::Error> {
+    Ok(Room {
+        id: RoomId(row.try_get("id")?),
+        page: PageId(row.try_get("page_id")?),
+        name: row.try_get("name")?,
+        topic: row.try_get("topic")?,
+        created_by: UserId(row.try_get("created_by")?),
+        created_at: row.try_get("created_at")?,
+        last_seq: to_u64(row.try_get("last_seq")?),
+        last_activity: row.try_get("last_activity")?,
+    })
+}
+
+pub(super) fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
+    let mentions: Vec<String> = row.try_get("mentions")?;
+    Ok(Message {
+        id: MessageId(row.try_get("id")?),
+        room: RoomId(row.try_get("room_id")?),
+        seq: to_u64(row.try_get("seq")?),
+        author: UserId(row.try_get("author")?),
+        author_name: row.try_get("author_name")?,
+        body: row.try_get("body")?,
+        html: String::new(),
+        created_at: row.try_get("created_at")?,
+        edited_at: row.try_get("edited_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+        reply_to: row.try_get::<Option<i64>, _>("reply_to")?.map(to_u64),
+        client_msg_id: row.try_get("client_msg_id")?,
+        mentions: mentions.into_iter().map(UserId).collect(),
+        attachments: serde_json::from_str(&row.try_get::<String, _>("attachments")?)
+            .unwrap_or_default(),
+    })
+}
+
+pub(super) fn stored_file_from_row(row: &PgRow) -> Result<StoredFile, sqlx::Error> {
+    Ok(StoredFile {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        size: to_u64(row.try_get("size")?),
+        content_type: row.try_get("content_type")?,
+        sha256: row.try_get("sha256")?,
+    })
+}
+
+/// A new random room id: 16 lowercase hex digits (64 random bits).
+pub(super) fn new_room_id() -> RoomId {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    RoomId(simple[..16].to_owned())
+}
+
+/// What a locked message looks like before an edit or delete.
+pub(super) enum Current {
+    Missing,
+    Deleted,
+    Live,
+}
+
+/// Locks message `seq` of `room` for the rest of `tx`.
+pub(super) async fn lock_message(
+    tx: &mut PgConnection,
+    room: &str,
+    seq: u64,
+) -> anyhow::Result<Current> {
+    let row =
+        sqlx::query("SELECT deleted_at FROM messages WHERE room_id = $1 AND seq = $2 FOR UPDATE")
+            .bind(room)
+            .bind(to_i64(seq))
+            .fetch_optional(tx)
+            .await?;
+    Ok(match row {
+        None => Current::Missing,
+        Some(row) if row.try_get::<Option<DateTime<Utc>>, _>(0)?.is_some() => Current::Deleted,
+        Some(_) => Current::Live,
+    })
+}
