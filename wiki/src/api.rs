@@ -15,9 +15,9 @@
 use crate::acl::{self, Permissions};
 use crate::pages::{self, Page, PagePath};
 use crate::sessions::Session;
+use crate::state::Wiki;
 use crate::store::Store;
 use crate::users::Member;
-use crate::web::Wiki;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

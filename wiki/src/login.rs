@@ -8,11 +8,12 @@
 //! match. Failed attempts count against the username and the client IP
 //! ([`crate::throttle`]). Sign-out checks the session's own CSRF token.
 
+use crate::error::internal_error;
+use crate::layout::layout;
 use crate::sessions::{self, same_secret, Kind};
+use crate::state::Wiki;
 use crate::throttle;
 use crate::users;
-use crate::views::layout;
-use crate::web::{internal_error, Wiki};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

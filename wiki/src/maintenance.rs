@@ -5,8 +5,8 @@
 //! mode lets both write in turn, PostgreSQL is shared anyway) and show
 //! progress on long work.
 
+use crate::backends::{chat_backends, chat_config, Backends};
 use crate::install::Install;
-use crate::server::chat_backends;
 use crate::web;
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
@@ -17,14 +17,14 @@ use std::path::Path;
 /// Re-publishes transcript pages for one room or all, from `since` on.
 pub async fn rebuild_transcripts(
     data: &Path,
-    backends: &crate::cli::Backends,
+    backends: &Backends,
     room: Option<String>,
     since: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
     let install = Install::at(data)?;
     let wiki_store = install.wiki_store(backends.database_url.as_deref()).await?;
     let (store, bus) = chat_backends(&install, backends).await?;
-    let parts = web::app(wiki_store, store, bus, crate::server::chat_config(&install))?;
+    let parts = web::app(wiki_store, store, bus, chat_config(&install))?;
     let state = &parts.plugin;
     let rooms = match room {
         Some(id) => vec![state
@@ -61,7 +61,7 @@ pub async fn rebuild_transcripts(
 }
 
 /// Deletes messages older than `days` days.
-pub async fn prune(data: &Path, backends: &crate::cli::Backends, days: u32) -> anyhow::Result<()> {
+pub async fn prune(data: &Path, backends: &Backends, days: u32) -> anyhow::Result<()> {
     let install = Install::at(data)?;
     let (store, _bus) = chat_backends(&install, backends).await?;
     let before = Utc::now() - chrono::Duration::days(i64::from(days));

@@ -10,7 +10,8 @@
 //!
 //! Domain rules (name and password checks, hashing, who may do what, query
 //! parsing, snippet escaping) live in [`crate::users`], [`crate::acl`],
-//! [`crate::pages`] and [`crate::search`]; the store only stores, and does
+//! [`crate::pages`] and [`crate::query`]; the records it takes and returns in
+//! [`crate::model`]. The store only stores, and does
 //! the few multi-step writes (a page with its missing ancestors and its
 //! revision, a permissions change with its ACL epoch bump) in one
 //! transaction, so they stay atomic on either backend.
@@ -25,15 +26,18 @@ pub mod sqlite;
 #[cfg(test)]
 mod suite;
 
-use crate::acl::{AccessMap, Permissions, Rules};
-use crate::pages::{Page, PagePath, Revision, Written};
-use crate::search::Term;
-use crate::users::{Member, User};
+use crate::model::{
+    AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+};
+use crate::query::Term;
 use async_trait::async_trait;
 use std::sync::Arc;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// The `settings` key of the ACL epoch counter (see [`crate::acl`]).
+pub(crate) const EPOCH_KEY: &str = "acl.epoch";
 
 /// An account to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +85,7 @@ pub struct PageWrite {
 }
 
 /// A search hit before escaping: the snippet carries
-/// [`crate::search::OPEN`]/[`crate::search::CLOSE`] around the matches.
+/// [`crate::query::OPEN`]/[`crate::query::CLOSE`] around the matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawHit {
     pub id: i64,

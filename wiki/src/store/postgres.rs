@@ -34,10 +34,10 @@
 //! Every write returns after COMMIT (`synchronous_commit = on`).
 
 use super::{NewSession, NewUser, PageWrite, RawHit, Store, StoredSession};
-use crate::acl::{self, AccessMap, Permissions, Rules};
-use crate::pages::{Page, PagePath, Revision, Written};
-use crate::search::{self, Term};
-use crate::users::{Member, User};
+use crate::model::{
+    self, AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+};
+use crate::query::{self, Term};
 use anyhow::{bail, Context as _};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -216,7 +216,7 @@ async fn bump_epoch(conn: &mut PgConnection) -> anyhow::Result<()> {
         "INSERT INTO settings (key, value) VALUES ($1, '1')
          ON CONFLICT (key) DO UPDATE SET value = (settings.value::bigint + 1)::text",
     )
-    .bind(acl::EPOCH_KEY)
+    .bind(super::EPOCH_KEY)
     .execute(conn)
     .await?;
     Ok(())
@@ -488,7 +488,7 @@ fn revision_from(row: RevisionRow) -> Revision {
 async fn grants(
     conn: &mut PgConnection,
     page_id: i64,
-) -> anyhow::Result<(Vec<acl::Principal>, Vec<acl::Principal>)> {
+) -> anyhow::Result<(Vec<model::Principal>, Vec<model::Principal>)> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT kind, principal FROM page_grants WHERE page_id = $1
          ORDER BY kind COLLATE \"C\", principal COLLATE \"C\"",
@@ -496,7 +496,7 @@ async fn grants(
     .bind(page_id)
     .fetch_all(conn)
     .await?;
-    Ok(acl::split_grants(rows))
+    Ok(model::split_grants(rows))
 }
 
 /// The SQL of a `tsquery` matching all `terms`, with its bind values: each
@@ -560,7 +560,7 @@ impl Store for PostgresStore {
 
     async fn acl_epoch(&self) -> anyhow::Result<u64> {
         Ok(self
-            .setting(acl::EPOCH_KEY)
+            .setting(super::EPOCH_KEY)
             .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
@@ -964,7 +964,7 @@ impl Store for PostgresStore {
                 let (view, edit) = grants(&mut conn, owner).await?;
                 Ok(Rules { view, edit })
             }
-            None => Ok(acl::default_rules()),
+            None => Ok(model::default_rules()),
         }
     }
 
@@ -1009,10 +1009,10 @@ impl Store for PostgresStore {
         // keeps ts_headline from trimming short words at the edges.
         let options = format!(
             "StartSel=\"{}\", StopSel=\"{}\", MaxWords={}, MinWords={}, ShortWord=0",
-            search::OPEN,
-            search::CLOSE,
-            search::SNIPPET_WORDS,
-            search::SNIPPET_WORDS / 2
+            query::OPEN,
+            query::CLOSE,
+            query::SNIPPET_WORDS,
+            query::SNIPPET_WORDS / 2
         );
         let ids_param = binds.len() + 1;
         let options_param = binds.len() + 2;

@@ -16,10 +16,10 @@
 //! `deploys` also finds `deploy` and `deployed`.
 
 use super::{NewSession, NewUser, PageWrite, RawHit, Store, StoredSession};
-use crate::acl::{self, AccessMap, Permissions, Rules};
-use crate::pages::{Page, PagePath, Revision, Written};
-use crate::search::{self, Term};
-use crate::users::{Member, User};
+use crate::model::{
+    self, AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+};
+use crate::query::{self, Term};
 use anyhow::{bail, Context as _};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
@@ -251,7 +251,7 @@ fn bump_epoch(conn: &Connection) -> anyhow::Result<()> {
     conn.execute(
         "INSERT INTO settings(key, value) VALUES (?1, '1')
          ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-        [acl::EPOCH_KEY],
+        [super::EPOCH_KEY],
     )?;
     Ok(())
 }
@@ -476,14 +476,14 @@ fn revision_from_row(row: &Row<'_>) -> rusqlite::Result<Revision> {
 fn grants(
     conn: &Connection,
     page_id: i64,
-) -> anyhow::Result<(Vec<acl::Principal>, Vec<acl::Principal>)> {
+) -> anyhow::Result<(Vec<model::Principal>, Vec<model::Principal>)> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, principal FROM page_grants WHERE page_id = ?1 ORDER BY kind, principal",
     )?;
     let rows: Vec<(String, String)> = stmt
         .query_map([page_id], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    Ok(acl::split_grants(rows))
+    Ok(model::split_grants(rows))
 }
 
 #[async_trait]
@@ -508,7 +508,7 @@ impl Store for SqliteStore {
 
     async fn acl_epoch(&self) -> anyhow::Result<u64> {
         self.call(|conn| {
-            Ok(setting(conn, acl::EPOCH_KEY)?
+            Ok(setting(conn, super::EPOCH_KEY)?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0))
         })
@@ -959,7 +959,7 @@ impl Store for SqliteStore {
                     let (view, edit) = grants(conn, owner)?;
                     Ok(Rules { view, edit })
                 }
-                None => Ok(acl::default_rules()),
+                None => Ok(model::default_rules()),
             }
         })
         .await
@@ -1034,15 +1034,15 @@ impl Store for SqliteStore {
                 else {
                     continue;
                 };
-                let snippet = match search::literal_snippet(&markdown, &terms) {
+                let snippet = match query::literal_snippet(&markdown, &terms) {
                     Some(snippet) => snippet,
                     None => fts_snippet
                         .query_row(
                             params![
                                 query,
-                                search::OPEN.to_string(),
-                                search::CLOSE.to_string(),
-                                search::SNIPPET_WORDS,
+                                query::OPEN.to_string(),
+                                query::CLOSE.to_string(),
+                                query::SNIPPET_WORDS,
                                 id
                             ],
                             |row| row.get(0),
@@ -1068,7 +1068,7 @@ mod tests {
     use super::*;
 
     fn fts_query(input: &str) -> Option<String> {
-        super::fts_query(&search::terms(input))
+        super::fts_query(&query::terms(input))
     }
 
     #[test]
