@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 /// A plain HTML error page with `status`.
-pub fn error_page(
+fn error_page(
     status: StatusCode,
     session: Option<&Session>,
     here: &str,
@@ -24,7 +24,7 @@ pub fn error_page(
 }
 
 /// A 500 page for an unexpected failure; the cause goes to the log only.
-pub fn internal_error(err: anyhow::Error) -> Response {
+fn internal_error(err: anyhow::Error) -> Response {
     tracing::error!(error = ?err, "request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,7 +19,7 @@
 //! Parsing queries and cutting snippets live below the store, in
 //! [`crate::query`].
 
-use crate::error::internal_error;
+use crate::error::PageError;
 use crate::layout::layout;
 use crate::pages::PagePath;
 use crate::query::{highlight, terms};
@@ -163,15 +163,12 @@ async fn search_page(
     State(wiki): State<Wiki>,
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<SearchQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let session = wiki.session(&headers).await;
     let member = session.as_ref().map(|s| s.member.clone());
     let page = query.page();
     let q = query.q.clone();
-    let results = match run(&wiki, member, q.clone(), page).await {
-        Ok(results) => results,
-        Err(err) => return internal_error(err),
-    };
+    let results = run(&wiki, member, q.clone(), page).await?;
     let searchable = !terms(&q).is_empty();
     let pages = results.total.div_ceil(PER_PAGE);
     let link = |n: usize| {
@@ -221,5 +218,5 @@ async fn search_page(
             }
         }
     };
-    layout("Search", session.as_ref(), &here, body).into_response()
+    Ok(layout("Search", session.as_ref(), &here, body).into_response())
 }
