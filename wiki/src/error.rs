@@ -50,7 +50,7 @@ pub enum PageError {
     Internal(anyhow::Error),
 }
 
-/// What [`error_page`] shows.
+/// What an error page shows.
 #[derive(Debug)]
 pub struct ErrorPage {
     pub status: StatusCode,

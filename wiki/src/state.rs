@@ -27,7 +27,7 @@ pub struct Shared {
     /// every write that may change access.
     pub epoch: acl::Epoch,
     /// Who a request's token belongs to, cached per epoch (shared with the
-    /// chat plugin's [`WikiHost`]).
+    /// chat plugin's [`WikiHost`](crate::host::WikiHost)).
     pub sessions: Sessions,
 }
 
