@@ -8,10 +8,12 @@
 //! Accounts themselves are created on the command line
 //! (`backchannel user add`), where the generated password can be shown once.
 
+use crate::error::PageError;
+use crate::layout::layout;
+use crate::sessions::csrf_ok;
 use crate::sessions::Session;
+use crate::state::Wiki;
 use crate::users;
-use crate::views::layout;
-use crate::web::{csrf_ok, csrf_rejected, error_page, internal_error, Wiki};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,17 +30,17 @@ pub fn routes() -> Router<Wiki> {
 }
 
 /// The caller if they are an admin, or the response for everyone else.
-async fn admin(wiki: &Wiki, headers: &HeaderMap) -> Result<Session, Response> {
+async fn admin(wiki: &Wiki, headers: &HeaderMap) -> Result<Session, PageError> {
     match wiki.session(headers).await {
         Some(session) if session.member.user.is_admin => Ok(session),
-        Some(session) => Err(error_page(
+        Some(session) => Err(PageError::page(
             StatusCode::FORBIDDEN,
             Some(&session),
             "/admin",
             "Not allowed",
             "Only administrators may manage users and groups.",
         )),
-        None => Err(Redirect::to("/login?return_to=%2Fadmin").into_response()),
+        None => Err(PageError::Redirect("/login?return_to=%2Fadmin".to_owned())),
     }
 }
 
@@ -52,26 +54,15 @@ async fn overview(
     State(wiki): State<Wiki>,
     headers: HeaderMap,
     Query(notice): Query<Notice>,
-) -> Response {
-    let session = match admin(&wiki, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let session = admin(&wiki, &headers).await?;
     let store = wiki.store.as_ref();
-    let loaded = async {
-        let people = store.users().await?;
-        let mut groups = Vec::new();
-        for name in store.groups().await? {
-            let members = store.members_of(&name).await?.unwrap_or_default();
-            groups.push((name, members));
-        }
-        anyhow::Ok((people, groups))
+    let people = store.users().await?;
+    let mut groups = Vec::new();
+    for name in store.groups().await? {
+        let members = store.members_of(&name).await?.unwrap_or_default();
+        groups.push((name, members));
     }
-    .await;
-    let (people, groups) = match loaded {
-        Ok(loaded) => loaded,
-        Err(err) => return internal_error(err),
-    };
     let csrf = session.csrf_token.clone().unwrap_or_default();
     let body = html! {
         h1 { "Users and groups" }
@@ -132,7 +123,7 @@ async fn overview(
             button type="submit" { "Create" }
         }
     };
-    layout("Users and groups", Some(&session), "/admin", body).into_response()
+    Ok(layout("Users and groups", Some(&session), "/admin", body).into_response())
 }
 
 /// Back to the overview with a message in the query.
@@ -154,22 +145,20 @@ async fn create_group(
     State(wiki): State<Wiki>,
     headers: HeaderMap,
     Form(form): Form<GroupForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let session = match wiki.session(&headers).await {
         Some(session) if csrf_ok(&session, &form.csrf) => session,
-        other => return csrf_rejected(other.as_ref(), "/admin"),
+        other => return Err(PageError::csrf_rejected(other.as_ref(), "/admin")),
     };
-    if let Err(response) = admin(&wiki, &headers).await {
-        return response;
-    }
+    admin(&wiki, &headers).await?;
     let name = form.name.trim().to_owned();
     match users::create_group(wiki.store.as_ref(), &name).await {
         Ok(()) => {
             wiki.epoch.refresh(wiki.store.as_ref()).await;
             tracing::info!(admin = %session.member.user.name, group = %name, "created a group");
-            back("done", &format!("Created group {name}."))
+            Ok(back("done", &format!("Created group {name}.")))
         }
-        Err(err) => back("error", &err.to_string()),
+        Err(err) => Ok(back("error", &err.to_string())),
     }
 }
 
@@ -189,19 +178,17 @@ async fn change_member(
     State(wiki): State<Wiki>,
     headers: HeaderMap,
     Form(form): Form<MemberForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let session = match wiki.session(&headers).await {
         Some(session) if csrf_ok(&session, &form.csrf) => session,
-        other => return csrf_rejected(other.as_ref(), "/admin"),
+        other => return Err(PageError::csrf_rejected(other.as_ref(), "/admin")),
     };
-    if let Err(response) = admin(&wiki, &headers).await {
-        return response;
-    }
+    admin(&wiki, &headers).await?;
     let (user, group) = (form.user.trim().to_owned(), form.group.trim().to_owned());
     let adding = match form.action.as_str() {
         "add" => true,
         "remove" => false,
-        _ => return back("error", "Unknown action."),
+        _ => return Ok(back("error", "Unknown action.")),
     };
     let result = if adding {
         users::add_member(wiki.store.as_ref(), &user, &group).await
@@ -217,8 +204,8 @@ async fn change_member(
             } else {
                 format!("Removed {user} from {group}.")
             };
-            back("done", &message)
+            Ok(back("done", &message))
         }
-        Err(err) => back("error", &err.to_string()),
+        Err(err) => Ok(back("error", &err.to_string())),
     }
 }

@@ -13,11 +13,12 @@
 //! means the permissions of the page above it.
 
 use crate::acl::{self, Permissions};
+use crate::key::PageKey;
 use crate::pages::{self, Page, PagePath};
 use crate::sessions::Session;
+use crate::state::Wiki;
 use crate::store::Store;
 use crate::users::Member;
-use crate::web::Wiki;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -263,18 +264,19 @@ async fn put_page(
 
 async fn delete_page(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     plugin::origin::check_same_origin(&headers)?;
     let session = wiki.session(&headers).await;
-    let path = parse(&path)?;
+    // An invalid path cannot name a page: same answer as a missing one.
+    let path = key.path().ok_or_else(no_page)?;
     let member = session.map(|s| s.member);
     let store = wiki.store.as_ref();
     let page = page_for(
         store,
         member.as_ref(),
-        &path,
+        path,
         Access::Write,
         "delete this page",
     )

@@ -9,6 +9,7 @@
 //! Every subcommand takes `--data` (or `BACKCHANNEL_DATA`) so they all act
 //! on the same install.
 
+use crate::backends::Backends;
 use crate::install::Install;
 use crate::store::Store;
 use crate::users;
@@ -250,22 +251,6 @@ pub enum ChatCommand {
         #[command(flatten)]
         backends: Backends,
     },
-}
-
-/// Where the wiki and the chat live when one machine is not enough
-/// (default: SQLite in the data directory and an in-process bus).
-#[derive(Debug, Clone, Args)]
-pub struct Backends {
-    /// PostgreSQL for the wiki's and the chat's tables, e.g.
-    /// postgres://user@db/backchannel (the wiki's live in schema `wiki`).
-    #[arg(long, env = "BACKCHANNEL_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
-    /// NATS for fan-out between nodes, e.g. nats://127.0.0.1:4222.
-    #[arg(long, env = "BACKCHANNEL_NATS_URL", value_name = "URL")]
-    pub nats_url: Option<String>,
-    /// This node's name on the bus (default: the host name).
-    #[arg(long, env = "BACKCHANNEL_NODE_ID", value_name = "NAME")]
-    pub node_id: Option<String>,
 }
 
 /// `--database-url` for the commands that only touch the wiki's tables

@@ -11,17 +11,16 @@
 //! not read is a 404; reading but not editing is a 403; permissions need
 //! admin rights.
 
-// The guards below return a ready `Response` as their error so handlers can
-// `return` it directly; they run once per request, so its size is irrelevant.
-#![allow(clippy::result_large_err)]
-
 use crate::acl::{self, Permissions, Principal, Target};
 use crate::api::{check_content, MAX_MARKDOWN_BYTES};
+use crate::error::PageError;
+use crate::key::PageKey;
+use crate::layout::layout;
 use crate::pages::{self, Page, PagePath};
+use crate::sessions::csrf_ok;
 use crate::sessions::Session;
-use crate::views::layout;
-use crate::web::{csrf_ok, csrf_rejected, error_page, internal_error, Wiki};
-use axum::extract::{Path, Query, State};
+use crate::state::Wiki;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -56,17 +55,14 @@ struct Context {
     target: Target,
 }
 
-/// Resolves the caller and the path, or answers for them (404 for an
-/// invalid path).
-async fn context(wiki: &Wiki, headers: &HeaderMap, raw: &str) -> Result<Context, Response> {
+/// Resolves the caller and the page, or refuses (404 for an invalid path).
+async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> Result<Context, PageError> {
     let session = wiki.session(headers).await;
-    let Ok(path) = PagePath::parse(raw) else {
-        return Err(not_found(session.as_ref(), "/"));
+    let Some(path) = key.path().cloned() else {
+        return Err(PageError::not_found(session.as_ref(), "/"));
     };
     let member = session.as_ref().map(|s| s.member.clone());
-    let target = acl::target(wiki.store.as_ref(), member.as_ref(), &path)
-        .await
-        .map_err(internal_error)?;
+    let target = acl::target(wiki.store.as_ref(), member.as_ref(), &path).await?;
     Ok(Context {
         session,
         path,
@@ -74,49 +70,21 @@ async fn context(wiki: &Wiki, headers: &HeaderMap, raw: &str) -> Result<Context,
     })
 }
 
-fn not_found(session: Option<&Session>, here: &str) -> Response {
-    error_page(
-        StatusCode::NOT_FOUND,
-        session,
-        here,
-        "Page not found",
-        "There is no such page, or you may not see it.",
-    )
-}
-
-fn forbidden(session: Option<&Session>, here: &str, what: &str) -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        session,
-        here,
-        "Not allowed",
-        &format!("You may not {what}."),
-    )
-}
-
-fn sign_in_first(here: &str) -> Response {
-    let to = format!(
-        "/login?return_to={}",
-        percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
-    );
-    Redirect::to(&to).into_response()
-}
-
 /// Checks that the caller may use a tool on an existing page needing
 /// `needed`; returns the page.
-fn require_page(ctx: &Context, here: &str, needed: Access, what: &str) -> Result<Page, Response> {
+fn require_page(ctx: &Context, here: &str, needed: Access, what: &str) -> Result<Page, PageError> {
     let session = ctx.session.as_ref();
     let Some(page) = ctx.target.page.clone() else {
-        return Err(not_found(session, here));
+        return Err(PageError::not_found(session, here));
     };
     if ctx.target.access < Access::Read {
-        return Err(not_found(session, here));
+        return Err(PageError::not_found(session, here));
     }
     if ctx.target.access < needed {
         if session.is_none() {
-            return Err(sign_in_first(here));
+            return Err(PageError::sign_in_first(here));
         }
-        return Err(forbidden(session, here, what));
+        return Err(PageError::forbidden(session, here, what));
     }
     Ok(page)
 }
@@ -126,11 +94,10 @@ fn require_form_session<'a>(
     ctx: &'a Context,
     here: &str,
     csrf: &str,
-) -> Result<&'a Session, Response> {
+) -> Result<&'a Session, PageError> {
     match &ctx.session {
         Some(session) if csrf_ok(session, csrf) => Ok(session),
-        Some(session) => Err(csrf_rejected(Some(session), here)),
-        None => Err(csrf_rejected(None, here)),
+        session => Err(PageError::csrf_rejected(session.as_ref(), here)),
     }
 }
 
@@ -145,34 +112,42 @@ fn csrf_field(session: Option<&Session>) -> Markup {
 
 async fn edit_form(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
-) -> Response {
-    show_edit_form(&wiki, &headers, &path).await
+) -> Result<Response, PageError> {
+    show_edit_form(&wiki, &headers, &key).await
 }
 
-/// The create/edit form for `path` (also behind `GET /pages/{path}?edit`).
-pub async fn show_edit_form(wiki: &Wiki, headers: &HeaderMap, path: &str) -> Response {
-    let ctx = match context(wiki, headers, path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+/// The create/edit form for `key` (also behind `GET /pages/{path}?edit`).
+pub async fn show_edit_form(
+    wiki: &Wiki,
+    headers: &HeaderMap,
+    key: &PageKey,
+) -> Result<Response, PageError> {
+    let ctx = context(wiki, headers, key).await?;
     let here = tool_url("edit", &ctx.path);
     let session = ctx.session.as_ref();
     if ctx.target.access < Access::Read {
-        return not_found(session, &here);
+        return Err(PageError::not_found(session, &here));
     }
     if session.is_none() {
-        return sign_in_first(&here);
+        return Err(PageError::sign_in_first(&here));
     }
     if ctx.target.access < Access::Write {
-        return forbidden(session, &here, "edit this page");
+        return Err(PageError::forbidden(session, &here, "edit this page"));
     }
     let (title, markdown) = match &ctx.target.page {
         Some(page) => (page.title.clone(), page.markdown.clone()),
         None => (ctx.path.name().to_owned(), String::new()),
     };
-    edit_page(StatusCode::OK, &ctx, &here, &title, &markdown, None)
+    Ok(edit_page(
+        StatusCode::OK,
+        &ctx,
+        &here,
+        &title,
+        &markdown,
+        None,
+    ))
 }
 
 fn edit_page(
@@ -225,29 +200,28 @@ pub struct EditForm {
 
 async fn save(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
     Form(form): Form<EditForm>,
-) -> Response {
-    save_page(&wiki, &headers, &path, form).await
+) -> Result<Response, PageError> {
+    save_page(&wiki, &headers, &key, form).await
 }
 
 /// Saves the edit form (also behind `POST /pages/{path}`).
-pub async fn save_page(wiki: &Wiki, headers: &HeaderMap, path: &str, form: EditForm) -> Response {
-    let ctx = match context(wiki, headers, path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+pub async fn save_page(
+    wiki: &Wiki,
+    headers: &HeaderMap,
+    key: &PageKey,
+    form: EditForm,
+) -> Result<Response, PageError> {
+    let ctx = context(wiki, headers, key).await?;
     let here = tool_url("edit", &ctx.path);
-    let session = match require_form_session(&ctx, &here, &form.csrf) {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+    let session = require_form_session(&ctx, &here, &form.csrf)?;
     if ctx.target.access < Access::Read {
-        return not_found(Some(session), &here);
+        return Err(PageError::not_found(Some(session), &here));
     }
     if ctx.target.access < Access::Write {
-        return forbidden(Some(session), &here, "edit this page");
+        return Err(PageError::forbidden(Some(session), &here, "edit this page"));
     }
     // Browsers send CRLF line ends from textareas; store what was typed.
     let markdown = form.markdown.replace("\r\n", "\n");
@@ -258,22 +232,19 @@ pub async fn save_page(wiki: &Wiki, headers: &HeaderMap, path: &str, form: EditF
         } else {
             err.message
         };
-        return edit_page(
+        return Ok(edit_page(
             StatusCode::BAD_REQUEST,
             &ctx,
             &here,
             &title,
             &markdown,
             Some(&message),
-        );
+        ));
     }
     let author = &session.member.user.name;
     let title_arg = (!title.is_empty()).then_some(title.as_str());
-    let written = pages::put(wiki.store.as_ref(), &ctx.path, title_arg, &markdown, author).await;
-    match written {
-        Ok(_) => Redirect::to(&ctx.path.url()).into_response(),
-        Err(err) => internal_error(err),
-    }
+    pages::put(wiki.store.as_ref(), &ctx.path, title_arg, &markdown, author).await?;
+    Ok(Redirect::to(&ctx.path.url()).into_response())
 }
 
 // ---- new child ----------------------------------------------------------
@@ -286,19 +257,13 @@ struct NewChild {
 /// Asks for a child page's name, then sends the browser to its create form.
 async fn new_child(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     Query(query): Query<NewChild>,
     headers: HeaderMap,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("new", &ctx.path);
-    let page = match require_page(&ctx, &here, Access::Write, "add pages here") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
+    let page = require_page(&ctx, &here, Access::Write, "add pages here")?;
     if let Some(name) = query
         .name
         .as_deref()
@@ -306,7 +271,7 @@ async fn new_child(
         .filter(|n| !n.is_empty())
     {
         if let Ok(child) = page.path.child(&pages::segment_from(name)) {
-            return Redirect::to(&tool_url("edit", &child)).into_response();
+            return Ok(Redirect::to(&tool_url("edit", &child)).into_response());
         }
     }
     let heading = format!("New page under {}", page.title);
@@ -320,26 +285,27 @@ async fn new_child(
             p { button type="submit" { "Continue" } " " a href=(page.path.url()) { "Cancel" } }
         }
     };
-    layout(&heading, ctx.session.as_ref(), &here, body).into_response()
+    Ok(layout(&heading, ctx.session.as_ref(), &here, body).into_response())
 }
 
 // ---- move ---------------------------------------------------------------
 
 async fn move_form(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("move", &ctx.path);
-    let page = match require_page(&ctx, &here, Access::Write, "move this page") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    move_page_form(StatusCode::OK, &ctx, &here, &page, page.path.as_str(), None)
+    let page = require_page(&ctx, &here, Access::Write, "move this page")?;
+    Ok(move_page_form(
+        StatusCode::OK,
+        &ctx,
+        &here,
+        &page,
+        page.path.as_str(),
+        None,
+    ))
 }
 
 fn move_page_form(
@@ -377,35 +343,26 @@ struct MoveForm {
 
 async fn move_page(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
     Form(form): Form<MoveForm>,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("move", &ctx.path);
-    let session = match require_form_session(&ctx, &here, &form.csrf) {
-        Ok(session) => session.clone(),
-        Err(response) => return response,
-    };
-    let page = match require_page(&ctx, &here, Access::Write, "move this page") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
+    let session = require_form_session(&ctx, &here, &form.csrf)?.clone();
+    let page = require_page(&ctx, &here, Access::Write, "move this page")?;
     let to = match PagePath::parse(&form.to) {
         Ok(to) => to,
         Err(err) => {
             let message = format!("Not a page path: {err}");
-            return move_page_form(
+            return Ok(move_page_form(
                 StatusCode::BAD_REQUEST,
                 &ctx,
                 &here,
                 &page,
                 &form.to,
                 Some(&message),
-            );
+            ));
         }
     };
     let member = &session.member;
@@ -430,27 +387,23 @@ async fn move_page(
             .await?;
         anyhow::Ok(Ok(()))
     }
-    .await;
+    .await?;
     match outcome {
-        Ok(Ok(())) => {
+        Ok(()) => {
             wiki.epoch.refresh(store).await;
-            Redirect::to(&to.url()).into_response()
+            Ok(Redirect::to(&to.url()).into_response())
         }
-        Ok(Err(message)) => {
-            let page = ctx.target.page.clone();
-            match page {
-                Some(page) => move_page_form(
-                    StatusCode::CONFLICT,
-                    &ctx,
-                    &here,
-                    &page,
-                    to.as_str(),
-                    Some(&message),
-                ),
-                None => not_found(Some(&session), &here),
-            }
-        }
-        Err(err) => internal_error(err),
+        Err(message) => match ctx.target.page.clone() {
+            Some(page) => Ok(move_page_form(
+                StatusCode::CONFLICT,
+                &ctx,
+                &here,
+                &page,
+                to.as_str(),
+                Some(&message),
+            )),
+            None => Err(PageError::not_found(Some(&session), &here)),
+        },
     }
 }
 
@@ -458,19 +411,13 @@ async fn move_page(
 
 async fn delete_form(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("delete", &ctx.path);
-    let page = match require_page(&ctx, &here, Access::Write, "delete this page") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    delete_page_form(StatusCode::OK, &ctx, &here, &page, None)
+    let page = require_page(&ctx, &here, Access::Write, "delete this page")?;
+    Ok(delete_page_form(StatusCode::OK, &ctx, &here, &page, None))
 }
 
 fn delete_page_form(
@@ -501,22 +448,14 @@ struct CsrfOnly {
 
 async fn delete_page(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("delete", &ctx.path);
-    if let Err(response) = require_form_session(&ctx, &here, &form.csrf) {
-        return response;
-    }
-    let page = match require_page(&ctx, &here, Access::Write, "delete this page") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
+    require_form_session(&ctx, &here, &form.csrf)?;
+    let page = require_page(&ctx, &here, Access::Write, "delete this page")?;
     let store = wiki.store.as_ref();
     let outcome = async {
         if !store.children(page.id).await?.is_empty() {
@@ -525,22 +464,19 @@ async fn delete_page(
         store.delete_page(page.id).await?;
         anyhow::Ok(true)
     }
-    .await;
-    match outcome {
-        Ok(true) => {
-            wiki.epoch.refresh(store).await;
-            let back = page.path.parent().map(|p| p.url()).unwrap_or("/".into());
-            Redirect::to(&back).into_response()
-        }
-        Ok(false) => delete_page_form(
+    .await?;
+    if !outcome {
+        return Ok(delete_page_form(
             StatusCode::CONFLICT,
             &ctx,
             &here,
             &page,
             Some("This page has child pages: move or delete them first."),
-        ),
-        Err(err) => internal_error(err),
+        ));
     }
+    wiki.epoch.refresh(store).await;
+    let back = page.path.parent().map(|p| p.url()).unwrap_or("/".into());
+    Ok(Redirect::to(&back).into_response())
 }
 
 // ---- history ------------------------------------------------------------
@@ -552,33 +488,20 @@ struct HistoryQuery {
 
 async fn history(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     Query(query): Query<HistoryQuery>,
     headers: HeaderMap,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("history", &ctx.path);
-    let page = match require_page(&ctx, &here, Access::Read, "see this page") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
+    let page = require_page(&ctx, &here, Access::Read, "see this page")?;
     let id = page.id;
     let store = wiki.store.as_ref();
-    let loaded = async {
-        let one = match query.rev {
-            Some(rev) => store.revision(id, rev).await?,
-            None => None,
-        };
-        anyhow::Ok((store.revisions(id).await?, one))
-    }
-    .await;
-    let (revisions, one) = match loaded {
-        Ok(loaded) => loaded,
-        Err(err) => return internal_error(err),
+    let one = match query.rev {
+        Some(rev) => store.revision(id, rev).await?,
+        None => None,
     };
+    let revisions = store.revisions(id).await?;
     let heading = format!("History of {}", page.title);
     let body = html! {
         h1 { (heading) }
@@ -604,45 +527,34 @@ async fn history(
             }
         }
     };
-    layout(&heading, ctx.session.as_ref(), &here, body).into_response()
+    Ok(layout(&heading, ctx.session.as_ref(), &here, body).into_response())
 }
 
 // ---- permissions --------------------------------------------------------
 
 async fn permissions_form(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("permissions", &ctx.path);
-    let page = match require_page(&ctx, &here, Access::Write, "see this page's permissions") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
-    let perms = wiki.store.permissions(page.id).await;
-    match perms {
-        Ok(perms) => {
-            let view = lines(&perms.view);
-            let edit = lines(&perms.edit);
-            permissions_page(
-                &wiki,
-                StatusCode::OK,
-                &ctx,
-                &here,
-                &page,
-                perms.inherit,
-                &view,
-                &edit,
-                None,
-            )
-            .await
-        }
-        Err(err) => internal_error(err),
-    }
+    let page = require_page(&ctx, &here, Access::Write, "see this page's permissions")?;
+    let perms = wiki.store.permissions(page.id).await?;
+    let view = lines(&perms.view);
+    let edit = lines(&perms.edit);
+    permissions_page(
+        &wiki,
+        StatusCode::OK,
+        &ctx,
+        &here,
+        &page,
+        perms.inherit,
+        &view,
+        &edit,
+        None,
+    )
+    .await
 }
 
 fn lines(list: &[Principal]) -> String {
@@ -663,23 +575,16 @@ async fn permissions_page(
     view: &str,
     edit: &str,
     error: Option<&str>,
-) -> Response {
+) -> Result<Response, PageError> {
     let store = wiki.store.as_ref();
     // Where the rules in force come from, to explain inheritance.
-    let source = async {
-        let page = store.page_by_id(page.id).await?;
-        let mut chain = match &page {
-            Some(page) => pages::ancestors(store, page).await?,
-            None => Vec::new(),
-        };
-        chain.extend(page);
-        anyhow::Ok(chain.into_iter().rev().find(|p| !p.inherit))
-    }
-    .await;
-    let source = match source {
-        Ok(source) => source,
-        Err(err) => return internal_error(err),
+    let current = store.page_by_id(page.id).await?;
+    let mut chain = match &current {
+        Some(current) => pages::ancestors(store, current).await?,
+        None => Vec::new(),
     };
+    chain.extend(current);
+    let source = chain.into_iter().rev().find(|p| !p.inherit);
     let admin = ctx.target.access >= Access::Admin;
     let heading = format!("Permissions of {}", page.title);
     let body = html! {
@@ -721,7 +626,7 @@ async fn permissions_page(
             }
         }
     };
-    (status, layout(&heading, ctx.session.as_ref(), here, body)).into_response()
+    Ok((status, layout(&heading, ctx.session.as_ref(), here, body)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -747,22 +652,14 @@ fn parse_principals(text: &str) -> Result<Vec<Principal>, String> {
 
 async fn save_permissions(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
     Form(form): Form<PermissionsForm>,
-) -> Response {
-    let ctx = match context(&wiki, &headers, &path).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("permissions", &ctx.path);
-    if let Err(response) = require_form_session(&ctx, &here, &form.csrf) {
-        return response;
-    }
-    let page = match require_page(&ctx, &here, Access::Admin, "change this page's permissions") {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
+    require_form_session(&ctx, &here, &form.csrf)?;
+    let page = require_page(&ctx, &here, Access::Admin, "change this page's permissions")?;
     let inherit = form.inherit.is_some();
     let parsed = parse_principals(&form.view)
         .and_then(|view| Ok((view, parse_principals(&form.edit)?)))
@@ -792,14 +689,9 @@ async fn save_permissions(
             .await
         }
     };
-    let saved = wiki.store.set_permissions(page.id, &perms).await;
-    match saved {
-        Ok(()) => {
-            wiki.epoch.refresh(wiki.store.as_ref()).await;
-            Redirect::to(&here).into_response()
-        }
-        Err(err) => internal_error(err),
-    }
+    wiki.store.set_permissions(page.id, &perms).await?;
+    wiki.epoch.refresh(wiki.store.as_ref()).await;
+    Ok(Redirect::to(&here).into_response())
 }
 
 #[cfg(test)]

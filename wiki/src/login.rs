@@ -8,11 +8,12 @@
 //! match. Failed attempts count against the username and the client IP
 //! ([`crate::throttle`]). Sign-out checks the session's own CSRF token.
 
+use crate::error::PageError;
+use crate::layout::layout;
 use crate::sessions::{self, same_secret, Kind};
+use crate::state::Wiki;
 use crate::throttle;
 use crate::users;
-use crate::views::layout;
-use crate::web::{internal_error, Wiki};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -196,7 +197,7 @@ async fn sign_in(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(input): Form<SignIn>,
-) -> Response {
+) -> Result<Response, PageError> {
     let return_to = safe_return_to(Some(&input.return_to)).to_owned();
     let username = input.username.trim().to_owned();
     let secure = wiki.secure_cookies;
@@ -204,14 +205,14 @@ async fn sign_in(
     let Some(token) = expected.filter(|t| same_secret(t, &input.csrf)) else {
         let fresh = sessions::random_token();
         let message = "This sign-in form expired. Please try again.";
-        return render_form(
+        return Ok(render_form(
             StatusCode::FORBIDDEN,
             &fresh,
             &username,
             &return_to,
             Some(message),
             secure,
-        );
+        ));
     };
 
     let keys = throttle::keys(
@@ -234,23 +235,18 @@ async fn sign_in(
         if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        return response;
+        return Ok(response);
     }
 
     let name = username.clone();
     let password = input.password;
     let store = wiki.store.as_ref();
-    let result = async {
-        let Some(user) = users::verify(store, &name, &password).await? else {
-            return Ok(None);
-        };
-        anyhow::Ok(Some(
-            sessions::create(store, user.id, Kind::Browser, "").await?,
-        ))
-    }
-    .await;
-    match result {
-        Ok(Some(session)) => {
+    let session = match users::verify(store, &name, &password).await? {
+        Some(user) => Some(sessions::create(store, user.id, Kind::Browser, "").await?),
+        None => None,
+    };
+    match session {
+        Some(session) => {
             if let Some(user_key) = keys.first() {
                 wiki.throttle.clear(user_key);
             }
@@ -265,21 +261,20 @@ async fn sign_in(
                     response.headers_mut().append(header::SET_COOKIE, value);
                 }
             }
-            response
+            Ok(response)
         }
-        Ok(None) => {
+        None => {
             wiki.throttle.fail(&keys);
             tracing::info!(user = %username, "failed sign-in");
-            render_form(
+            Ok(render_form(
                 StatusCode::UNAUTHORIZED,
                 &token,
                 &username,
                 &return_to,
                 Some("Wrong username or password."),
                 secure,
-            )
+            ))
         }
-        Err(err) => internal_error(err),
     }
 }
 
@@ -293,37 +288,32 @@ async fn sign_out(
     State(wiki): State<Wiki>,
     headers: HeaderMap,
     Form(input): Form<SignOut>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(token) = sessions::cookie(&headers, sessions::COOKIE) else {
-        return Redirect::to("/").into_response();
+        return Ok(Redirect::to("/").into_response());
     };
-    let session = sessions::lookup(wiki.store.as_ref(), &token, true).await;
-    let session = match session {
-        Ok(Some(session)) => session,
-        Ok(None) => return Redirect::to("/").into_response(),
-        Err(err) => return internal_error(err),
+    let Some(session) = sessions::lookup(wiki.store.as_ref(), &token, true).await? else {
+        return Ok(Redirect::to("/").into_response());
     };
     let csrf_ok = session
         .csrf_token
         .as_deref()
         .is_some_and(|expected| same_secret(expected, &input.csrf));
     if !csrf_ok {
-        return (
+        return Ok((
             StatusCode::FORBIDDEN,
             "The sign-out form was not sent by this site (CSRF token mismatch).",
         )
-            .into_response();
+            .into_response());
     }
     let token = session.token.clone();
-    if let Err(err) = wiki.end_session(&token).await {
-        return internal_error(err);
-    }
+    wiki.end_session(&token).await?;
     let mut response = Redirect::to("/").into_response();
     let cookie = sessions::set_cookie(sessions::COOKIE, "", 0, wiki.secure_cookies);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-    response
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! mode lets both write in turn, PostgreSQL is shared anyway) and show
 //! progress on long work.
 
+use crate::backends::{chat_backends, chat_config, Backends};
 use crate::install::Install;
-use crate::server::chat_backends;
 use crate::web;
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
@@ -17,7 +17,7 @@ use std::path::Path;
 /// Re-publishes transcript pages for one room or all, from `since` on.
 pub async fn rebuild_transcripts(
     data: &Path,
-    backends: &crate::cli::Backends,
+    backends: &Backends,
     room: Option<String>,
     since: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
@@ -31,7 +31,7 @@ pub async fn rebuild_transcripts(
             .with_context(|| format!("no room with id {id}"))?],
         None => store.rooms().await?,
     };
-    let parts = web::app(wiki_store, store, bus, crate::server::chat_config(&install))?;
+    let parts = web::app(wiki_store, store, bus, chat_config(&install))?;
     let state = &parts.plugin;
     let total: u64 = rooms.iter().map(|r| r.last_seq).sum();
     let bar = ProgressBar::new(total).with_style(
@@ -62,7 +62,7 @@ pub async fn rebuild_transcripts(
 }
 
 /// Deletes messages older than `days` days.
-pub async fn prune(data: &Path, backends: &crate::cli::Backends, days: u32) -> anyhow::Result<()> {
+pub async fn prune(data: &Path, backends: &Backends, days: u32) -> anyhow::Result<()> {
     let install = Install::at(data)?;
     let (store, _bus) = chat_backends(&install, backends).await?;
     let before = Utc::now() - chrono::Duration::days(i64::from(days));

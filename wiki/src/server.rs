@@ -5,13 +5,13 @@
 //! Streams (WebSocket, SSE, long-poll) may stay open indefinitely, so after
 //! [`GRACE`] the server exits anyway; clients reconnect and resume by seq.
 
+use crate::backends::{chat_backends, chat_config, Backends};
 use crate::install::Install;
 use crate::web;
 use anyhow::Context as _;
 use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long open connections get to finish after a shutdown signal.
@@ -22,60 +22,7 @@ pub const GRACE: Duration = Duration::from_secs(10);
 pub struct Options {
     pub listen: SocketAddr,
     pub data: PathBuf,
-    pub backends: crate::cli::Backends,
-}
-
-/// The chat's store and bus: SQLite and the in-process bus by default,
-/// PostgreSQL and NATS when their URLs are given.
-pub async fn chat_backends(
-    install: &Install,
-    backends: &crate::cli::Backends,
-) -> anyhow::Result<(Arc<dyn plugin::StoreMaintenance>, Arc<dyn plugin::NodeLink>)> {
-    let store: Arc<dyn plugin::StoreMaintenance> = match &backends.database_url {
-        Some(url) => {
-            let store = plugin::store::PostgresStore::connect(url)
-                .await
-                .context("connecting to PostgreSQL (--database-url)")?;
-            tracing::info!("chat storage: PostgreSQL");
-            Arc::new(store)
-        }
-        None => Arc::new(
-            plugin::SqliteStore::open(&install.chat_db_path())
-                .with_context(|| format!("opening {}", install.chat_db_path().display()))?,
-        ),
-    };
-    let bus: Arc<dyn plugin::NodeLink> = match &backends.nats_url {
-        Some(url) => {
-            let node = backends.node_id.clone().unwrap_or_else(node_name);
-            let bus = plugin::nats::NatsBus::connect(url, &node)
-                .await
-                .context("connecting to NATS (--nats-url)")?;
-            tracing::info!(%node, "chat fan-out: NATS");
-            Arc::new(bus)
-        }
-        None => Arc::new(plugin::LocalBus::new()),
-    };
-    Ok((store, bus))
-}
-
-/// The chat's settings for this install: uploads go under `<data>/files`;
-/// the rest from the environment ([`plugin::Config::from_env`]: post limit,
-/// wasm bundle directory, and `BACKCHANNEL_CLOCK_OFFSET_SECS`, a testing aid
-/// with which end-to-end tests cross a midnight without waiting for one).
-pub fn chat_config(install: &Install) -> plugin::Config {
-    plugin::Config {
-        files_dir: install.dir.join("files"),
-        ..plugin::Config::from_env()
-    }
-}
-
-/// The host name, for a node id nobody chose.
-fn node_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|name| name.trim().to_owned())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| format!("node-{}", std::process::id()))
+    pub backends: Backends,
 }
 
 /// Serves until Ctrl-C or SIGTERM.

@@ -238,6 +238,16 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
     format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}")
 }
 
+/// Whether a form's `csrf` field matches the session's token. Bearer-token
+/// callers have none and are not exposed to CSRF (browsers never attach
+/// their token by themselves), so they pass.
+pub fn csrf_ok(session: &Session, given: &str) -> bool {
+    match &session.csrf_token {
+        Some(expected) => same_secret(expected, given),
+        None => true,
+    }
+}
+
 /// Compares two secrets in time independent of where they first differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()

@@ -8,27 +8,11 @@
 //! Every write here may change what someone can access, so the store bumps
 //! the ACL epoch in the same transaction.
 
+pub use crate::model::{Member, User};
 use crate::store::{NewUser, Store};
 use anyhow::bail;
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-
-/// A stored account (without its password hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    /// Admins have Admin access on every page and manage users and groups.
-    pub is_admin: bool,
-}
-
-/// A user together with the names of their groups: everything a permission
-/// check needs to know about them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub user: User,
-    pub groups: Vec<String>,
-}
 
 /// Why a name was refused.
 fn check_name(what: &str, name: &str) -> anyhow::Result<()> {

@@ -1,6 +1,4 @@
-//! Page views: `GET /` (the Welcome page), `GET /pages/{path}`, and the
-//! layout every wiki HTML page shares (stylesheet, search box, who is
-//! signed in).
+//! Page views: `GET /` (the Welcome page) and `GET /pages/{path}`.
 //!
 //! A page is shown only to callers with at least read access; everyone else
 //! gets the same 404 a missing page gives, so its existence does not leak.
@@ -8,18 +6,21 @@
 //! its submission ([`crate::edit`]).
 
 use crate::acl;
+use crate::error::PageError;
+use crate::key::PageKey;
+use crate::layout::layout;
 use crate::macros;
 use crate::markdown;
-use crate::pages::{self, Page, PagePath};
+use crate::pages::{self, Page};
 use crate::sessions::Session;
+use crate::state::Wiki;
 use crate::users;
-use crate::web::{internal_error, Wiki};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, PreEscaped};
 use plugin::Access;
 
 pub fn routes() -> Router<Wiki> {
@@ -28,37 +29,33 @@ pub fn routes() -> Router<Wiki> {
         .route("/pages/{*path}", get(page).post(save))
 }
 
-async fn home(State(wiki): State<Wiki>, headers: HeaderMap) -> Response {
-    show(&wiki, &headers, pages::WELCOME, "/").await
+async fn home(State(wiki): State<Wiki>, headers: HeaderMap) -> Result<Response, PageError> {
+    show(&wiki, &headers, &PageKey::parse(pages::WELCOME), "/").await
 }
 
 async fn page(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let editing = query.as_deref().is_some_and(|q| {
         q.split('&')
             .any(|pair| pair.split('=').next() == Some("edit"))
     });
     if editing {
-        return crate::edit::show_edit_form(&wiki, &headers, &path).await;
+        return crate::edit::show_edit_form(&wiki, &headers, &key).await;
     }
-    let here = match PagePath::parse(&path) {
-        Ok(parsed) => parsed.url(),
-        Err(_) => "/".to_owned(),
-    };
-    show(&wiki, &headers, &path, &here).await
+    show(&wiki, &headers, &key, &key.url()).await
 }
 
 async fn save(
     State(wiki): State<Wiki>,
-    Path(path): Path<String>,
+    key: PageKey,
     headers: HeaderMap,
     Form(form): Form<crate::edit::EditForm>,
-) -> Response {
-    crate::edit::save_page(&wiki, &headers, &path, form).await
+) -> Result<Response, PageError> {
+    crate::edit::save_page(&wiki, &headers, &key, form).await
 }
 
 /// What a reader sees of one page.
@@ -69,14 +66,18 @@ struct Visible {
     children: Vec<Page>,
 }
 
-/// Renders the page at `path` for the request's caller; `here` is the URL
+/// Renders the page `key` names for the request's caller; `here` is the URL
 /// to come back to after signing in.
-async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Response {
+async fn show(
+    wiki: &Wiki,
+    headers: &HeaderMap,
+    key: &PageKey,
+    here: &str,
+) -> Result<Response, PageError> {
     let session = wiki.session(headers).await;
-    let Ok(path) = PagePath::parse(path) else {
-        return not_found(session.as_ref(), here, None);
+    let Some(path) = key.path() else {
+        return Ok(not_found(session.as_ref(), here, None));
     };
-    let path_text = path.to_string();
     let store = wiki.store.as_ref();
     let visible = async {
         let member = match &session {
@@ -84,8 +85,8 @@ async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Respo
             None => None,
         };
         let member = member.as_ref();
-        let Some(page) = store.page_by_path(&path).await? else {
-            let target = acl::target(store, member, &path).await?;
+        let Some(page) = store.page_by_path(path).await? else {
+            let target = acl::target(store, member, path).await?;
             return Ok(Err(target.access >= Access::Write));
         };
         let access = acl::access(store, member, page.id).await?;
@@ -111,17 +112,13 @@ async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Respo
             children,
         }))
     }
-    .await;
+    .await?;
     let visible = match visible {
-        Ok(Ok(visible)) => visible,
-        Ok(Err(creatable)) => {
-            let create = creatable
-                .then(|| PagePath::parse(path_text.as_str()).ok())
-                .flatten()
-                .map(|p| crate::edit::tool_url("edit", &p));
-            return not_found(session.as_ref(), here, create.as_deref());
+        Ok(visible) => visible,
+        Err(creatable) => {
+            let create = creatable.then(|| crate::edit::tool_url("edit", path));
+            return Ok(not_found(session.as_ref(), here, create.as_deref()));
         }
-        Err(err) => return internal_error(err),
     };
     let signed_in = session.is_some();
     let tools = |page: &Page| {
@@ -167,7 +164,7 @@ async fn show(wiki: &Wiki, headers: &HeaderMap, path: &str, here: &str) -> Respo
             small { "Last changed " (visible.page.updated_at) " by " (visible.page.updated_by) }
         }
     };
-    layout(&visible.page.title, session.as_ref(), here, body).into_response()
+    Ok(layout(&visible.page.title, session.as_ref(), here, body).into_response())
 }
 
 /// The page's markdown as HTML with its macros expanded for this request.
@@ -200,60 +197,4 @@ fn not_found(session: Option<&Session>, here: &str, create: Option<&str>) -> Res
         layout("Page not found", session, here, body),
     )
         .into_response()
-}
-
-/// The frame around every wiki page: title, stylesheet, and who is signed in
-/// (with a sign-out form) or a Sign in link that comes back to `here`.
-pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) -> Markup {
-    let sign_in = format!(
-        "/login?return_to={}",
-        percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
-    );
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Backchannel wiki" }
-                link rel="stylesheet" href="/assets/chat.css";
-                // The chat UI: keeps macro tables live (and nothing else on
-                // pages without one). Pages work fully without it.
-                script type="module" src="/assets/boot.js" {}
-            }
-            body.wiki {
-                header.wiki-header {
-                    a.wiki-home href="/" { "Backchannel wiki" }
-                    " "
-                    form.wiki-search method="get" action="/search" role="search" {
-                        input type="search" name="q" placeholder="Search the wiki" aria-label="Search the wiki";
-                        " "
-                        button type="submit" { "Search" }
-                    }
-                    " "
-                    @if session.is_some_and(|s| s.member.user.is_admin) {
-                        a.wiki-admin href="/admin" { "Admin" }
-                        " "
-                    }
-                    span.wiki-account {
-                        @match session {
-                            Some(session) => {
-                                "Signed in as "
-                                strong.wiki-user { (session.member.user.name) }
-                                @if let Some(csrf) = &session.csrf_token {
-                                    " "
-                                    form.wiki-sign-out method="post" action="/logout" {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button type="submit" { "Sign out" }
-                                    }
-                                }
-                            }
-                            None => a.wiki-sign-in href=(sign_in) { "Sign in" },
-                        }
-                    }
-                }
-                main { (body) }
-            }
-        }
-    }
 }

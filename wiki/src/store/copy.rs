@@ -202,7 +202,7 @@ mod tests {
     use crate::pages::{self, PagePath};
     use crate::store::suite::{postgres_url, service_missing};
     use crate::store::{SqliteStore, Store};
-    use crate::{search, sessions, users};
+    use crate::{sessions, users};
     use sqlx::{Connection as _, Executor as _};
 
     fn path(s: &str) -> PagePath {
@@ -351,7 +351,7 @@ mod tests {
             assert_eq!(p.permissions(archive.id).await.unwrap(), restricted);
             assert_eq!(s.acl_epoch().await.unwrap(), p.acl_epoch().await.unwrap());
 
-            let terms = search::terms("deployment");
+            let terms = crate::query::terms("deployment");
             assert_eq!(
                 p.search(&terms).await.unwrap(),
                 vec![notes.id],

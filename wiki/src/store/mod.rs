@@ -10,7 +10,8 @@
 //!
 //! Domain rules (name and password checks, hashing, who may do what, query
 //! parsing, snippet escaping) live in [`crate::users`], [`crate::acl`],
-//! [`crate::pages`] and [`crate::search`]; the store only stores, and does
+//! [`crate::pages`] and [`crate::query`]; the records it takes and returns in
+//! [`crate::model`]. The store only stores, and does
 //! the few multi-step writes (a page with its missing ancestors and its
 //! revision, a permissions change with its ACL epoch bump) in one
 //! transaction, so they stay atomic on either backend.
@@ -25,15 +26,18 @@ pub mod sqlite;
 #[cfg(test)]
 mod suite;
 
-use crate::acl::{AccessMap, Permissions, Rules};
-use crate::pages::{Page, PagePath, Revision, Written};
-use crate::search::Term;
-use crate::users::{Member, User};
+use crate::model::{
+    AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+};
+use crate::query::Term;
 use async_trait::async_trait;
 use std::sync::Arc;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// The `settings` key of the ACL epoch counter (see [`crate::acl`]).
+pub(crate) const EPOCH_KEY: &str = "acl.epoch";
 
 /// An account to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +85,7 @@ pub struct PageWrite {
 }
 
 /// A search hit before escaping: the snippet carries
-/// [`crate::search::OPEN`]/[`crate::search::CLOSE`] around the matches.
+/// [`crate::query::OPEN`]/[`crate::query::CLOSE`] around the matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawHit {
     pub id: i64,
@@ -187,6 +191,172 @@ pub trait Store: Send + Sync + 'static {
     /// order) for the same `terms`.
     async fn hits(&self, terms: &[Term], ids: &[i64]) -> anyhow::Result<Vec<RawHit>>;
 }
+
+/// `impl Store for $backend`, one concern per module: each method calls the
+/// function of the same name in the backend's `users`, `pages`, `access` or
+/// `search` module (named where the macro is used, with the record types).
+/// Both backends use it, so which module answers which method is written once.
+macro_rules! store_by_concern {
+    ($backend:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $backend {
+            async fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
+                users::setting(self, key).await
+            }
+
+            async fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
+                users::set_setting(self, key, value).await
+            }
+
+            async fn acl_epoch(&self) -> anyhow::Result<u64> {
+                users::acl_epoch(self).await
+            }
+
+            async fn create_user(&self, user: NewUser) -> anyhow::Result<User> {
+                users::create_user(self, user).await
+            }
+
+            async fn set_password_hash(&self, name: &str, hash: &str) -> anyhow::Result<()> {
+                users::set_password_hash(self, name, hash).await
+            }
+
+            async fn user(&self, name: &str) -> anyhow::Result<Option<User>> {
+                users::user(self, name).await
+            }
+
+            async fn user_with_hash(&self, name: &str) -> anyhow::Result<Option<(User, String)>> {
+                users::user_with_hash(self, name).await
+            }
+
+            async fn groups_of(&self, user_id: i64) -> anyhow::Result<Vec<String>> {
+                users::groups_of(self, user_id).await
+            }
+
+            async fn any_admin(&self) -> anyhow::Result<bool> {
+                users::any_admin(self).await
+            }
+
+            async fn users(&self) -> anyhow::Result<Vec<Member>> {
+                users::users(self).await
+            }
+
+            async fn create_group(&self, name: &str) -> anyhow::Result<()> {
+                users::create_group(self, name).await
+            }
+
+            async fn add_to_group(
+                &self,
+                user: &str,
+                group: &str,
+                create_missing: bool,
+            ) -> anyhow::Result<()> {
+                users::add_to_group(self, user, group, create_missing).await
+            }
+
+            async fn remove_from_group(&self, user: &str, group: &str) -> anyhow::Result<()> {
+                users::remove_from_group(self, user, group).await
+            }
+
+            async fn members_of(&self, group: &str) -> anyhow::Result<Option<Vec<String>>> {
+                users::members_of(self, group).await
+            }
+
+            async fn groups(&self) -> anyhow::Result<Vec<String>> {
+                users::groups(self).await
+            }
+
+            async fn insert_session(&self, session: NewSession) -> anyhow::Result<()> {
+                users::insert_session(self, session).await
+            }
+
+            async fn session(&self, token: &str) -> anyhow::Result<Option<StoredSession>> {
+                users::session(self, token).await
+            }
+
+            async fn delete_session(&self, token: &str) -> anyhow::Result<()> {
+                users::delete_session(self, token).await
+            }
+
+            async fn page_by_path(&self, path: &PagePath) -> anyhow::Result<Option<Page>> {
+                pages::page_by_path(self, path).await
+            }
+
+            async fn page_by_id(&self, id: i64) -> anyhow::Result<Option<Page>> {
+                pages::page_by_id(self, id).await
+            }
+
+            async fn children(&self, id: i64) -> anyhow::Result<Vec<Page>> {
+                pages::children(self, id).await
+            }
+
+            async fn roots(&self) -> anyhow::Result<Vec<Page>> {
+                pages::roots(self).await
+            }
+
+            async fn put_pages(
+                &self,
+                pages: Vec<PageWrite>,
+                author: &str,
+            ) -> anyhow::Result<Vec<Written>> {
+                pages::put_pages(self, pages, author).await
+            }
+
+            async fn revisions(&self, page_id: i64) -> anyhow::Result<Vec<Revision>> {
+                pages::revisions(self, page_id).await
+            }
+
+            async fn revision(&self, page_id: i64, id: i64) -> anyhow::Result<Option<Revision>> {
+                pages::revision(self, page_id, id).await
+            }
+
+            async fn delete_page(&self, page_id: i64) -> anyhow::Result<()> {
+                pages::delete_page(self, page_id).await
+            }
+
+            async fn move_page(
+                &self,
+                page_id: i64,
+                to: &PagePath,
+                author: &str,
+            ) -> anyhow::Result<()> {
+                pages::move_page(self, page_id, to, author).await
+            }
+
+            async fn set_time_zone(&self, page_id: i64, zone: &str) -> anyhow::Result<()> {
+                pages::set_time_zone(self, page_id, zone).await
+            }
+
+            async fn permissions(&self, page_id: i64) -> anyhow::Result<Permissions> {
+                access::permissions(self, page_id).await
+            }
+
+            async fn set_permissions(
+                &self,
+                page_id: i64,
+                perms: &Permissions,
+            ) -> anyhow::Result<()> {
+                access::set_permissions(self, page_id, perms).await
+            }
+
+            async fn effective_rules(&self, page_id: i64) -> anyhow::Result<Rules> {
+                access::effective_rules(self, page_id).await
+            }
+
+            async fn access_map(&self) -> anyhow::Result<AccessMap> {
+                access::access_map(self).await
+            }
+
+            async fn search(&self, terms: &[Term]) -> anyhow::Result<Vec<i64>> {
+                search::search(self, terms).await
+            }
+
+            async fn hits(&self, terms: &[Term], ids: &[i64]) -> anyhow::Result<Vec<RawHit>> {
+                search::hits(self, terms, ids).await
+            }
+        }
+    };
+}
+pub(crate) use store_by_concern;
 
 /// Opens the wiki's store: PostgreSQL when `database_url` is given (its own
 /// schema, [`postgres::SCHEMA`], next to the chat's tables), else SQLite in

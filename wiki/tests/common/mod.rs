@@ -48,7 +48,7 @@ pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
     .admin_password
     .unwrap();
     let chat_store = plugin::SqliteStore::open(&install.chat_db_path()).unwrap();
-    let mut config = wiki::server::chat_config(&install);
+    let mut config = wiki::backends::chat_config(&install);
     configure(&mut config);
     let parts = web::app(
         store,

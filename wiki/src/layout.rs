@@ -1,0 +1,61 @@
+//! The frame every wiki HTML page shares: stylesheet, the search box, and
+//! who is signed in (with a sign-out form) or a Sign in link.
+
+use crate::sessions::Session;
+use maud::{html, Markup, DOCTYPE};
+
+/// The frame around every wiki page: title, stylesheet, and who is signed in
+/// (with a sign-out form) or a Sign in link that comes back to `here`.
+pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) -> Markup {
+    let sign_in = format!(
+        "/login?return_to={}",
+        percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
+    );
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Backchannel wiki" }
+                link rel="stylesheet" href="/assets/chat.css";
+                // The chat UI: keeps macro tables live (and nothing else on
+                // pages without one). Pages work fully without it.
+                script type="module" src="/assets/boot.js" {}
+            }
+            body.wiki {
+                header.wiki-header {
+                    a.wiki-home href="/" { "Backchannel wiki" }
+                    " "
+                    form.wiki-search method="get" action="/search" role="search" {
+                        input type="search" name="q" placeholder="Search the wiki" aria-label="Search the wiki";
+                        " "
+                        button type="submit" { "Search" }
+                    }
+                    " "
+                    @if session.is_some_and(|s| s.member.user.is_admin) {
+                        a.wiki-admin href="/admin" { "Admin" }
+                        " "
+                    }
+                    span.wiki-account {
+                        @match session {
+                            Some(session) => {
+                                "Signed in as "
+                                strong.wiki-user { (session.member.user.name) }
+                                @if let Some(csrf) = &session.csrf_token {
+                                    " "
+                                    form.wiki-sign-out method="post" action="/logout" {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { "Sign out" }
+                                    }
+                                }
+                            }
+                            None => a.wiki-sign-in href=(sign_in) { "Sign in" },
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
