@@ -88,6 +88,7 @@ pub use lifecycle::routes;
 pub use middleware::{authenticate, wrap};
 
 use crate::error::AppError;
+use crate::extract::cookie;
 use crate::host::{Access, Caller, ChildPage, Host, HostPage, PutOutcome};
 use async_trait::async_trait;
 use axum::http::{header, HeaderMap, Method, Uri};
@@ -717,18 +718,6 @@ fn authorization(headers: &HeaderMap, scheme: &str) -> Option<String> {
     let (given, token) = value.split_once(' ')?;
     (given.eq_ignore_ascii_case(scheme) && !token.trim().is_empty())
         .then(|| token.trim().to_owned())
-}
-
-/// The value of cookie `name`.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// 256 random bits, hex.

@@ -1,6 +1,8 @@
 //! The request extractors every handler shares: [`MaybeCaller`] (who is
 //! asking), [`Json`] and [`Query`] (axum's, answering with our error shape)
-//! and [`SameOrigin`] (refuses cross-site requests before the handler runs).
+//! and [`SameOrigin`] (refuses cross-site requests before the handler runs),
+//! and [`cookie`], the one reading of a `Cookie` header (the wiki's sessions
+//! and the Connect host's both use it).
 //!
 //! Transports (`ws`, `sse`, `poll`, `popup`, `files`) and the JSON API all
 //! import them from here, so none of them depends on another's handlers.
@@ -12,7 +14,7 @@ use crate::state::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use protocol::ErrorCode;
 use serde::Serialize;
@@ -71,5 +73,40 @@ impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         check_same_origin(&parts.headers)?;
         Ok(SameOrigin)
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers (all of
+/// them, pairs split on `;`, blanks trimmed); an empty value is none.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| key.trim() == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn cookies_are_found_in_every_header_and_trimmed() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("other=1;  bc=tok ; x=y"),
+        );
+        headers.append(header::COOKIE, HeaderValue::from_static("late=2; empty="));
+        assert_eq!(cookie(&headers, "bc").as_deref(), Some("tok"));
+        assert_eq!(cookie(&headers, "late").as_deref(), Some("2"));
+        assert_eq!(cookie(&headers, "empty"), None);
+        assert_eq!(cookie(&headers, "missing"), None);
+        assert_eq!(cookie(&headers, "ot"), None);
     }
 }

@@ -91,7 +91,7 @@ pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
                         @for (i, file) in info.files.iter().enumerate() {
                             @if i > 0 { ", " }
                             a href=(file.url) download=(file.name) { (file.name) }
-                            " (" (crate::popup::human_size(file.size))
+                            " (" (protocol::size::human_size(file.size))
                             @if let Some(by) = &file.uploaded_by { ", " (by) }
                             ")"
                         }

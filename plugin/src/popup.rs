@@ -398,7 +398,7 @@ pub fn attachment(file: &protocol::Attachment) -> Markup {
             }
         } @else {
             a.bc-file href=(file.url) download=(file.name) { (file.name) }
-            " " span.bc-size { "(" (human_size(file.size)) ")" }
+            " " span.bc-size { "(" (protocol::size::human_size(file.size)) ")" }
         }
     }
 }
@@ -409,26 +409,10 @@ fn room_file(file: &protocol::Attachment) -> Markup {
     html! {
         a.bc-file href=(file.url) download=(file.name) { (file.name) }
         span.bc-size {
-            " (" (human_size(file.size))
+            " (" (protocol::size::human_size(file.size))
             @if let Some(by) = &file.uploaded_by { ", " (by) }
             ")"
         }
-    }
-}
-
-/// 1234567 → "1.2 MB".
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

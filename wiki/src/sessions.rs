@@ -218,18 +218,7 @@ pub fn credential(headers: &HeaderMap) -> Option<Credential> {
     cookie(headers, COOKIE).map(Credential::Cookie)
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
+pub use plugin::extract::cookie;
 
 /// A `Set-Cookie` value for an HttpOnly, SameSite=Lax cookie on `/`;
 /// `max_age` 0 deletes it.

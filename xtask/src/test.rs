@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::layers;
 use crate::setup::{self, Browsers};
 use crate::shell::{self, banner};
 use crate::ui::{self, Profile};
@@ -172,6 +173,10 @@ pub fn test(fail_fast: bool) -> Result<ExitCode> {
     pipeline.step("cargo fmt --check", || {
         shell::run(shell::cargo().args(["fmt", "--all", "--", "--check"]))
             .context("formatting differs (diff above); `cargo fmt --all` fixes it")?;
+        Ok(None)
+    });
+    pipeline.step("layers (no import cycles, no long files)", || {
+        layers::check(&shell::workspace_root())?;
         Ok(None)
     });
     pipeline.step("cargo clippy (native)", || {
