@@ -5,8 +5,11 @@
 //! once, a record in `_sqlx_migrations`).
 //!
 //! The wiki's store recorded its steps in a `schema_version` table of its own
-//! before it moved to this; [`migrate`] adopts such a record the first time
-//! it meets one, so an existing install upgrades in place.
+//! before it moved to this; [`migrate_adopting_schema_version`] adopts such a
+//! record the first time it meets one, so an existing install upgrades in
+//! place. Only a store that once kept that table asks for it: a plain
+//! [`migrate`] never reads or drops a `schema_version` table, which in a
+//! shared schema (the chat's default `public`) may belong to someone else.
 
 use anyhow::{bail, Context as _};
 use futures_util::future::BoxFuture;
@@ -19,9 +22,10 @@ use std::borrow::Cow;
 /// One migration: its version (1, 2, ...), a description, and its SQL.
 pub type Step = (i64, &'static str, &'static str);
 
-/// The advisory lock the legacy adoption holds (any fixed number; the
-/// wiki's old migrations used it too).
-const ADOPTION_LOCK: i64 = 0x6261_636b_7769_6b69; // "backwiki"
+/// The advisory lock the adoption holds: the key the wiki's old migrations
+/// took, so an old node starting during an upgrade waits for the adoption
+/// (and then fails on its first step rather than migrating twice).
+const ADOPTION_LOCK: i64 = 0x7769_6b69_0001;
 
 /// Creates `schema` unless it exists. Its name goes into SQL unquoted, so
 /// only lowercase letters, digits and `_` (at most 63) are accepted.
@@ -75,9 +79,6 @@ pub fn check_schema_name(schema: &str) -> anyhow::Result<()> {
 /// pool's `search_path` decides the schema). `what` names the schema in
 /// errors ("chat", "wiki").
 pub async fn migrate(pool: &PgPool, what: &str, steps: &'static [Step]) -> anyhow::Result<()> {
-    adopt_schema_version(pool, steps)
-        .await
-        .with_context(|| format!("adopting the {what} schema's old version record"))?;
     Migrator::new(Embedded(steps))
         .await
         .with_context(|| format!("loading the {what} schema migrations"))?
@@ -85,6 +86,20 @@ pub async fn migrate(pool: &PgPool, what: &str, steps: &'static [Step]) -> anyho
         .await
         .with_context(|| format!("migrating the {what} schema"))?;
     Ok(())
+}
+
+/// Like [`migrate`], but first adopts an old `schema_version` record (one
+/// row per step run, the wiki's own bookkeeping before sqlx's), so the steps
+/// it lists are not run again. Only for a schema the store owns alone.
+pub async fn migrate_adopting_schema_version(
+    pool: &PgPool,
+    what: &str,
+    steps: &'static [Step],
+) -> anyhow::Result<()> {
+    adopt_schema_version(pool, steps)
+        .await
+        .with_context(|| format!("adopting the {what} schema's old version record"))?;
+    migrate(pool, what, steps).await
 }
 
 /// Turns an old `schema_version` record (one row per step run) into sqlx's
@@ -107,6 +122,13 @@ async fn adopt_schema_version(pool: &PgPool, steps: &'static [Step]) -> anyhow::
     let done: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version")
         .fetch_one(&mut *tx)
         .await?;
+    let known = steps.iter().map(|step| step.0).max().unwrap_or(0);
+    if done > known {
+        bail!(
+            "schema_version says {done} steps ran, but this binary knows {known}: \
+             a newer binary migrated this schema"
+        );
+    }
     tx.ensure_migrations_table().await?;
     for migration in embedded(steps).into_iter().filter(|m| m.version <= done) {
         sqlx::query(
