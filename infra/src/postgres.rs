@@ -186,4 +186,83 @@ mod tests {
             assert!(check_schema_name(bad).is_err(), "{bad:?}");
         }
     }
+
+    #[cfg(feature = "testing")]
+    mod on_postgres {
+        use super::super::*;
+        use crate::suite::on_fresh_schema;
+        use sqlx::postgres::PgPoolOptions;
+        use std::str::FromStr as _;
+
+        static STEPS: [Step; 2] = [
+            (1, "a", "CREATE TABLE a (x BIGINT)"),
+            (2, "b", "CREATE TABLE b (y BIGINT)"),
+        ];
+
+        async fn pool(url: &str, schema: &str) -> PgPool {
+            let options = PgConnectOptions::from_str(url).expect("URL");
+            ensure_schema(&options, schema).await.expect("schema");
+            PgPoolOptions::new()
+                .connect_with(options.options([("search_path", schema)]))
+                .await
+                .expect("pool")
+        }
+
+        async fn exists(pool: &PgPool, table: &str) -> bool {
+            sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                .bind(table)
+                .fetch_one(pool)
+                .await
+                .expect("to_regclass")
+        }
+
+        /// A plain `migrate` leaves someone else's `schema_version` alone
+        /// and runs every step.
+        #[tokio::test]
+        async fn plain_migrate_ignores_a_schema_version_table() {
+            on_fresh_schema(
+                "infra postgres migrate",
+                "infra_test",
+                |url, schema| async move {
+                    let pool = pool(&url, &schema).await;
+                    pool.execute(
+                        "CREATE TABLE schema_version (version BIGINT NOT NULL); \
+                              INSERT INTO schema_version VALUES (1), (2)",
+                    )
+                    .await
+                    .expect("foreign table");
+                    migrate(&pool, "test", &STEPS).await.expect("migrate");
+                    assert!(exists(&pool, "schema_version").await);
+                    assert!(exists(&pool, "a").await && exists(&pool, "b").await);
+                },
+            )
+            .await;
+        }
+
+        /// A record of more steps than the binary knows is refused, not
+        /// silently forgotten.
+        #[tokio::test]
+        async fn a_newer_schema_version_is_refused() {
+            on_fresh_schema(
+                "infra postgres migrate",
+                "infra_test",
+                |url, schema| async move {
+                    let pool = pool(&url, &schema).await;
+                    pool.execute(
+                        "CREATE TABLE schema_version (version BIGINT NOT NULL); \
+                              INSERT INTO schema_version VALUES (1), (2), (3)",
+                    )
+                    .await
+                    .expect("old record");
+                    let error = migrate_adopting_schema_version(&pool, "test", &STEPS)
+                        .await
+                        .expect_err("newer record");
+                    assert!(format!("{error:#}").contains("knows 2"), "{error:#}");
+                    assert!(exists(&pool, "schema_version").await, "kept");
+                    assert!(!exists(&pool, "_sqlx_migrations").await);
+                },
+            )
+            .await;
+        }
+    }
 }
