@@ -208,6 +208,18 @@ mod tests {
                 .expect("pool")
         }
 
+        /// A `schema_version` table saying steps `1..=steps` ran.
+        async fn schema_version_listing(pool: &PgPool, steps: i64) {
+            pool.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+                .await
+                .expect("schema_version");
+            sqlx::query("INSERT INTO schema_version SELECT generate_series(1, $1)")
+                .bind(steps)
+                .execute(pool)
+                .await
+                .expect("its rows");
+        }
+
         async fn exists(pool: &PgPool, table: &str) -> bool {
             sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
                 .bind(table)
@@ -225,12 +237,7 @@ mod tests {
                 "infra_test",
                 |url, schema| async move {
                     let pool = pool(&url, &schema).await;
-                    pool.execute(
-                        "CREATE TABLE schema_version (version BIGINT NOT NULL); \
-                              INSERT INTO schema_version VALUES (1), (2)",
-                    )
-                    .await
-                    .expect("foreign table");
+                    schema_version_listing(&pool, 2).await;
                     migrate(&pool, "test", &STEPS).await.expect("migrate");
                     assert!(exists(&pool, "schema_version").await);
                     assert!(exists(&pool, "a").await && exists(&pool, "b").await);
@@ -248,12 +255,7 @@ mod tests {
                 "infra_test",
                 |url, schema| async move {
                     let pool = pool(&url, &schema).await;
-                    pool.execute(
-                        "CREATE TABLE schema_version (version BIGINT NOT NULL); \
-                              INSERT INTO schema_version VALUES (1), (2), (3)",
-                    )
-                    .await
-                    .expect("old record");
+                    schema_version_listing(&pool, 3).await;
                     let error = migrate_adopting_schema_version(&pool, "test", &STEPS)
                         .await
                         .expect_err("newer record");
