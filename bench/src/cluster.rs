@@ -13,16 +13,16 @@ use crate::report::Row;
 use crate::scenario::{self, Fanout, Plan};
 use crate::target::{Node, Target};
 use anyhow::{Context, Result};
+use infra::services::{LOCAL_NATS, LOCAL_POSTGRES_ADMIN};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 use std::path::Path;
 
 fn admin_url() -> String {
-    std::env::var("BACKCHANNEL_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("BACKCHANNEL_BENCH_DATABASE_URL").unwrap_or_else(|_| LOCAL_POSTGRES_ADMIN.into())
 }
 
 fn nats_url() -> String {
-    std::env::var("BACKCHANNEL_BENCH_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+    std::env::var("BACKCHANNEL_BENCH_NATS_URL").unwrap_or_else(|_| LOCAL_NATS.into())
 }
 
 /// The database this run creates and drops.

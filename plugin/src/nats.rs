@@ -416,13 +416,9 @@ fn lock_task(task: &Mutex<Option<JoinHandle<()>>>) -> MutexGuard<'_, Option<Join
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::suite::service_missing;
+    use infra::services::nats_url;
+    use infra::skip;
     use protocol::{Message, UserId};
-
-    fn nats_url() -> String {
-        std::env::var("BACKCHANNEL_TEST_NATS_URL")
-            .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
-    }
 
     /// Two buses on one NATS server: two nodes. `None` when NATS is missing
     /// outside CI (after printing the skip line).
@@ -431,7 +427,7 @@ mod tests {
         let a = match NatsBus::connect(&url, "node-a").await {
             Ok(bus) => bus,
             Err(e) => {
-                service_missing("nats bus tests", &format!("NATS is unreachable: {e:#}"));
+                skip::missing("nats bus tests", &format!("NATS is unreachable: {e:#}"));
                 return None;
             }
         };

@@ -16,6 +16,7 @@
 use backchannel_tests::api::{Api, Socket};
 use backchannel_tests::server::{self, TestServer};
 use backchannel_tests::skip;
+use infra::services::{nats_url, postgres_admin_url};
 use protocol::Message;
 use serde_json::json;
 use sqlx::Connection as _;
@@ -29,18 +30,9 @@ const PRESENCE_GONE_WITHIN: Duration = Duration::from_secs(60);
 const WRITERS: usize = 10;
 const PER_WRITER: usize = 10;
 
-fn admin_url() -> String {
-    std::env::var("BACKCHANNEL_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn nats_url() -> String {
-    std::env::var("BACKCHANNEL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
 /// A new, empty database for this run; its URL.
 async fn fresh_database() -> Result<String, String> {
-    let admin = admin_url();
+    let admin = postgres_admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .map_err(|e| format!("PostgreSQL is unreachable at {admin}: {e}"))?;

@@ -16,6 +16,7 @@
 use backchannel_tests::api::Api;
 use backchannel_tests::server::{self, TestServer};
 use backchannel_tests::skip;
+use infra::services::postgres_admin_url;
 use protocol::Message;
 use serde_json::{json, Value};
 use sqlx::Connection as _;
@@ -24,14 +25,9 @@ use std::process::{Command, Output};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn admin_url() -> String {
-    std::env::var("BACKCHANNEL_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 /// A new, empty database for this run: its name and URL.
 async fn fresh_database() -> Result<(String, String), String> {
-    let admin = admin_url();
+    let admin = postgres_admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .map_err(|e| format!("PostgreSQL is unreachable at {admin}: {e}"))?;
@@ -323,7 +319,9 @@ async fn a_sqlite_install_moves_to_postgres_whole() {
     );
 
     server.stop();
-    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
     sqlx::query(&format!(
         "DROP DATABASE IF EXISTS {database_name} WITH (FORCE)"
     ))

@@ -17,7 +17,8 @@
 use crate::store::{copy as wiki_copy, PostgresStore};
 use anyhow::{bail, Context as _};
 use indicatif::{ProgressBar, ProgressStyle};
-use plugin::store::copy::{self as chat_copy, Copied};
+use infra::copy::Copied;
+use plugin::store::copy as chat_copy;
 use plugin::StoreMaintenance as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

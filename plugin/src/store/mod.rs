@@ -10,14 +10,15 @@
 //! # Layout
 //! - [`sqlite`], [`postgres`]: the two backends, each split into its
 //!   connection handling, schema, row mapping and queries.
-//! - [`copy`]: the one-shot SQLite-to-PostgreSQL copy.
+//! - [`copy`]: the chat's tables for the one-shot SQLite-to-PostgreSQL copy
+//!   (the engine is [`infra::copy`]).
 //! - `suite` (tests): one contract, run on both backends.
 
 pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
-pub(crate) mod suite;
+mod suite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

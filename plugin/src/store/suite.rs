@@ -8,49 +8,23 @@
 //! real cross-node races. SQLite is single-node by design, so there both are
 //! the same store.
 //!
-//! PostgreSQL is found at `BACKCHANNEL_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`). When it is unreachable the
+//! The harness is [`infra::suite`]: PostgreSQL is found at
+//! [`infra::services::postgres_url`], and when it is unreachable the
 //! PostgreSQL cases fail under `CI=true` and otherwise print
 //! `SKIPPED: postgres store suite because <reason>` and pass.
 
 use super::MessageQuery::{After, Before, Between, Replies, Since};
 use super::{Appended, Changed, NewMessage, PostgresStore, SqliteStore, Store, StoreMaintenance};
 use chrono::Utc;
-use futures_util::FutureExt;
+use infra::suite::on_fresh_schema;
 use protocol::{PageId, RoomId, TranscriptRef, UserId};
-use sqlx::{Connection, Executor, PgConnection};
 use std::future::Future;
-use std::io::Write;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Two handles on one database: two nodes on PostgreSQL, one store on SQLite.
 struct Nodes {
     a: Arc<dyn StoreMaintenance>,
     b: Arc<dyn StoreMaintenance>,
-}
-
-/// True under CI (`CI=true` or `CI=1`), where a missing service is a failure.
-pub(crate) fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| {
-        let value = value.trim();
-        value.eq_ignore_ascii_case("true") || value == "1"
-    })
-}
-
-/// The rule for a missing service: fail under CI, else say so and pass.
-pub(crate) fn service_missing(what: &str, why: &str) {
-    if is_ci() {
-        panic!("{what}: {why}; CI=true requires these tests to run, so this is a failure");
-    }
-    // Straight to stderr: libtest hides the captured output of passing tests.
-    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {what} because {why}");
-}
-
-fn postgres_url() -> String {
-    std::env::var("BACKCHANNEL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
@@ -65,75 +39,29 @@ async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
 }
 
 async fn on_postgres<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
-    let url = postgres_url();
-    // Only "cannot reach the server" skips; any later error is a failure.
-    let probe = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await;
-    match probe {
-        Ok(Ok(conn)) => {
-            let _ = conn.close().await;
-        }
-        Ok(Err(e)) => {
-            return service_missing(
-                "postgres store suite",
-                &format!("PostgreSQL at {url} is unreachable: {e}"),
-            )
-        }
-        Err(_) => {
-            return service_missing(
-                "postgres store suite",
-                &format!("PostgreSQL at {url} did not answer within 5 s"),
-            )
-        }
-    }
-
-    let schema = format!("backchannel_test_{}", uuid::Uuid::new_v4().simple());
-    let a = PostgresStore::connect_with_schema(&url, &schema)
-        .await
-        .unwrap();
-    // A second pool on the same schema: a second node. Its migration run
-    // finds everything applied.
-    let b = PostgresStore::connect_with_schema(&url, &schema)
-        .await
-        .unwrap();
-    let outcome = AssertUnwindSafe(case(Nodes {
-        a: Arc::new(a),
-        b: Arc::new(b),
-    }))
-    .catch_unwind()
+    on_fresh_schema(
+        "postgres store suite",
+        "backchannel_test",
+        |url, schema| async move {
+            let a = PostgresStore::connect_with_schema(&url, &schema)
+                .await
+                .unwrap();
+            // A second pool on the same schema: a second node. Its migration run
+            // finds everything applied.
+            let b = PostgresStore::connect_with_schema(&url, &schema)
+                .await
+                .unwrap();
+            case(Nodes {
+                a: Arc::new(a),
+                b: Arc::new(b),
+            })
+            .await;
+        },
+    )
     .await;
-
-    let mut conn = PgConnection::connect(&url).await.unwrap();
-    conn.execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
 }
 
-/// Generates `sqlite::<case>` and `postgres::<case>` for every case.
-macro_rules! store_suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::on_sqlite(super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::on_postgres(super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-store_suite!(
+infra::store_suite!(
     same_page_and_name_is_the_same_room,
     append_assigns_gapless_seq_and_is_idempotent,
     concurrent_appends_from_two_nodes_are_gapless,

@@ -1,6 +1,6 @@
 //! Copying a single-node wiki database (`wiki.db`) into PostgreSQL, the
 //! wiki's half of `backchannel migrate` (the chat's half is
-//! [`plugin::store::copy`], whose engine this uses).
+//! [`plugin::store::copy`]; both use the engine in [`infra::copy`]).
 //!
 //! The copy is row for row, table by table, not through the [`Store`]
 //! trait: ids (which sessions, grants, revisions and the chat's room pages
@@ -12,8 +12,8 @@
 //! `pages.search` is a generated column that fills itself as rows arrive.
 //!
 //! The tables are described here; the copying itself (a reader thread on
-//! one read transaction, batched inserts, count checks) is the chat's
-//! [`plugin::store::copy::copy_tables`]. Everything goes in one PostgreSQL
+//! one read transaction, batched inserts, count checks) is
+//! [`infra::copy::copy_tables`]. Everything goes in one PostgreSQL
 //! transaction, so an interrupted copy leaves the target as it was. The target must hold no wiki data yet (a
 //! server started on it first has already made an `admin` and a Welcome
 //! page): a merge of two wikis is not a migration.
@@ -23,9 +23,7 @@
 use super::sqlite::SCHEMA_VERSION;
 use super::PostgresStore;
 use anyhow::{bail, Context as _};
-use plugin::store::copy::{
-    continue_ids, copy_tables, open_source, Column, Copied, Kind, Progress, Table,
-};
+use infra::copy::{continue_ids, copy_tables, open_source, Column, Copied, Kind, Progress, Table};
 use sqlx::PgConnection;
 use std::path::Path;
 
@@ -169,7 +167,7 @@ pub async fn sqlite_to_postgres(
     let conn = open_source(sqlite)?;
     // The tables below are this version's: an older file may lack columns,
     // a newer one may have tables this copy would silently leave behind.
-    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let version = infra::sqlite::version(&conn)?;
     if version != SCHEMA_VERSION {
         bail!(
             "{} is at wiki schema version {version}, but this backchannel copies version \
@@ -200,10 +198,9 @@ mod tests {
     use super::*;
     use crate::acl::{Permissions, Principal};
     use crate::pages::{self, PagePath};
-    use crate::store::suite::{postgres_url, service_missing};
     use crate::store::{SqliteStore, Store};
     use crate::{sessions, users};
-    use sqlx::{Connection as _, Executor as _};
+    use infra::suite::on_fresh_schema;
 
     fn path(s: &str) -> PagePath {
         PagePath::parse(s).unwrap()
@@ -215,19 +212,17 @@ mod tests {
     /// continue after the copy; and the copy refuses to run twice.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_populated_sqlite_database_arrives_whole() {
-        let url = postgres_url();
-        let Ok(Ok(mut admin)) = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            sqlx::PgConnection::connect(&url),
+        on_fresh_schema(
+            "wiki sqlite-to-postgres copy",
+            "wiki_copy",
+            |url, schema| async move {
+                arrives_whole(&url, &schema).await;
+            },
         )
-        .await
-        else {
-            return service_missing(
-                "wiki sqlite-to-postgres copy",
-                &format!("PostgreSQL at {url} is unreachable"),
-            );
-        };
+        .await;
+    }
 
+    async fn arrives_whole(url: &str, schema: &str) {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("wiki.db");
         let sqlite = SqliteStore::open(&file).unwrap();
@@ -289,8 +284,7 @@ mod tests {
             .await
             .unwrap();
 
-        let schema = format!("wiki_copy_{:016x}", rand::random::<u64>());
-        let pg = PostgresStore::connect_with_schema(&url, &schema)
+        let pg = PostgresStore::connect_with_schema(url, schema)
             .await
             .unwrap();
         let seen = std::sync::Mutex::new(Vec::new());
@@ -300,108 +294,96 @@ mod tests {
         .await;
         let second = sqlite_to_postgres(&file, &pg, &|_, _, _| {}).await;
 
-        // Compare before dropping the schema, but drop it whatever happens.
-        let compared = async {
-            let copied = copied.unwrap();
-            let p: &dyn Store = &pg;
-            assert_eq!(copied.0.len(), TABLES.len());
-            let count = |t: &str| copied.0.iter().find(|(n, _)| *n == t).unwrap().1;
-            assert_eq!(count("users"), 2);
-            assert_eq!(count("sessions"), 2);
-            assert_eq!(count("pages"), 5, "{:?}", copied.0);
-            assert!(
-                seen.lock().unwrap().contains(&("pages", 5, 5)),
-                "progress reaches the end"
-            );
+        let copied = copied.unwrap();
+        let p: &dyn Store = &pg;
+        assert_eq!(copied.0.len(), TABLES.len());
+        let count = |t: &str| copied.0.iter().find(|(n, _)| *n == t).unwrap().1;
+        assert_eq!(count("users"), 2);
+        assert_eq!(count("sessions"), 2);
+        assert_eq!(count("pages"), 5, "{:?}", copied.0);
+        assert!(
+            seen.lock().unwrap().contains(&("pages", 5, 5)),
+            "progress reaches the end"
+        );
 
-            assert_eq!(s.users().await.unwrap(), p.users().await.unwrap());
-            assert_eq!(s.groups().await.unwrap(), p.groups().await.unwrap());
+        assert_eq!(s.users().await.unwrap(), p.users().await.unwrap());
+        assert_eq!(s.groups().await.unwrap(), p.groups().await.unwrap());
+        assert_eq!(
+            users::verify(p, "alice", "alice's long password")
+                .await
+                .unwrap(),
+            Some(alice.clone()),
+            "the same password signs in"
+        );
+        let session = sessions::lookup(p, &token, false).await.unwrap().unwrap();
+        assert_eq!(session.member.user, alice, "API tokens keep working");
+        for at in [
+            "Welcome",
+            "Team",
+            "Archive",
+            "Archive/2026",
+            "Archive/2026/Notes",
+        ] {
+            let before = s.page_by_path(&path(at)).await.unwrap().unwrap();
+            let after = p.page_by_path(&path(at)).await.unwrap().unwrap();
+            assert_eq!(before, after, "{at}");
             assert_eq!(
-                users::verify(p, "alice", "alice's long password")
-                    .await
-                    .unwrap(),
-                Some(alice.clone()),
-                "the same password signs in"
+                s.revisions(before.id).await.unwrap(),
+                p.revisions(after.id).await.unwrap()
             );
-            let session = sessions::lookup(p, &token, false).await.unwrap().unwrap();
-            assert_eq!(session.member.user, alice, "API tokens keep working");
-            for at in [
-                "Welcome",
-                "Team",
-                "Archive",
-                "Archive/2026",
-                "Archive/2026/Notes",
-            ] {
-                let before = s.page_by_path(&path(at)).await.unwrap().unwrap();
-                let after = p.page_by_path(&path(at)).await.unwrap().unwrap();
-                assert_eq!(before, after, "{at}");
-                assert_eq!(
-                    s.revisions(before.id).await.unwrap(),
-                    p.revisions(after.id).await.unwrap()
-                );
-                assert_eq!(
-                    s.children(before.id).await.unwrap(),
-                    p.children(after.id).await.unwrap()
-                );
-                assert_eq!(
-                    s.permissions(before.id).await.unwrap(),
-                    p.permissions(after.id).await.unwrap()
-                );
-            }
-            assert_eq!(p.permissions(archive.id).await.unwrap(), restricted);
-            assert_eq!(s.acl_epoch().await.unwrap(), p.acl_epoch().await.unwrap());
-
-            let terms = crate::query::terms("deployment");
             assert_eq!(
-                p.search(&terms).await.unwrap(),
-                vec![notes.id],
-                "the tsvector filled itself"
+                s.children(before.id).await.unwrap(),
+                p.children(after.id).await.unwrap()
             );
+            assert_eq!(
+                s.permissions(before.id).await.unwrap(),
+                p.permissions(after.id).await.unwrap()
+            );
+        }
+        assert_eq!(p.permissions(archive.id).await.unwrap(), restricted);
+        assert_eq!(s.acl_epoch().await.unwrap(), p.acl_epoch().await.unwrap());
 
-            let refused = second.unwrap_err().to_string();
-            assert!(refused.contains("empty database"), "{refused}");
-            let future = dir.path().join("future.db");
-            SqliteStore::open(&future).unwrap();
-            rusqlite::Connection::open(&future)
-                .unwrap()
-                .pragma_update(None, "user_version", 99)
-                .unwrap();
-            let newer = sqlite_to_postgres(&future, &pg, &|_, _, _| {})
-                .await
-                .unwrap_err()
-                .to_string();
-            assert!(newer.contains("schema version 99"), "{newer}");
-            assert!(ensure_empty(&pg).await.is_err());
+        let terms = crate::query::terms("deployment");
+        assert_eq!(
+            p.search(&terms).await.unwrap(),
+            vec![notes.id],
+            "the tsvector filled itself"
+        );
 
-            // Ids continue after the copied ones.
-            let bob = users::create(p, "bob", "bob's long password", false, &["later".into()])
-                .await
-                .unwrap();
-            assert!(bob.id > alice.id);
-            let written = pages::put(p, &path("Archive/2026/Later"), None, "x", "bob")
-                .await
-                .unwrap();
-            assert!(written.created);
-            let year = p
-                .page_by_path(&path("Archive/2026"))
-                .await
-                .unwrap()
-                .unwrap();
-            let later = p.page_by_id(written.id).await.unwrap().unwrap();
-            assert_eq!(later.parent_id, Some(year.id));
-            assert_eq!(p.revisions(written.id).await.unwrap().len(), 1);
+        let refused = second.unwrap_err().to_string();
+        assert!(refused.contains("empty database"), "{refused}");
+        let future = dir.path().join("future.db");
+        SqliteStore::open(&future).unwrap();
+        rusqlite::Connection::open(&future)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let newer = sqlite_to_postgres(&future, &pg, &|_, _, _| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(newer.contains("schema version 99"), "{newer}");
+        assert!(ensure_empty(&pg).await.is_err());
 
-            undo(&pg).await.unwrap();
-            ensure_empty(&pg).await.unwrap();
-        };
-        let outcome =
-            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(compared)).await;
-        admin
-            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+        // Ids continue after the copied ones.
+        let bob = users::create(p, "bob", "bob's long password", false, &["later".into()])
             .await
             .unwrap();
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
+        assert!(bob.id > alice.id);
+        let written = pages::put(p, &path("Archive/2026/Later"), None, "x", "bob")
+            .await
+            .unwrap();
+        assert!(written.created);
+        let year = p
+            .page_by_path(&path("Archive/2026"))
+            .await
+            .unwrap()
+            .unwrap();
+        let later = p.page_by_id(written.id).await.unwrap().unwrap();
+        assert_eq!(later.parent_id, Some(year.id));
+        assert_eq!(p.revisions(written.id).await.unwrap().len(), 1);
+
+        undo(&pg).await.unwrap();
+        ensure_empty(&pg).await.unwrap();
     }
 }

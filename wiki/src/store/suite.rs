@@ -4,11 +4,10 @@
 //! pages, revisions, moves, accounts, sessions, permissions, the ACL epoch
 //! and search with its permission filtering.
 //!
-//! PostgreSQL comes from `BACKCHANNEL_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the
-//! PostgreSQL cases fail under `CI=true` and otherwise print
-//! `SKIPPED: ... because ...` to stderr and pass, as the chat's store suite
-//! does.
+//! The harness is [`infra::suite`], as for the chat's store suite:
+//! PostgreSQL comes from [`infra::services::postgres_url`], and when it
+//! cannot be reached the PostgreSQL cases fail under `CI=true` and otherwise
+//! print `SKIPPED: ... because ...` to stderr and pass.
 
 // Test scaffolding: a failure here should panic the test that called it.
 #![allow(clippy::unwrap_used)]
@@ -18,37 +17,10 @@ use crate::acl::{self, Permissions, Principal};
 use crate::pages::{self, PagePath};
 use crate::search;
 use crate::users;
-use futures_util::FutureExt as _;
+use infra::suite::on_fresh_schema;
 use plugin::Access;
-use sqlx::{Connection as _, Executor as _, PgConnection};
 use std::future::Future;
-use std::io::Write as _;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// True under CI (`CI=true` or `CI=1`), where a missing service is a failure.
-fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| {
-        let value = value.trim();
-        value == "1" || value.eq_ignore_ascii_case("true")
-    })
-}
-
-/// The skip rule for a PostgreSQL case whose server cannot be reached: a
-/// failure under CI, a visible `SKIPPED: ... because ...` line elsewhere.
-pub(super) fn service_missing(what: &str, why: &str) {
-    if is_ci() {
-        panic!("{what}: {why}; CI=true requires it to run");
-    }
-    // Straight to stderr: libtest hides the captured output of passing tests.
-    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {what} because {why}");
-}
-
-pub(super) fn postgres_url() -> String {
-    std::env::var("BACKCHANNEL_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
 
 async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn Store>, Reopen) -> Fut) {
     let dir = tempfile::tempdir().unwrap();
@@ -58,37 +30,17 @@ async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn Store>, R
 }
 
 async fn on_postgres<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn Store>, Reopen) -> Fut) {
-    let url = postgres_url();
-    // Only "cannot reach the server" skips; any later error is a failure.
-    let probe = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await;
-    let why = match probe {
-        Ok(Ok(conn)) => {
-            let _ = conn.close().await;
-            None
-        }
-        Ok(Err(e)) => Some(format!("PostgreSQL at {url} is unreachable: {e}")),
-        Err(_) => Some(format!("PostgreSQL at {url} did not answer within 5 s")),
-    };
-    if let Some(why) = why {
-        return service_missing("wiki store suite on postgres", &why);
-    }
-    let schema = format!("wiki_test_{:016x}", rand::random::<u64>());
-    let store = PostgresStore::connect_with_schema(&url, &schema)
-        .await
-        .unwrap();
-    let outcome = AssertUnwindSafe(case(
-        Arc::new(store),
-        Reopen::Postgres(url.clone(), schema.clone()),
-    ))
-    .catch_unwind()
+    on_fresh_schema(
+        "wiki store suite on postgres",
+        "wiki_test",
+        |url, schema| async move {
+            let store = PostgresStore::connect_with_schema(&url, &schema)
+                .await
+                .unwrap();
+            case(Arc::new(store), Reopen::Postgres(url, schema)).await;
+        },
+    )
     .await;
-    let mut conn = PgConnection::connect(&url).await.unwrap();
-    conn.execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 /// How a case opens the same data a second time (a restart, another node).
@@ -110,29 +62,7 @@ impl Reopen {
     }
 }
 
-/// Generates `sqlite::<case>` and `postgres::<case>` for every case.
-macro_rules! store_suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::on_sqlite(super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::on_postgres(super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-store_suite!(
+infra::store_suite!(
     reopening_migrates_once_and_keeps_data,
     put_creates_ancestors_and_records_only_changes,
     move_rewrites_the_subtree,

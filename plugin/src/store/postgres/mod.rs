@@ -45,7 +45,7 @@
 //!
 //! # Layout
 //! - this file: `PostgresStore`, its pool, and the SQL macros the others use.
-//! - `schema`: the migrations and per-deployment schemas.
+//! - `schema`: the migrations (run, and schemas made, by [`infra::postgres`]).
 //! - `rows`: row mapping and the message lock edits and deletes take.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
 
@@ -76,13 +76,9 @@ mod queries;
 mod rows;
 mod schema;
 
-pub use schema::ensure_schema;
-
 use anyhow::Context;
 use protocol::Message;
 use rows::message_from_row;
-use schema::Embedded;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
@@ -118,7 +114,7 @@ impl PostgresStore {
     /// (created if missing; lowercase letters, digits and `_`).
     pub async fn connect_with_schema(url: &str, schema: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
-        ensure_schema(&options, schema).await?;
+        infra::postgres::ensure_schema(&options, schema).await?;
         Self::open(options.options([("search_path", schema)])).await
     }
 
@@ -129,13 +125,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL")?;
-        let migrator = Migrator::new(Embedded)
-            .await
-            .context("loading the chat schema migrations")?;
-        migrator
-            .run(&pool)
-            .await
-            .context("migrating the chat schema")?;
+        infra::postgres::migrate(&pool, "chat", schema::MIGRATIONS).await?;
         Ok(Self { pool })
     }
 

@@ -1,17 +1,9 @@
-//! The chat schema in PostgreSQL: embedded migrations for sqlx's migrator,
-//! and the per-deployment (or per-test) schema they run in.
-
-use anyhow::{bail, Context};
-use futures_util::future::BoxFuture;
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, Executor, PgConnection};
-use std::borrow::Cow;
+//! The chat schema in PostgreSQL: embedded migrations, which
+//! [`infra::postgres::migrate`] hands to sqlx's migrator.
 
 /// Schema versions, applied in order; sqlx records each by its number.
 /// Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(super) const MIGRATIONS: &[infra::postgres::Step] = &[
     (
         1,
         "chat schema",
@@ -97,74 +89,3 @@ CREATE INDEX files_by_room ON files (room_id, seq);
 "#,
     ),
 ];
-
-/// Creates `schema` unless it exists. Its name goes into SQL unquoted, so
-/// only lowercase letters, digits and `_` (at most 63) are accepted. The
-/// wiki's PostgreSQL store keeps its tables the same way.
-pub async fn ensure_schema(options: &PgConnectOptions, schema: &str) -> anyhow::Result<()> {
-    check_schema_name(schema)?;
-    let mut conn = PgConnection::connect_with(options)
-        .await
-        .context("connecting to PostgreSQL")?;
-    // Asking first keeps "already exists" notices out of every start's log.
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
-            .bind(schema)
-            .fetch_one(&mut conn)
-            .await
-            .with_context(|| format!("looking for schema {schema}"))?;
-    if !exists {
-        let created = conn
-            .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
-            .await;
-        // Two nodes creating the schema at once: one of them gets a
-        // duplicate error although the schema now exists, which is fine.
-        if let Err(e) = created {
-            let duplicate = e
-                .as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|code| code == "42P06" || code == "23505");
-            if !duplicate {
-                return Err(e).with_context(|| format!("creating schema {schema}"));
-            }
-        }
-    }
-    conn.close().await.ok();
-    Ok(())
-}
-
-/// Schema names go into SQL unquoted, so only the plainest are accepted.
-fn check_schema_name(schema: &str) -> anyhow::Result<()> {
-    let mut chars = schema.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && schema.len() <= 63;
-    if !plain {
-        bail!("schema name {schema:?} must be lowercase letters, digits and _ (at most 63)");
-    }
-    Ok(())
-}
-
-/// [`MIGRATIONS`] as sqlx's migrator wants them.
-#[derive(Debug)]
-pub(super) struct Embedded;
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    Cow::Borrowed(sql),
-                    false,
-                )
-            })
-            .collect();
-        Box::pin(async move { Ok(migrations) })
-    }
-}

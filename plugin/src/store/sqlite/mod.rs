@@ -74,7 +74,7 @@ impl SqliteStore {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
-        schema::migrate(&mut conn)?;
+        infra::sqlite::migrate(&mut conn, "chat", schema::MIGRATIONS)?;
 
         let (jobs, queue) = mpsc::channel::<Box<dyn WriteJob>>();
         std::thread::Builder::new()

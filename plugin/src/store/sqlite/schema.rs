@@ -1,8 +1,5 @@
-//! The chat schema in SQLite: migrations applied in order, counted by
-//! `PRAGMA user_version`.
-
-use anyhow::Context;
-use rusqlite::Connection;
+//! The chat schema in SQLite: migrations applied in order by
+//! [`infra::sqlite::migrate`], counted by `PRAGMA user_version`.
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -83,15 +80,3 @@ CREATE TABLE transcripts (
 DROP INDEX IF EXISTS messages_created;
 "#,
 ];
-
-pub(super) fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("applying chat schema migration {}", index + 1))?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}

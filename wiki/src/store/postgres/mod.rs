@@ -9,9 +9,12 @@
 //! chat's tables and lets both keep their plain names. Every pooled
 //! connection gets `search_path = <schema>` as a startup parameter, so there
 //! is no window where a connection sees another schema. Migrations are
-//! embedded SQL steps recorded in `schema_version`, applied under a
-//! transaction-scoped advisory lock so nodes starting together migrate once.
-//! Tests use a fresh schema each ([`PostgresStore::connect_with_schema`]).
+//! embedded SQL steps that [`infra::postgres`] applies with sqlx's migrator,
+//! as the chat's are (recorded in the schema's `_sqlx_migrations`, under a
+//! lock so nodes starting together migrate once). Installs from before that
+//! kept their own `schema_version` table; the first start adopts it (and
+//! drops it), so they upgrade in place. Tests use a fresh schema each
+//! ([`PostgresStore::connect_with_schema`]).
 //!
 //! # Search: tsvector + GIN
 //! `pages.search` is a stored generated `tsvector` (title weighted `A`, body
@@ -57,9 +60,9 @@ const MAX_CONNECTIONS: u32 = 16;
 /// How long a request waits for a pooled connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Advisory lock keys (arbitrary, fixed): one for migrations, one for
-/// page-tree writes.
-const MIGRATION_LOCK: i64 = 0x7769_6b69_0001;
+/// Advisory lock key (arbitrary, fixed) for page-tree writes. (Its
+/// neighbour `0x7769_6b69_0001` was the old migrations' lock, and the
+/// adoption in [`infra::postgres`] still takes it.)
 const PAGES_LOCK: i64 = 0x7769_6b69_0002;
 
 /// `ts_rank` weights for {D, C, B, A}: the title (A) counts ten times the
@@ -71,8 +74,12 @@ const RANK_WEIGHTS: &str = "{0.1, 0.1, 0.1, 1.0}";
 const LT_MASK: char = '\u{E002}';
 const GT_MASK: char = '\u{E003}';
 
-/// Schema versions, applied in order. Never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[r#"
+/// Schema versions, applied in order; sqlx records each by its number.
+/// Never edit one that has shipped: add the next.
+const MIGRATIONS: &[infra::postgres::Step] = &[(
+    1,
+    "wiki schema",
+    r#"
 CREATE TEXT SEARCH DICTIONARY wiki_stem (TEMPLATE = pg_catalog.snowball, Language = english);
 CREATE TEXT SEARCH CONFIGURATION wiki_search (COPY = pg_catalog.english);
 ALTER TEXT SEARCH CONFIGURATION wiki_search
@@ -142,7 +149,8 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+)];
 
 /// The wiki's tables in PostgreSQL. Cheap to clone (a pool handle).
 #[derive(Clone)]
@@ -160,14 +168,14 @@ impl PostgresStore {
     /// (created if missing; lowercase letters, digits and `_`).
     pub async fn connect_with_schema(url: &str, schema: &str) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
-        plugin::store::postgres::ensure_schema(&options, schema).await?;
+        infra::postgres::ensure_schema(&options, schema).await?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.options([("search_path", schema)]))
             .await
             .context("connecting to PostgreSQL")?;
-        migrate(&pool)
+        infra::postgres::migrate_adopting_schema_version(&pool, "wiki", MIGRATIONS)
             .await
             .with_context(|| format!("migrating the wiki schema {schema}"))?;
         Ok(Self { pool })
@@ -178,39 +186,6 @@ impl PostgresStore {
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(MIGRATION_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let versioned: bool = sqlx::query_scalar("SELECT to_regclass('schema_version') IS NOT NULL")
-        .fetch_one(&mut *tx)
-        .await?;
-    if !versioned {
-        tx.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
-            .await?;
-    }
-    let done: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-        .fetch_one(&mut *tx)
-        .await?;
-    for (index, step) in MIGRATIONS.iter().enumerate() {
-        let version = index as i64 + 1;
-        if version <= done {
-            continue;
-        }
-        tx.execute(*step)
-            .await
-            .with_context(|| format!("schema step {version}"))?;
-        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 // ---- helpers on one connection (inside a transaction or not) -----------------
@@ -270,3 +245,142 @@ fn revision_from(row: RevisionRow) -> Revision {
 }
 
 super::store_by_concern!(PostgresStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infra::suite::on_fresh_schema;
+    use sqlx::Connection as _;
+
+    /// How many of [`MIGRATIONS`] the wiki shipped while it kept its own
+    /// `schema_version` table.
+    const OLD_STEPS: usize = 1;
+
+    /// The wiki's migration before it used sqlx's migrator, as it was (the
+    /// steps were a plain list of SQL then): the fixture for an old install.
+    async fn migrate_the_old_way(conn: &mut PgConnection, steps: &[&str]) -> anyhow::Result<()> {
+        let mut tx = conn.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(0x7769_6b69_0001_i64)
+            .execute(&mut *tx)
+            .await?;
+        let versioned: bool =
+            sqlx::query_scalar("SELECT to_regclass('schema_version') IS NOT NULL")
+                .fetch_one(&mut *tx)
+                .await?;
+        if !versioned {
+            tx.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+                .await?;
+        }
+        let done: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        for (index, step) in steps.iter().enumerate() {
+            let version = index as i64 + 1;
+            if version <= done {
+                continue;
+            }
+            tx.execute(*step)
+                .await
+                .with_context(|| format!("schema step {version}"))?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// sqlx's record: (version, success, execution time in ns, checksum).
+    type Recorded = Vec<(i64, bool, i64, Vec<u8>)>;
+
+    async fn recorded(store: &PostgresStore) -> Recorded {
+        sqlx::query_as(
+            "SELECT version, success, execution_time, checksum \
+             FROM _sqlx_migrations ORDER BY version",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    }
+
+    async fn has_schema_version(store: &PostgresStore) -> bool {
+        sqlx::query_scalar("SELECT to_regclass('schema_version') IS NOT NULL")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// An install migrated by the old code keeps its data when this code
+    /// starts on it: the steps its `schema_version` lists are adopted into
+    /// `_sqlx_migrations` (not run again: they would fail on the existing
+    /// tables), the old table goes, and the next start changes nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_install_migrated_the_old_way_upgrades_in_place() {
+        on_fresh_schema(
+            "wiki schema_version adoption on postgres",
+            "wiki_legacy",
+            |url, schema| async move {
+                let options = PgConnectOptions::from_str(&url).unwrap();
+                let mut old = PgConnection::connect_with(
+                    &options.clone().options([("search_path", schema.as_str())]),
+                )
+                .await
+                .unwrap();
+                old.execute(format!("CREATE SCHEMA {schema}").as_str())
+                    .await
+                    .unwrap();
+                let old_steps: Vec<&str> =
+                    MIGRATIONS[..OLD_STEPS].iter().map(|step| step.2).collect();
+                migrate_the_old_way(&mut old, &old_steps).await.unwrap();
+                old.execute(
+                    "INSERT INTO users (name, password_hash, is_admin, created_at) \
+                     VALUES ('alice', 'hash', true, '2026-01-01T00:00:00Z'); \
+                     INSERT INTO pages (path, title, markdown, updated_at) \
+                     VALUES ('Welcome', 'Welcome', 'the deployment checklist', \
+                             '2026-01-01T00:00:00Z');",
+                )
+                .await
+                .unwrap();
+                old.close().await.unwrap();
+
+                let store = PostgresStore::connect_with_schema(&url, &schema)
+                    .await
+                    .unwrap();
+                let welcome = PagePath::parse("Welcome").unwrap();
+                let page = store.page_by_path(&welcome).await.unwrap().unwrap();
+                assert_eq!(page.markdown, "the deployment checklist");
+                let users = store.users().await.unwrap();
+                assert_eq!(users.len(), 1);
+                assert_eq!(users[0].user.name, "alice");
+                let terms = crate::query::terms("deployment");
+                assert_eq!(store.search(&terms).await.unwrap(), vec![page.id]);
+
+                let first = recorded(&store).await;
+                let versions: Vec<i64> = first.iter().map(|row| row.0).collect();
+                let all: Vec<i64> = MIGRATIONS.iter().map(|step| step.0).collect();
+                assert_eq!(versions, all, "every step is recorded");
+                assert!(first.iter().all(|row| row.1), "all succeeded");
+                for (index, row) in first.iter().enumerate() {
+                    // The adoption records 0 ns; sqlx times what it runs.
+                    assert_eq!(
+                        row.2 == 0,
+                        index < OLD_STEPS,
+                        "step {} adopted if and only if the old code ran it",
+                        row.0
+                    );
+                }
+                assert!(!has_schema_version(&store).await, "schema_version is gone");
+
+                let again = PostgresStore::connect_with_schema(&url, &schema)
+                    .await
+                    .unwrap();
+                assert_eq!(recorded(&again).await, first, "a second start is a no-op");
+                assert!(!has_schema_version(&again).await);
+                assert_eq!(again.page_by_path(&welcome).await.unwrap().unwrap(), page);
+            },
+        )
+        .await;
+    }
+}

@@ -55,7 +55,8 @@ impl SqliteStore {
     /// up to date. Blocking.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         let mut conn = connect(path)?;
-        migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
+        infra::sqlite::migrate(&mut conn, "wiki", MIGRATIONS)
+            .with_context(|| format!("migrating {}", path.display()))?;
         Ok(SqliteStore(Arc::new(Shared {
             path: path.to_owned(),
             idle: Mutex::new(vec![conn]),
@@ -207,18 +208,6 @@ DROP INDEX pages_parent;
 /// The `user_version` of a database this binary has migrated: what the
 /// copy to PostgreSQL reads ([`super::copy`]).
 pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
-
-fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let done: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (index, step) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(step)
-            .with_context(|| format!("schema step {}", index + 1))?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
 
 // ---- settings and the ACL epoch ---------------------------------------------
 
