@@ -5,12 +5,17 @@
 //! Selectors are the contract with `plugin` (server-rendered popup and macro
 //! table) and `wasm-ui` (which sets `body[data-connected]` and appends
 //! messages with the same markup).
+//!
+//! The checks after the journey steps ([`check_shown`], [`wait_delivered`],
+//! [`check_once_in_order`], [`wait_transport`], ...) say what a user would
+//! notice: who wrote a message, that it shows once and in order, which
+//! transport the popup is on.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use fantoccini::Locator;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::browser::{Browser, WAIT};
 
@@ -243,5 +248,170 @@ impl ChatMessage {
             body_text: text("body_text"),
             body_html: text("body_html"),
         }
+    }
+}
+
+/// WebDriver's code for the Up arrow.
+const ARROW_UP: &str = "\u{E013}";
+
+/// The message shows the author's name, a time, and the text as typed.
+pub fn check_shown(message: &ChatMessage, author: &str, text: &str) -> Result<()> {
+    ensure!(
+        message.author_name.trim() == author,
+        "the message {text:?} shows author {:?}, expected {author:?}",
+        message.author_name
+    );
+    ensure!(
+        !message.time_text.trim().is_empty() && !message.datetime.is_empty(),
+        "the message {text:?} shows no time (text {:?}, datetime {:?})",
+        message.time_text,
+        message.datetime
+    );
+    ensure!(
+        message.body_text.trim() == text,
+        "the message body reads {:?}, expected {text:?}",
+        message.body_text
+    );
+    Ok(())
+}
+
+/// The messages the server has stored, as shown: placeholders of sends still
+/// on their way (`li.bc-pending`, no seq) left out.
+pub async fn delivered(browser: &Browser) -> Result<Vec<ChatMessage>> {
+    Ok(messages(browser)
+        .await?
+        .into_iter()
+        .filter(|m| m.seq > 0)
+        .collect())
+}
+
+/// Waits until a stored message (not a "sending…" placeholder) containing
+/// `needle` is shown, and returns it.
+pub async fn wait_delivered(browser: &Browser, needle: &str) -> Result<ChatMessage> {
+    let started = Instant::now();
+    loop {
+        let shown = delivered(browser).await?;
+        if let Some(found) = shown.iter().find(|m| m.body_text.contains(needle)) {
+            return Ok(found.clone());
+        }
+        if started.elapsed() > WAIT {
+            let bodies: Vec<&str> = shown.iter().map(|m| m.body_text.trim()).collect();
+            bail!(
+                "{}: no delivered message containing {needle:?} within {:?}; the popup shows \
+                 {bodies:?}",
+                browser.who(),
+                WAIT
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Each of `texts` is shown exactly once, in this order, and the page's
+/// order is the room's seq order.
+pub async fn check_once_in_order(browser: &Browser, texts: &[&str]) -> Result<()> {
+    let shown = delivered(browser).await?;
+    let bodies: Vec<&str> = shown.iter().map(|m| m.body_text.trim()).collect();
+    let mut seqs = Vec::new();
+    for text in texts {
+        let hits: Vec<&ChatMessage> = shown
+            .iter()
+            .filter(|m| m.body_text.contains(text))
+            .collect();
+        ensure!(
+            hits.len() == 1,
+            "{}: {text:?} is shown {} times; the popup shows {bodies:?}",
+            browser.who(),
+            hits.len()
+        );
+        seqs.push(hits[0].seq);
+    }
+    ensure!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "{}: {texts:?} should appear in this order; their seqs are {seqs:?}",
+        browser.who()
+    );
+    let page_order: Vec<u64> = shown.iter().map(|m| m.seq).collect();
+    ensure!(
+        page_order.windows(2).all(|w| w[0] < w[1]),
+        "{}: the popup's messages are not in seq order (or a seq shows twice): {page_order:?}",
+        browser.who()
+    );
+    Ok(())
+}
+
+/// Waits until no "sending…" placeholder is left.
+pub async fn wait_no_pending(browser: &Browser) -> Result<()> {
+    browser
+        .wait_until(
+            "every \"sending…\" placeholder being replaced by its message",
+            "return document.querySelectorAll('li.bc-pending').length === 0",
+        )
+        .await
+        .map(drop)
+}
+
+/// The transport the popup uses, from `#bc-conn[data-transport]`.
+pub async fn transport(browser: &Browser) -> Result<String> {
+    let value = browser
+        .eval(
+            "const c = document.getElementById('bc-conn');
+             return c ? c.dataset.transport || '' : '';",
+            Vec::new(),
+        )
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// Waits up to `within` until the popup is connected over `name`.
+pub async fn wait_transport(browser: &Browser, name: &str, within: Duration) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let now = transport(browser).await?;
+        let connected = browser
+            .eval(
+                "return document.body.dataset.connected === 'true'",
+                Vec::new(),
+            )
+            .await?
+            == Value::Bool(true);
+        if now == name && connected {
+            return Ok(());
+        }
+        if started.elapsed() > within {
+            bail!(
+                "{}: not connected over {name} within {within:?}; it is on {now:?} (connected: \
+                 {connected})",
+                browser.who()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Presses Up in the empty input and returns the inline editor it opens on
+/// my message `seq`. The message's source comes with the history refetch
+/// after subscribing; until then the UI says "still loading", so retry.
+pub async fn open_editor(browser: &Browser, seq: u64) -> Result<fantoccini::elements::Element> {
+    let started = Instant::now();
+    loop {
+        let input = browser.wait_for("#bc-input").await?;
+        input.send_keys(ARROW_UP).await?;
+        let found = browser
+            .eval(
+                "return !!document.querySelector('#m-' + arguments[0] + '.bc-editing .bc-edit-input')",
+                vec![json!(seq)],
+            )
+            .await?;
+        if found == Value::Bool(true) {
+            return browser.wait_for(&format!("#m-{seq} .bc-edit-input")).await;
+        }
+        if started.elapsed() > WAIT {
+            bail!(
+                "{}: Up in the empty input did not open the editor on message #{seq}",
+                browser.who()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
