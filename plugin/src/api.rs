@@ -3,7 +3,7 @@
 
 use crate::chat::{self, Draft, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
-use crate::extract::{MaybeCaller, SameOrigin};
+use crate::extract::{Json, MaybeCaller, Query, SameOrigin};
 use crate::render;
 use crate::state::AppState;
 use crate::store::{MessageQuery, Revision};
@@ -14,9 +14,6 @@ use axum::Router;
 use chrono::Duration;
 use protocol::{History, Message, Presence, RoomId, RoomInfo, Thread, Unread};
 use serde::{Deserialize, Serialize};
-
-/// The extractors, where the wiki has always found them.
-pub use crate::extract::{Json, Query};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

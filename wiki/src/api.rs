@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use plugin::api::Json;
+use plugin::extract::Json;
 use plugin::{Access, AppError};
 use protocol::ErrorCode;
 use serde::{Deserialize, Serialize};

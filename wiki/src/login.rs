@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use maud::html;
+use plugin::extract::cookie;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -50,7 +51,7 @@ struct Credentials {
 async fn api_sign_in(
     State(wiki): State<Wiki>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    plugin::api::Json(input): plugin::api::Json<Credentials>,
+    plugin::extract::Json(input): plugin::extract::Json<Credentials>,
 ) -> Result<Response, plugin::AppError> {
     use protocol::ErrorCode;
     let username = input.username.trim().to_owned();
@@ -135,7 +136,7 @@ struct FormQuery {
 }
 
 async fn form(headers: HeaderMap, Query(query): Query<FormQuery>) -> Response {
-    let token = sessions::cookie(&headers, LOGIN_COOKIE).unwrap_or_else(sessions::random_token);
+    let token = cookie(&headers, LOGIN_COOKIE).unwrap_or_else(sessions::random_token);
     let return_to = safe_return_to(query.return_to.as_deref()).to_owned();
     render_form(StatusCode::OK, &token, "", &return_to, None, false)
 }
@@ -201,7 +202,7 @@ async fn sign_in(
     let return_to = safe_return_to(Some(&input.return_to)).to_owned();
     let username = input.username.trim().to_owned();
     let secure = wiki.secure_cookies;
-    let expected = sessions::cookie(&headers, LOGIN_COOKIE);
+    let expected = cookie(&headers, LOGIN_COOKIE);
     let Some(token) = expected.filter(|t| same_secret(t, &input.csrf)) else {
         let fresh = sessions::random_token();
         let message = "This sign-in form expired. Please try again.";
@@ -289,7 +290,7 @@ async fn sign_out(
     headers: HeaderMap,
     Form(input): Form<SignOut>,
 ) -> Result<Response, PageError> {
-    let Some(token) = sessions::cookie(&headers, sessions::COOKIE) else {
+    let Some(token) = cookie(&headers, sessions::COOKIE) else {
         return Ok(Redirect::to("/").into_response());
     };
     let Some(session) = sessions::lookup(wiki.store.as_ref(), &token, true).await? else {

@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, PreEscaped};
-use plugin::api::{Json, Query};
+use plugin::extract::{Json, Query};
 use plugin::{Access, AppError};
 use serde::{Deserialize, Serialize};
 

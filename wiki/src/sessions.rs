@@ -18,6 +18,7 @@ use crate::store::{NewSession, Store};
 use crate::users::{self, Member};
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Duration, Utc};
+use plugin::extract::cookie;
 use std::sync::Arc;
 
 /// Name of the session cookie.
@@ -217,8 +218,6 @@ pub fn credential(headers: &HeaderMap) -> Option<Credential> {
     }
     cookie(headers, COOKIE).map(Credential::Cookie)
 }
-
-pub use plugin::extract::cookie;
 
 /// A `Set-Cookie` value for an HttpOnly, SameSite=Lax cookie on `/`;
 /// `max_age` 0 deletes it.
