@@ -25,6 +25,8 @@
 //!   database, so a suite runs on both stores.
 //! - [`matrix`]: the authorization matrix's roles, phases, answers, the
 //!   judge (refused answers must look like missing ones) and the failure table.
+//! - [`routes`]: the routes the wiki and plugin sources declare, so a
+//!   suite can insist its table covers every write route.
 //! - [`vault`]: [`vault::Vault`], the matrix's fixture: a restricted page
 //!   with a chat room holding one of everything a read path can show.
 
@@ -36,6 +38,7 @@ pub mod browser;
 pub mod chat;
 pub mod http;
 pub mod matrix;
+pub mod routes;
 pub mod server;
 pub mod vault;
 pub mod workspace;
