@@ -206,18 +206,27 @@ impl Answer {
     }
 }
 
+/// Values an answer may hold, each with the placeholder it becomes before
+/// two answers are compared ([`Answer::shape`]).
+pub type Names = [(String, &'static str)];
+
+/// The answer for a target that does not exist, to compare a refusal with.
+#[derive(Debug, Clone, Copy)]
+pub struct Twin<'a> {
+    pub answer: &'a Answer,
+    /// The real target's names, for the real answer.
+    pub real_names: &'a Names,
+    /// The missing target's names, for this answer.
+    pub missing_names: &'a Names,
+}
+
 /// Judges one cell. `granted` says whether `real` shows the protected thing;
-/// `missing` is the same probe against a target that does not exist, with
-/// both answers' `(value, placeholder)` lists for [`Answer::shape`].
+/// `missing` is the same probe against a target that does not exist.
 pub fn judge(
     expect: Expect,
     real: &Answer,
     granted: bool,
-    missing: Option<(
-        &Answer,
-        &[(String, &'static str)],
-        &[(String, &'static str)],
-    )>,
+    missing: Option<Twin<'_>>,
 ) -> Result<(), String> {
     match expect {
         Expect::Allowed if granted => Ok(()),
@@ -226,10 +235,13 @@ pub fn judge(
         _ if real.status >= 500 => Err(format!("server error: {}", real.brief())),
         Expect::Refused => Ok(()),
         Expect::Hidden => {
-            let Some((missing, real_names, missing_names)) = missing else {
+            let Some(twin) = missing else {
                 return Ok(());
             };
-            let (a, b) = (real.shape(real_names), missing.shape(missing_names));
+            let (a, b) = (
+                real.shape(twin.real_names),
+                twin.answer.shape(twin.missing_names),
+            );
             if a == b {
                 Ok(())
             } else {
@@ -405,7 +417,11 @@ mod tests {
         };
         let real_names = [("Vault".to_owned(), "{page}")];
         let missing_names = [("Gone".to_owned(), "{page}")];
-        let compare = Some((&missing, &real_names[..], &missing_names[..]));
+        let compare = Some(Twin {
+            answer: &missing,
+            real_names: &real_names,
+            missing_names: &missing_names,
+        });
         assert!(judge(Expect::Hidden, &real, false, compare).is_ok());
         let other = Answer {
             status: 403,

@@ -3,7 +3,7 @@
 //! `{placeholders}`), what the path needs, and how to tell from the answer
 //! that it showed the protected thing. Adding a read path is adding a row.
 
-use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role};
+use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role, Twin};
 use backchannel_tests::vault::{Target, Vault, CHAT_WORD, FILE_TEXT, PAGE_WORD};
 use reqwest::Method;
 
@@ -293,9 +293,11 @@ pub async fn check_all(
                     } else {
                         None
                     };
-                    let compare = missing
-                        .as_ref()
-                        .map(|m| (m, &real_names[..], &missing_names[..]));
+                    let compare = missing.as_ref().map(|answer| Twin {
+                        answer,
+                        real_names: &real_names,
+                        missing_names: &missing_names,
+                    });
                     judge(expect, &real, (probe.granted)(&real), compare)
                 }
             };

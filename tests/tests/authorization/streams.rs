@@ -10,7 +10,7 @@
 //! frame or event, or the end of the stream) within [`QUIET`]. A held
 //! long-poll that stays silent is fine: it delivered nothing.
 
-use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role};
+use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role, Twin};
 use backchannel_tests::vault::{answer, Target, Vault, CHAT_WORD};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
@@ -481,9 +481,11 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
             None
         };
         let (real_names, missing_names) = (vault.names(Target::Real), vault.names(Target::Missing));
-        let compare = missing
-            .as_ref()
-            .map(|m| (m, &real_names[..], &missing_names[..]));
+        let compare = missing.as_ref().map(|answer| Twin {
+            answer,
+            real_names: &real_names,
+            missing_names: &missing_names,
+        });
         return judge(expect, &real, granted, compare);
     }
     let allowed = expect == Expect::Allowed;
@@ -528,6 +530,10 @@ async fn judge_refused_open(
         expect,
         refused,
         false,
-        Some((&missing, &real_names[..], &missing_names[..])),
+        Some(Twin {
+            answer: &missing,
+            real_names: &real_names,
+            missing_names: &missing_names,
+        }),
     )
 }
