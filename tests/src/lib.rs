@@ -27,6 +27,8 @@
 //!   judge (refused answers must look like missing ones) and the failure table.
 //! - [`routes`]: the routes the wiki and plugin sources declare, so a
 //!   suite can insist its table covers every write route.
+//! - [`session`]: signing in and out as a browser does (form, cookie,
+//!   CSRF token), over async HTTP.
 //! - [`vault`]: [`vault::Vault`], the matrix's fixture: a restricted page
 //!   with a chat room holding one of everything a read path can show.
 
@@ -40,6 +42,7 @@ pub mod http;
 pub mod matrix;
 pub mod routes;
 pub mod server;
+pub mod session;
 pub mod vault;
 pub mod workspace;
 

@@ -76,11 +76,32 @@ pub enum Phase {
     /// After each caller's own session was ended (`DELETE /api/session`);
     /// the caller keeps sending the dead token.
     SessionEnded,
+    /// After each browser signed out (`POST /logout`); it keeps sending
+    /// the dead cookie.
+    SignedOut,
+    /// After an admin reset each caller's password (`backchannel user
+    /// passwd`), which ends their browser sessions. Last: the accounts'
+    /// passwords change.
+    PasswordChanged,
 }
 
 impl Phase {
     /// Every phase, in the order the suite runs them.
-    pub const ALL: [Phase; 3] = [Phase::Before, Phase::AclTightened, Phase::SessionEnded];
+    pub const ALL: [Phase; 5] = [
+        Phase::Before,
+        Phase::AclTightened,
+        Phase::SessionEnded,
+        Phase::SignedOut,
+        Phase::PasswordChanged,
+    ];
+
+    /// Whether the phase ends the callers' sessions.
+    pub fn ends_sessions(self) -> bool {
+        matches!(
+            self,
+            Phase::SessionEnded | Phase::SignedOut | Phase::PasswordChanged
+        )
+    }
 }
 
 impl fmt::Display for Phase {
@@ -89,6 +110,8 @@ impl fmt::Display for Phase {
             Phase::Before => "before",
             Phase::AclTightened => "acl-tightened",
             Phase::SessionEnded => "session-ended",
+            Phase::SignedOut => "signed-out",
+            Phase::PasswordChanged => "password-changed",
         })
     }
 }
@@ -115,13 +138,15 @@ pub enum Need {
 
 /// The access `role` has in `phase`: the fixture's rules, written once.
 pub fn access(role: Role, phase: Phase) -> Access {
+    if phase.ends_sessions() {
+        return Access::None;
+    }
     match (phase, role) {
-        (Phase::SessionEnded, _) | (_, Role::Anonymous | Role::Outsider) => Access::None,
-        (Phase::Before, Role::Reader) => Access::View,
-        (Phase::Before, Role::Editor) => Access::Edit,
+        (_, Role::Anonymous | Role::Outsider) => Access::None,
         (Phase::AclTightened, Role::Reader) => Access::None,
         (Phase::AclTightened, Role::Editor) => Access::View,
-        (_, Role::Admin) => Access::Edit,
+        (_, Role::Reader) => Access::View,
+        (_, Role::Editor | Role::Admin) => Access::Edit,
     }
 }
 
@@ -164,6 +189,8 @@ pub struct Answer {
     pub location: Option<String>,
     /// The body, or the frame's JSON.
     pub body: String,
+    /// Any `access-control-*` headers: none may ever be sent.
+    pub cors: Vec<String>,
 }
 
 impl Answer {
@@ -228,6 +255,9 @@ pub fn judge(
     granted: bool,
     missing: Option<Twin<'_>>,
 ) -> Result<(), String> {
+    if !real.cors.is_empty() {
+        return Err(format!("CORS headers sent: {:?}", real.cors));
+    }
     match expect {
         Expect::Allowed if granted => Ok(()),
         Expect::Allowed => Err(format!("refused, want allowed: {}", real.brief())),
@@ -409,11 +439,13 @@ mod tests {
             status: 404,
             location: None,
             body: "no page Vault".into(),
+            cors: Vec::new(),
         };
         let missing = Answer {
             status: 404,
             location: None,
             body: "no page Gone".into(),
+            cors: Vec::new(),
         };
         let real_names = [("Vault".to_owned(), "{page}")];
         let missing_names = [("Gone".to_owned(), "{page}")];

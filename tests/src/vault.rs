@@ -15,6 +15,7 @@ use crate::api::Api;
 use crate::backend::Backend;
 use crate::matrix::{Answer, Role};
 use crate::server::TestServer;
+use crate::session::{self, BrowserSession};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -41,6 +42,31 @@ pub const MISSING_CHAT_WORD: &str = "nothingchatplugh";
 pub const FILE_TEXT: &str = "vault file bytes";
 /// How long the transcript worker may take to publish the day.
 const PUBLISH_WITHIN: Duration = Duration::from_secs(30);
+
+/// How a caller proves who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// `Authorization: Bearer` from `POST /api/session`.
+    Bearer(String),
+    /// The browser's session cookie (and its CSRF token, to sign out).
+    Cookie(BrowserSession),
+}
+
+impl Credential {
+    /// `request` carrying this credential.
+    pub fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let (name, value) = self.header();
+        request.header(name, value)
+    }
+
+    /// The header that carries it (for a WebSocket handshake).
+    pub fn header(&self) -> (&'static str, String) {
+        match self {
+            Credential::Bearer(token) => ("authorization", format!("Bearer {token}")),
+            Credential::Cookie(browser) => ("cookie", browser.cookie.clone()),
+        }
+    }
+}
 
 /// The real protected thing, or its missing twin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,30 +297,51 @@ impl Vault {
         json_ok(put).await.map(drop)
     }
 
-    /// A fresh session for `role` (a bearer token); `None` for anonymous.
-    pub async fn sign_in(&self, role: Role) -> Result<Option<String>> {
+    /// A fresh session for `role` as a script signs in (`POST
+    /// /api/session`, a bearer token); `None` for anonymous.
+    pub async fn sign_in(&self, role: Role) -> Result<Option<Credential>> {
         match role.user() {
             None => Ok(None),
-            Some(user) => Ok(Some(
-                Api::sign_in(self.server.port(), user, PASSWORD)
-                    .await?
-                    .token,
-            )),
+            Some(user) => {
+                let api = Api::sign_in(self.server.port(), user, PASSWORD).await?;
+                Ok(Some(Credential::Bearer(api.token)))
+            }
         }
     }
 
-    /// Ends the session behind `token`, as `DELETE /api/session` does.
-    pub async fn sign_out(&self, token: &str) -> Result<()> {
-        let response = self
-            .http
-            .delete(self.server.url("/api/session"))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("DELETE /api/session: {}", response.status());
+    /// A fresh session for `role` as a browser signs in (the sign-in form,
+    /// a cookie); `None` for anonymous.
+    pub async fn browser_sign_in(&self, role: Role) -> Result<Option<Credential>> {
+        match role.user() {
+            None => Ok(None),
+            Some(user) => {
+                let base = self.server.url("");
+                let browser = session::sign_in(&self.http, &base, user, PASSWORD).await?;
+                Ok(Some(Credential::Cookie(browser)))
+            }
         }
-        Ok(())
+    }
+
+    /// Ends the session the way its holder would: `DELETE /api/session`
+    /// for a bearer token, the sign-out form for a browser.
+    pub async fn sign_out(&self, credential: &Credential) -> Result<()> {
+        match credential {
+            Credential::Bearer(token) => {
+                let response = self
+                    .http
+                    .delete(self.server.url("/api/session"))
+                    .bearer_auth(token)
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    bail!("DELETE /api/session: {}", response.status());
+                }
+                Ok(())
+            }
+            Credential::Cookie(browser) => {
+                session::sign_out(&self.http, &self.server.url(""), browser).await
+            }
+        }
     }
 
     /// The day's transcript path for `target` (the missing twin hangs under
@@ -364,17 +411,17 @@ impl Vault {
         text
     }
 
-    /// One HTTP request as `token`'s holder (none: anonymous).
+    /// One HTTP request as `credential`'s holder (none: anonymous).
     pub async fn request(
         &self,
-        token: Option<&str>,
+        credential: Option<&Credential>,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<Answer> {
         let mut request = self.http.request(method, self.server.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        if let Some(credential) = credential {
+            request = credential.apply(request);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -395,18 +442,29 @@ impl Vault {
 
 /// Sends `request` and reads the whole answer, whatever its status.
 pub async fn answer(request: reqwest::RequestBuilder) -> Result<Answer> {
-    let response = request.send().await?;
+    read_answer(request.send().await?).await
+}
+
+/// Reads a response whole into an [`Answer`].
+pub async fn read_answer(response: reqwest::Response) -> Result<Answer> {
     let status = response.status().as_u16();
     let location = response
         .headers()
         .get("location")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let cors = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("access-control-"))
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+        .collect();
     let body = response.text().await?;
     Ok(Answer {
         status,
         location,
         body,
+        cors,
     })
 }
 

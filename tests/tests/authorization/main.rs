@@ -1,7 +1,8 @@
 //! The authorization matrix (issue 17, "Test suites to add"): every read
 //! path x {anonymous, outsider, reader, editor, admin} x {before, after the
-//! page's rules were tightened, after the caller's session ended}, against
-//! the real binary on SQLite and on PostgreSQL.
+//! page's rules were tightened, after the caller's session ended: by
+//! `DELETE /api/session`, by signing out of the browser, by a password
+//! reset}, against the real binary on SQLite and on PostgreSQL.
 //!
 //! The paths are two tables: [`requests::PROBES`] (one HTTP request each)
 //! and [`streams::STREAMS`] (WebSocket, SSE, held long-poll). The fixture
@@ -23,7 +24,7 @@ use backchannel_tests::backend::Backend;
 use backchannel_tests::matrix::{Failures, Phase, Role};
 use backchannel_tests::server;
 use backchannel_tests::skip;
-use backchannel_tests::vault::Vault;
+use backchannel_tests::vault::{Vault, PASSWORD};
 use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,20 +52,36 @@ async fn run(label: &str) {
     let mut failures = Failures::default();
     let mut tokens = Vec::new();
     for (n, phase) in Phase::ALL.into_iter().enumerate() {
-        // Fresh sessions to start with, and again for the phase that ends them.
+        // Fresh sessions to start with, and again for each phase that ends
+        // them: bearer tokens as scripts hold them, cookies as browsers do.
         if phase != Phase::AclTightened {
             tokens.clear();
             for role in Role::ALL {
-                tokens.push((role, vault.sign_in(role).await.expect("sign in")));
+                let credential = match phase {
+                    Phase::SignedOut | Phase::PasswordChanged => vault.browser_sign_in(role).await,
+                    _ => vault.sign_in(role).await,
+                };
+                tokens.push((role, credential.expect("sign in")));
             }
         }
         let slots = streams::open_all(&vault, &tokens).await;
         match phase {
             Phase::Before => {}
             Phase::AclTightened => vault.tighten().await.expect("tighten the rules"),
-            Phase::SessionEnded => {
-                for token in tokens.iter().filter_map(|(_, token)| token.as_deref()) {
-                    vault.sign_out(token).await.expect("sign out");
+            Phase::SessionEnded | Phase::SignedOut => {
+                for (_, credential) in &tokens {
+                    if let Some(credential) = credential {
+                        vault.sign_out(credential).await.expect("sign out");
+                    }
+                }
+            }
+            Phase::PasswordChanged => {
+                for user in Role::ALL.iter().filter_map(|role| role.user()) {
+                    let password = format!("{PASSWORD} reset");
+                    vault
+                        .server
+                        .set_password(user, &password)
+                        .expect("reset the password");
                 }
             }
         }

@@ -4,7 +4,8 @@
 //! that it showed the protected thing. Adding a read path is adding a row.
 
 use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role, Twin};
-use backchannel_tests::vault::{Target, Vault, CHAT_WORD, FILE_TEXT, PAGE_WORD};
+use backchannel_tests::vault::{Credential, Target, Vault, CHAT_WORD, FILE_TEXT, PAGE_WORD};
+use futures_util::future::join_all;
 use reqwest::Method;
 
 /// One read path.
@@ -266,50 +267,61 @@ pub const PROBES: &[Probe] = &[
     },
 ];
 
-/// Runs every probe for every role in `phase`, judging each cell.
+/// Runs every probe for every role in `phase`, judging each cell. The
+/// roles of one probe ask at once (the cells are independent), which keeps
+/// the run short.
 pub async fn check_all(
     vault: &Vault,
-    tokens: &[(Role, Option<String>)],
+    tokens: &[(Role, Option<Credential>)],
     phase: Phase,
     failures: &mut Failures,
 ) {
-    let real_names = vault.names(Target::Real);
-    let missing_names = vault.names(Target::Missing);
     for probe in PROBES {
-        for (role, token) in tokens {
-            let expect = Expect::of(probe.need, *role, phase);
-            let verdict = match send(vault, probe, token.as_deref(), Target::Real).await {
-                Err(error) => Err(format!("request failed: {error:#}")),
-                Ok(real) => {
-                    let missing = if expect == Expect::Hidden {
-                        match send(vault, probe, token.as_deref(), Target::Missing).await {
-                            Ok(missing) => Some(missing),
-                            Err(error) => {
-                                let what = format!("the missing twin failed: {error:#}");
-                                failures.record(probe.name, *role, phase, vault.backend, Err(what));
-                                continue;
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    let compare = missing.as_ref().map(|answer| Twin {
-                        answer,
-                        real_names: &real_names,
-                        missing_names: &missing_names,
-                    });
-                    judge(expect, &real, (probe.granted)(&real), compare)
-                }
-            };
-            failures.record(probe.name, *role, phase, vault.backend, verdict);
+        let cells = tokens.iter().map(|(role, token)| async move {
+            (
+                *role,
+                cell(vault, probe, *role, token.as_ref(), phase).await,
+            )
+        });
+        for (role, verdict) in join_all(cells).await {
+            failures.record(probe.name, role, phase, vault.backend, verdict);
         }
     }
+}
+
+/// One probe asked by one role: the verdict.
+async fn cell(
+    vault: &Vault,
+    probe: &Probe,
+    role: Role,
+    token: Option<&Credential>,
+    phase: Phase,
+) -> Result<(), String> {
+    let expect = Expect::of(probe.need, role, phase);
+    let real = send(vault, probe, token, Target::Real)
+        .await
+        .map_err(|error| format!("request failed: {error:#}"))?;
+    let missing = match expect {
+        Expect::Hidden => Some(
+            send(vault, probe, token, Target::Missing)
+                .await
+                .map_err(|error| format!("the missing twin failed: {error:#}"))?,
+        ),
+        _ => None,
+    };
+    let (real_names, missing_names) = (vault.names(Target::Real), vault.names(Target::Missing));
+    let compare = missing.as_ref().map(|answer| Twin {
+        answer,
+        real_names: &real_names,
+        missing_names: &missing_names,
+    });
+    judge(expect, &real, (probe.granted)(&real), compare)
 }
 
 async fn send(
     vault: &Vault,
     probe: &Probe,
-    token: Option<&str>,
+    token: Option<&Credential>,
     target: Target,
 ) -> anyhow::Result<Answer> {
     let method = Method::from_bytes(probe.method.as_bytes())?;

@@ -11,7 +11,7 @@
 //! long-poll that stays silent is fine: it delivered nothing.
 
 use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role, Twin};
-use backchannel_tests::vault::{answer, Target, Vault, CHAT_WORD};
+use backchannel_tests::vault::{answer, read_answer, Credential, Target, Vault, CHAT_WORD};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -125,7 +125,7 @@ enum Live {
 pub struct Slot {
     row: &'static StreamRow,
     role: Role,
-    token: Option<String>,
+    token: Option<Credential>,
     opened: Result<Live, Answer>,
 }
 
@@ -139,39 +139,39 @@ pub fn message_for(phase: Phase) -> String {
     format!("{CHAT_WORD} {}", marker(phase))
 }
 
-/// Opens every row for every role, as the phase starts.
-pub async fn open_all(vault: &Vault, tokens: &[(Role, Option<String>)]) -> Vec<Slot> {
+/// Opens every row for every role, as the phase starts (all at once: a
+/// held long-poll takes [`POLL_SETTLES`] to count as open).
+pub async fn open_all(vault: &Vault, tokens: &[(Role, Option<Credential>)]) -> Vec<Slot> {
     let after = vault
         .actor
         .last_seq(&vault.room)
         .await
         .expect("the room's last seq");
-    let mut slots = Vec::new();
-    for row in STREAMS {
-        for (role, token) in tokens {
-            let opened = match open(vault, row, token.as_deref(), Target::Real, after).await {
+    let opening = STREAMS.iter().flat_map(|row| {
+        tokens.iter().map(move |(role, token)| async move {
+            let opened = match open(vault, row, token.as_ref(), Target::Real, after).await {
                 Ok(opened) => opened,
                 Err(error) => Err(Answer {
                     body: format!("could not open: {error:#}"),
                     ..Answer::default()
                 }),
             };
-            slots.push(Slot {
+            Slot {
                 row,
                 role: *role,
                 token: token.clone(),
                 opened,
-            });
-        }
-    }
-    slots
+            }
+        })
+    });
+    join_all(opening).await
 }
 
 /// Opens `row` on `target`'s room: the live stream, or the refusal.
 async fn open(
     vault: &Vault,
     row: &StreamRow,
-    token: Option<&str>,
+    token: Option<&Credential>,
     target: Target,
     after: u64,
 ) -> anyhow::Result<Result<Live, Answer>> {
@@ -207,11 +207,11 @@ async fn open(
                 .client()
                 .get(vault.server.url(&format!("/api/rooms/{room}/stream")));
             if let Some(token) = token {
-                request = request.bearer_auth(token);
+                request = token.apply(request);
             }
             let response = request.send().await?;
             if response.status() != 200 {
-                return Ok(Err(answer_of(response).await?));
+                return Ok(Err(read_answer(response).await?));
             }
             Ok(Ok(Live::Sse {
                 response,
@@ -222,7 +222,7 @@ async fn open(
             let path = format!("/api/rooms/{room}/events?after={after}&wait=25");
             let mut request = vault.client().get(vault.server.url(&path));
             if let Some(token) = token {
-                request = request.bearer_auth(token);
+                request = token.apply(request);
             }
             let mut poll = tokio::spawn(answer(request));
             match tokio::time::timeout(POLL_SETTLES, &mut poll).await {
@@ -241,44 +241,41 @@ async fn open(
     }
 }
 
-/// A WebSocket to `/api/ws`, with the bearer token if any.
+/// A WebSocket to `/api/ws`, with the credential if any.
 async fn connect(
     vault: &Vault,
-    token: Option<&str>,
+    token: Option<&Credential>,
 ) -> anyhow::Result<Result<Box<Socket>, Answer>> {
     let mut request = vault.ws_url().into_client_request()?;
     if let Some(token) = token {
-        request.headers_mut().insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Bearer {token}"))?,
-        );
+        let (name, value) = token.header();
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value)?);
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, _)) => Ok(Ok(Box::new(socket))),
         Err(WsError::Http(response)) => Ok(Err(Answer {
             status: response.status().as_u16(),
-            location: None,
             body: String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
                 .into_owned(),
+            cors: response
+                .headers()
+                .keys()
+                .filter(|name| name.as_str().starts_with("access-control-"))
+                .map(|name| name.to_string())
+                .collect(),
+            ..Answer::default()
         })),
         Err(error) => Err(error.into()),
     }
 }
 
-async fn answer_of(response: reqwest::Response) -> anyhow::Result<Answer> {
-    Ok(Answer {
-        status: response.status().as_u16(),
-        location: None,
-        body: response.text().await?,
-    })
-}
-
 /// A server frame as the judge sees it: its JSON without volatile parts.
 fn frame_answer(frame: &Value) -> Answer {
     Answer {
-        status: 0,
-        location: None,
         body: frame.to_string(),
+        ..Answer::default()
     }
 }
 
@@ -468,7 +465,7 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
             ));
         }
         Err(refused) => {
-            return judge_refused_open(vault, row, token.as_deref(), expect, &refused).await
+            return judge_refused_open(vault, row, token.as_ref(), expect, &refused).await
         }
     };
     if let (Watch::Send, Live::Ws(socket)) = (row.watch, &mut live) {
@@ -520,7 +517,7 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
 async fn judge_refused_open(
     vault: &Vault,
     row: &StreamRow,
-    token: Option<&str>,
+    token: Option<&Credential>,
     expect: Expect,
     refused: &Answer,
 ) -> Result<(), String> {

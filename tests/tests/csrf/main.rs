@@ -26,9 +26,10 @@ mod table;
 
 use backchannel_tests::api::Api;
 use backchannel_tests::backend::Backend;
-use backchannel_tests::http::{self, form_encode};
+use backchannel_tests::http::form_encode;
 use backchannel_tests::routes;
 use backchannel_tests::server::{self, TestServer};
+use backchannel_tests::session::{self, BrowserSession};
 use backchannel_tests::skip;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -74,13 +75,6 @@ async fn csrf_and_origin_on_postgres() {
     run("postgres").await;
 }
 
-/// A browser session: the `bc_session` cookie and its CSRF token.
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 /// The suite's server and what the rows act on.
 struct Site {
     server: TestServer,
@@ -88,7 +82,7 @@ struct Site {
     room: String,
     seq_edit: u64,
     seq_delete: u64,
-    session: Session,
+    session: BrowserSession,
 }
 
 /// How one request is sent.
@@ -336,7 +330,7 @@ impl Site {
             room,
             seq_edit,
             seq_delete,
-            session: Session {
+            session: BrowserSession {
                 cookie: String::new(),
                 csrf: String::new(),
             },
@@ -350,48 +344,8 @@ impl Site {
     }
 
     /// Signs alice in through the sign-in form, as a browser does.
-    async fn form_session(&self) -> anyhow::Result<Session> {
-        let (login_cookie, token) = self.login_form().await?;
-        let fields = vec![
-            ("username".to_owned(), "alice".to_owned()),
-            ("password".to_owned(), PASSWORD.to_owned()),
-            ("csrf".to_owned(), token),
-        ];
-        let response = self
-            .http
-            .post(self.server.url("/login"))
-            .header("origin", self.same_origin())
-            .header("cookie", login_cookie)
-            .header("content-type", FORM)
-            .body(form_encode(&fields))
-            .send()
-            .await?;
-        let cookie = set_cookie(&response, "bc_session")
-            .ok_or_else(|| anyhow::anyhow!("no session cookie: {}", response.status()))?;
-        let home = self
-            .http
-            .get(self.server.url("/"))
-            .header("cookie", &cookie)
-            .send()
-            .await?
-            .text()
-            .await?;
-        let csrf = http::find_form(&home, "/logout")
-            .and_then(|form| form.input("csrf").map(str::to_owned))
-            .ok_or_else(|| anyhow::anyhow!("the signed-in page has no sign-out form"))?;
-        Ok(Session { cookie, csrf })
-    }
-
-    /// `GET /login`: the `bc_login` cookie and the form's token.
-    async fn login_form(&self) -> anyhow::Result<(String, String)> {
-        let response = self.http.get(self.server.url("/login")).send().await?;
-        let cookie = set_cookie(&response, "bc_login")
-            .ok_or_else(|| anyhow::anyhow!("GET /login set no bc_login cookie"))?;
-        let page = response.text().await?;
-        let token = http::find_form(&page, "password")
-            .and_then(|form| form.input("csrf").map(str::to_owned))
-            .ok_or_else(|| anyhow::anyhow!("the sign-in form has no csrf field"))?;
-        Ok((cookie, token))
+    async fn form_session(&self) -> anyhow::Result<BrowserSession> {
+        session::sign_in(&self.http, &self.same_origin(), "alice", PASSWORD).await
     }
 
     fn path(&self, row: &Write) -> String {
@@ -402,7 +356,12 @@ impl Site {
     }
 
     /// Sends `row` the way `shot` says.
-    async fn send(&self, row: &Write, shot: Shot, session: &Session) -> anyhow::Result<Answer> {
+    async fn send(
+        &self,
+        row: &Write,
+        shot: Shot,
+        session: &BrowserSession,
+    ) -> anyhow::Result<Answer> {
         let method = reqwest::Method::from_bytes(row.method.as_bytes())?;
         let mut request = self.http.request(method, self.server.url(&self.path(row)));
         request = match shot {
@@ -443,7 +402,8 @@ impl Site {
                 (Some(kind), bytes)
             }
             Body::Login => {
-                let (login_cookie, real) = self.login_form().await?;
+                let (login_cookie, real) =
+                    session::login_form(&self.http, &self.same_origin()).await?;
                 cookie = Some(login_cookie);
                 let token = match shot {
                     Shot::MissingCsrf => None,
@@ -481,7 +441,7 @@ impl Site {
     }
 
     /// Whether `session` is still signed in.
-    async fn alive(&self, session: &Session) -> bool {
+    async fn alive(&self, session: &BrowserSession) -> bool {
         let path = format!("/api/rooms/{}/read", self.room);
         let request = self
             .http
@@ -552,20 +512,6 @@ fn multipart(csrf: Option<&str>) -> (String, Vec<u8>) {
         format!("multipart/form-data; boundary={boundary}"),
         body.into_bytes(),
     )
-}
-
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.split(';').next())
-        .find(|pair| {
-            pair.split_once('=')
-                .is_some_and(|(key, value)| key.trim() == name && !value.is_empty())
-        })
-        .map(str::to_owned)
 }
 
 async fn answer(request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {
