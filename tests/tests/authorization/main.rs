@@ -50,26 +50,26 @@ async fn run(label: &str) {
         .await
         .expect("the fixture is built");
     let mut failures = Failures::default();
-    let mut tokens = Vec::new();
+    let mut callers = Vec::new();
     for (n, phase) in Phase::ALL.into_iter().enumerate() {
         // Fresh sessions to start with, and again for each phase that ends
         // them: bearer tokens as scripts hold them, cookies as browsers do.
         if phase != Phase::AclTightened {
-            tokens.clear();
+            callers.clear();
             for role in Role::ALL {
                 let credential = match phase {
                     Phase::SignedOut | Phase::PasswordChanged => vault.browser_sign_in(role).await,
                     _ => vault.sign_in(role).await,
                 };
-                tokens.push((role, credential.expect("sign in")));
+                callers.push((role, credential.expect("sign in")));
             }
         }
-        let slots = streams::open_all(&vault, &tokens).await;
+        let slots = streams::open_all(&vault, &callers).await;
         match phase {
             Phase::Before => {}
             Phase::AclTightened => vault.tighten().await.expect("tighten the rules"),
             Phase::SessionEnded | Phase::SignedOut => {
-                for (_, credential) in &tokens {
+                for (_, credential) in &callers {
                     if let Some(credential) = credential {
                         vault.sign_out(credential).await.expect("sign out");
                     }
@@ -101,7 +101,7 @@ async fn run(label: &str) {
             .await
             .expect("the actor's presence changes");
         streams::observe_all(&vault, slots, phase, &mut failures).await;
-        requests::check_all(&vault, &tokens, phase, &mut failures).await;
+        requests::check_all(&vault, &callers, phase, &mut failures).await;
         if phase == Phase::AclTightened {
             vault.restore().await.expect("restore the rules");
         }

@@ -272,15 +272,15 @@ pub const PROBES: &[Probe] = &[
 /// the run short.
 pub async fn check_all(
     vault: &Vault,
-    tokens: &[(Role, Option<Credential>)],
+    callers: &[(Role, Option<Credential>)],
     phase: Phase,
     failures: &mut Failures,
 ) {
     for probe in PROBES {
-        let cells = tokens.iter().map(|(role, token)| async move {
+        let cells = callers.iter().map(|(role, credential)| async move {
             (
                 *role,
-                cell(vault, probe, *role, token.as_ref(), phase).await,
+                cell(vault, probe, *role, credential.as_ref(), phase).await,
             )
         });
         for (role, verdict) in join_all(cells).await {
@@ -294,16 +294,16 @@ async fn cell(
     vault: &Vault,
     probe: &Probe,
     role: Role,
-    token: Option<&Credential>,
+    credential: Option<&Credential>,
     phase: Phase,
 ) -> Result<(), String> {
     let expect = Expect::of(probe.need, role, phase);
-    let real = send(vault, probe, token, Target::Real)
+    let real = send(vault, probe, credential, Target::Real)
         .await
         .map_err(|error| format!("request failed: {error:#}"))?;
     let missing = match expect {
         Expect::Hidden => Some(
-            send(vault, probe, token, Target::Missing)
+            send(vault, probe, credential, Target::Missing)
                 .await
                 .map_err(|error| format!("the missing twin failed: {error:#}"))?,
         ),
@@ -321,7 +321,7 @@ async fn cell(
 async fn send(
     vault: &Vault,
     probe: &Probe,
-    token: Option<&Credential>,
+    credential: Option<&Credential>,
     target: Target,
 ) -> anyhow::Result<Answer> {
     let method = Method::from_bytes(probe.method.as_bytes())?;
@@ -331,7 +331,7 @@ async fn send(
     };
     vault
         .request(
-            token,
+            credential,
             method,
             &vault.expand(probe.path, target),
             body.as_ref(),

@@ -125,7 +125,7 @@ enum Live {
 pub struct Slot {
     row: &'static StreamRow,
     role: Role,
-    token: Option<Credential>,
+    credential: Option<Credential>,
     opened: Result<Live, Answer>,
 }
 
@@ -141,15 +141,15 @@ pub fn message_for(phase: Phase) -> String {
 
 /// Opens every row for every role, as the phase starts (all at once: a
 /// held long-poll takes [`POLL_SETTLES`] to count as open).
-pub async fn open_all(vault: &Vault, tokens: &[(Role, Option<Credential>)]) -> Vec<Slot> {
+pub async fn open_all(vault: &Vault, callers: &[(Role, Option<Credential>)]) -> Vec<Slot> {
     let after = vault
         .actor
         .last_seq(&vault.room)
         .await
         .expect("the room's last seq");
     let opening = STREAMS.iter().flat_map(|row| {
-        tokens.iter().map(move |(role, token)| async move {
-            let opened = match open(vault, row, token.as_ref(), Target::Real, after).await {
+        callers.iter().map(move |(role, credential)| async move {
+            let opened = match open(vault, row, credential.as_ref(), Target::Real, after).await {
                 Ok(opened) => opened,
                 Err(error) => Err(Answer {
                     body: format!("could not open: {error:#}"),
@@ -159,7 +159,7 @@ pub async fn open_all(vault: &Vault, tokens: &[(Role, Option<Credential>)]) -> V
             Slot {
                 row,
                 role: *role,
-                token: token.clone(),
+                credential: credential.clone(),
                 opened,
             }
         })
@@ -171,14 +171,14 @@ pub async fn open_all(vault: &Vault, tokens: &[(Role, Option<Credential>)]) -> V
 async fn open(
     vault: &Vault,
     row: &StreamRow,
-    token: Option<&Credential>,
+    credential: Option<&Credential>,
     target: Target,
     after: u64,
 ) -> anyhow::Result<Result<Live, Answer>> {
     let room = vault.expand("{room}", target);
     match row.transport {
         Transport::Ws => {
-            let mut socket = match connect(vault, token).await? {
+            let mut socket = match connect(vault, credential).await? {
                 Ok(socket) => socket,
                 Err(refused) => return Ok(Err(refused)),
             };
@@ -206,8 +206,8 @@ async fn open(
             let mut request = vault
                 .client()
                 .get(vault.server.url(&format!("/api/rooms/{room}/stream")));
-            if let Some(token) = token {
-                request = token.apply(request);
+            if let Some(credential) = credential {
+                request = credential.apply(request);
             }
             let response = request.send().await?;
             if response.status() != 200 {
@@ -221,8 +221,8 @@ async fn open(
         Transport::Poll => {
             let path = format!("/api/rooms/{room}/events?after={after}&wait=25");
             let mut request = vault.client().get(vault.server.url(&path));
-            if let Some(token) = token {
-                request = token.apply(request);
+            if let Some(credential) = credential {
+                request = credential.apply(request);
             }
             let mut poll = tokio::spawn(answer(request));
             match tokio::time::timeout(POLL_SETTLES, &mut poll).await {
@@ -244,11 +244,11 @@ async fn open(
 /// A WebSocket to `/api/ws`, with the credential if any.
 async fn connect(
     vault: &Vault,
-    token: Option<&Credential>,
+    credential: Option<&Credential>,
 ) -> anyhow::Result<Result<Box<Socket>, Answer>> {
     let mut request = vault.ws_url().into_client_request()?;
-    if let Some(token) = token {
-        let (name, value) = token.header();
+    if let Some(credential) = credential {
+        let (name, value) = credential.header();
         request
             .headers_mut()
             .insert(name, HeaderValue::from_str(&value)?);
@@ -449,7 +449,7 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
     let Slot {
         row,
         role,
-        token,
+        credential,
         opened,
     } = slot;
     let expect = Expect::of(row.need, role, phase);
@@ -465,7 +465,7 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
             ));
         }
         Err(refused) => {
-            return judge_refused_open(vault, row, token.as_ref(), expect, &refused).await
+            return judge_refused_open(vault, row, credential.as_ref(), expect, &refused).await
         }
     };
     if let (Watch::Send, Live::Ws(socket)) = (row.watch, &mut live) {
@@ -517,7 +517,7 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
 async fn judge_refused_open(
     vault: &Vault,
     row: &StreamRow,
-    token: Option<&Credential>,
+    credential: Option<&Credential>,
     expect: Expect,
     refused: &Answer,
 ) -> Result<(), String> {
@@ -525,7 +525,7 @@ async fn judge_refused_open(
         // Connecting names no room: refusing an anonymous socket leaks nothing.
         return judge(expect, refused, false, None);
     }
-    let missing = match open(vault, row, token, Target::Missing, 0).await {
+    let missing = match open(vault, row, credential, Target::Missing, 0).await {
         Ok(Err(missing)) => missing,
         Ok(Ok(_)) => ended("a stream for a missing room opened"),
         Err(error) => ended(&format!("could not open for a missing room: {error:#}")),
