@@ -21,14 +21,29 @@
 //!   chromedriver process, one headless Chromium session per user.
 //! - [`chat`]: the user's journey in page terms: sign in, open the Welcome
 //!   page, Join Chat, wait for the live connection, post, read messages.
+//! - [`backend`]: [`backend::Backend`], SQLite or a throw-away PostgreSQL
+//!   database, so a suite runs on both stores.
+//! - [`matrix`]: the authorization matrix's roles, phases, answers, the
+//!   judge (refused answers must look like missing ones) and the failure table.
+//! - [`routes`]: the routes the wiki and plugin sources declare, so a
+//!   suite can insist its table covers every write route.
+//! - [`session`]: signing in and out as a browser does (form, cookie,
+//!   CSRF token), over async HTTP.
+//! - [`vault`]: [`vault::Vault`], the matrix's fixture: a restricted page
+//!   with a chat room holding one of everything a read path can show.
 
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod backend;
 pub mod browser;
 pub mod chat;
 pub mod http;
+pub mod matrix;
+pub mod routes;
 pub mod server;
+pub mod session;
+pub mod vault;
 pub mod workspace;
 
 pub use infra::skip;

@@ -128,11 +128,24 @@ impl TestServer {
     }
 
     fn create_user(&self, name: &str, password: &str, admin: bool) -> Result<()> {
-        let mut command = Command::new(&self.binary);
-        command.args(["user", "add", name, "--password-stdin"]);
+        let mut args = vec!["user", "add", name, "--password-stdin"];
         if admin {
-            command.arg("--admin");
+            args.push("--admin");
         }
+        self.user_command(&args, password)
+    }
+
+    /// `backchannel user passwd NAME --password-stdin`, as an admin resets a
+    /// password (which signs the user's browser sessions out).
+    pub fn set_password(&self, name: &str, password: &str) -> Result<()> {
+        self.user_command(&["user", "passwd", name, "--password-stdin"], password)
+    }
+
+    /// Runs a `backchannel user ...` command on this server's data with
+    /// `password` on its stdin.
+    fn user_command(&self, args: &[&str], password: &str) -> Result<()> {
+        let mut command = Command::new(&self.binary);
+        command.args(args);
         let mut child = command
             .arg("--data")
             .arg(self.data_dir())
@@ -150,7 +163,8 @@ impl TestServer {
         let output = child.wait_with_output()?;
         if !output.status.success() {
             bail!(
-                "`backchannel user add {name}` failed ({}): {}{}",
+                "`backchannel {}` failed ({}): {}{}",
+                args.join(" "),
                 output.status,
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
