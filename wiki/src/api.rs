@@ -125,16 +125,14 @@ async fn put_any(
     State(wiki): State<Wiki>,
     Path(path): Path<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    // `Json` insists on `Content-Type: application/json`: a cross-site form
+    // can send `text/plain` without a preflight, never JSON.
+    Json(value): Json<serde_json::Value>,
 ) -> Result<Response, AppError> {
     plugin::origin::check_same_origin(&headers)?;
     let session = wiki.session(&headers).await;
     let (path, permissions) = split(&path);
     let path = parse(path)?;
-    let json = |bytes: &[u8]| -> Result<serde_json::Value, AppError> {
-        serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(e.to_string()))
-    };
-    let value = json(&body)?;
     if permissions {
         let input: Permissions =
             serde_json::from_value(value).map_err(|e| AppError::bad_request(e.to_string()))?;
