@@ -1,12 +1,16 @@
 //! Origin checks for cookie-authenticated requests that a browser could be
-//! tricked into making cross-site: WebSocket upgrades, SSE and form posts.
+//! tricked into making cross-site: WebSocket upgrades, SSE, form posts, and
+//! (through [`refuse_cross_site_writes`]) every write the wiki answers.
 //!
 //! A request whose `Origin` names another host than the one it was sent to
 //! is refused. Requests without `Origin` (non-browser clients) pass: they
 //! cannot carry a victim's cookies by accident.
 
 use crate::error::AppError;
-use axum::http::{header, HeaderMap};
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use protocol::ErrorCode;
 
 /// Refuses the request if its `Origin` is not this server.
@@ -31,6 +35,23 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), AppError> {
             "cross-origin request refused",
         ))
     }
+}
+
+/// Middleware: refuses any request that may change state (every method but
+/// GET, HEAD and OPTIONS) when [`check_same_origin`] does. Forms carry CSRF
+/// tokens too; this is the second lock, and the one that also covers the
+/// sign-in form and JSON routes a browser could be tricked into calling.
+pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe {
+        if let Err(err) = check_same_origin(request.headers()) {
+            return err.into_response();
+        }
+    }
+    next.run(request).await
 }
 
 #[cfg(test)]

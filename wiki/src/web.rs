@@ -54,6 +54,9 @@ pub fn app(
         .merge(crate::api::routes())
         .merge(crate::search::routes())
         .merge(crate::admin::routes())
+        .layer(axum::middleware::from_fn(
+            plugin::origin::refuse_cross_site_writes,
+        ))
         .with_state(wiki.clone())
         .merge(plugin_routes)
         .layer(TraceLayer::new_for_http());
