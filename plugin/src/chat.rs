@@ -218,7 +218,9 @@ pub async fn edit(
         return Err(AppError::forbidden("only its author may edit a message"));
     }
     validate_body(state, &body)?;
-    state.edit_limiter.admit(&caller.id, "edits and deletions")?;
+    state
+        .edit_limiter
+        .admit(&caller.id, "edits and deletions")?;
     let mentions = mentions(&body);
     let changed = state.store.edit(&room.id, seq, body, mentions).await?;
     let message = render::rendered(settle(changed)?);
@@ -251,7 +253,9 @@ pub async fn delete(
             "only its author or a page admin may delete a message",
         ));
     }
-    state.edit_limiter.admit(&caller.id, "edits and deletions")?;
+    state
+        .edit_limiter
+        .admit(&caller.id, "edits and deletions")?;
     // The files' blob keys, read before the tombstone hides them.
     let mut files = Vec::with_capacity(message.attachments.len());
     for attachment in &message.attachments {
@@ -283,7 +287,9 @@ pub async fn set_presence(
 ) -> Result<(), AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let room = authorize(state, Some(caller), room_id).await?.room;
-    state.presence_limiter.admit(&caller.id, "presence changes")?;
+    state
+        .presence_limiter
+        .admit(&caller.id, "presence changes")?;
     if let Some(shown) = state
         .presence
         .beat(&room.id, &caller.id, &caller.name, status)

@@ -112,10 +112,10 @@ impl Config {
         let defaults = Self::default();
         let (posts_per_window, rate_window) =
             post_limit_from_env().unwrap_or((defaults.posts_per_window, defaults.rate_window));
-        let uploads_per_minute = rate_from_env(UPLOAD_LIMIT_ENV).map_or(
-            defaults.uploads_per_minute,
-            |rate| rate.scaled_to(Duration::from_secs(60)),
-        );
+        let uploads_per_minute = rate_from_env(UPLOAD_LIMIT_ENV)
+            .map_or(defaults.uploads_per_minute, |rate| {
+                rate.scaled_to(Duration::from_secs(60))
+            });
         Self {
             ui_dir: std::env::var_os(UI_DIR_ENV)
                 .map(PathBuf::from)
@@ -126,10 +126,8 @@ impl Config {
             edit_limit: rate_from_env(EDIT_LIMIT_ENV).unwrap_or(defaults.edit_limit),
             presence_limit: rate_from_env(PRESENCE_LIMIT_ENV).unwrap_or(defaults.presence_limit),
             read_limit: rate_from_env(READ_LIMIT_ENV).unwrap_or(defaults.read_limit),
-            user_upload_quota: bytes_from_env(USER_QUOTA_ENV)
-                .unwrap_or(defaults.user_upload_quota),
-            room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV)
-                .unwrap_or(defaults.room_upload_quota),
+            user_upload_quota: bytes_from_env(USER_QUOTA_ENV).unwrap_or(defaults.user_upload_quota),
+            room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV).unwrap_or(defaults.room_upload_quota),
             clock: clock_from_env(),
             ..defaults
         }

@@ -304,7 +304,10 @@ async fn check_quota(
     room: &RoomId,
     size: u64,
 ) -> Result<(), AppError> {
-    let (user_quota, room_quota) = (state.config.user_upload_quota, state.config.room_upload_quota);
+    let (user_quota, room_quota) = (
+        state.config.user_upload_quota,
+        state.config.room_upload_quota,
+    );
     if user_quota == 0 && room_quota == 0 {
         return Ok(());
     }

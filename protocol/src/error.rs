@@ -45,9 +45,9 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::CsrfRejected => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
-            ErrorCode::MessageTooLarge
-            | ErrorCode::PayloadTooLarge
-            | ErrorCode::QuotaExceeded => 413,
+            ErrorCode::MessageTooLarge | ErrorCode::PayloadTooLarge | ErrorCode::QuotaExceeded => {
+                413
+            }
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }

@@ -10,12 +10,12 @@ use crate::store::{
     Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
     StoreMaintenance, StoredFile, UploadUsage,
 };
-use std::collections::HashSet;
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use protocol::{Message, PageId, RoomId, TranscriptRef, UserId};
 use sqlx::Row;
+use std::collections::HashSet;
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -111,9 +111,7 @@ impl Store for PostgresStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| Ok(row.try_get("sha256")?))
-            .collect()
+        rows.iter().map(|row| Ok(row.try_get("sha256")?)).collect()
     }
 
     async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>> {

@@ -12,7 +12,6 @@ use crate::store::{
     Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
     StoreMaintenance, StoredFile, UploadUsage,
 };
-use std::collections::HashSet;
 use anyhow::anyhow;
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -20,6 +19,7 @@ use chrono::{DateTime, Utc};
 use protocol::TranscriptRef;
 use protocol::{Message, MessageId, PageId, RoomId, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
 
 /// Inserts one message on the writer thread (see [`Store::append`]).
 fn append_row(conn: &Connection, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
