@@ -12,13 +12,16 @@
 //!   connection handling, schema, row mapping and queries.
 //! - [`copy`]: the chat's tables for the one-shot SQLite-to-PostgreSQL copy
 //!   (the engine is [`infra::copy`]).
-//! - `suite` (tests): one contract, run on both backends.
+//! - `suite` (tests): one contract, run on both backends; `suite_files`
+//!   adds the cases for file bytes (quotas, blob references).
 
 pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 mod suite;
+#[cfg(test)]
+mod suite_files;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
