@@ -95,8 +95,10 @@ impl Default for Config {
             // Clients beat every 20-30 s per open room; 60 a minute leaves
             // room for a dozen open rooms and status changes.
             presence_limit: Rate::per_minute(60),
-            // Monotonic marks: a refused one is caught up by the next.
-            read_limit: Rate::per_minute(120),
+            // The popup sends at most one mark per 2 s while news comes in:
+            // ten busy rooms open at once. Marks only move forward, so a
+            // refused one is caught up by the next.
+            read_limit: Rate::per_minute(300),
             user_upload_quota: DEFAULT_USER_UPLOAD_QUOTA,
             room_upload_quota: DEFAULT_ROOM_UPLOAD_QUOTA,
             clock: Clock::system(),
