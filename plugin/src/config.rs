@@ -32,6 +32,7 @@ pub const EDIT_LIMIT_ENV: &str = "BACKCHANNEL_EDIT_LIMIT";
 pub const PRESENCE_LIMIT_ENV: &str = "BACKCHANNEL_PRESENCE_LIMIT";
 pub const READ_LIMIT_ENV: &str = "BACKCHANNEL_READ_LIMIT";
 pub const UPLOAD_LIMIT_ENV: &str = "BACKCHANNEL_UPLOAD_LIMIT";
+pub const ROOM_LIMIT_ENV: &str = "BACKCHANNEL_ROOM_LIMIT";
 /// The environment variables holding the upload quotas, in bytes (`K`, `M`
 /// and `G` suffixes count in KiB, MiB and GiB; `0` turns a quota off).
 pub const USER_QUOTA_ENV: &str = "BACKCHANNEL_USER_UPLOAD_QUOTA";
@@ -67,6 +68,9 @@ pub struct Config {
     pub presence_limit: Rate,
     /// Read marks a user may set per window.
     pub read_limit: Rate,
+    /// Rooms a user's macro views may create per window (a writer's first
+    /// view of a `{chat:...}` creates its room).
+    pub room_limit: Rate,
     /// Bytes of files a user may have shared and not deleted, across all
     /// rooms (0: no quota).
     pub user_upload_quota: u64,
@@ -99,6 +103,12 @@ impl Default for Config {
             // ten busy rooms open at once. Marks only move forward, so a
             // refused one is caught up by the next.
             read_limit: Rate::per_minute(300),
+            // A page holds up to 20 macros (the wiki's cap): three new
+            // pages at once, then one room every 10 s.
+            room_limit: Rate {
+                count: 60,
+                window: Duration::from_secs(600),
+            },
             user_upload_quota: DEFAULT_USER_UPLOAD_QUOTA,
             room_upload_quota: DEFAULT_ROOM_UPLOAD_QUOTA,
             clock: Clock::system(),
@@ -128,6 +138,7 @@ impl Config {
             edit_limit: rate_from_env(EDIT_LIMIT_ENV).unwrap_or(defaults.edit_limit),
             presence_limit: rate_from_env(PRESENCE_LIMIT_ENV).unwrap_or(defaults.presence_limit),
             read_limit: rate_from_env(READ_LIMIT_ENV).unwrap_or(defaults.read_limit),
+            room_limit: rate_from_env(ROOM_LIMIT_ENV).unwrap_or(defaults.room_limit),
             user_upload_quota: bytes_from_env(USER_QUOTA_ENV).unwrap_or(defaults.user_upload_quota),
             room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV).unwrap_or(defaults.room_upload_quota),
             clock: clock_from_env(),

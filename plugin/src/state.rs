@@ -40,6 +40,8 @@ pub struct Shared {
     pub presence_limiter: RateLimiter,
     /// Per-user budget for read marks.
     pub read_limiter: RateLimiter,
+    /// Per-user budget for rooms created by macro views.
+    pub room_limiter: RateLimiter,
     /// Who is in which room now, on every node.
     pub presence: Arc<PresenceBoard>,
     /// Marks transcript days for publishing.
@@ -78,6 +80,7 @@ impl AppState {
         let edit_limiter = RateLimiter::for_rate(config.edit_limit);
         let presence_limiter = RateLimiter::for_rate(config.presence_limit);
         let read_limiter = RateLimiter::for_rate(config.read_limit);
+        let room_limiter = RateLimiter::for_rate(config.room_limit);
         let publisher = Publisher::new(Arc::clone(&store), Arc::clone(&host), config.clock);
         let blobs = Arc::new(DiskBlobs::new(config.files_dir.clone()));
         Self(Arc::new(Shared {
@@ -91,6 +94,7 @@ impl AppState {
             edit_limiter,
             presence_limiter,
             read_limiter,
+            room_limiter,
             presence: Arc::new(PresenceBoard::new()),
             transcripts: Transcripts::new(),
             publisher,

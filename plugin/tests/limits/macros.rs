@@ -60,3 +60,25 @@ async fn unreadable_pages_still_answer_not_found() {
     let reply = t.get(&macro_path(&t.page, "Anything"), None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
 }
+
+/// Creating rooms through macro views is a write with its own budget: past
+/// it a writer's view of a new name creates nothing and says why.
+#[tokio::test]
+async fn a_writers_new_rooms_meet_their_limit() {
+    let t = team(|config| config.room_limit = plugin::config::Rate::per_minute(2)).await;
+    let store = &t.app.state().store;
+    for name in ["New0", "New1"] {
+        let reply = t.get(&macro_path(&t.page, name), Some("alice")).await;
+        assert!(reply.text.contains("data-room"), "{}", reply.text);
+    }
+    let reply = t.get(&macro_path(&t.page, "New2"), Some("alice")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(reply.text.contains("bc-not-started"), "{}", reply.text);
+    assert!(reply.text.contains("reload in a minute"), "{}", reply.text);
+    assert!(store.room_named(&t.page, "New2").await.unwrap().is_none());
+    // Rooms that exist are shown whatever the budget, and others have theirs.
+    let again = t.get(&macro_path(&t.page, "New0"), Some("alice")).await;
+    assert!(again.text.contains("data-room"), "{}", again.text);
+    let bobs = t.get(&macro_path(&t.page, "New2"), Some("bob")).await;
+    assert!(bobs.text.contains("data-room"), "{}", bobs.text);
+}
