@@ -271,9 +271,10 @@ fn starts_macro(rest: &str) -> bool {
         && matches!(rest.as_bytes().get(key), Some(b':' | b'}'))
 }
 
-/// Byte ranges of the code spans and code blocks in `markdown`, parsed with
-/// the options the wiki finds macros with.
-fn code_ranges(markdown: &str) -> Vec<std::ops::Range<usize>> {
+/// Byte ranges of the code spans and code blocks in `markdown`: where a
+/// host wiki leaves macro syntax alone (the wiki finds its macros with
+/// this too, so the two always agree).
+pub fn code_ranges(markdown: &str) -> Vec<std::ops::Range<usize>> {
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_STRIKETHROUGH);
