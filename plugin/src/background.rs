@@ -1,6 +1,7 @@
 //! The chat's background work, started once and explicitly:
 //! [`start_background`] spawns presence expiry, the absorption of other
-//! nodes' presence heartbeats, and the transcript publisher, and returns a
+//! nodes' presence heartbeats, the transcript publisher and the blob
+//! collector ([`crate::collector`]), and returns a
 //! [`Background`] that stops them.
 //!
 //! Nothing starts on its own: [`AppState::new`] builds state only, so a unit
@@ -45,7 +46,7 @@ impl Drop for Background {
 /// on the first call for a state: a second call would find its queue taken.
 pub fn start_background(state: &AppState) -> Background {
     let stop = CancellationToken::new();
-    let mut tasks = Vec::with_capacity(3);
+    let mut tasks = Vec::with_capacity(4);
     // Weak handles, as before: a dropped state ends the presence tasks too.
     let sweep =
         crate::presence::sweep_forever(Arc::downgrade(&state.presence), Arc::downgrade(&state.bus));
@@ -55,6 +56,8 @@ pub fn start_background(state: &AppState) -> Background {
         Arc::downgrade(&state.gossip),
     );
     tasks.push(tokio::spawn(until(stop.clone(), absorb)));
+    let collect = crate::collector::collect_forever(state.clone());
+    tasks.push(tokio::spawn(until(stop.clone(), collect)));
     match state.transcripts.take_touches() {
         Some(touches) => tasks.push(tokio::spawn(
             state.publisher.clone().run(touches, stop.clone()),

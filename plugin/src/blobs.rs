@@ -4,11 +4,14 @@
 //! object store can implement it for several nodes). It knows nothing of
 //! rooms, callers or requests: [`crate::files`] checks access, streams an
 //! upload into [`Blobs::staging_path`] while hashing it, and hands the
-//! [`Staged`] result to [`Blobs::keep`].
+//! [`Staged`] result to [`Blobs::keep`]. Bytes no file references any
+//! more are removed by [`crate::collector`] through [`Blobs::list`] and
+//! [`Blobs::remove`].
 
 use async_trait::async_trait;
 use axum::body::Body;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// A finished upload in the staging area. Dropping it removes the staged
 /// bytes unless [`Blobs::keep`] moved them away first, so a form that fails
@@ -28,10 +31,18 @@ pub trait Blobs: Send + Sync + 'static {
     /// A fresh path in the staging area for an upload in progress.
     fn staging_path(&self) -> anyhow::Result<PathBuf>;
     /// Moves a finished upload into storage under its hash; if those bytes
-    /// are already stored the staged copy is just removed.
+    /// are already stored the staged copy is just removed and the stored
+    /// one marked as stored now (see [`Blobs::stored_at`]).
     async fn keep(&self, staged: &Staged) -> anyhow::Result<()>;
     /// The stored bytes and their length, or `None`.
     async fn open(&self, sha256: &str) -> anyhow::Result<Option<(Body, u64)>>;
+    /// When these bytes were last kept (a second upload of the same bytes
+    /// counts), or `None` if they are not stored.
+    async fn stored_at(&self, sha256: &str) -> anyhow::Result<Option<SystemTime>>;
+    /// Every stored blob with [`Blobs::stored_at`]; staging is not listed.
+    async fn list(&self) -> anyhow::Result<Vec<(String, SystemTime)>>;
+    /// Removes the bytes; `Ok(Some(size))` if they were there.
+    async fn remove(&self, sha256: &str) -> anyhow::Result<Option<u64>>;
 }
 
 /// Blobs on the local disk: `<dir>/ab/cd/<sha256>`, staging in `<dir>/tmp`.
@@ -68,6 +79,13 @@ impl Blobs for DiskBlobs {
             .ok_or_else(|| anyhow::anyhow!("bad blob hash"))?;
         if tokio::fs::try_exists(&target).await? {
             tokio::fs::remove_file(&staged.path).await?;
+            // Newly referenced: a collection that began before this must
+            // not count the bytes as old.
+            let touched = target.clone();
+            tokio::task::spawn_blocking(move || {
+                std::fs::File::open(touched)?.set_modified(SystemTime::now())
+            })
+            .await??;
             return Ok(());
         }
         if let Some(parent) = target.parent() {
@@ -89,6 +107,81 @@ impl Blobs for DiskBlobs {
         let size = file.metadata().await?.len();
         let stream = tokio_util::io::ReaderStream::new(file);
         Ok(Some((Body::from_stream(stream), size)))
+    }
+
+    async fn stored_at(&self, sha256: &str) -> anyhow::Result<Option<SystemTime>> {
+        let Some(path) = self.blob_path(sha256) else {
+            return Ok(None);
+        };
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) => Ok(Some(meta.modified()?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<(String, SystemTime)>> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || list_blobs(&dir)).await?
+    }
+
+    async fn remove(&self, sha256: &str) -> anyhow::Result<Option<u64>> {
+        let Some(path) = self.blob_path(sha256) else {
+            return Ok(None);
+        };
+        let size = match tokio::fs::metadata(&path).await {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(Some(size)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The blobs under `<dir>/ab/cd/`: files named by a hash that fits their
+/// place (anything else there, and `tmp/`, is not ours to judge).
+fn list_blobs(dir: &Path) -> anyhow::Result<Vec<(String, SystemTime)>> {
+    let mut found = Vec::new();
+    let Some(level1) = read_dir_if_any(dir)? else {
+        return Ok(found);
+    };
+    for first in level1 {
+        let first = first?;
+        let first_name = first.file_name().to_string_lossy().into_owned();
+        if first_name.len() != 2 || !first.file_type()?.is_dir() {
+            continue;
+        }
+        for second in std::fs::read_dir(first.path())? {
+            let second = second?;
+            let second_name = second.file_name().to_string_lossy().into_owned();
+            if second_name.len() != 2 || !second.file_type()?.is_dir() {
+                continue;
+            }
+            for blob in std::fs::read_dir(second.path())? {
+                let blob = blob?;
+                let name = blob.file_name().to_string_lossy().into_owned();
+                let placed = name.len() == 64
+                    && name.bytes().all(|b| b.is_ascii_hexdigit())
+                    && name[..2] == first_name
+                    && name[2..4] == second_name;
+                if placed && blob.file_type()?.is_file() {
+                    found.push((name, blob.metadata()?.modified()?));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn read_dir_if_any(dir: &Path) -> anyhow::Result<Option<std::fs::ReadDir>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(Some(entries)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -167,10 +167,7 @@ async fn check_post(
             ));
         }
     }
-    state
-        .post_limiter
-        .check(&caller.id)
-        .map_err(AppError::rate_limited)?;
+    state.post_limiter.admit(&caller.id, "messages")?;
 
     Ok(NewMessage {
         room: room_id.clone(),
@@ -221,6 +218,9 @@ pub async fn edit(
         return Err(AppError::forbidden("only its author may edit a message"));
     }
     validate_body(state, &body)?;
+    state
+        .edit_limiter
+        .admit(&caller.id, "edits and deletions")?;
     let mentions = mentions(&body);
     let changed = state.store.edit(&room.id, seq, body, mentions).await?;
     let message = render::rendered(settle(changed)?);
@@ -253,7 +253,18 @@ pub async fn delete(
             "only its author or a page admin may delete a message",
         ));
     }
+    state
+        .edit_limiter
+        .admit(&caller.id, "edits and deletions")?;
+    // The files' blob keys, read before the tombstone hides them.
+    let mut files = Vec::with_capacity(message.attachments.len());
+    for attachment in &message.attachments {
+        if let Some(file) = state.store.file(&room.id, &attachment.id).await? {
+            files.push(file);
+        }
+    }
     let message = render::rendered(settle(state.store.delete(&room.id, seq).await?)?);
+    crate::collector::release(state, &files, message.created_at).await;
     state.transcripts.touch(&message);
     publish(
         state,
@@ -276,6 +287,9 @@ pub async fn set_presence(
 ) -> Result<(), AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let room = authorize(state, Some(caller), room_id).await?.room;
+    state
+        .presence_limiter
+        .admit(&caller.id, "presence changes")?;
     if let Some(shown) = state
         .presence
         .beat(&room.id, &caller.id, &caller.name, status)
@@ -308,13 +322,7 @@ pub async fn typing(
             "you may read this room but not post in it",
         ));
     }
-    state
-        .typing_limiter
-        .check(&caller.id)
-        .map_err(|wait| AppError {
-            message: "too many typing notices".into(),
-            ..AppError::rate_limited(wait)
-        })?;
+    state.typing_limiter.admit(&caller.id, "typing notices")?;
     if state.presence.status(&room.id, &caller.id) == Some(Presence::Invisible) {
         return Ok(());
     }
@@ -336,6 +344,7 @@ pub async fn mark_read(
 ) -> Result<Unread, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let room = authorize(state, Some(caller), room_id).await?.room;
+    state.read_limiter.admit(&caller.id, "read marks")?;
     let mark = state
         .store
         .mark_read(&room.id, &caller.id, seq.min(room.last_seq))

@@ -4,7 +4,8 @@
 //! test or an embedding host gets the same settings wherever it runs.
 //! [`Config::from_env`] is what a binary calls: the defaults, then the
 //! `BACKCHANNEL_*` variables documented in docs/OPERATING.md
-//! (`BACKCHANNEL_POST_LIMIT`, `BACKCHANNEL_UI_DIR`,
+//! (`BACKCHANNEL_POST_LIMIT`, the other write limits and upload quotas under
+//! "Write limits and quotas", `BACKCHANNEL_UI_DIR`,
 //! `BACKCHANNEL_CLOCK_OFFSET_SECS`). A value that does not parse is logged
 //! and ignored, never fatal.
 
@@ -20,6 +21,22 @@ pub const TYPING_WINDOW_SECS: u64 = 6;
 
 /// Default largest upload: 25 MiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+/// Default bytes of files one user may have shared (still undeleted), all
+/// rooms together: 1 GiB, forty full-size uploads.
+pub const DEFAULT_USER_UPLOAD_QUOTA: u64 = 1024 * 1024 * 1024;
+/// Default bytes of files one room may hold: 2 GiB.
+pub const DEFAULT_ROOM_UPLOAD_QUOTA: u64 = 2 * 1024 * 1024 * 1024;
+
+/// The environment variables holding the other write limits, `N/SECS` each.
+pub const EDIT_LIMIT_ENV: &str = "BACKCHANNEL_EDIT_LIMIT";
+pub const PRESENCE_LIMIT_ENV: &str = "BACKCHANNEL_PRESENCE_LIMIT";
+pub const READ_LIMIT_ENV: &str = "BACKCHANNEL_READ_LIMIT";
+pub const UPLOAD_LIMIT_ENV: &str = "BACKCHANNEL_UPLOAD_LIMIT";
+pub const ROOM_LIMIT_ENV: &str = "BACKCHANNEL_ROOM_LIMIT";
+/// The environment variables holding the upload quotas, in bytes (`K`, `M`
+/// and `G` suffixes count in KiB, MiB and GiB; `0` turns a quota off).
+pub const USER_QUOTA_ENV: &str = "BACKCHANNEL_USER_UPLOAD_QUOTA";
+pub const ROOM_QUOTA_ENV: &str = "BACKCHANNEL_ROOM_UPLOAD_QUOTA";
 
 /// The environment variable holding a clock offset in whole seconds.
 pub const OFFSET_ENV: &str = "BACKCHANNEL_CLOCK_OFFSET_SECS";
@@ -45,6 +62,20 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Uploads a user may make per minute.
     pub uploads_per_minute: u32,
+    /// Message edits and deletions a user may make, together, per window.
+    pub edit_limit: Rate,
+    /// Presence changes (heartbeats included) a user may send per window.
+    pub presence_limit: Rate,
+    /// Read marks a user may set per window.
+    pub read_limit: Rate,
+    /// Rooms a user's macro views may create per window (a writer's first
+    /// view of a `{chat:...}` creates its room).
+    pub room_limit: Rate,
+    /// Bytes of files a user may have shared and not deleted, across all
+    /// rooms (0: no quota).
+    pub user_upload_quota: u64,
+    /// Bytes of files a room may hold (0: no quota).
+    pub room_upload_quota: u64,
     /// Stamps messages and tells the transcript publisher which day it is;
     /// the system clock unless a test shifts it.
     pub clock: Clock,
@@ -64,6 +95,22 @@ impl Default for Config {
             files_dir: std::env::temp_dir().join("backchannel-files"),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             uploads_per_minute: 20,
+            edit_limit: Rate::per_minute(30),
+            // Clients beat every 20-30 s per open room; 60 a minute leaves
+            // room for a dozen open rooms and status changes.
+            presence_limit: Rate::per_minute(60),
+            // The popup sends at most one mark per 2 s while news comes in:
+            // ten busy rooms open at once. Marks only move forward, so a
+            // refused one is caught up by the next.
+            read_limit: Rate::per_minute(300),
+            // A page holds up to 20 macros (the wiki's cap): three new
+            // pages at once, then one room every 10 s.
+            room_limit: Rate {
+                count: 60,
+                window: Duration::from_secs(600),
+            },
+            user_upload_quota: DEFAULT_USER_UPLOAD_QUOTA,
+            room_upload_quota: DEFAULT_ROOM_UPLOAD_QUOTA,
             clock: Clock::system(),
         }
     }
@@ -77,16 +124,88 @@ impl Config {
         let defaults = Self::default();
         let (posts_per_window, rate_window) =
             post_limit_from_env().unwrap_or((defaults.posts_per_window, defaults.rate_window));
+        let uploads_per_minute = rate_from_env(UPLOAD_LIMIT_ENV)
+            .map_or(defaults.uploads_per_minute, |rate| {
+                rate.scaled_to(Duration::from_secs(60))
+            });
         Self {
             ui_dir: std::env::var_os(UI_DIR_ENV)
                 .map(PathBuf::from)
                 .unwrap_or(defaults.ui_dir.clone()),
             posts_per_window,
             rate_window,
+            uploads_per_minute,
+            edit_limit: rate_from_env(EDIT_LIMIT_ENV).unwrap_or(defaults.edit_limit),
+            presence_limit: rate_from_env(PRESENCE_LIMIT_ENV).unwrap_or(defaults.presence_limit),
+            read_limit: rate_from_env(READ_LIMIT_ENV).unwrap_or(defaults.read_limit),
+            room_limit: rate_from_env(ROOM_LIMIT_ENV).unwrap_or(defaults.room_limit),
+            user_upload_quota: bytes_from_env(USER_QUOTA_ENV).unwrap_or(defaults.user_upload_quota),
+            room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV).unwrap_or(defaults.room_upload_quota),
             clock: clock_from_env(),
             ..defaults
         }
     }
+}
+
+/// A per-user budget: `count` actions per `window`, refilled evenly across
+/// the window (see [`crate::limit::RateLimiter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub window: Duration,
+}
+
+impl Rate {
+    pub const fn per_minute(count: u32) -> Self {
+        Self {
+            count,
+            window: Duration::from_secs(60),
+        }
+    }
+
+    /// The count this rate allows in `window` (at least 1).
+    fn scaled_to(self, window: Duration) -> u32 {
+        let scaled = u128::from(self.count) * window.as_millis() / self.window.as_millis().max(1);
+        u32::try_from(scaled).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+/// A `N/SECS` rate from `var`; one that does not parse is reported and ignored.
+fn rate_from_env(var: &str) -> Option<Rate> {
+    let value = std::env::var(var).ok()?;
+    let parsed = parse_post_limit(&value).map(|(count, window)| Rate { count, window });
+    if parsed.is_none() {
+        tracing::warn!(%value, "{var} should look like 30/60 (actions/seconds); using the default");
+    }
+    parsed
+}
+
+/// A byte count from `var`; one that does not parse is reported and ignored.
+fn bytes_from_env(var: &str) -> Option<u64> {
+    let value = std::env::var(var).ok()?;
+    let parsed = parse_bytes(&value);
+    if parsed.is_none() {
+        tracing::warn!(%value, "{var} should be a byte count like 524288000 or 500M; using the default");
+    }
+    parsed
+}
+
+/// `1048576`, `512K`, `500M`, `2G` (binary units), `0`.
+fn parse_bytes(value: &str) -> Option<u64> {
+    let value = value.trim();
+    let (digits, unit) = match value.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&value[..i], c.to_ascii_uppercase()),
+        _ => (value, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return None,
+    };
+    let number: u64 = digits.trim().parse().ok()?;
+    number.checked_mul(1u64 << shift)
 }
 
 /// 30 posts per 10 seconds per user.
@@ -164,6 +283,28 @@ mod tests {
         for bad in ["", "30", "0/10", "30/0", "x/10", "-1/5"] {
             assert_eq!(parse_post_limit(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn byte_counts_parse_or_are_refused() {
+        assert_eq!(parse_bytes("1048576"), Some(1_048_576));
+        assert_eq!(parse_bytes(" 500M "), Some(500 * 1024 * 1024));
+        assert_eq!(parse_bytes("2g"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_bytes("512K"), Some(512 * 1024));
+        assert_eq!(parse_bytes("0"), Some(0));
+        for bad in ["", "M", "-1", "1.5G", "10T", "99999999999999999999G"] {
+            assert_eq!(parse_bytes(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rates_scale_to_a_minute() {
+        let rate = Rate {
+            count: 5,
+            window: Duration::from_secs(10),
+        };
+        assert_eq!(rate.scaled_to(Duration::from_secs(60)), 30);
+        assert_eq!(Rate::per_minute(1).scaled_to(Duration::from_secs(1)), 1);
     }
 
     #[test]

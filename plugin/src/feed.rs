@@ -67,10 +67,11 @@ pub async fn follow<T: Send + 'static>(
 
     // `None`: from now. `Some(n)`: everything after n, so `Some(0)` replays
     // the room from its start (a page rendered while the room was empty).
+    // Cursors come from clients, up to u64::MAX: `+ 1` saturates here.
     let mut last = after.unwrap_or(room.last_seq);
     if after.is_some() {
         match state.store.first_seq(&room.id).await {
-            Ok(Some(first)) if last + 1 < first => {
+            Ok(Some(first)) if last.saturating_add(1) < first => {
                 if !sink.send(FeedItem::Reset { first_seq: first }).await {
                     return;
                 }
@@ -131,7 +132,7 @@ pub async fn follow<T: Send + 'static>(
         }
 
         if let Some(seq) = event.seq() {
-            if seq > last + 1 {
+            if seq > last.saturating_add(1) {
                 // A gap: what we missed is committed (or it would not be on
                 // the bus), so the store has it.
                 match replay(&state, &sink, last).await {
@@ -237,11 +238,11 @@ pub async fn wait_for_news(
             Ok(Err(_)) => break,
         };
         match (&event.event, event.seq()) {
-            (Event::Message { message }, Some(seq)) if seq == after + 1 => {
+            (Event::Message { message }, Some(seq)) if seq == after.saturating_add(1) => {
                 arrived.push(message.clone());
                 break;
             }
-            (_, Some(seq)) if seq > after + 1 => break,
+            (_, Some(seq)) if seq > after.saturating_add(1) => break,
             _ => continue,
         }
     }
@@ -251,11 +252,11 @@ pub async fn wait_for_news(
         while arrived.len() < limit {
             match live.try_recv() {
                 Ok(event) => match &event.event {
-                    Event::Message { message } if message.seq == last + 1 => {
+                    Event::Message { message } if message.seq == last.saturating_add(1) => {
                         last = message.seq;
                         arrived.push(message.clone());
                     }
-                    _ if event.seq().is_some_and(|seq| seq > last + 1) => break,
+                    _ if event.seq().is_some_and(|seq| seq > last.saturating_add(1)) => break,
                     _ => continue,
                 },
                 Err(_) => break,

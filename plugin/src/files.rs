@@ -7,6 +7,13 @@
 //! directory by default; an object store can implement the same trait for
 //! several nodes. The file is then shared as a message in the room.
 //!
+//! Limits, checked when a file's first bytes arrive: the per-user upload
+//! rate, and the quotas: bytes of files still shared (message not deleted)
+//! per user across rooms and per room (`Config::user_upload_quota`,
+//! `Config::room_upload_quota`; `quota_exceeded`, 413), checked again with
+//! the real size once the file is in. Deleting the message frees the quota
+//! and, once nothing else shares the bytes, the disk ([`crate::collector`]).
+//!
 //! Serving checks read access to the room on every request (a file URL is
 //! useless to someone who may not read the page: 404). Every response carries
 //! `nosniff` and a sandboxing CSP; only PNG, JPEG, GIF and WebP whose bytes
@@ -35,6 +42,8 @@ pub use crate::config::DEFAULT_MAX_UPLOAD_BYTES;
 const MAX_NAME_CHARS: usize = 150;
 /// Headers and form fields around the file in a multipart body.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// Longest `csrf` or `client_msg_id` form field.
+const MAX_TOKEN_FIELD: usize = 1024;
 
 pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
     Router::new()
@@ -139,15 +148,9 @@ pub async fn receive(
                 let name = sanitize_name(&unescape_form_file_name(
                     field.file_name().unwrap_or_default(),
                 ));
-                let staged = stream_to_staging(state, field).await?;
+                let staged = stream_to_staging(state, caller, room, field).await?;
                 if let Some(staged) = staged {
-                    state
-                        .upload_limiter
-                        .check(&caller.id)
-                        .map_err(|wait| AppError {
-                            message: "too many uploads; wait a little".into(),
-                            ..AppError::rate_limited(wait)
-                        })?;
+                    check_quota(state, caller, room, staged.size).await?;
                     let file = StoredFile {
                         id: uuid::Uuid::now_v7().simple().to_string(),
                         name,
@@ -158,13 +161,40 @@ pub async fn receive(
                     form.file = Some((file, staged));
                 }
             }
-            "body" => form.body = field.text().await.map_err(multipart_error)?,
-            "client_msg_id" => form.client_msg_id = field.text().await.map_err(multipart_error)?,
-            "csrf" => form.csrf = field.text().await.map_err(multipart_error)?,
+            // Room past the message limit, so a slightly long message gets
+            // `message_too_large` and is shown back to its author.
+            "body" => {
+                let max = state.config.max_body_bytes.saturating_mul(2);
+                form.body = small_text(field, max).await?;
+            }
+            "client_msg_id" => form.client_msg_id = small_text(field, MAX_TOKEN_FIELD).await?,
+            "csrf" => form.csrf = small_text(field, MAX_TOKEN_FIELD).await?,
             _ => {}
         }
     }
     Ok(form)
+}
+
+/// Reads a text field of at most `max` bytes; a longer one is refused
+/// (413) as soon as it passes the limit, without buffering the rest.
+async fn small_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    max: usize,
+) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > max {
+            return Err(AppError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the form field {:?} may hold at most {max} bytes",
+                    field.name().unwrap_or_default()
+                ),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| AppError::bad_request("a form field is not UTF-8"))
 }
 
 /// Keeps the staged bytes and posts the message that shares them.
@@ -176,6 +206,9 @@ pub async fn share(
     body: String,
     client_msg_id: String,
 ) -> Result<Message, AppError> {
+    // From keeping the bytes until the message naming them commits, no
+    // collection may take them (see crate::collector).
+    let _pinned = state.blob_gate.read().await;
     state.blobs.keep(&staged).await.map_err(|e| {
         tracing::error!(error = ?e, "keeping an upload");
         AppError::new(ErrorCode::Internal, "could not store the file")
@@ -205,19 +238,36 @@ pub async fn share(
 }
 
 /// Streams one multipart field to a staging file, hashing it. `Ok(None)`
-/// for an empty field (a form sent with no file chosen).
+/// for an empty field (a form sent with no file chosen). The upload rate
+/// limit and the quotas are checked when the first bytes arrive, before
+/// anything is written: an empty field (the no-JavaScript form sending
+/// only text) costs nothing.
 async fn stream_to_staging(
     state: &AppState,
+    caller: &crate::host::Caller,
+    room: &RoomId,
     mut field: axum::extract::multipart::Field<'_>,
 ) -> Result<Option<Staged>, AppError> {
     let limit = state.config.max_upload_bytes;
-    let path = state.blobs.staging_path().map_err(internal)?;
-    let mut guard = StagingGuard(Some(path.clone()));
-    let mut out = tokio::fs::File::create(&path).await.map_err(internal)?;
+    let mut staging: Option<(tokio::fs::File, StagingGuard, PathBuf)> = None;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut head = Vec::with_capacity(16);
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if chunk.is_empty() {
+            continue;
+        }
+        let (out, _, _) = match &mut staging {
+            Some(open) => open,
+            None => {
+                state.upload_limiter.admit(&caller.id, "uploads")?;
+                check_quota(state, caller, room, 1).await?;
+                let path = state.blobs.staging_path().map_err(internal)?;
+                let guard = StagingGuard(Some(path.clone()));
+                let out = tokio::fs::File::create(&path).await.map_err(internal)?;
+                staging.insert((out, guard, path))
+            }
+        };
         size += chunk.len() as u64;
         if size > limit {
             // The guard deletes the partial file: nothing is left behind.
@@ -230,11 +280,11 @@ async fn stream_to_staging(
         hasher.update(&chunk);
         out.write_all(&chunk).await.map_err(internal)?;
     }
+    let Some((out, mut guard, path)) = staging else {
+        return Ok(None);
+    };
     out.sync_all().await.map_err(internal)?;
     drop(out);
-    if size == 0 {
-        return Ok(None);
-    }
     guard.0 = None;
     Ok(Some(Staged {
         path,
@@ -242,6 +292,44 @@ async fn stream_to_staging(
         size,
         head,
     }))
+}
+
+/// Refuses an upload of `size` more bytes that would take the caller or
+/// the room past its quota (`quota_exceeded`, 413). Concurrent uploads are
+/// each checked against what is stored, so they can overshoot a quota by
+/// at most their own sizes.
+async fn check_quota(
+    state: &AppState,
+    caller: &crate::host::Caller,
+    room: &RoomId,
+    size: u64,
+) -> Result<(), AppError> {
+    let (user_quota, room_quota) = (
+        state.config.user_upload_quota,
+        state.config.room_upload_quota,
+    );
+    if user_quota == 0 && room_quota == 0 {
+        return Ok(());
+    }
+    let usage = state.store.upload_usage(room, &caller.id).await?;
+    let over = |used: u64, quota: u64| quota > 0 && used.saturating_add(size) > quota;
+    let refuse = |whose: &str, used: u64, quota: u64| {
+        AppError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "{whose} files take {} of the {} allowed; delete some to share more",
+                protocol::size::human_size(used),
+                protocol::size::human_size(quota)
+            ),
+        )
+    };
+    if over(usage.user_bytes, user_quota) {
+        return Err(refuse("your", usage.user_bytes, user_quota));
+    }
+    if over(usage.room_bytes, room_quota) {
+        return Err(refuse("this room's", usage.room_bytes, room_quota));
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -39,7 +39,10 @@
 //!
 //! State and the work that runs beside it:
 //! - [`state`]: `AppState`, the handle every handler receives; starts nothing.
-//! - [`background`]: `start_background`, presence expiry and the publisher, stopped on drop.
+//! - [`collector`]: removing file bytes no message references (after a
+//!   delete, on a timer, after `chat prune`).
+//! - [`background`]: `start_background`, presence expiry, the publisher and
+//!   the blob collector, stopped on drop.
 //! - [`extract`]: the shared extractors: `MaybeCaller`, `Json`, `Query`, `SameOrigin`.
 //!
 //! Operations every transport shares:
@@ -67,6 +70,7 @@ pub mod blobs;
 pub mod bus;
 pub mod chat;
 pub mod clock;
+pub mod collector;
 pub mod config;
 pub mod connect;
 pub mod error;

@@ -1,8 +1,13 @@
 //! Per-user rate limits (a `governor` keyed token bucket).
 //!
-//! A user may post `burst` messages at once and then one every
-//! `window / burst`; past that, posting answers 429 with `Retry-After`.
+//! A user may act `burst` times at once and then once every
+//! `window / burst`; past that, the action answers 429 `rate_limited` with
+//! `Retry-After`. Every chat write has its own bucket (posts, edits and
+//! deletions, presence, typing, read marks, uploads: see [`crate::state`]),
+//! so a burst of one kind never starves another.
 
+use crate::config::Rate;
+use crate::error::AppError;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Governor};
@@ -28,6 +33,20 @@ impl RateLimiter {
             limiter: Governor::keyed(quota),
             clock: DefaultClock::default(),
         }
+    }
+
+    /// [`RateLimiter::new`] for a configured [`Rate`].
+    pub fn for_rate(rate: Rate) -> Self {
+        Self::new(rate.count, rate.window)
+    }
+
+    /// Takes one token for `user`, or refuses with a `rate_limited` error
+    /// that says what (`too many {what}; slow down`) and when to retry.
+    pub fn admit(&self, user: &UserId, what: &str) -> Result<(), AppError> {
+        self.check(user).map_err(|wait| AppError {
+            message: format!("too many {what}; slow down"),
+            ..AppError::rate_limited(wait)
+        })
     }
 
     /// Takes one token for `user`. `Err(seconds)` says how long to wait.

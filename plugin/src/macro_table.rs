@@ -1,6 +1,15 @@
 //! The `{chat:Room Name}` macro: `GET /macro/chat?page=ID&room=NAME` returns
 //! the HTML table the wiki inlines in the page (manifest.json declares the URL
 //! template). Rendered on the server, so it works without JavaScript.
+//!
+//! Placing the macro on a page is what creates the room (seed 002), but a
+//! page view is a read: only a signed-in caller who may post there (edit
+//! rights on the page) creates it, the first time they see the page. Anyone
+//! else sees the room if it exists, or an empty table without a Join link
+//! ([`not_started`]); so an anonymous reader never writes, however many
+//! macro names a page holds (the wiki also caps macros per page). Writers'
+//! new rooms are rate-limited per user (`Config::room_limit`); past it the
+//! table says so and creates nothing.
 
 use crate::chat::{self, MAX_ROOM_NAME};
 use crate::error::AppError;
@@ -12,7 +21,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono_tz::Tz;
 use maud::{html, Markup};
-use protocol::{ErrorCode, PageId, RoomInfo, UserId};
+use protocol::{ErrorCode, PageId, RoomInfo};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -42,14 +51,50 @@ async fn chat_macro(
     let (Some(page), true) = (page, access >= Access::Read) else {
         return Err(AppError::not_found());
     };
-    // Placing the macro on a page is what creates the room (seed 002).
-    let creator = caller
-        .as_ref()
-        .map(|c| c.id.clone())
-        .unwrap_or_else(|| UserId::new("system"));
-    let room = state.store.ensure_room(&page.id, name, &creator).await?;
+    let room = match state.store.room_named(&page.id, name).await? {
+        Some(room) => room,
+        None => match caller.as_ref() {
+            Some(writer) if access >= Access::Write => {
+                // Creating rooms is a write: limited per user like the others.
+                if state.room_limiter.admit(&writer.id, "new rooms").is_err() {
+                    return Ok(not_started(name, TOO_MANY_ROOMS));
+                }
+                state.store.ensure_room(&page.id, name, &writer.id).await?
+            }
+            _ => return Ok(not_started(name, NOT_STARTED)),
+        },
+    };
     let info = chat::room_info(&state, &room).await?;
     Ok(table(&info, page.time_zone))
+}
+
+/// Why a macro table has no room yet: nobody who may post has seen it.
+const NOT_STARTED: &str = "This chat starts when someone who may post here opens the page.";
+/// Why it has none yet: the viewer created too many rooms just now.
+const TOO_MANY_ROOMS: &str =
+    "You have started many chat rooms just now; reload in a minute to start this one.";
+
+/// The table for a room that does not exist yet: its name and `why`, no
+/// Join link (there is no room to join) and no `data-room` (the live table
+/// updater skips it).
+pub fn not_started(name: &str, why: &str) -> Markup {
+    html! {
+        table.bc-macro.bc-not-started {
+            caption { "Chat room" }
+            tbody {
+                tr { th scope="row" { "Room" } td.bc-room-name { (name) } }
+                tr {
+                    th scope="row" { "Last activity" }
+                    td.bc-last-activity { "no messages yet" }
+                }
+            }
+            tfoot {
+                tr {
+                    td colspan="2" { (why) }
+                }
+            }
+        }
+    }
 }
 
 /// The macro table: name, last activity, participants, files, transcripts

@@ -67,7 +67,7 @@ async fn events(
     let reset = messages
         .first()
         .map(|m| m.seq)
-        .filter(|&first| query.after > 0 && first > query.after + 1);
+        .filter(|&first| query.after > 0 && first > query.after.saturating_add(1));
     let last_seq = messages.last().map_or(query.after, |m| m.seq);
     Ok(Json(Events {
         events: messages

@@ -100,18 +100,19 @@ async fn post_form(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let posted = if multipart {
-        let parts = axum::extract::Multipart::from_request(request, &state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        crate::files::receive(&state, caller.as_ref(), &room, parts)
-            .await
-            .map(|form| Posted::WithFile(Box::new(form)))
-    } else {
-        Form::<PostForm>::from_request(request, &state)
-            .await
-            .map(|Form(form)| Posted::Plain(form))
-            .map_err(|e| AppError::bad_request(e.body_text()))
+    // Everything that decides whether this caller may post is in the
+    // headers: refuse before reading a byte of the body.
+    let posted = match may_post(&state, caller.as_ref(), &room, &headers).await {
+        Err(refusal) => Err(refusal),
+        Ok(()) if multipart => {
+            let parts = axum::extract::Multipart::from_request(request, &state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            crate::files::receive(&state, caller.as_ref(), &room, parts)
+                .await
+                .map(|form| Posted::WithFile(Box::new(form)))
+        }
+        Ok(()) => read_plain_form(&state, request).await.map(Posted::Plain),
     };
     let posted = match posted {
         Ok(posted) => posted,
@@ -198,6 +199,55 @@ async fn post_form(
             Ok(with_headers(status, markup))
         }
     }
+}
+
+/// The checks a form post must pass before its body is read: the same
+/// origin, a signed-in caller, and the right to post in the room.
+async fn may_post(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room: &RoomId,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
+    check_same_origin(headers)?;
+    let caller = caller.ok_or_else(AppError::unauthenticated)?;
+    if chat::access_to(state, Some(caller), room).await? < Access::Write {
+        return Err(AppError::forbidden(
+            "you may read this room but not post in it (posting needs edit rights on the page)",
+        ));
+    }
+    Ok(())
+}
+
+/// Largest form body without a file: a message at the size limit with
+/// every byte percent-encoded, plus the token fields.
+fn plain_form_limit(state: &AppState) -> usize {
+    state.config.max_body_bytes.saturating_mul(3) + 4 * 1024
+}
+
+/// Reads a urlencoded form of at most [`plain_form_limit`] bytes; larger
+/// ones are refused (`payload_too_large`) without reading them whole.
+async fn read_plain_form(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<PostForm, AppError> {
+    let (parts, body) = request.into_parts();
+    let limit = plain_form_limit(state);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "a message form may be at most {} KiB; a message at most {} KiB",
+                limit / 1024,
+                state.config.max_body_bytes / 1024
+            ),
+        )
+    })?;
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    Form::<PostForm>::from_request(request, state)
+        .await
+        .map(|Form(form)| form)
+        .map_err(|e| AppError::bad_request(e.body_text()))
 }
 
 /// A form post that did not go through, shown above the form.

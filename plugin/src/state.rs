@@ -34,6 +34,14 @@ pub struct Shared {
     pub post_limiter: RateLimiter,
     /// Per-user budget for typing notices.
     pub typing_limiter: RateLimiter,
+    /// Per-user budget for message edits and deletions, together.
+    pub edit_limiter: RateLimiter,
+    /// Per-user budget for presence changes and heartbeats.
+    pub presence_limiter: RateLimiter,
+    /// Per-user budget for read marks.
+    pub read_limiter: RateLimiter,
+    /// Per-user budget for rooms created by macro views.
+    pub room_limiter: RateLimiter,
     /// Who is in which room now, on every node.
     pub presence: Arc<PresenceBoard>,
     /// Marks transcript days for publishing.
@@ -46,6 +54,11 @@ pub struct Shared {
     pub upload_limiter: RateLimiter,
     /// The page each room seen so far belongs to (see [`RoomPages`]).
     pub room_pages: RoomPages,
+    /// Held shared from storing an upload's bytes until its message is
+    /// committed, and exclusively while unreferenced blobs are removed, so
+    /// a collection never takes bytes a message is about to reference
+    /// (see [`crate::collector`]).
+    pub blob_gate: tokio::sync::RwLock<()>,
 }
 
 impl AppState {
@@ -64,6 +77,10 @@ impl AppState {
             Duration::from_secs(TYPING_WINDOW_SECS),
         );
         let upload_limiter = RateLimiter::new(config.uploads_per_minute, Duration::from_secs(60));
+        let edit_limiter = RateLimiter::for_rate(config.edit_limit);
+        let presence_limiter = RateLimiter::for_rate(config.presence_limit);
+        let read_limiter = RateLimiter::for_rate(config.read_limit);
+        let room_limiter = RateLimiter::for_rate(config.room_limit);
         let publisher = Publisher::new(Arc::clone(&store), Arc::clone(&host), config.clock);
         let blobs = Arc::new(DiskBlobs::new(config.files_dir.clone()));
         Self(Arc::new(Shared {
@@ -74,12 +91,17 @@ impl AppState {
             config,
             post_limiter,
             typing_limiter,
+            edit_limiter,
+            presence_limiter,
+            read_limiter,
+            room_limiter,
             presence: Arc::new(PresenceBoard::new()),
             transcripts: Transcripts::new(),
             publisher,
             blobs,
             upload_limiter,
             room_pages: RoomPages::default(),
+            blob_gate: tokio::sync::RwLock::new(()),
         }))
     }
 }

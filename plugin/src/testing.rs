@@ -214,14 +214,21 @@ impl TestApp {
     /// A fresh app with an empty wiki. Call it inside a tokio runtime: its
     /// background tasks start there.
     pub fn new() -> anyhow::Result<Self> {
+        Self::with_config(|_| {})
+    }
+
+    /// [`TestApp::new`] with settings changed by `tune` (a low limit to
+    /// hit, a small quota) before the app is built.
+    pub fn with_config(tune: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let host = Arc::new(TestHost::new());
         let store = Arc::new(SqliteStore::open(&dir.path().join("chat.db"))?);
-        let config = Config {
+        let mut config = Config {
             files_dir: dir.path().join("files"),
             posts_per_window: TEST_POSTS_PER_WINDOW,
             ..Config::default()
         };
+        tune(&mut config);
         let state = AppState::new(
             host.clone(),
             Arc::clone(&store) as _,
@@ -236,6 +243,12 @@ impl TestApp {
             store,
             _dir: dir,
         })
+    }
+
+    /// The state the app serves, for checks behind the HTTP surface (the
+    /// store, the blob store, the settings).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Every route the plugin serves, for `oneshot` requests.

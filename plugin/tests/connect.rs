@@ -136,13 +136,24 @@ impl Harness {
             .await
     }
 
-    /// Installs wiki-one and loads its macro once; returns the session
+    /// Installs wiki-one and loads its macro once for Ada with `access`
+    /// (after an editor's load created the room); returns Ada's session
     /// cookie and the room id.
     async fn open_lobby(&self, access: &str) -> (String, String) {
         assert_eq!(
             self.install(CLIENT_KEY, SECRET, None).await.status,
             StatusCode::NO_CONTENT
         );
+        // A page view creates the room only for someone who may post:
+        // Grace, an editor, has seen the page first.
+        let editor = sign(
+            SECRET,
+            &claims(CLIENT_KEY, "grace", LOBBY_CANONICAL, context("42", "write")),
+        );
+        let created = self
+            .get(&format!("/macro/chat?{LOBBY_QUERY}&jwt={editor}"), None)
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
         let reply = self.get(&lobby_url(SECRET, access), None).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         (reply.session_cookie(), room_id(&reply.body))

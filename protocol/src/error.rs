@@ -27,6 +27,9 @@ pub enum ErrorCode {
     MessageTooLarge,
     /// A request or upload body over its size limit.
     PayloadTooLarge,
+    /// An upload would take the uploader or the room past its storage
+    /// quota (bytes of files still shared); deleting files frees quota.
+    QuotaExceeded,
     /// Too many requests; retry after the `Retry-After` seconds.
     RateLimited,
     /// Something failed on our side; the cause is in the server log.
@@ -42,7 +45,9 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::CsrfRejected => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
-            ErrorCode::MessageTooLarge | ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::MessageTooLarge | ErrorCode::PayloadTooLarge | ErrorCode::QuotaExceeded => {
+                413
+            }
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }
@@ -60,6 +65,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::MessageTooLarge => "message_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
         }
@@ -121,6 +127,7 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::MessageTooLarge,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::QuotaExceeded,
             ErrorCode::RateLimited,
             ErrorCode::Internal,
         ] {

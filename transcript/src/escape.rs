@@ -17,7 +17,12 @@
 //!   page, so one message could define or hijack links in another; the `[`
 //!   that would start one is escaped, so it shows as text;
 //! - an unclosed code fence is closed by the quote in CommonMark, but not by
-//!   every markdown renderer a host might use, so a closing fence is added.
+//!   every markdown renderer a host might use, so a closing fence is added;
+//! - the host wiki expands macros (`{chat:Room}`) anywhere in a page outside
+//!   code, so a message quoting one would make every view of its transcript
+//!   open that room; the `{` that would start one is escaped (`\{` shows
+//!   as `{`, and the wiki leaves a backslashed brace alone). Inside code it
+//!   is already inert and stays as written.
 
 /// ASCII characters that can start or end markdown syntax in running text.
 /// Escaping all of them (CommonMark allows escaping any ASCII punctuation)
@@ -135,6 +140,7 @@ struct Fence {
 pub(crate) fn push_quoted_body(out: &mut String, body: &str) {
     // Trailing blank lines and spaces change nothing but the page source.
     let body = body.trim_end_matches(['\n', '\r', ' ', '\t']);
+    let macros = macro_openings(body);
     let mut open: Option<Fence> = None;
     let mut rest = body;
     let mut offset = 0;
@@ -161,7 +167,14 @@ pub(crate) fn push_quoted_body(out: &mut String, body: &str) {
                     }
                 }
             };
-            push_expanding_leading_tabs(out, line, escape_at);
+            let mut escapes: Vec<usize> = macros
+                .iter()
+                .filter_map(|&at| at.checked_sub(line_start))
+                .filter(|&at| at < line.len())
+                .chain(escape_at)
+                .collect();
+            escapes.sort_unstable();
+            push_expanding_leading_tabs(out, line, &escapes);
         }
         out.push('\n');
         match next {
@@ -195,8 +208,8 @@ fn split_line(text: &str) -> (&str, Option<usize>) {
 
 /// Writes `line` with tabs in its leading whitespace expanded to spaces (tab
 /// stops of 4), so indentation means the same behind `> ` as it did alone;
-/// with a backslash inserted before byte `escape_at`, if given.
-fn push_expanding_leading_tabs(out: &mut String, line: &str, escape_at: Option<usize>) {
+/// with a backslash inserted before each byte offset in `escapes` (sorted).
+fn push_expanding_leading_tabs(out: &mut String, line: &str, escapes: &[usize]) {
     let mut column = 0;
     let mut indent_end = line.len();
     for (i, b) in line.bytes().enumerate() {
@@ -219,14 +232,70 @@ fn push_expanding_leading_tabs(out: &mut String, line: &str, escape_at: Option<u
         }
     }
     let text = &line[indent_end..];
-    match escape_at.and_then(|at| at.checked_sub(indent_end)) {
-        Some(at) if text.is_char_boundary(at) => {
-            out.push_str(&text[..at]);
-            out.push('\\');
-            out.push_str(&text[at..]);
+    let mut written = 0;
+    for at in escapes.iter().filter_map(|at| at.checked_sub(indent_end)) {
+        if at < written || !text.is_char_boundary(at) {
+            continue;
         }
-        _ => out.push_str(text),
+        out.push_str(&text[written..at]);
+        out.push('\\');
+        written = at;
     }
+    out.push_str(&text[written..]);
+}
+
+/// Byte offsets in `body` of each `{` that would start a wiki macro
+/// (`{key:...}` or `{key}`, `key` a letter then letters, digits, `-`, `_`)
+/// outside code and not already after a backslash.
+fn macro_openings(body: &str) -> Vec<usize> {
+    if !body.contains('{') {
+        return Vec::new();
+    }
+    let code = code_ranges(body);
+    let bytes = body.as_bytes();
+    body.match_indices('{')
+        .map(|(at, _)| at)
+        .filter(|&at| at == 0 || bytes[at - 1] != b'\\')
+        .filter(|&at| starts_macro(&body[at + 1..]))
+        .filter(|&at| !code.iter().any(|range| range.contains(&at)))
+        .collect()
+}
+
+/// True if `rest` (what follows a `{`) reads as a macro key and then `:`
+/// or `}`.
+fn starts_macro(rest: &str) -> bool {
+    let key = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .unwrap_or(rest.len());
+    rest.starts_with(|c: char| c.is_ascii_alphabetic())
+        && matches!(rest.as_bytes().get(key), Some(b':' | b'}'))
+}
+
+/// Byte ranges of the code spans and code blocks in `markdown`: where a
+/// host wiki leaves macro syntax alone (the wiki finds its macros with
+/// this too, so the two always agree).
+pub fn code_ranges(markdown: &str) -> Vec<std::ops::Range<usize>> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut opts = Options::empty();
+    opts.insert(Options::ENABLE_STRIKETHROUGH);
+    opts.insert(Options::ENABLE_TABLES);
+    opts.insert(Options::ENABLE_TASKLISTS);
+    opts.insert(Options::ENABLE_WIKILINKS);
+    let mut ranges = Vec::new();
+    let mut block_start = None;
+    for (event, range) in Parser::new_ext(markdown, opts).into_offset_iter() {
+        match event {
+            Event::Code(_) => ranges.push(range),
+            Event::Start(Tag::CodeBlock(_)) => block_start = Some(range.start),
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some(start) = block_start.take() {
+                    ranges.push(start..range.end);
+                }
+            }
+            _ => {}
+        }
+    }
+    ranges
 }
 
 /// Up to three spaces of indentation: the width CommonMark allows before a

@@ -71,4 +71,5 @@ pub mod html;
 
 pub use calendar::{day_bounds, local_date};
 pub use day::{day_segments, render_day, Day, TranscriptPage};
+pub use escape::code_ranges;
 pub use html::{render_html, RenderOptions};

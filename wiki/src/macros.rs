@@ -16,6 +16,12 @@
 //! the HTML it answers is inlined. An unknown key, a missing required
 //! parameter or a failing plugin call becomes a visible, escaped
 //! `<span class="bc-macro-error">`, never a broken page.
+//!
+//! A page expands at most [`MAX_MACROS_PER_PAGE`] macros
+//! ([`Expander::expand_page`]); each one past that becomes a short inline
+//! notice and costs the plugin nothing, so a page (or a pasted transcript)
+//! holding thousands of `{chat:...}` cannot make every view do thousands of
+//! room lookups.
 
 use crate::manifest::{Manifest, OutputType};
 use axum::body::Body;
@@ -27,6 +33,10 @@ use tower::ServiceExt as _;
 
 /// Largest fragment accepted from the plugin.
 const MAX_FRAGMENT_BYTES: usize = 512 * 1024;
+
+/// Most macros one page view expands; a page needs a handful, and each
+/// one is a call into the plugin.
+pub const MAX_MACROS_PER_PAGE: usize = 20;
 
 /// Escaping for a value placed into a URL query or path.
 const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -256,6 +266,30 @@ pub struct Expander {
 }
 
 impl Expander {
+    /// The expansions of a page's `calls` (from [`scan`]), in order: the
+    /// first [`MAX_MACROS_PER_PAGE`] through [`Expander::expand`], the rest
+    /// a notice without calling the plugin.
+    pub async fn expand_page(
+        &self,
+        calls: Vec<Call>,
+        page_id: &str,
+        headers: &HeaderMap,
+    ) -> Vec<(Range<usize>, Expansion)> {
+        let mut expansions = Vec::with_capacity(calls.len());
+        for (i, call) in calls.into_iter().enumerate() {
+            let expansion = if i < MAX_MACROS_PER_PAGE {
+                self.expand(&call, page_id, headers).await
+            } else {
+                Expansion::error(&format!(
+                    "{{{}}} not shown: a page shows at most {MAX_MACROS_PER_PAGE} macros",
+                    call.key
+                ))
+            };
+            expansions.push((call.range, expansion));
+        }
+        expansions
+    }
+
     /// The HTML for one call on page `page_id`, as the request with
     /// `headers` would see it.
     pub async fn expand(&self, call: &Call, page_id: &str, headers: &HeaderMap) -> Expansion {

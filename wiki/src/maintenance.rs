@@ -1,5 +1,6 @@
 //! Maintenance commands that act on an install without serving it:
-//! `backchannel transcripts rebuild` and `backchannel chat prune`.
+//! `backchannel transcripts rebuild` and `backchannel chat prune` (which
+//! also removes file bytes no message references, `plugin::collector`).
 //!
 //! They open the same stores as `serve` (safe while it runs: SQLite in WAL
 //! mode lets both write in turn, PostgreSQL is shared anyway) and show
@@ -72,7 +73,20 @@ pub async fn prune(data: &Path, backends: &Backends, days: u32) -> anyhow::Resul
     ));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let removed = store.prune(before).await?;
+    // The pruned messages' files are gone from the database; their bytes
+    // go too unless another message still shares them.
+    spinner.set_message("removing file bytes no message references");
+    let blobs = plugin::files::DiskBlobs::new(chat_config(&install).files_dir);
+    let gate = tokio::sync::RwLock::new(());
+    let collected =
+        plugin::collector::collect(store.as_ref(), &blobs, &gate, plugin::collector::GRACE)
+            .await
+            .context("removing unreferenced file bytes")?;
     spinner.finish_and_clear();
-    println!("deleted {removed} message(s) older than {days} day(s); transcripts are kept");
+    println!(
+        "deleted {removed} message(s) older than {days} day(s) and {} unreferenced file(s) \
+         ({} bytes); transcripts are kept",
+        collected.blobs, collected.bytes
+    );
     Ok(())
 }

@@ -10,31 +10,13 @@
 //! `<p>` for block macros.
 
 use crate::macros::Expansion;
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use std::ops::Range;
 
-/// Byte ranges of code spans and code blocks, where macros are not expanded.
+/// Byte ranges of code spans and code blocks, where macros are not expanded:
+/// the transcript renderer's, so what it leaves unescaped in a quoted
+/// message is exactly what the wiki will not expand.
 pub fn code_ranges(markdown: &str) -> Vec<Range<usize>> {
-    let mut opts = Options::empty();
-    opts.insert(Options::ENABLE_STRIKETHROUGH);
-    opts.insert(Options::ENABLE_TABLES);
-    opts.insert(Options::ENABLE_TASKLISTS);
-    opts.insert(Options::ENABLE_WIKILINKS);
-    let mut ranges = Vec::new();
-    let mut block_start = None;
-    for (event, range) in Parser::new_ext(markdown, opts).into_offset_iter() {
-        match event {
-            Event::Code(_) => ranges.push(range),
-            Event::Start(Tag::CodeBlock(_)) => block_start = Some(range),
-            Event::End(TagEnd::CodeBlock) => {
-                if let Some(start) = block_start.take() {
-                    ranges.push(start.start..range.end.max(start.end));
-                }
-            }
-            _ => {}
-        }
-    }
-    ranges
+    transcript::code_ranges(markdown)
 }
 
 /// Page rendering keeps `{#m-<seq>}` heading ids, so transcript pages have

@@ -172,11 +172,7 @@ pub async fn render_page(wiki: &Wiki, page: &Page, headers: &HeaderMap) -> Strin
     let code = markdown::code_ranges(&page.markdown);
     let calls = macros::scan(&page.markdown, &wiki.expander.registry, &code);
     let page_id = page.id.to_string();
-    let mut expansions = Vec::with_capacity(calls.len());
-    for call in calls {
-        let expansion = wiki.expander.expand(&call, &page_id, headers).await;
-        expansions.push((call.range, expansion));
-    }
+    let expansions = wiki.expander.expand_page(calls, &page_id, headers).await;
     markdown::render(&page.markdown, &expansions)
 }
 

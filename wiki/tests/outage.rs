@@ -27,7 +27,8 @@ async fn a_failing_wiki_database_is_a_500_not_a_404() {
     let wiki = start();
     let router = &wiki.parts.router;
     let admin = session_cookie(&wiki, "admin").await;
-    let home = get(router, "/", None).await;
+    // The admin's view creates the Lobby (an anonymous one would not).
+    let home = get(router, "/", Some(&admin)).await;
     let room = first_room(&home.body);
     let info = format!("/api/rooms/{room}");
     // Anonymous readers have been answered (their access is remembered);

@@ -14,6 +14,12 @@ async fn healthz_and_the_welcome_page_answer() {
     let health = get(router, "/healthz", None).await;
     assert_eq!((health.status.as_u16(), health.body.as_str()), (200, "ok"));
 
+    // An anonymous view does not create the Lobby; the admin's does.
+    let first = get(router, "/", None).await;
+    assert!(first.body.contains("bc-not-started"), "{}", first.body);
+    assert!(!first.body.contains("/rooms/"), "{}", first.body);
+    let admin = session_cookie(&wiki, "admin").await;
+    get(router, "/", Some(&admin)).await;
     let home = get(router, "/", None).await;
     assert_eq!(home.status, 200);
     assert!(
@@ -244,8 +250,10 @@ async fn api_sessions_hand_out_bearer_tokens() {
     let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     let token = answer["token"].as_str().unwrap().to_owned();
 
-    // The token works as a bearer credential on the chat API.
-    let home = get(router, "/", None).await;
+    // The token works as a bearer credential on the chat API (on the
+    // Lobby, which the admin's view of the Welcome page created).
+    let admin = session_cookie(&wiki, "admin").await;
+    let home = get(router, "/", Some(&admin)).await;
     let start = home.body.find("/rooms/").unwrap() + "/rooms/".len();
     let room: String = home.body[start..]
         .chars()

@@ -12,17 +12,21 @@
 //!   connection handling, schema, row mapping and queries.
 //! - [`copy`]: the chat's tables for the one-shot SQLite-to-PostgreSQL copy
 //!   (the engine is [`infra::copy`]).
-//! - `suite` (tests): one contract, run on both backends.
+//! - `suite` (tests): one contract, run on both backends; `suite_files`
+//!   adds the cases for file bytes (quotas, blob references).
 
 pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 mod suite;
+#[cfg(test)]
+mod suite_files;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use protocol::{Attachment, Message, PageId, RoomId, TranscriptRef, UserId};
+use std::collections::HashSet;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -104,6 +108,13 @@ pub struct FileEntry {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// What [`Store::upload_usage`] counts, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadUsage {
+    pub room_bytes: u64,
+    pub user_bytes: u64,
+}
+
 /// Whether an append stored a new row or found an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -172,6 +183,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// A room by id.
     async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>>;
+
+    /// The room called `name` on `page` if it exists; unlike
+    /// [`Store::ensure_room`] it never creates one (an anonymous page view
+    /// must not write).
+    async fn room_named(&self, page: &PageId, name: &str) -> anyhow::Result<Option<Room>>;
+
+    /// Bytes of files still shared (their message not deleted) in `room`,
+    /// and by `user` across all rooms: what the upload quotas count.
+    async fn upload_usage(&self, room: &RoomId, user: &UserId) -> anyhow::Result<UploadUsage>;
+
+    /// Whether a file of an undeleted message still has the bytes stored
+    /// under `sha256` (content addressing: several files may share them).
+    async fn blob_in_use(&self, sha256: &str) -> anyhow::Result<bool>;
+
+    /// Every blob key a file of an undeleted message has: what the blob
+    /// collector keeps.
+    async fn blobs_in_use(&self) -> anyhow::Result<HashSet<String>>;
 
     /// A file shared in `room`, unless its message was deleted.
     async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>>;

@@ -22,12 +22,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// Two handles on one database: two nodes on PostgreSQL, one store on SQLite.
-struct Nodes {
-    a: Arc<dyn StoreMaintenance>,
-    b: Arc<dyn StoreMaintenance>,
+pub(super) struct Nodes {
+    pub(super) a: Arc<dyn StoreMaintenance>,
+    pub(super) b: Arc<dyn StoreMaintenance>,
 }
 
-async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
+pub(super) async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StoreMaintenance> =
         Arc::new(SqliteStore::open(&dir.path().join("chat.db")).unwrap());
@@ -38,7 +38,7 @@ async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
     .await;
 }
 
-async fn on_postgres<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
+pub(super) async fn on_postgres<Fut: Future<Output = ()>>(case: impl FnOnce(Nodes) -> Fut) {
     on_fresh_schema(
         "postgres store suite",
         "backchannel_test",
@@ -78,7 +78,7 @@ infra::store_suite!(
     a_batch_keeps_its_order_and_each_outcome,
 );
 
-fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage {
+pub(super) fn new_message(room: &RoomId, author: &str, key: &str, body: &str) -> NewMessage {
     NewMessage {
         room: room.clone(),
         created_at: Utc::now(),

@@ -8,13 +8,14 @@ use super::rows::{
 use super::PostgresStore;
 use crate::store::{
     Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
-    StoreMaintenance, StoredFile,
+    StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use protocol::{Message, PageId, RoomId, TranscriptRef, UserId};
 use sqlx::Row;
+use std::collections::HashSet;
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -58,6 +59,59 @@ impl Store for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(room_from_row(&row)?)
+    }
+
+    async fn room_named(&self, page: &PageId, name: &str) -> anyhow::Result<Option<Room>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            room_columns!(),
+            " FROM rooms WHERE page_id = $1 AND name = $2"
+        ))
+        .bind(&page.0)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(room_from_row).transpose()?)
+    }
+
+    async fn upload_usage(&self, room: &RoomId, user: &UserId) -> anyhow::Result<UploadUsage> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(f.size) FILTER (WHERE f.room_id = $1), 0)::BIGINT AS room_bytes,
+                    COALESCE(SUM(f.size) FILTER (WHERE m.author = $2), 0)::BIGINT AS user_bytes
+             FROM files f JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+             WHERE m.deleted_at IS NULL AND (f.room_id = $1 OR m.author = $2)",
+        )
+        .bind(&room.0)
+        .bind(&user.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(UploadUsage {
+            room_bytes: to_u64(row.try_get("room_bytes")?),
+            user_bytes: to_u64(row.try_get("user_bytes")?),
+        })
+    }
+
+    async fn blob_in_use(&self, sha256: &str) -> anyhow::Result<bool> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM files f
+             JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+             WHERE f.sha256 = $1 AND m.deleted_at IS NULL) AS used",
+        )
+        .bind(sha256)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("used")?)
+    }
+
+    async fn blobs_in_use(&self) -> anyhow::Result<HashSet<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT f.sha256 FROM files f
+             JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+             WHERE m.deleted_at IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("sha256")?)).collect()
     }
 
     async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>> {

@@ -10,7 +10,7 @@ use super::writer::committed;
 use super::SqliteStore;
 use crate::store::{
     Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
-    StoreMaintenance, StoredFile,
+    StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use protocol::TranscriptRef;
 use protocol::{Message, MessageId, PageId, RoomId, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
 
 /// Inserts one message on the writer thread (see [`Store::append`]).
 fn append_row(conn: &Connection, new: NewMessage) -> anyhow::Result<(Message, Appended)> {
@@ -156,6 +157,66 @@ impl Store for SqliteStore {
     async fn room(&self, id: &RoomId) -> anyhow::Result<Option<Room>> {
         let id = id.0.clone();
         self.read(move |conn| Ok(find_room(conn, &id)?)).await
+    }
+
+    async fn room_named(&self, page: &PageId, name: &str) -> anyhow::Result<Option<Room>> {
+        let (page, name) = (page.0.clone(), name.to_owned());
+        self.read(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE page_id = ?1 AND name = ?2"),
+                    params![page, name],
+                    room_from_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn upload_usage(&self, room: &RoomId, user: &UserId) -> anyhow::Result<UploadUsage> {
+        let (room, user) = (room.0.clone(), user.0.clone());
+        self.read(move |conn| {
+            let (room_bytes, user_bytes): (i64, i64) = conn.query_row(
+                "SELECT COALESCE(SUM(CASE WHEN f.room_id = ?1 THEN f.size END), 0),
+                        COALESCE(SUM(CASE WHEN m.author = ?2 THEN f.size END), 0)
+                 FROM files f JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+                 WHERE m.deleted_at IS NULL AND (f.room_id = ?1 OR m.author = ?2)",
+                params![room, user],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            Ok(UploadUsage {
+                room_bytes: room_bytes.max(0) as u64,
+                user_bytes: user_bytes.max(0) as u64,
+            })
+        })
+        .await
+    }
+
+    async fn blob_in_use(&self, sha256: &str) -> anyhow::Result<bool> {
+        let sha256 = sha256.to_owned();
+        self.read(move |conn| {
+            Ok(conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM files f
+                 JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+                 WHERE f.sha256 = ?1 AND m.deleted_at IS NULL)",
+                [sha256],
+                |row| row.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn blobs_in_use(&self) -> anyhow::Result<HashSet<String>> {
+        self.read(move |conn| {
+            let mut statement = conn.prepare(
+                "SELECT DISTINCT f.sha256 FROM files f
+                 JOIN messages m ON m.room_id = f.room_id AND m.seq = f.seq
+                 WHERE m.deleted_at IS NULL",
+            )?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<HashSet<String>, _>>()?)
+        })
+        .await
     }
 
     async fn file(&self, room: &RoomId, id: &str) -> anyhow::Result<Option<StoredFile>> {
@@ -509,13 +570,17 @@ impl StoreMaintenance for SqliteStore {
         self.write(move |conn| {
             let doomed = "FROM messages WHERE created_at < ?1
                  AND seq < (SELECT last_seq FROM rooms WHERE rooms.id = messages.room_id)";
-            conn.execute(
-                &format!(
-                    "DELETE FROM message_revisions WHERE (room_id, seq) IN
-                     (SELECT room_id, seq {doomed})"
-                ),
-                [before],
-            )?;
+            // Revisions and file rows go with their message (the blobs
+            // they name are left to the collector, see crate::collector).
+            for dependent in ["message_revisions", "files"] {
+                conn.execute(
+                    &format!(
+                        "DELETE FROM {dependent} WHERE (room_id, seq) IN
+                         (SELECT room_id, seq {doomed})"
+                    ),
+                    [before],
+                )?;
+            }
             let removed = conn.execute(&format!("DELETE {doomed}"), [before])?;
             Ok(removed as u64)
         })
