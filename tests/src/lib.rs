@@ -21,6 +21,8 @@
 //!   chromedriver process, one headless Chromium session per user.
 //! - [`chat`]: the user's journey in page terms: sign in, open the Welcome
 //!   page, Join Chat, wait for the live connection, post, read messages.
+//! - [`xss`]: the XSS corpus (`tests/xss/payloads.txt`) and the detector run
+//!   on every rendered page: dialog traps, WebDriver's alert state, a DOM scan.
 
 #![forbid(unsafe_code)]
 
@@ -30,5 +32,6 @@ pub mod chat;
 pub mod http;
 pub mod server;
 pub mod workspace;
+pub mod xss;
 
 pub use infra::skip;
