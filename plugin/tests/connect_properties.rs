@@ -159,7 +159,7 @@ fn claims() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn garbage_tokens_are_refused_without_a_panic(
