@@ -151,9 +151,13 @@ struct Report {
     refused: Vec<String>,
 }
 
-/// One payload's room (when it could be a macro parameter).
+/// What seeding made.
 struct Seeded {
+    /// One room per payload that could be a room name, holding that
+    /// payload as a message and a file.
     rooms: Vec<String>,
+    /// `Corpus messages`: the payloads that could not name a room, and
+    /// later every payload live.
     corpus_room: String,
     refused: Vec<String>,
 }
