@@ -31,6 +31,8 @@
 //!   CSRF token), over async HTTP.
 //! - [`vault`]: [`vault::Vault`], the matrix's fixture: a restricted page
 //!   with a chat room holding one of everything a read path can show.
+//! - [`xss`]: the XSS corpus (`tests/xss/payloads.txt`) and the detector run
+//!   on every rendered page: dialog traps, WebDriver's alert state, a DOM scan.
 
 #![forbid(unsafe_code)]
 
@@ -45,5 +47,6 @@ pub mod server;
 pub mod session;
 pub mod vault;
 pub mod workspace;
+pub mod xss;
 
 pub use infra::skip;

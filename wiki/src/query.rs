@@ -180,8 +180,10 @@ fn back_words(text: &str, at: usize, words: usize) -> usize {
     let mut start = at;
     for _ in 0..words {
         let before = text[..start].trim_end();
-        match before.rfind(char::is_whitespace) {
-            Some(space) => start = space + 1,
+        // The word starts after the whole space, which may be several bytes
+        // (U+00A0, U+3000...): one byte past it would split the character.
+        match before.char_indices().rfind(|&(_, c)| c.is_whitespace()) {
+            Some((space, c)) => start = space + c.len_utf8(),
             None => return 0,
         }
     }
@@ -312,5 +314,103 @@ mod tests {
             Some("<mark>target</mark> first"),
             "no ellipsis where nothing was cut"
         );
+    }
+}
+
+/// Properties of the snippet cutter over any text and any query (issue 17,
+/// finding 7: a multi-byte space once made it slice inside a character).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text made of few distinct words so queries hit often, joined by every
+    /// kind of space (one-, two- and three-byte ones), with HTML specials.
+    fn text() -> impl Strategy<Value = String> {
+        "([aAbé<>&\"'0-9]{1,4}[ \t\n\u{a0}\u{2003}\u{3000}\u{2028}.,*]{1,3}){0,60}"
+    }
+
+    /// What a user might type: words, prefixes, phrases, stray quotes.
+    fn query() -> impl Strategy<Value = String> {
+        "([aAbé<0-9\"*]{0,4}[ \u{a0}\u{3000}]?){0,5}"
+    }
+
+    /// Removes the sentinels and the cut marks `literal_snippet` adds.
+    fn plain(raw: &str) -> String {
+        let mut plain: String = raw.chars().filter(|&c| c != OPEN && c != CLOSE).collect();
+        if let Some(rest) = plain.strip_prefix('…') {
+            plain = rest.to_owned();
+        }
+        if let Some(rest) = plain.strip_suffix('…') {
+            plain = rest.to_owned();
+        }
+        plain
+    }
+
+    /// Highlighted HTML with its `<mark>` tags taken out must hold no markup
+    /// character, and every `&` must start one of the entities we write.
+    fn assert_escaped(html: &str) {
+        let opens = html.matches("<mark>").count();
+        assert_eq!(opens, html.matches("</mark>").count(), "{html}");
+        let bare = html.replace("<mark>", "").replace("</mark>", "");
+        assert!(
+            !bare.contains(['<', '>', '"', '\'', OPEN, CLOSE]),
+            "unescaped: {html}"
+        );
+        for (at, _) in bare.match_indices('&') {
+            let entity = ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+                .iter()
+                .any(|e| bare[at..].starts_with(e));
+            assert!(entity, "bare & in {html}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn snippets_are_a_piece_of_the_text_with_escaped_highlights(
+            text in text(),
+            query in query(),
+        ) {
+            let terms = terms(&query);
+            if let Some(raw) = literal_snippet(&text, &terms) {
+                prop_assert!(raw.contains(OPEN) && raw.contains(CLOSE), "no hit: {raw:?}");
+                let piece = plain(&raw);
+                prop_assert!(text.contains(&piece), "{piece:?} is not in {text:?}");
+                assert_escaped(&highlight(&raw));
+            }
+        }
+
+        #[test]
+        fn the_first_query_word_found_in_the_text_gives_a_snippet(
+            text in text(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            // A word taken from the text itself is found as written.
+            let words: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            prop_assume!(!words.is_empty());
+            let word = words[pick.index(words.len())];
+            let raw = literal_snippet(&text, &terms(word));
+            prop_assert!(raw.is_some(), "{word:?} not found in {text:?}");
+        }
+
+        #[test]
+        fn any_page_text_is_escaped_by_highlight(raw in any::<String>()) {
+            assert_escaped(&highlight(&raw));
+        }
+
+        #[test]
+        fn page_text_with_sentinels_never_panics_the_cutter(
+            text in "[a \u{a0}\u{e000}\u{e001}…é]{0,80}",
+            query in "[a\u{e000}\u{e001}é\"*]{0,6}",
+        ) {
+            if let Some(raw) = literal_snippet(&text, &terms(&query)) {
+                assert_escaped(&highlight(&raw));
+            }
+        }
     }
 }

@@ -269,3 +269,47 @@ async fn search_over_imported_pages_is_ranked_highlighted_paged_and_filtered() {
     assert_eq!(gone.status, 204);
     assert_eq!(search(router, "kites", 1, None).await["total"], json!(0));
 }
+
+/// Finding 7 (issue 17): the snippet cutter stepped one byte past a
+/// multi-byte space (`start = space + 1` after `rfind(char::is_whitespace)`),
+/// so a page whose words are joined by U+00A0 (or any non-ASCII space)
+/// before a hit turned every search that found it into a 500.
+#[tokio::test]
+async fn multi_byte_spaces_before_a_hit_still_answer_with_a_snippet() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    let admin = session_cookie(&wiki, "admin").await;
+    let spaces = ["\u{a0}", "\u{2003}", "\u{3000}", "\u{2028}", " \u{a0} "];
+    for (i, space) in spaces.iter().enumerate() {
+        let words: Vec<String> = (0..30).map(|w| format!("wörd{w}")).collect();
+        let markdown = format!(
+            "{}{space}zeppelin{i}{space}{}",
+            words.join(space),
+            words.join(space)
+        );
+        let put = json(
+            router,
+            "PUT",
+            &format!("/api/pages/Spaces/Page{i}"),
+            Some(&admin),
+            json!({ "markdown": markdown }),
+        )
+        .await;
+        assert!(put.status.is_success(), "{}", put.body);
+
+        let answer = search(router, &format!("zeppelin{i}"), 1, None).await;
+        assert_eq!(answer["total"], json!(1), "{space:?}: {answer}");
+        let snippet = answer["results"][0]["snippet"].as_str().unwrap();
+        assert!(
+            snippet.contains(&format!("<mark>zeppelin{i}</mark>")),
+            "{space:?}: {snippet}"
+        );
+        assert!(
+            snippet.starts_with('…') && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        let html = get(router, &format!("/search?q=zeppelin{i}"), None).await;
+        assert_eq!(html.status, 200, "{space:?}: {}", html.body);
+        assert!(html.body.contains(&format!("<mark>zeppelin{i}</mark>")));
+    }
+}
