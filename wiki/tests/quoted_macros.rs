@@ -86,11 +86,9 @@ fn names_and_titles_in_a_day_page_are_not_macros() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
-    /// Fails today (kept as the failing case, ignored so CI stays green):
-    /// a body `{chat:Room}` is written into the quote as is and the wiki
-    /// expands it. Un-ignore with the finding 9 fix.
+    /// Issue 17 finding 9: a body `{chat:Room}` was written into the quote
+    /// as is and the wiki expanded it (the saved regression case).
     #[test]
-    #[ignore = "issue 17 finding 9: macro syntax in a quoted message is live on its transcript page"]
     fn a_quoted_body_never_becomes_a_macro(body in body()) {
         let page = day_page(&body);
         let live = live_macros(&page);
