@@ -7,6 +7,7 @@
 //! tests instead of being mirrored by them.
 #![allow(clippy::unwrap_used)]
 
+mod bounds;
 mod corpus;
 
 use axum::body::Body;
