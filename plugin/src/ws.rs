@@ -262,14 +262,16 @@ async fn close(
     );
     drop(subscriptions);
     let error = AppError::from(reason);
-    let _ = outbox
-        .send(error_frame(error.code, &error.message, client_msg_id))
-        .await;
-    let _ = outbox.send(close_frame(reason)).await;
-    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
-        .await
-        .is_err()
-    {
+    // Bounded: a client that stopped reading has a full outbox, and must
+    // not keep the connection (and its credentials) alive.
+    let goodbye = async {
+        let _ = outbox
+            .send(error_frame(error.code, &error.message, client_msg_id))
+            .await;
+        let _ = outbox.send(close_frame(reason)).await;
+        let _ = (&mut writer).await;
+    };
+    if tokio::time::timeout(CLOSE_GRACE, goodbye).await.is_err() {
         writer.abort();
     }
 }
