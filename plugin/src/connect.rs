@@ -552,6 +552,11 @@ impl Host for ConnectHost {
             &path,
             None,
         )?;
+        // Checked again at each call: an installation stored before the
+        // operator tightened the policy must not be called either (the
+        // resolver covers host names; this covers written-out addresses).
+        base_url::check_base_url(&self.0.config, &installation.base_url)
+            .map_err(|e| anyhow::anyhow!("not calling {client_key:?}: {}", e.message))?;
         let url = format!("{}{path}", installation.base_url);
         let response = self
             .0

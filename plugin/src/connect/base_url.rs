@@ -247,4 +247,14 @@ mod tests {
             assert_eq!(same_origin(base, link).as_deref(), kept, "{link}");
         }
     }
+
+    #[tokio::test]
+    async fn names_resolve_only_to_public_addresses() {
+        use std::str::FromStr;
+        // `localhost` resolves (from /etc/hosts, no network needed) to
+        // loopback only, which the resolver drops.
+        let name = Name::from_str("localhost").unwrap();
+        let refused = PublicOnly.resolve(name).await;
+        assert!(refused.is_err(), "loopback is never dialled");
+    }
 }

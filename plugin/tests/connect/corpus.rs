@@ -428,3 +428,25 @@ async fn links_and_answers_from_a_wiki_are_checked() {
         (StatusCode::FORBIDDEN, "forbidden".into())
     );
 }
+
+#[tokio::test]
+async fn an_installation_stored_before_the_policy_tightened_is_not_called() {
+    let installations = Arc::new(MemoryInstallations::default());
+    let stored = Installation {
+        client_key: CLIENT_KEY.into(),
+        shared_secret: SECRET.into(),
+        base_url: "http://169.254.169.254".into(),
+    };
+    assert!(installations.insert_new(&stored).await.unwrap());
+    let host = ConnectHost::new(ConnectConfig::default(), installations);
+    let child = ChildPage {
+        segments: vec!["Chat".into()],
+        title: "Chat".into(),
+        markdown: String::new(),
+    };
+    let err = host
+        .put_child_page(&PageId::new("wiki-one:42"), child)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not calling"), "{err}");
+}
