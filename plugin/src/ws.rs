@@ -97,7 +97,7 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
         // then costs one syscall per batch, not one per frame.
         while let Some(frame) = outgoing.recv().await {
             let mut closing = matches!(frame, WsMessage::Close(_));
-            if sink.feed(frame).await.is_err() {
+            if feed_frame(&mut sink, frame).await.is_err() {
                 break;
             }
             let mut failed = false;
@@ -106,7 +106,7 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
                     break;
                 };
                 closing = matches!(frame, WsMessage::Close(_));
-                if sink.feed(frame).await.is_err() {
+                if feed_frame(&mut sink, frame).await.is_err() {
                     failed = true;
                     break;
                 }
@@ -246,9 +246,24 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
     writer.abort();
 }
 
-/// Ends a connection whose reader may no longer read: an error frame (for
-/// the `send` that found out, if any), then a close frame, given a moment
-/// to leave.
+/// Queues `frame` on the socket; a close frame for an ended session goes
+/// after an `unauthenticated` error frame saying why, whichever task
+/// (a room's feed or the connection's own check) found out.
+async fn feed_frame(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    frame: WsMessage,
+) -> Result<(), axum::Error> {
+    if matches!(&frame, WsMessage::Close(Some(c)) if c.code == SIGNED_OUT_CLOSE_CODE) {
+        let error = AppError::from(Closed::SignedOut);
+        sink.feed(error_frame(error.code, &error.message, None))
+            .await?;
+    }
+    sink.feed(frame).await
+}
+
+/// Ends a connection whose reader may no longer read: an error frame for
+/// the `send` that found out (if one did), then a close frame, given a
+/// moment to leave.
 async fn close(
     outbox: &mpsc::Sender<WsMessage>,
     reason: Closed,
@@ -265,9 +280,10 @@ async fn close(
     // Bounded: a client that stopped reading has a full outbox, and must
     // not keep the connection (and its credentials) alive.
     let goodbye = async {
-        let _ = outbox
-            .send(error_frame(error.code, &error.message, client_msg_id))
-            .await;
+        if client_msg_id.is_some() {
+            let refused = error_frame(error.code, &error.message, client_msg_id);
+            let _ = outbox.send(refused).await;
+        }
         let _ = outbox.send(close_frame(reason)).await;
         let _ = (&mut writer).await;
     };
@@ -378,8 +394,7 @@ fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
             first_seq,
         },
         // The session ended: the whole connection goes, not just this room
-        // (the connection's own check sends the error frame first when it
-        // gets there first).
+        // (the writer puts the `unauthenticated` error frame before it).
         FeedItem::Closed {
             reason: Closed::SignedOut,
         } => return close_frame(Closed::SignedOut),
