@@ -97,6 +97,16 @@ pub fn not_started(name: &str, why: &str) -> Markup {
     }
 }
 
+/// Whether a transcript link a host gave may be an `href`: http(s), or a
+/// path on this site (not `//host` or `/\\host`, which browsers read as
+/// another host). Anything else (`javascript:`, `data:`) is shown as text.
+fn safe_link(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let path = url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
+    let web = lower.starts_with("https://") || lower.starts_with("http://");
+    (path || web) && !url.chars().any(char::is_control)
+}
+
 /// The macro table: name, last activity, participants, files, transcripts
 /// and the Join Chat link.
 pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
@@ -148,7 +158,11 @@ pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
                         @if info.transcripts.is_empty() { "none yet" }
                         @for (i, day) in info.transcripts.iter().enumerate() {
                             @if i > 0 { ", " }
-                            a href=(day.url) { (day.date) }
+                            @if safe_link(&day.url) {
+                                a href=(day.url) { (day.date) }
+                            } @else {
+                                (day.date)
+                            }
                         }
                     }
                 }
@@ -162,6 +176,35 @@ pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_link;
+
+    #[test]
+    fn only_web_links_and_local_paths_become_hrefs() {
+        for good in [
+            "/pages/Team/Chat/2026-11-22",
+            "https://wiki.example/p",
+            "HTTP://w/x",
+        ] {
+            assert!(safe_link(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,x",
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "vbscript:x",
+            "/pages/\nx",
+            "",
+        ] {
+            assert!(!safe_link(bad), "{bad:?}");
         }
     }
 }

@@ -30,6 +30,12 @@
 //! Events from one node reach the others in publish order; events from
 //! different nodes may interleave, which the feed's seq ordering absorbs.
 //!
+//! # Credentials
+//! A NATS server that requires authentication gets it from the URL:
+//! `nats://user:password@host:4222` or `nats://token@host:4222` (see
+//! [`NatsAddress`]); the secret is passed to async-nats's connect options
+//! and never logged (errors and log lines name the server without it).
+//!
 //! # Presence across nodes
 //! Every heartbeat a node receives is shared on [`PRESENCE_SUBJECT`], which
 //! every node subscribes to, so each node's `PresenceBoard` holds the union
@@ -38,6 +44,10 @@
 //! every other node within `presence::HEARTBEAT_TTL`. Each node announces
 //! expiries to its own readers only ([`Bus::publish_local`]), so a reader
 //! hears "offline" once, not once per node.
+
+mod address;
+
+pub use address::NatsAddress;
 
 use crate::bus::{Bus, RoomEvent, SharedEvent, ROOM_CHANNEL_CAPACITY};
 use crate::gossip::{Heartbeat, PresenceGossip};
@@ -117,21 +127,27 @@ impl Drop for Relay {
 }
 
 impl NatsBus {
-    /// Connects to the NATS server at `url` (e.g. `nats://127.0.0.1:4222`)
-    /// as node `node_id`. Fails if the server cannot be reached now; later
+    /// Connects to the NATS server at `url` (e.g. `nats://127.0.0.1:4222`,
+    /// with `user:password@` or `token@` before the host when the server
+    /// asks for them; see [`NatsAddress`]) as node `node_id`. Fails if the
+    /// server cannot be reached or refuses the credentials now; later
     /// outages are reconnected in the background.
     pub async fn connect(url: &str, node_id: &str) -> anyhow::Result<Self> {
+        let address = NatsAddress::parse(url)?;
         let node = node_id.to_owned();
-        let client = async_nats::ConnectOptions::new()
+        let options = async_nats::ConnectOptions::new()
             .name(format!("backchannel {node_id}"))
             .no_echo()
             .event_callback(move |event| {
                 let node = node.clone();
                 async move { log_connection_event(&node, event) }
-            })
-            .connect(url)
+            });
+        let client = address
+            .authenticate(options)
+            .connect(address.server())
             .await
-            .with_context(|| format!("connecting to NATS at {url}"))?;
+            .with_context(|| format!("connecting to NATS at {address}"))?;
+        tracing::info!(node = node_id, server = %address, auth = address.auth_kind(), "NATS bus");
         Ok(Self {
             client,
             node: node_id.to_owned(),

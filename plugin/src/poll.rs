@@ -4,11 +4,15 @@
 //!
 //! For clients behind proxies that break WebSocket and SSE. The client asks
 //! again with `after` set to the returned `last_seq`.
+//!
+//! A held request is rechecked before it is answered (see
+//! [`feed::Reader`]): a session that ended while it waited gets a 401, a
+//! revoked reader a 404, never what was posted after.
 
 use crate::chat::{self, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
-use crate::extract::{Json, MaybeCaller, Query};
-use crate::feed;
+use crate::extract::{Json, Query};
+use crate::feed::{self, Reader};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -47,7 +51,7 @@ struct Events {
 
 async fn events(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    mut reader: Reader,
     Path(room): Path<RoomId>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<Events>, AppError> {
@@ -56,11 +60,23 @@ async fn events(
             "wait may be at most {MAX_WAIT_SECS} seconds"
         )));
     }
-    chat::access_to(&state, caller.as_ref(), &room).await?;
+    chat::access_to(&state, reader.caller(), &room).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_HISTORY_LIMIT);
 
     let wait = Duration::from_secs(query.wait);
     let messages = feed::wait_for_news(&state, &room, query.after, wait, limit).await?;
+    // The request was held: a sign-out or a revocation while it waited
+    // must not be answered with what was posted after it.
+    let page = match state.room_pages.get(&room) {
+        Some(page) => page,
+        None => {
+            chat::authorize(&state, reader.caller(), &room)
+                .await?
+                .room
+                .page
+        }
+    };
+    reader.recheck(&state, Some(&page)).await?;
     // Seqs are gapless and deletions leave tombstones, so if the first
     // message after the cursor is not the next seq, pruning took the ones
     // between: the client must reload what it shows.

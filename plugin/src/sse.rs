@@ -5,11 +5,15 @@
 //! replays what came after. `?after=SEQ` does the same for the first
 //! connection. Event names follow `protocol::Event`'s `type` (`message`,
 //! `edited`, ...) plus `subscribed`, `reset` and `error`; data is JSON.
+//!
+//! The stream ends after an `error` event: `not_found` when the reader lost
+//! access to the room, `unauthenticated` when their session ended (sign-out,
+//! password reset, deleted API token; see [`feed::Reader`]).
 
 use crate::chat;
 use crate::error::AppError;
-use crate::extract::{MaybeCaller, Query, SameOrigin};
-use crate::feed::{self, Closed, FeedItem};
+use crate::extract::{Query, SameOrigin};
+use crate::feed::{self, FeedItem, Reader};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -17,7 +21,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
 use futures_util::Stream;
-use protocol::{ErrorBody, ErrorCode, Event, RoomId};
+use protocol::{Event, RoomId};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -41,7 +45,7 @@ struct StreamQuery {
 
 async fn stream(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    reader: Reader,
     Path(room): Path<RoomId>,
     Query(query): Query<StreamQuery>,
     _: SameOrigin,
@@ -57,11 +61,12 @@ async fn stream(
         ),
         None => query.after,
     };
-    let room = chat::authorize(&state, caller.as_ref(), &room).await?.room;
+    let room = chat::authorize(&state, reader.caller(), &room).await?.room;
     let (out, events) = mpsc::channel(OUTBOX_EVENTS);
-    // The feed ends when the client goes away (the receiver is dropped) or
-    // access is revoked (it sends `error` and returns, ending the stream).
-    tokio::spawn(feed::follow(state, caller, room, resume, out, encode));
+    // The feed ends when the client goes away (the receiver is dropped), or
+    // when access is revoked or the session ends (it sends `error` and
+    // returns, ending the stream).
+    tokio::spawn(feed::follow(state, reader, room, resume, out, encode));
     let events = tokio_stream::StreamExt::map(ReceiverStream::new(events), Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
@@ -76,18 +81,7 @@ fn encode(_room: &RoomId, item: FeedItem) -> SseEvent {
         FeedItem::Reset { first_seq } => {
             json_event("reset", &serde_json::json!({ "first_seq": first_seq }))
         }
-        FeedItem::Closed { reason } => {
-            let body = match reason {
-                Closed::AccessRevoked => ErrorBody::new(
-                    ErrorCode::NotFound,
-                    "you no longer have access to this room",
-                ),
-                Closed::StoreFailed => {
-                    ErrorBody::new(ErrorCode::Internal, "could not read history; reconnect")
-                }
-            };
-            json_event("error", &body)
-        }
+        FeedItem::Closed { reason } => json_event("error", &AppError::from(reason).body()),
     }
 }
 

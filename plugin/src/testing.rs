@@ -94,6 +94,14 @@ impl TestHost {
         self.grant(user, page, Access::None);
     }
 
+    /// Ends `user`'s session as signing out, a password reset or deleting
+    /// their API token would: their bearer token no longer names anyone,
+    /// and the permission epoch moves, as the wiki's does.
+    pub fn sign_out(&self, user: &str) {
+        self.wiki().users.remove(user);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Sets what visitors who are not signed in may do on `page` (signed-in
     /// users get at least as much) and moves the permission epoch.
     pub fn grant_anonymous(&self, page: &PageId, access: Access) {

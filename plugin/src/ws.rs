@@ -17,15 +17,22 @@
 //! acks in order. Reading the next frame never waits for a COMMIT, so one
 //! connection can send faster than one message per commit, and its messages
 //! still keep the order they were sent in.
+//!
+//! The connection's [`Reader`] is rechecked before every frame it reads and
+//! every [`feed::RECHECK_EVERY`] while idle: once the session it was opened
+//! with has ended (sign-out, password reset, deleted API token), a `send`
+//! is refused with an `unauthenticated` error frame and the connection is
+//! closed with [`SIGNED_OUT_CLOSE_CODE`]; each room's feed closes the same
+//! way on its own.
 
 use crate::bus::RoomEvent;
 use crate::chat::{self, Draft};
 use crate::error::AppError;
-use crate::extract::{MaybeCaller, SameOrigin};
-use crate::feed::{self, Closed, FeedItem};
+use crate::extract::SameOrigin;
+use crate::feed::{self, Closed, FeedItem, Reader};
 use crate::host::Caller;
 use crate::state::AppState;
-use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -46,6 +53,12 @@ const MAX_SUBSCRIPTIONS: usize = 64;
 const POSTS_QUEUED: usize = 256;
 /// Most drafts stored in one batch.
 const POST_BATCH: usize = 64;
+/// The close code of a connection whose session ended (the 4000-4999 range
+/// is the application's; 4401 echoes HTTP 401). A client should sign in
+/// again rather than reconnect with the same credentials.
+pub const SIGNED_OUT_CLOSE_CODE: u16 = 4401;
+/// How long the close frame may take to leave before the socket is dropped.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/ws", get(upgrade))
@@ -53,7 +66,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn upgrade(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
+    reader: Reader,
     _: SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
@@ -64,7 +77,7 @@ async fn upgrade(
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| serve(state, caller, socket)))
+        .on_upgrade(move |socket| serve(state, reader, socket)))
 }
 
 /// A subscription task, aborted when dropped (unsubscribe or disconnect).
@@ -76,24 +89,30 @@ impl Drop for Subscription {
     }
 }
 
-async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
+async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut outgoing) = mpsc::channel::<WsMessage>(OUTBOX_FRAMES);
     let mut writer = tokio::spawn(async move {
         // Frames that are already waiting go out in one write: a busy room
         // then costs one syscall per batch, not one per frame.
         while let Some(frame) = outgoing.recv().await {
-            if sink.feed(frame).await.is_err() {
+            let mut closing = matches!(frame, WsMessage::Close(_));
+            if feed_frame(&mut sink, frame).await.is_err() {
                 break;
             }
             let mut failed = false;
-            while let Ok(frame) = outgoing.try_recv() {
-                if sink.feed(frame).await.is_err() {
+            while !closing {
+                let Ok(frame) = outgoing.try_recv() else {
+                    break;
+                };
+                closing = matches!(frame, WsMessage::Close(_));
+                if feed_frame(&mut sink, frame).await.is_err() {
                     failed = true;
                     break;
                 }
             }
-            if failed || sink.flush().await.is_err() {
+            // Nothing follows a close frame.
+            if failed || sink.flush().await.is_err() || closing {
                 break;
             }
         }
@@ -106,11 +125,36 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
     let mut poster: Option<mpsc::Sender<Box<(RoomId, Draft)>>> = None;
 
     let mut subscriptions: HashMap<RoomId, Subscription> = HashMap::new();
+    let mut idle = tokio::time::interval(feed::RECHECK_EVERY);
+    idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let incoming = tokio::select! {
             incoming = stream.next() => incoming,
             _ = &mut writer => break,
+            _ = idle.tick() => match reader.recheck(&state, None).await {
+                Ok(()) => continue,
+                Err(reason) => {
+                    close(&outbox, reason, None, subscriptions, writer).await;
+                    return;
+                }
+            },
         };
+        // Whatever the frame asks, it is asked by whoever the connection's
+        // credentials stand for now.
+        if let Err(reason) = reader.recheck(&state, None).await {
+            let client_msg_id = match &incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    match serde_json::from_str::<ClientFrame>(text.as_str()) {
+                        Ok(ClientFrame::Send { client_msg_id, .. }) => Some(client_msg_id),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            close(&outbox, reason, client_msg_id, subscriptions, writer).await;
+            return;
+        }
+        let caller = reader.caller();
         let text = match incoming {
             Some(Ok(WsMessage::Text(text))) => text,
             Some(Ok(WsMessage::Binary(_))) => {
@@ -136,15 +180,7 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
         };
         let reply = match frame {
             ClientFrame::Subscribe { room, after } => {
-                subscribe(
-                    &state,
-                    caller.as_ref(),
-                    &outbox,
-                    &mut subscriptions,
-                    room,
-                    after,
-                )
-                .await
+                subscribe(&state, &reader, &outbox, &mut subscriptions, room, after).await
             }
             ClientFrame::Unsubscribe { room } => {
                 subscriptions.remove(&room);
@@ -169,7 +205,7 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
                     // client_msg_id finds it).
                     tokio::spawn(post_in_order(
                         state.clone(),
-                        caller.clone(),
+                        caller.cloned(),
                         queued,
                         outbox.clone(),
                     ));
@@ -181,20 +217,20 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
                 None
             }
             ClientFrame::Presence { room, status } => {
-                chat::set_presence(&state, caller.as_ref(), &room, status)
+                chat::set_presence(&state, caller, &room, status)
                     .await
                     .err()
                     .map(|e| error_frame(e.code, &e.message, None))
             }
             ClientFrame::Typing { room } => {
-                match chat::typing(&state, caller.as_ref(), &room).await {
+                match chat::typing(&state, caller, &room).await {
                     // Typing notices are best effort: too many are dropped quietly.
                     Err(e) if e.code == ErrorCode::RateLimited => None,
                     Err(e) => Some(error_frame(e.code, &e.message, None)),
                     Ok(()) => None,
                 }
             }
-            ClientFrame::Read { room, seq } => chat::mark_read(&state, caller.as_ref(), &room, seq)
+            ClientFrame::Read { room, seq } => chat::mark_read(&state, caller, &room, seq)
                 .await
                 .err()
                 .map(|e| error_frame(e.code, &e.message, None)),
@@ -208,6 +244,66 @@ async fn serve(state: AppState, caller: Option<Caller>, socket: WebSocket) {
     }
     drop(subscriptions);
     writer.abort();
+}
+
+/// Queues `frame` on the socket; a close frame for an ended session goes
+/// after an `unauthenticated` error frame saying why, whichever task
+/// (a room's feed or the connection's own check) found out.
+async fn feed_frame(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    frame: WsMessage,
+) -> Result<(), axum::Error> {
+    if matches!(&frame, WsMessage::Close(Some(c)) if c.code == SIGNED_OUT_CLOSE_CODE) {
+        let error = AppError::from(Closed::SignedOut);
+        sink.feed(error_frame(error.code, &error.message, None))
+            .await?;
+    }
+    sink.feed(frame).await
+}
+
+/// Ends a connection whose reader may no longer read: an error frame for
+/// the `send` that found out (if one did), then a close frame, given a
+/// moment to leave.
+async fn close(
+    outbox: &mpsc::Sender<WsMessage>,
+    reason: Closed,
+    client_msg_id: Option<String>,
+    subscriptions: HashMap<RoomId, Subscription>,
+    mut writer: JoinHandle<()>,
+) {
+    tracing::info!(
+        ?reason,
+        "closing a WebSocket whose reader may no longer read"
+    );
+    drop(subscriptions);
+    let error = AppError::from(reason);
+    // Bounded: a client that stopped reading has a full outbox, and must
+    // not keep the connection (and its credentials) alive.
+    let goodbye = async {
+        if client_msg_id.is_some() {
+            let refused = error_frame(error.code, &error.message, client_msg_id);
+            let _ = outbox.send(refused).await;
+        }
+        let _ = outbox.send(close_frame(reason)).await;
+        let _ = (&mut writer).await;
+    };
+    if tokio::time::timeout(CLOSE_GRACE, goodbye).await.is_err() {
+        writer.abort();
+    }
+}
+
+/// The close frame for a connection that ends because of `reason`.
+fn close_frame(reason: Closed) -> WsMessage {
+    let (code, text) = match reason {
+        Closed::SignedOut => (SIGNED_OUT_CLOSE_CODE, "session ended"),
+        // 1008: policy violation; 1011: the server failed.
+        Closed::AccessRevoked => (1008, "access revoked"),
+        Closed::StoreFailed => (1011, "server error"),
+    };
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(text),
+    }))
 }
 
 /// Stores the connection's drafts in the order they were sent, each batch
@@ -250,7 +346,7 @@ async fn post_in_order(
 /// Starts following `room_id`; returns an error frame if that is refused.
 async fn subscribe(
     state: &AppState,
-    caller: Option<&Caller>,
+    reader: &Reader,
     outbox: &mpsc::Sender<WsMessage>,
     subscriptions: &mut HashMap<RoomId, Subscription>,
     room_id: RoomId,
@@ -263,13 +359,13 @@ async fn subscribe(
             None,
         ));
     }
-    let room = match chat::authorize(state, caller, &room_id).await {
+    let room = match chat::authorize(state, reader.caller(), &room_id).await {
         Ok(authorized) => authorized.room,
         Err(e) => return Some(error_frame(e.code, &e.message, None)),
     };
     let feed = feed::follow(
         state.clone(),
-        caller.cloned(),
+        reader.clone(),
         room,
         after,
         outbox.clone(),
@@ -297,15 +393,14 @@ fn encode(room: &RoomId, item: FeedItem) -> WsMessage {
             room: room.clone(),
             first_seq,
         },
+        // The session ended: the whole connection goes, not just this room
+        // (the writer puts the `unauthenticated` error frame before it).
+        FeedItem::Closed {
+            reason: Closed::SignedOut,
+        } => return close_frame(Closed::SignedOut),
         FeedItem::Closed { reason } => {
-            let (code, message) = match reason {
-                Closed::AccessRevoked => (
-                    ErrorCode::NotFound,
-                    "you no longer have access to this room",
-                ),
-                Closed::StoreFailed => (ErrorCode::Internal, "could not read history; resubscribe"),
-            };
-            return error_frame(code, message, None);
+            let error = AppError::from(reason);
+            return error_frame(error.code, &error.message, None);
         }
     };
     frame_message(&frame)

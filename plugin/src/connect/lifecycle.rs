@@ -2,8 +2,8 @@
 //! page a browser without a session is sent to.
 
 use super::{
-    jwt_authorization, rejected, ConnectHost, Installation, NoClaims, INSTALLED_PATH,
-    MIN_SECRET_BYTES, SIGN_IN_PATH, UNINSTALLED_PATH,
+    bearer, jwt_authorization, rejected, ConnectConfig, ConnectHost, Installation, NoClaims,
+    INSTALLED_PATH, MIN_SECRET_BYTES, SIGN_IN_PATH, UNINSTALLED_PATH,
 };
 use crate::error::AppError;
 use crate::extract::Json;
@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use protocol::ErrorCode;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 /// The lifecycle callbacks and the sign-in page.
 pub fn routes(connect: ConnectHost) -> Router {
@@ -75,10 +76,20 @@ async fn installed(
         shared_secret: payload.shared_secret,
     };
 
-    // First install: accepted as is (atomically, so a racing one loses).
-    if connect.0.installations.insert_new(&installation).await? {
-        tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "installed");
-        return Ok(StatusCode::NO_CONTENT);
+    // First install: only with the operator's install secret (atomically,
+    // so a racing one loses and must then sign as a re-install).
+    let known = connect
+        .0
+        .installations
+        .get(&installation.client_key)
+        .await?
+        .is_some();
+    if !known {
+        check_install_secret(connect.config(), &headers)?;
+        if connect.0.installations.insert_new(&installation).await? {
+            tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "installed");
+            return Ok(StatusCode::NO_CONTENT);
+        }
     }
     // Re-install: only the holder of the current secret may change it.
     let token = jwt_authorization(&headers).ok_or_else(|| {
@@ -91,6 +102,34 @@ async fn installed(
     connect.0.installations.replace(&installation).await?;
     tracing::info!(client_key = %installation.client_key, base_url = %installation.base_url, "re-installed");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A first install must carry the operator's install secret as
+/// `Authorization: Bearer`; without one configured, first installs are
+/// closed (403), so nobody can claim a client key before its wiki does.
+fn check_install_secret(config: &ConnectConfig, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(expected) = config.install_secret.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(AppError::forbidden(
+            "installs are closed: the operator has set no install secret",
+        ));
+    };
+    match bearer(headers) {
+        Some(given) if same_secret(expected.as_bytes(), given.as_bytes()) => Ok(()),
+        Some(_) => Err(rejected("wrong install secret")),
+        None => Err(rejected(
+            "a first install needs the install secret (Authorization: Bearer)",
+        )),
+    }
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let a: [u8; 32] = Sha256::digest(a).into();
+    let b: [u8; 32] = Sha256::digest(b).into();
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 async fn uninstalled(

@@ -83,8 +83,17 @@ pub async fn authenticate(
     headers
         .entry(header::REFERRER_POLICY)
         .or_insert(HeaderValue::from_static("no-referrer"));
+    // The macro table (and any other answer to a signed URL without its own
+    // policy, as the popup has) runs no script and loads only from here.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(SIGNED_RESPONSE_CSP));
     response
 }
+
+/// The Content-Security-Policy of answers to signed URLs that set none.
+pub const SIGNED_RESPONSE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'";
 
 /// Drops `jwt` from the query and points `page` at the namespaced page.
 fn rewrite_uri(uri: &mut Uri, page: &PageId) -> Result<(), AppError> {

@@ -9,6 +9,7 @@
 mod api;
 mod feed;
 mod poll;
+mod revocation;
 mod sse;
 mod ws;
 

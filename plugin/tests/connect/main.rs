@@ -7,6 +7,9 @@
 //! tests instead of being mirrored by them.
 #![allow(clippy::unwrap_used)]
 
+mod bounds;
+mod corpus;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Request, StatusCode};
@@ -28,6 +31,8 @@ const CLIENT_KEY: &str = "wiki-one";
 const SECRET: &str = "wiki-one-shared-secret-0123456789abcdef";
 const OTHER_SECRET: &str = "not-the-shared-secret-0123456789abcdef";
 const BASE_URL: &str = "https://wiki.example";
+/// The operator's install secret every harness is configured with.
+const INSTALL_SECRET: &str = "operator-install-secret";
 
 struct Harness {
     router: Router,
@@ -64,7 +69,10 @@ async fn harness() -> Harness {
     harness_with(ConnectConfig::default()).await
 }
 
-async fn harness_with(config: ConnectConfig) -> Harness {
+async fn harness_with(mut config: ConnectConfig) -> Harness {
+    config
+        .install_secret
+        .get_or_insert_with(|| INSTALL_SECRET.to_owned());
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("chat.db")).unwrap());
     let host = ConnectHost::new(config, Arc::new(MemoryInstallations::default()));
@@ -129,9 +137,12 @@ impl Harness {
         });
         let mut request =
             Request::post("/connect/installed").header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = authorization {
-            request = request.header(header::AUTHORIZATION, format!("JWT {token}"));
-        }
+        // A re-install is signed; a first install carries the install secret.
+        let authorization = match authorization {
+            Some(token) => format!("JWT {token}"),
+            None => format!("Bearer {INSTALL_SECRET}"),
+        };
+        request = request.header(header::AUTHORIZATION, authorization);
         self.send(request.body(Body::from(body.to_string())).unwrap())
             .await
     }
@@ -646,7 +657,11 @@ async fn put_child_page_calls_the_wikis_rest_api_with_a_signed_token() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, wiki).await });
 
-    let h = harness().await;
+    let h = harness_with(ConnectConfig {
+        allow_private_base_urls: true,
+        ..ConnectConfig::default()
+    })
+    .await;
     let base_url = format!("http://{addr}/wiki/");
     let reply = h.install_at(CLIENT_KEY, SECRET, &base_url, None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
@@ -662,7 +677,11 @@ async fn put_child_page_calls_the_wikis_rest_api_with_a_signed_token() {
         .await
         .unwrap();
     assert_eq!(outcome.path, "Planning/Chat/2026-11-22");
-    assert_eq!(outcome.url, "/wiki/pages/42/2026-11-22");
+    // Made absolute on the wiki's own origin: the plugin's pages link to it.
+    assert_eq!(
+        outcome.url,
+        format!("http://{addr}/wiki/pages/42/2026-11-22")
+    );
     assert!(outcome.changed);
     let pages = std::mem::take(&mut seen.lock().unwrap().pages);
     assert_eq!(pages.len(), 1);
@@ -697,7 +716,11 @@ async fn a_wiki_that_refuses_the_child_page_is_an_error() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, wiki).await });
-    let h = harness().await;
+    let h = harness_with(ConnectConfig {
+        allow_private_base_urls: true,
+        ..ConnectConfig::default()
+    })
+    .await;
     h.install_at(CLIENT_KEY, SECRET, &format!("http://{addr}"), None)
         .await;
     let child = ChildPage {
