@@ -22,6 +22,8 @@ use tower::ServiceExt;
 const CLIENT_KEY: &str = "wiki-one";
 const SECRET: &str = "wiki-one-shared-secret-0123456789abcdef";
 const BASE_URL: &str = "https://wiki.example";
+/// The operator's secret a first install must present.
+const INSTALL_SECRET: &str = "install-secret-for-properties";
 const QUERY: &str = "page=42&room=Team%20Room";
 
 /// An installed wiki's router; the runtime it was built on runs the cases.
@@ -34,7 +36,10 @@ fn installed() -> (tokio::runtime::Runtime, Router, tempfile::TempDir) {
     let router = runtime.block_on(async {
         let store = Arc::new(SqliteStore::open(&dir.path().join("chat.db")).unwrap());
         let host = ConnectHost::new(
-            ConnectConfig::default(),
+            ConnectConfig {
+                install_secret: Some(INSTALL_SECRET.into()),
+                ..ConnectConfig::default()
+            },
             Arc::new(MemoryInstallations::default()),
         );
         let state = AppState::new(
@@ -56,6 +61,7 @@ fn installed() -> (tokio::runtime::Runtime, Router, tempfile::TempDir) {
             .oneshot(
                 Request::post("/connect/installed")
                     .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::AUTHORIZATION, format!("Bearer {INSTALL_SECRET}"))
                     .body(Body::from(install.to_string()))
                     .unwrap(),
             )
@@ -184,11 +190,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Signed with the real secret, so every check past the signature runs
-    /// on hostile claims. Ignored until issue 17 finding 8 lands: the
-    /// plugin computes `exp - iat` unchecked, which overflows (a panic in
-    /// debug builds) for e.g. `iat = i64::MIN`. Run it with `--ignored`.
+    /// on hostile claims. Issue 17 finding 8: `exp - iat` was computed
+    /// unchecked and overflowed (a panic in debug builds) for e.g.
+    /// `iat = i64::MIN` (the saved regression case).
     #[test]
-    #[ignore = "issue 17 finding 8: `exp - iat` overflows on hostile signed claims"]
     fn signed_tokens_with_hostile_claims_are_refused_without_a_panic(claims in claims()) {
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
