@@ -480,6 +480,15 @@ async fn observe(vault: &Vault, slot: Slot, phase: Phase) -> Result<(), String> 
                 _ => Ok(()),
             };
         }
+        if !granted && real.body.contains("\"code\":\"unauthenticated\"") {
+            // The session is gone: the server says so and closes the
+            // socket. That speaks of the session, not of the room, so
+            // there is no missing twin to compare (the socket is closed).
+            return match expect {
+                Expect::Allowed => Err(format!("refused, want allowed: {}", real.body)),
+                _ => Ok(()),
+            };
+        }
         let missing = if expect == Expect::Hidden && !granted {
             Some(send_on(socket, vault, Target::Missing, &id).await)
         } else {
