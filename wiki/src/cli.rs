@@ -40,6 +40,8 @@ pub enum Command {
         data: DataDir,
         #[command(flatten)]
         backends: Backends,
+        #[command(flatten)]
+        edge: crate::edge::EdgeArgs,
     },
     /// Regenerate transcript pages from the chat history (idempotent:
     /// unchanged days write nothing).
@@ -283,11 +285,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             data,
             backends,
+            edge,
         } => {
             crate::server::run(crate::server::Options {
                 listen,
                 data: data.path,
                 backends,
+                edge,
             })
             .await
         }
@@ -494,6 +498,22 @@ mod tests {
         assert_eq!(name, "alice");
         assert!(password_stdin && !admin);
         assert_eq!(data.path, PathBuf::from("/tmp/x"));
+        let cli = Cli::try_parse_from([
+            "backchannel",
+            "serve",
+            "--public-url",
+            "https://wiki.example.org",
+            "--trusted-proxy",
+            "127.0.0.1,10.0.0.0/8",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .unwrap();
+        let Command::Serve { edge, .. } = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(edge.public_url.as_deref(), Some("https://wiki.example.org"));
+        assert_eq!(edge.trusted_proxies, ["127.0.0.1", "10.0.0.0/8", "::1"]);
         for args in [
             &["backchannel", "group", "add", "team", "--data", "/tmp/x"][..],
             &["backchannel", "group", "member", "add", "team", "alice"],
