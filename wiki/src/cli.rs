@@ -1,6 +1,6 @@
 //! The `backchannel` command line: `serve`, `user add|passwd|token`,
-//! `group add|member`, `page import`, `transcripts rebuild`, `chat prune`
-//! and `migrate`.
+//! `group add|member`, `page import`, `site readers`, `transcripts
+//! rebuild`, `chat prune` and `migrate`.
 //!
 //! Commands that change accounts or groups bump the ACL epoch in the
 //! database; a running server notices within a second and open chat streams
@@ -69,6 +69,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PageCommand,
     },
+    /// Site-wide settings.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
+    },
     /// Copy a single-node install (SQLite) into PostgreSQL for
     /// `serve --database-url`.
     ///
@@ -101,6 +106,22 @@ Example:
   backchannel migrate --from sqlite:./data --to postgres://backchannel@db.internal/backchannel
   backchannel serve --data ./data --database-url postgres://backchannel@db.internal/backchannel
 ";
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Who may read pages that have no rules up their chain: `signed-in`
+    /// (a fresh install's default) or `anonymous` (anyone: a public wiki).
+    /// A running server applies it at its next restart.
+    #[command(after_help = "Example: backchannel site readers anonymous --data ./data")]
+    Readers {
+        #[arg(value_parser = ["signed-in", "anonymous"])]
+        who: String,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        database: Database,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
@@ -315,6 +336,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { from, to } => crate::migrate::run(&from, &to).await,
         Command::User { command } => user(command).await,
         Command::Group { command } => group(command).await,
+        Command::Site {
+            command:
+                SiteCommand::Readers {
+                    who,
+                    data,
+                    database,
+                },
+        } => {
+            let store = open(&data, &database).await?;
+            store
+                .set_setting(crate::install::SITE_READERS_KEY, &who)
+                .await?;
+            println!("pages without rules of their own are now readable by: {who} (restart a running server)");
+            Ok(())
+        }
         Command::Page {
             command:
                 PageCommand::Import {
@@ -519,6 +555,7 @@ mod tests {
             &["backchannel", "group", "member", "add", "team", "alice"],
             &["backchannel", "group", "member", "remove", "team", "alice"],
             &["backchannel", "user", "token", "alice", "--label", "ci"],
+            &["backchannel", "site", "readers", "anonymous"],
             &["backchannel", "page", "import", "./docs", "--under", "Docs"],
             &[
                 "backchannel",

@@ -17,7 +17,7 @@
 //!
 //! The binary and its commands:
 //! - [`cli`]: the `backchannel` command line (`serve`, `user`, `group`, `page`,
-//!   `transcripts`, `chat`, `migrate`).
+//!   `transcripts`, `chat`, `site`, `migrate`).
 //! - [`server`]: binding, serving and graceful shutdown.
 //! - [`maintenance`]: `transcripts rebuild` and `chat prune`, with progress.
 //! - [`import`]: `page import`, a folder of markdown files to a page tree.

@@ -44,6 +44,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             crate::install::ADMIN
         );
     }
+    if let Some(readers) = bootstrapped.site_readers {
+        println!(
+            "pages are readable by {readers} users only; to let anyone read pages without \
+             rules of their own: `backchannel site readers anonymous` (then restart), or \
+             grant `anonymous` view on chosen pages"
+        );
+    }
     if bootstrapped.created_welcome {
         tracing::info!("created the Welcome page");
     }

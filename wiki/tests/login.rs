@@ -203,7 +203,7 @@ async fn page_views_answer_during_a_login_flood() {
     let client = reqwest::Client::new();
     let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let mut flood = Vec::new();
-    for worker in 0..16u32 {
+    for worker in 0..64u32 {
         let (client, flooding) = (client.clone(), flooding.clone());
         flood.push(tokio::spawn(async move {
             let mut sent = 0u32;
@@ -217,7 +217,7 @@ async fn page_views_answer_during_a_login_flood() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut times = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..400 {
         let started = Instant::now();
         let response = client
             .get(format!("http://{addr}/pages/Welcome"))
