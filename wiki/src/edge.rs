@@ -120,7 +120,7 @@ impl Edge {
         {
             return true;
         }
-        allowed.iter().any(|a| *a == name)
+        allowed.contains(&name)
     }
 }
 

@@ -2,6 +2,9 @@
 //! Host allow-list against DNS rebinding, and the security headers of wiki
 //! pages (while the chat popup keeps its own).
 
+// Test helpers: a failure should panic the test that called them.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{enc, get, post_form, start, start_with_edge};

@@ -1,5 +1,8 @@
 //! What a fresh install opens to whom.
 
+// Test helpers: a failure should panic the test that called them.
+#![allow(clippy::unwrap_used)]
+
 /// Finding 12: a fresh install used to make every page public to anonymous
 /// readers; now its pages are for signed-in users until the operator runs
 /// `backchannel site readers anonymous`.

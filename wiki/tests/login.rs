@@ -2,6 +2,9 @@
 //! huge usernames, lockouts across addresses behind a proxy, and page views
 //! while a flood runs.
 
+// Test helpers: a failure should panic the test that called them.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::SocketAddr;

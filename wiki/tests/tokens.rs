@@ -1,6 +1,9 @@
 //! Session and API tokens at rest: stored only as SHA-256 hashes (old
 //! plaintext rows converted on upgrade), and revoked with a password change.
 
+// Test helpers: a failure should panic the test that called them.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use sha2::Digest as _;
