@@ -89,7 +89,9 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub struct TrustedProxies(pub Vec<Cidr>);
 
 impl TrustedProxies {
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of the listed proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
         self.0.iter().any(|cidr| cidr.contains(ip))
     }
 

@@ -74,7 +74,11 @@ impl Wiki {
         headers: &HeaderMap,
     ) -> std::net::IpAddr {
         let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
-        self.edge.trusted_proxies.client_ip(peer, headers)
+        let proxies = &self.edge.trusted_proxies;
+        if headers.contains_key("x-forwarded-for") && !proxies.trusts(peer) {
+            warn_untrusted_proxy(peer);
+        }
+        proxies.client_ip(peer, headers)
     }
 
     /// The session a request carries (cookie or bearer), if any.
@@ -89,5 +93,19 @@ impl Wiki {
         self.sessions.forget(token);
         self.epoch.refresh(self.store.as_ref()).await;
         Ok(())
+    }
+}
+
+/// Says once per process that `X-Forwarded-For` came from a peer that is
+/// not a `--trusted-proxy`: behind a proxy that nobody listed, every client
+/// shares the proxy's address in the sign-in throttle.
+fn warn_untrusted_proxy(peer: std::net::IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            %peer,
+            "ignoring X-Forwarded-For from a peer that is not a --trusted-proxy; if this is \
+             your reverse proxy, list it, or every client shares its address in the sign-in throttle"
+        );
     }
 }
