@@ -115,6 +115,15 @@ pub async fn check(password: &str, stored: Option<String>) -> anyhow::Result<boo
     .await?
 }
 
+/// Computes the stand-in hash now, so that the first sign-in with an
+/// unknown name does not take twice as long as one with a known name.
+pub async fn warm() {
+    let prepared = run(|| stand_in().map(|_| ())).await.and_then(|inner| inner);
+    if let Err(err) = prepared {
+        tracing::warn!(error = ?err, "could not prepare the argon2 stand-in hash");
+    }
+}
+
 /// A hash with the current parameters that no password is checked to
 /// match, computed once (on the argon2 thread).
 fn stand_in() -> anyhow::Result<&'static str> {

@@ -57,6 +57,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let (store, bus) = chat_backends(&install, &options.backends).await?;
     let parts = web::app_with_edge(wiki_store, store, bus, chat_config(&install), edge)?;
     let background = plugin::start_background(&parts.plugin);
+    tokio::spawn(crate::hasher::warm());
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
