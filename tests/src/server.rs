@@ -85,8 +85,31 @@ impl TestServer {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         };
+        // A fresh install is readable by signed-in users only; these tests
+        // were written for a public wiki, so open it before the first start.
+        server.run_cli(&["site", "readers", "anonymous"])?;
         server.spawn()?;
         Ok(server)
+    }
+
+    /// Runs `backchannel ARGS --data DIR` against this install.
+    fn run_cli(&self, args: &[&str]) -> Result<()> {
+        let output = Command::new(&self.binary)
+            .args(args)
+            .arg("--data")
+            .arg(self.data_dir())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .with_context(|| format!("could not start {}", self.binary.display()))?;
+        if !output.status.success() {
+            bail!(
+                "`backchannel {}` failed ({}): {}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
     }
 
     /// The port on 127.0.0.1.

@@ -17,8 +17,11 @@
 //! - otherwise [`Access::None`]: the page does not exist for them.
 //!
 //! When no page up the chain has its own rules, the site defaults apply:
-//! **anonymous may view, signed-in users may edit** ([`default_rules`]), so a
-//! fresh install's Welcome page works for everyone.
+//! signed-in users may edit, and readers are who the `acl.site_readers`
+//! setting says ([`crate::model::site_rules`]): **signed-in users on a fresh
+//! install** (a new wiki is not published to the internet by accident),
+//! anyone (`anonymous`) on installs from before the setting, or after
+//! `backchannel site readers anonymous`.
 //!
 //! Writing a page (creating, editing, moving, deleting) needs a signed-in
 //! account with [`Access::Write`]; an `anonymous` entry in an edit list
@@ -79,7 +82,10 @@ pub async fn target(
     let nearest = crate::pages::nearest_existing(store, path).await?;
     let access = match &nearest {
         Some(page) => access(store, who, page.id).await?,
-        None => default_rules().access(who),
+        None => {
+            let readers = store.setting(crate::model::SITE_READERS_KEY).await?;
+            crate::model::site_rules(readers.as_deref()).access(who)
+        }
     };
     let page = nearest.filter(|page| page.path == *path);
     Ok(Target { page, access })

@@ -1,6 +1,6 @@
 //! The `backchannel` command line: `serve`, `user add|passwd|token`,
-//! `group add|member`, `page import`, `transcripts rebuild`, `chat prune`
-//! and `migrate`.
+//! `group add|member`, `page import`, `site readers`, `transcripts
+//! rebuild`, `chat prune` and `migrate`.
 //!
 //! Commands that change accounts or groups bump the ACL epoch in the
 //! database; a running server notices within a second and open chat streams
@@ -40,6 +40,8 @@ pub enum Command {
         data: DataDir,
         #[command(flatten)]
         backends: Backends,
+        #[command(flatten)]
+        edge: crate::edge::EdgeArgs,
     },
     /// Regenerate transcript pages from the chat history (idempotent:
     /// unchanged days write nothing).
@@ -66,6 +68,11 @@ pub enum Command {
     Page {
         #[command(subcommand)]
         command: PageCommand,
+    },
+    /// Site-wide settings.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
     },
     /// Copy a single-node install (SQLite) into PostgreSQL for
     /// `serve --database-url`.
@@ -99,6 +106,22 @@ Example:
   backchannel migrate --from sqlite:./data --to postgres://backchannel@db.internal/backchannel
   backchannel serve --data ./data --database-url postgres://backchannel@db.internal/backchannel
 ";
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Who may read pages that have no rules up their chain: `signed-in`
+    /// (a fresh install's default) or `anonymous` (anyone: a public wiki).
+    /// A running server applies it at its next restart.
+    #[command(after_help = "Example: backchannel site readers anonymous --data ./data")]
+    Readers {
+        #[arg(value_parser = ["signed-in", "anonymous"])]
+        who: String,
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        database: Database,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
@@ -283,11 +306,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             data,
             backends,
+            edge,
         } => {
             crate::server::run(crate::server::Options {
                 listen,
                 data: data.path,
                 backends,
+                edge,
             })
             .await
         }
@@ -311,6 +336,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { from, to } => crate::migrate::run(&from, &to).await,
         Command::User { command } => user(command).await,
         Command::Group { command } => group(command).await,
+        Command::Site {
+            command:
+                SiteCommand::Readers {
+                    who,
+                    data,
+                    database,
+                },
+        } => {
+            let store = open(&data, &database).await?;
+            store
+                .set_setting(crate::install::SITE_READERS_KEY, &who)
+                .await?;
+            println!("pages without rules of their own are now readable by: {who} (restart a running server)");
+            Ok(())
+        }
         Command::Page {
             command:
                 PageCommand::Import {
@@ -494,11 +534,28 @@ mod tests {
         assert_eq!(name, "alice");
         assert!(password_stdin && !admin);
         assert_eq!(data.path, PathBuf::from("/tmp/x"));
+        let cli = Cli::try_parse_from([
+            "backchannel",
+            "serve",
+            "--public-url",
+            "https://wiki.example.org",
+            "--trusted-proxy",
+            "127.0.0.1,10.0.0.0/8",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .unwrap();
+        let Command::Serve { edge, .. } = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(edge.public_url.as_deref(), Some("https://wiki.example.org"));
+        assert_eq!(edge.trusted_proxies, ["127.0.0.1", "10.0.0.0/8", "::1"]);
         for args in [
             &["backchannel", "group", "add", "team", "--data", "/tmp/x"][..],
             &["backchannel", "group", "member", "add", "team", "alice"],
             &["backchannel", "group", "member", "remove", "team", "alice"],
             &["backchannel", "user", "token", "alice", "--label", "ci"],
+            &["backchannel", "site", "readers", "anonymous"],
             &["backchannel", "page", "import", "./docs", "--under", "Docs"],
             &[
                 "backchannel",

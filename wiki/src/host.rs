@@ -60,6 +60,13 @@ impl WikiHost {
         }
     }
 
+    /// The same host reading the HTTPS session cookie name when `https`
+    /// (see [`Sessions::over_https`]).
+    pub fn over_https(mut self, https: bool) -> Self {
+        self.sessions = self.sessions.over_https(https);
+        self
+    }
+
     /// The session resolver this host uses, for the wiki's handlers to share.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions

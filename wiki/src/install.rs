@@ -5,9 +5,12 @@
 //! PostgreSQL; uploaded files stay in the directory either way. Opening an install for serving also
 //! bootstraps it: the first time, it creates the `admin` account with a
 //! random password (returned once so the caller can show it) and the
-//! `Welcome` page holding the `{chat:Lobby}` macro. Later opens change
-//! nothing.
+//! `Welcome` page holding the `{chat:Lobby}` macro, and makes pages readable
+//! by signed-in users only ([`SITE_READERS_KEY`]: a new wiki is not
+//! published to the internet by accident; `backchannel site readers
+//! anonymous` opens it). Later opens change nothing.
 
+pub use crate::model::SITE_READERS_KEY;
 use crate::pages::{self, PagePath};
 use crate::store::{self, Store};
 use crate::users;
@@ -47,6 +50,8 @@ pub struct Bootstrapped {
     pub admin_password: Option<String>,
     /// Whether the Welcome page was created just now.
     pub created_welcome: bool,
+    /// Who may read pages without rules of their own, when set just now.
+    pub site_readers: Option<&'static str>,
 }
 
 impl Install {
@@ -80,6 +85,10 @@ impl Install {
     pub async fn bootstrap(store: &dyn Store) -> anyhow::Result<Bootstrapped> {
         let mut done = Bootstrapped::default();
         if !store.any_admin().await? {
+            if store.setting(SITE_READERS_KEY).await?.is_none() {
+                store.set_setting(SITE_READERS_KEY, "signed-in").await?;
+                done.site_readers = Some("signed-in");
+            }
             let password = users::generate_password();
             users::create(store, ADMIN, &password, true, &[])
                 .await
@@ -110,6 +119,20 @@ mod tests {
         let first = Install::bootstrap(store.as_ref()).await.unwrap();
         assert!(first.admin_password.is_some());
         assert!(first.created_welcome);
+        assert_eq!(first.site_readers, Some("signed-in"));
+        let welcome = store
+            .page_by_path(&PagePath::parse(pages::WELCOME).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let anonymous = crate::acl::access(store.as_ref(), None, welcome.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            anonymous,
+            plugin::Access::None,
+            "a fresh install is not public"
+        );
         drop(store);
 
         // Reopening the same file migrates nothing and bootstraps nothing.

@@ -17,7 +17,7 @@
 //!
 //! The binary and its commands:
 //! - [`cli`]: the `backchannel` command line (`serve`, `user`, `group`, `page`,
-//!   `transcripts`, `chat`, `migrate`).
+//!   `transcripts`, `chat`, `site`, `migrate`).
 //! - [`server`]: binding, serving and graceful shutdown.
 //! - [`maintenance`]: `transcripts rebuild` and `chat prune`, with progress.
 //! - [`import`]: `page import`, a folder of markdown files to a page tree.
@@ -47,13 +47,20 @@
 //! - [`macros`]: finding `{key:value}` macros and expanding them through
 //!   the plugin's router.
 //! - [`manifest`]: `manifest.json`, compiled in, parsed and validated.
-//! - [`throttle`]: failed-login counting per username and IP.
+//! - [`edge`]: how the wiki is reached (`--public-url`, `--trusted-proxy`,
+//!   `--allowed-host`): secure cookies, the Host allow-list, and the
+//!   security headers of wiki pages.
+//! - [`throttle`]: sign-in slots per (address, username) and per address,
+//!   reserved before each password check.
+//! - [`client`]: the client's address, from the TCP peer or a trusted
+//!   proxy's `X-Forwarded-For`.
 //!
 //! The wiki's rules, above the store:
 //! - [`sessions`]: session cookies, bearer tokens and CSRF tokens.
 //! - [`acl`]: page access evaluated along the ancestor chain, and the ACL
 //!   epoch that tells open chat streams to recheck access.
 //! - [`users`]: accounts, argon2 passwords, groups.
+//! - [`hasher`]: the argon2 worker thread and its bounded queue.
 //! - [`pages`]: the page tree: writing pages, ancestors, time zones.
 //!
 //! Storage and what it holds:
@@ -72,8 +79,11 @@ pub mod admin;
 pub mod api;
 pub mod backends;
 pub mod cli;
+pub mod client;
+pub mod edge;
 pub mod edit;
 pub mod error;
+pub mod hasher;
 pub mod host;
 pub mod import;
 pub mod install;

@@ -290,10 +290,27 @@ impl Rules {
     }
 }
 
-/// The site-wide rules used when no page up the chain has its own.
+/// The `settings` key saying who may read pages with no rules up their
+/// chain: `signed-in`, or `anonymous` (also when the key is missing, as on
+/// installs from before the key existed). Fresh installs are given
+/// `signed-in` ([`crate::install`]).
+pub const SITE_READERS_KEY: &str = "acl.site_readers";
+
+/// The site-wide rules used when no page up the chain has its own, on an
+/// install without [`SITE_READERS_KEY`]: anyone may read, signed-in users
+/// may edit.
 pub fn default_rules() -> Rules {
+    site_rules(None)
+}
+
+/// The site-wide rules for a [`SITE_READERS_KEY`] value.
+pub fn site_rules(readers: Option<&str>) -> Rules {
+    let reader = match readers {
+        Some("signed-in") => Principal::SignedIn,
+        _ => Principal::Anonymous,
+    };
     Rules {
-        view: vec![Principal::Anonymous],
+        view: vec![reader],
         edit: vec![Principal::SignedIn],
     }
 }
@@ -326,6 +343,8 @@ pub struct AccessMap {
     tree: HashMap<i64, (Option<i64>, bool)>,
     /// Own rules of non-inheriting pages.
     rules: HashMap<i64, Rules>,
+    /// The site-wide rules ([`site_rules`]).
+    site: Rules,
     memo: HashMap<i64, Access>,
 }
 
@@ -360,8 +379,17 @@ impl AccessMap {
         AccessMap {
             tree,
             rules,
+            site: default_rules(),
             memo: HashMap::new(),
         }
+    }
+
+    /// The same map with `site` as the rules of pages with none up their
+    /// chain.
+    pub fn with_site_rules(mut self, site: Rules) -> AccessMap {
+        self.site = site;
+        self.memo.clear();
+        self
     }
 
     /// What `who` may do on `page_id` (`None` for unknown pages). `who` must
@@ -398,7 +426,7 @@ impl AccessMap {
             }
             cursor = parent;
         }
-        let access = answer.unwrap_or_else(|| default_rules().access(who));
+        let access = answer.unwrap_or_else(|| self.site.access(who));
         for id in path {
             self.memo.insert(id, access);
         }

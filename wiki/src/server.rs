@@ -23,10 +23,13 @@ pub struct Options {
     pub listen: SocketAddr,
     pub data: PathBuf,
     pub backends: Backends,
+    /// `--public-url`, `--trusted-proxy`, `--allowed-host`.
+    pub edge: crate::edge::EdgeArgs,
 }
 
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    let edge = crate::edge::Edge::from_args(&options.edge)?;
     let install = Install::at(&options.data)?;
     let wiki_store = install
         .wiki_store(options.backends.database_url.as_deref())
@@ -41,12 +44,20 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             crate::install::ADMIN
         );
     }
+    if let Some(readers) = bootstrapped.site_readers {
+        println!(
+            "pages are readable by {readers} users only; to let anyone read pages without \
+             rules of their own: `backchannel site readers anonymous` (then restart), or \
+             grant `anonymous` view on chosen pages"
+        );
+    }
     if bootstrapped.created_welcome {
         tracing::info!("created the Welcome page");
     }
     let (store, bus) = chat_backends(&install, &options.backends).await?;
-    let parts = web::app(wiki_store, store, bus, chat_config(&install))?;
+    let parts = web::app_with_edge(wiki_store, store, bus, chat_config(&install), edge)?;
     let background = plugin::start_background(&parts.plugin);
+    tokio::spawn(crate::hasher::warm());
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -1,11 +1,13 @@
 //! Sessions and API tokens: who a request comes from.
 //!
 //! A browser signs in and gets a random token in the `bc_session` cookie
-//! (HttpOnly, SameSite=Lax, Path=/). The same token works as
+//! (HttpOnly, SameSite=Lax, Path=/; behind an `https://` `--public-url`
+//! it is `__Host-bc_session` and `Secure`). The same token works as
 //! `Authorization: Bearer <token>`, which is how scripts authenticate. API
 //! tokens are sessions of kind `api` that do not expire until revoked;
 //! `backchannel user token NAME` mints them.
 //! Each session has its own CSRF token that HTML forms echo back.
+//! The store keeps only a hash of each token ([`crate::store`]).
 //!
 //! [`Sessions`] resolves tokens through an [`acl::EpochCache`]: a long-poll
 //! client asks every few seconds and a busy wiki serves many pages a second,
@@ -21,8 +23,22 @@ use chrono::{DateTime, Duration, Utc};
 use plugin::extract::cookie;
 use std::sync::Arc;
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain HTTP.
 pub const COOKIE: &str = "bc_session";
+/// Name of the session cookie when the wiki is served over HTTPS: the
+/// `__Host-` prefix makes browsers refuse it unless it is `Secure`, has
+/// `Path=/` and no `Domain`, so a sibling subdomain or a plain-HTTP page
+/// cannot plant or shadow it.
+pub const SECURE_COOKIE: &str = "__Host-bc_session";
+
+/// The session cookie's name: [`SECURE_COOKIE`] over HTTPS, else [`COOKIE`].
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
 
 /// How long a browser session lasts after sign-in.
 pub const SESSION_DAYS: i64 = 30;
@@ -134,6 +150,8 @@ async fn resolve(store: &dyn Store, token: &str) -> anyhow::Result<Option<Resolv
 pub struct Sessions {
     store: Arc<dyn Store>,
     resolved: acl::EpochCache<String, Resolved>,
+    /// The session cookie's name ([`cookie_name`]).
+    cookie: &'static str,
 }
 
 /// What a token stood for when it was looked up.
@@ -152,13 +170,30 @@ impl Sessions {
         Self {
             store,
             resolved: acl::EpochCache::new(epoch, MAX_CACHED),
+            cookie: COOKIE,
         }
+    }
+
+    /// The same sessions read from the HTTPS cookie name when `https`.
+    pub fn over_https(mut self, https: bool) -> Self {
+        self.cookie = cookie_name(https);
+        self
+    }
+
+    /// The session cookie's name.
+    pub fn cookie_name(&self) -> &'static str {
+        self.cookie
+    }
+
+    /// Where a request's credential is ([`credential`] with this cookie name).
+    pub fn credential(&self, headers: &HeaderMap) -> Option<Credential> {
+        credential(headers, self.cookie)
     }
 
     /// The session a request carries (cookie or bearer), if any. Database
     /// failures are logged and treated as "not signed in".
     pub async fn authenticate(&self, headers: &HeaderMap) -> Option<Session> {
-        let (token, from_cookie) = match credential(headers)? {
+        let (token, from_cookie) = match self.credential(headers)? {
             Credential::Cookie(token) => (token, true),
             Credential::Bearer(token) => (token, false),
         };
@@ -206,8 +241,8 @@ pub enum Credential {
 }
 
 /// Finds the credential in a request: `Authorization: Bearer` wins over the
-/// session cookie.
-pub fn credential(headers: &HeaderMap) -> Option<Credential> {
+/// session cookie `cookie_name`.
+pub fn credential(headers: &HeaderMap, cookie_name: &str) -> Option<Credential> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
@@ -216,7 +251,7 @@ pub fn credential(headers: &HeaderMap) -> Option<Credential> {
         }
         return None;
     }
-    cookie(headers, COOKIE).map(Credential::Cookie)
+    cookie(headers, cookie_name).map(Credential::Cookie)
 }
 
 /// A `Set-Cookie` value for an HttpOnly, SameSite=Lax cookie on `/`;
@@ -236,13 +271,12 @@ pub fn csrf_ok(session: &Session, given: &str) -> bool {
     }
 }
 
-/// Compares two secrets in time independent of where they first differ.
+/// Compares two secrets in time independent of where they first differ
+/// (`subtle`, whose comparison the optimiser cannot turn into an early
+/// exit). Only the length may show, and every token has the same length.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq as _;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //! cache, the ACL epoch, the macro expander), a cheap-to-clone handle.
 
 use crate::acl;
+use crate::edge::Edge;
 use crate::macros::Expander;
 use crate::sessions::{Session, Sessions};
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 use axum::http::HeaderMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// The wiki's handle for its handlers. Clone is an `Arc` bump.
@@ -17,11 +19,17 @@ pub struct Wiki(Arc<Shared>);
 pub struct Shared {
     /// Where the wiki's users, pages and permissions live.
     pub store: Arc<dyn Store>,
-    /// Brakes password guessing on `POST /login`.
+    /// Brakes password guessing on `POST /login` and `POST /api/session`.
     pub throttle: LoginThrottle,
+    /// Password checks sign-ins have run (argon2 verifications): what the
+    /// throttle lets through, for tests and operators.
+    pub verifications: AtomicU64,
+    /// How the wiki is reached: HTTPS or not, trusted proxies, host names.
+    pub edge: Arc<Edge>,
     /// Expands `{chat:...}` and the other manifest macros in pages.
     pub expander: Expander,
-    /// Whether cookies carry `Secure` (only when served over HTTPS).
+    /// Whether cookies carry `Secure` and the `__Host-` prefix (when the
+    /// public URL is `https://`).
     pub secure_cookies: bool,
     /// The ACL epoch the plugin's streams watch; handlers refresh it after
     /// every write that may change access.
@@ -44,15 +52,33 @@ impl Wiki {
         expander: Expander,
         epoch: acl::Epoch,
         sessions: Sessions,
+        edge: Arc<Edge>,
     ) -> Wiki {
         Wiki(Arc::new(Shared {
             store,
             throttle: LoginThrottle::new(),
+            verifications: AtomicU64::new(0),
             expander,
-            secure_cookies: false,
+            secure_cookies: edge.https,
             epoch,
             sessions,
+            edge,
         }))
+    }
+
+    /// The client's address: the TCP peer (`None` for in-process requests,
+    /// taken as 0.0.0.0), or what a trusted proxy says.
+    pub fn client_ip(
+        &self,
+        peer: Option<std::net::SocketAddr>,
+        headers: &HeaderMap,
+    ) -> std::net::IpAddr {
+        let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+        let proxies = &self.edge.trusted_proxies;
+        if headers.contains_key("x-forwarded-for") && !proxies.trusts(peer) {
+            warn_untrusted_proxy(peer);
+        }
+        proxies.client_ip(peer, headers)
     }
 
     /// The session a request carries (cookie or bearer), if any.
@@ -67,5 +93,19 @@ impl Wiki {
         self.sessions.forget(token);
         self.epoch.refresh(self.store.as_ref()).await;
         Ok(())
+    }
+}
+
+/// Says once per process that `X-Forwarded-For` came from a peer that is
+/// not a `--trusted-proxy`: behind a proxy that nobody listed, every client
+/// shares the proxy's address in the sign-in throttle.
+fn warn_untrusted_proxy(peer: std::net::IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            %peer,
+            "ignoring X-Forwarded-For from a peer that is not a --trusted-proxy; if this is \
+             your reverse proxy, list it, or every client shares its address in the sign-in throttle"
+        );
     }
 }

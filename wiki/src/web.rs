@@ -2,6 +2,7 @@
 //! chat plugin's, around one [`Wiki`] state and one [`WikiHost`].
 
 use crate::acl;
+use crate::edge::{self, Edge};
 use crate::host::WikiHost;
 use crate::macros::{Expander, Registry};
 use crate::manifest::Manifest;
@@ -25,19 +26,35 @@ pub struct Parts {
     pub plugin: AppState,
 }
 
-/// Builds every route the `backchannel` server answers. Must run inside a
-/// tokio runtime (the wiki follows its ACL epoch); the chat's background
-/// work starts separately, from [`plugin::start_background`].
+/// Builds every route the `backchannel` server answers, reached as the
+/// default [`Edge`] says (plain HTTP, no trusted proxy, local host names).
+/// Must run inside a tokio runtime (the wiki follows its ACL epoch); the
+/// chat's background work starts separately, from
+/// [`plugin::start_background`].
 pub fn app(
     store: Arc<dyn Store>,
     chat_store: Arc<dyn plugin::Store>,
     bus: Arc<dyn NodeLink>,
     config: plugin::Config,
 ) -> anyhow::Result<Parts> {
+    app_with_edge(store, chat_store, bus, config, Edge::default())
+}
+
+/// [`app`] reached as `edge` says (`serve --public-url`, `--trusted-proxy`,
+/// `--allowed-host`).
+pub fn app_with_edge(
+    store: Arc<dyn Store>,
+    chat_store: Arc<dyn plugin::Store>,
+    bus: Arc<dyn NodeLink>,
+    config: plugin::Config,
+    edge: Edge,
+) -> anyhow::Result<Parts> {
+    let edge = Arc::new(edge);
     let manifest = Manifest::bundled()?;
     let epoch = acl::Epoch::default();
     epoch.follow(Arc::clone(&store), EPOCH_POLL);
-    let host = Arc::new(WikiHost::with_epoch(Arc::clone(&store), epoch.clone()));
+    let host =
+        Arc::new(WikiHost::with_epoch(Arc::clone(&store), epoch.clone()).over_https(edge.https));
     let sessions = host.sessions().clone();
     let plugin = AppState::new(host, chat_store, bus, config);
     let plugin_routes = plugin::app(plugin.clone());
@@ -45,7 +62,7 @@ pub fn app(
         registry: Registry::from_manifest(&manifest),
         plugin: plugin_routes.clone(),
     };
-    let wiki = Wiki::new(store, expander, epoch, sessions);
+    let wiki = Wiki::new(store, expander, epoch, sessions, Arc::clone(&edge));
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::views::routes())
@@ -58,7 +75,11 @@ pub fn app(
             plugin::origin::refuse_cross_site_writes,
         ))
         .with_state(wiki.clone())
+        // The wiki's pages only: the plugin's routes send their own
+        // headers (the popup's CSP lets external wikis frame it).
+        .layer(axum::middleware::from_fn(edge::security_headers))
         .merge(plugin_routes)
+        .layer(axum::middleware::from_fn_with_state(edge, edge::check_host))
         .layer(TraceLayer::new_for_http());
     Ok(Parts {
         router,

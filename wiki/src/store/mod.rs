@@ -51,9 +51,25 @@ pub struct NewUser {
     pub groups: Vec<String>,
 }
 
+/// What a session row is found by: the SHA-256 of its token, hex. Tokens
+/// are 256 random bits, so a plain hash is enough (no salt, no argon2:
+/// nothing to guess), and a leaked database or backup holds no usable
+/// credential. Both backends store only this.
+pub(crate) fn token_hash(token: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
 /// A session row to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSession {
+    /// The token itself; the store keeps only its [`token_hash`].
     pub token: String,
     pub user_id: i64,
     pub csrf_token: String,
@@ -111,7 +127,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates an account (and its groups); fails if the name is taken.
     async fn create_user(&self, user: NewUser) -> anyhow::Result<User>;
-    /// Replaces a user's password hash and deletes their browser sessions.
+    /// Replaces a user's password hash and deletes all their sessions and
+    /// API tokens.
     async fn set_password_hash(&self, name: &str, hash: &str) -> anyhow::Result<()>;
     /// A user by name (case-insensitive).
     async fn user(&self, name: &str) -> anyhow::Result<Option<User>>;

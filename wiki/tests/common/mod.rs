@@ -28,6 +28,19 @@ pub fn start() -> TestWiki {
 
 /// [`start`] with the chat's configuration changed by `configure` first.
 pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
+    start_configured(configure, wiki::edge::Edge::default())
+}
+
+/// [`start`] reached as `edge` says (public URL, trusted proxies, hosts).
+pub fn start_with_edge(edge: wiki::edge::Edge) -> TestWiki {
+    start_configured(|_| {}, edge)
+}
+
+/// [`start`] with both the chat's configuration and the edge chosen.
+pub fn start_configured(
+    configure: impl FnOnce(&mut plugin::Config),
+    edge: wiki::edge::Edge,
+) -> TestWiki {
     let dir = tempfile::tempdir().unwrap();
     let install = Install::at(dir.path()).unwrap();
     let store: Arc<dyn Store> =
@@ -40,7 +53,17 @@ pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
             .enable_all()
             .build()
             .unwrap()
-            .block_on(Install::bootstrap(bootstrap_store.as_ref()))
+            .block_on(async {
+                let done = Install::bootstrap(bootstrap_store.as_ref()).await;
+                // These tests were written for a public wiki; a fresh
+                // install is private (see `wiki::install`), so open it as
+                // `backchannel site readers anonymous` would.
+                bootstrap_store
+                    .set_setting(wiki::install::SITE_READERS_KEY, "anonymous")
+                    .await
+                    .unwrap();
+                done
+            })
     })
     .join()
     .unwrap()
@@ -50,11 +73,12 @@ pub fn start_with(configure: impl FnOnce(&mut plugin::Config)) -> TestWiki {
     let chat_store = plugin::SqliteStore::open(&install.chat_db_path()).unwrap();
     let mut config = wiki::backends::chat_config(&install);
     configure(&mut config);
-    let parts = web::app(
+    let parts = web::app_with_edge(
         store,
         Arc::new(chat_store),
         Arc::new(plugin::LocalBus::new()),
         config,
+        edge,
     )
     .unwrap();
     let background = plugin::start_background(&parts.plugin);

@@ -87,7 +87,7 @@ pub(super) async fn effective_rules(store: &PostgresStore, page_id: i64) -> anyh
             let (view, edit) = grants(&mut conn, owner).await?;
             Ok(Rules { view, edit })
         }
-        None => Ok(model::default_rules()),
+        None => Ok(model::site_rules(site_readers(&mut conn).await?.as_deref())),
     }
 }
 
@@ -104,6 +104,17 @@ pub(super) async fn access_map(store: &PostgresStore) -> anyhow::Result<AccessMa
         sqlx::query_as("SELECT page_id, kind, principal FROM page_grants")
             .fetch_all(&mut *tx)
             .await?;
+    let site = model::site_rules(site_readers(&mut tx).await?.as_deref());
     tx.commit().await?;
-    Ok(AccessMap::from_rows(tree, grants))
+    Ok(AccessMap::from_rows(tree, grants).with_site_rules(site))
+}
+
+/// The stored [`model::SITE_READERS_KEY`], if any.
+async fn site_readers(conn: &mut sqlx::PgConnection) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(model::SITE_READERS_KEY)
+            .fetch_optional(conn)
+            .await?,
+    )
 }

@@ -76,10 +76,11 @@ const GT_MASK: char = '\u{E003}';
 
 /// Schema versions, applied in order; sqlx records each by its number.
 /// Never edit one that has shipped: add the next.
-const MIGRATIONS: &[infra::postgres::Step] = &[(
-    1,
-    "wiki schema",
-    r#"
+const MIGRATIONS: &[infra::postgres::Step] = &[
+    (
+        1,
+        "wiki schema",
+        r#"
 CREATE TEXT SEARCH DICTIONARY wiki_stem (TEMPLATE = pg_catalog.snowball, Language = english);
 CREATE TEXT SEARCH CONFIGURATION wiki_search (COPY = pg_catalog.english);
 ALTER TEXT SEARCH CONFIGURATION wiki_search
@@ -150,7 +151,17 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "session tokens stored as their SHA-256",
+        r#"
+-- From now on sessions.token holds the SHA-256 (hex) of each token, not
+-- the token: existing sessions and API tokens are converted and keep working.
+UPDATE sessions SET token = encode(sha256(convert_to(token, 'UTF8')), 'hex');
+"#,
+    ),
+];
 
 /// The wiki's tables in PostgreSQL. Cheap to clone (a pool handle).
 #[derive(Clone)]
@@ -339,7 +350,10 @@ mod tests {
                      VALUES ('alice', 'hash', true, '2026-01-01T00:00:00Z'); \
                      INSERT INTO pages (path, title, markdown, updated_at) \
                      VALUES ('Welcome', 'Welcome', 'the deployment checklist', \
-                             '2026-01-01T00:00:00Z');",
+                             '2026-01-01T00:00:00Z'); \
+                     INSERT INTO sessions (token, user_id, csrf_token, kind, created_at) \
+                     SELECT 'a-plaintext-token', id, 'c', 'api', '2026-01-01T00:00:00Z' \
+                     FROM users WHERE name = 'alice';",
                 )
                 .await
                 .unwrap();
@@ -354,6 +368,17 @@ mod tests {
                 let users = store.users().await.unwrap();
                 assert_eq!(users.len(), 1);
                 assert_eq!(users[0].user.name, "alice");
+                // Stored tokens are converted to their hashes: still valid,
+                // no longer in the table as they are.
+                let session = store.session("a-plaintext-token").await.unwrap();
+                assert_eq!(session.unwrap().user_name, "alice");
+                let plain: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sessions WHERE token = 'a-plaintext-token'",
+                )
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+                assert_eq!(plain, 0);
                 let terms = crate::query::terms("deployment");
                 assert_eq!(store.search(&terms).await.unwrap(), vec![page.id]);
 

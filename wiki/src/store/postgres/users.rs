@@ -148,7 +148,7 @@ pub(super) async fn set_password_hash(
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND kind = 'browser'")
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
@@ -279,7 +279,7 @@ pub(super) async fn insert_session(
         "INSERT INTO sessions (token, user_id, csrf_token, kind, label, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(session.token)
+    .bind(super::super::token_hash(&session.token))
     .bind(session.user_id)
     .bind(session.csrf_token)
     .bind(session.kind)
@@ -299,7 +299,7 @@ pub(super) async fn session(
         "SELECT u.name, s.csrf_token, s.expires_at FROM sessions s
          JOIN users u ON u.id = s.user_id WHERE s.token = $1",
     )
-    .bind(token)
+    .bind(super::super::token_hash(token))
     .fetch_optional(&store.pool)
     .await?;
     Ok(
@@ -314,7 +314,7 @@ pub(super) async fn session(
 pub(super) async fn delete_session(store: &PostgresStore, token: &str) -> anyhow::Result<()> {
     let mut tx = store.pool.begin().await?;
     let deleted = sqlx::query("DELETE FROM sessions WHERE token = $1")
-        .bind(token)
+        .bind(super::super::token_hash(token))
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -88,7 +88,7 @@ pub(super) async fn effective_rules(store: &SqliteStore, page_id: i64) -> anyhow
                     let (view, edit) = grants(conn, owner)?;
                     Ok(Rules { view, edit })
                 }
-                None => Ok(model::default_rules()),
+                None => Ok(model::site_rules(site_readers(conn)?.as_deref())),
             }
         })
         .await
@@ -105,7 +105,20 @@ pub(super) async fn access_map(store: &SqliteStore) -> anyhow::Result<AccessMap>
             let grants = stmt
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(AccessMap::from_rows(tree, grants))
+            let site = model::site_rules(site_readers(conn)?.as_deref());
+            Ok(AccessMap::from_rows(tree, grants).with_site_rules(site))
         })
         .await
+}
+
+/// The stored [`model::SITE_READERS_KEY`], if any.
+fn site_readers(conn: &rusqlite::Connection) -> anyhow::Result<Option<String>> {
+    use rusqlite::OptionalExtension as _;
+    Ok(conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [model::SITE_READERS_KEY],
+            |row| row.get(0),
+        )
+        .optional()?)
 }

@@ -55,6 +55,12 @@ impl SqliteStore {
     /// up to date. Blocking.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         let mut conn = connect(path)?;
+        infra::sqlite::migrate(&mut conn, "wiki", &MIGRATIONS[..HASHED_TOKENS])
+            .with_context(|| format!("migrating {}", path.display()))?;
+        if infra::sqlite::version(&conn)? == HASHED_TOKENS {
+            hash_stored_tokens(&mut conn)
+                .with_context(|| format!("hashing the session tokens in {}", path.display()))?;
+        }
         infra::sqlite::migrate(&mut conn, "wiki", MIGRATIONS)
             .with_context(|| format!("migrating {}", path.display()))?;
         Ok(SqliteStore(Arc::new(Shared {
@@ -203,7 +209,33 @@ INSERT INTO pages_fts(pages_fts) VALUES ('rebuild');
 CREATE INDEX pages_tree ON pages(parent_id, inherit);
 DROP INDEX pages_parent;
 "#,
+    // Applied by `hash_stored_tokens` in Rust (SQLite has no SHA-256).
+    "-- session tokens stored as their SHA-256",
 ];
+
+/// The index in [`MIGRATIONS`] of the step from which `sessions.token`
+/// holds [`super::token_hash`] of each token instead of the token.
+const HASHED_TOKENS: usize = 3;
+
+/// Migration step [`HASHED_TOKENS`]: replaces every stored token by its
+/// hash, in one transaction with the version bump, so signed-in browsers
+/// and API tokens keep working across the upgrade.
+fn hash_stored_tokens(conn: &mut Connection) -> anyhow::Result<()> {
+    let tx = conn.transaction()?;
+    let tokens: Vec<String> = tx
+        .prepare("SELECT token FROM sessions")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for token in tokens {
+        tx.execute(
+            "UPDATE sessions SET token = ?1 WHERE token = ?2",
+            params![super::token_hash(&token), token],
+        )?;
+    }
+    tx.pragma_update(None, "user_version", HASHED_TOKENS + 1)?;
+    tx.commit()?;
+    Ok(())
+}
 
 /// The `user_version` of a database this binary has migrated: what the
 /// copy to PostgreSQL reads ([`super::copy`]).

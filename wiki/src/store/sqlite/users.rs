@@ -151,10 +151,7 @@ pub(super) async fn set_password_hash(
                 "UPDATE users SET password_hash = ?1 WHERE id = ?2",
                 params![hash, user.id],
             )?;
-            tx.execute(
-                "DELETE FROM sessions WHERE user_id = ?1 AND kind = 'browser'",
-                [user.id],
-            )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.id])?;
             bump_epoch(&tx)?;
             tx.commit()?;
             Ok(())
@@ -317,7 +314,7 @@ pub(super) async fn insert_session(store: &SqliteStore, session: NewSession) -> 
             "INSERT INTO sessions(token, user_id, csrf_token, kind, label, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                session.token,
+                super::super::token_hash(&session.token),
                 session.user_id,
                 session.csrf_token,
                 session.kind,
@@ -335,7 +332,7 @@ pub(super) async fn session(
     store: &SqliteStore,
     token: &str,
 ) -> anyhow::Result<Option<StoredSession>> {
-    let token = token.to_owned();
+    let token = super::super::token_hash(token);
     store
         .call(move |conn| {
             Ok(conn
@@ -357,7 +354,7 @@ pub(super) async fn session(
 }
 
 pub(super) async fn delete_session(store: &SqliteStore, token: &str) -> anyhow::Result<()> {
-    let token = token.to_owned();
+    let token = super::super::token_hash(token);
     store
         .call(move |conn| {
             let tx = conn.transaction()?;
