@@ -424,11 +424,11 @@ pub fn message_element(doc: &Document, m: &Message) -> Result<Element, DomError>
     Ok(li)
 }
 
-/// A `div.bc-body` showing markdown source as text, line breaks kept.
+/// A `div.bc-body.bc-plain` showing markdown source as text, line breaks
+/// kept by the stylesheet (a `style` attribute would be refused by the
+/// popup's CSP, which allows no inline style).
 fn plain_body(doc: &Document, body: &str) -> Result<Element, DomError> {
-    let content = dom::text_element(doc, "div", "bc-body", body)?;
-    content.set_attribute("style", "white-space: pre-wrap")?;
-    Ok(content)
+    dom::text_element(doc, "div", "bc-body bc-plain", body)
 }
 
 /// A shared file as the server's `popup::attachment` renders it: images as
