@@ -32,6 +32,8 @@ pub trait Blobs: Send + Sync + 'static {
     async fn keep(&self, staged: &Staged) -> anyhow::Result<()>;
     /// The stored bytes and their length, or `None`.
     async fn open(&self, sha256: &str) -> anyhow::Result<Option<(Body, u64)>>;
+    /// Deletes the stored bytes; no error if they are already gone.
+    async fn remove(&self, sha256: &str) -> anyhow::Result<()>;
 }
 
 /// Blobs on the local disk: `<dir>/ab/cd/<sha256>`, staging in `<dir>/tmp`.
@@ -89,6 +91,16 @@ impl Blobs for DiskBlobs {
         let size = file.metadata().await?.len();
         let stream = tokio_util::io::ReaderStream::new(file);
         Ok(Some((Body::from_stream(stream), size)))
+    }
+
+    async fn remove(&self, sha256: &str) -> anyhow::Result<()> {
+        let Some(path) = self.blob_path(sha256) else {
+            return Ok(());
+        };
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 pub const OFFSET_ENV: &str = "BACKCHANNEL_CLOCK_OFFSET_SECS";
 /// The environment variable holding a post limit, `N/SECS`.
 pub const POST_LIMIT_ENV: &str = "BACKCHANNEL_POST_LIMIT";
+/// The environment variable holding a page write limit, `N/SECS`.
+pub const PAGE_WRITE_LIMIT_ENV: &str = "BACKCHANNEL_PAGE_WRITE_LIMIT";
 /// The environment variable naming the wasm bundle's directory.
 pub const UI_DIR_ENV: &str = "BACKCHANNEL_UI_DIR";
 
@@ -45,6 +47,10 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Uploads a user may make per minute.
     pub uploads_per_minute: u32,
+    /// Page writes (save, create, move, delete) a user may make per
+    /// `page_write_window` through the host wiki's forms and API.
+    pub page_writes_per_window: u32,
+    pub page_write_window: Duration,
     /// Stamps messages and tells the transcript publisher which day it is;
     /// the system clock unless a test shifts it.
     pub clock: Clock,
@@ -64,6 +70,8 @@ impl Default for Config {
             files_dir: std::env::temp_dir().join("backchannel-files"),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             uploads_per_minute: 20,
+            page_writes_per_window: DEFAULT_PAGE_WRITE_LIMIT.0,
+            page_write_window: DEFAULT_PAGE_WRITE_LIMIT.1,
             clock: Clock::system(),
         }
     }
@@ -71,18 +79,23 @@ impl Default for Config {
 
 impl Config {
     /// [`Config::default`] with the `BACKCHANNEL_*` environment applied:
-    /// `BACKCHANNEL_POST_LIMIT=N/SECS`, `BACKCHANNEL_UI_DIR=<dir>` and
+    /// `BACKCHANNEL_POST_LIMIT=N/SECS`, `BACKCHANNEL_PAGE_WRITE_LIMIT=N/SECS`,
+    /// `BACKCHANNEL_UI_DIR=<dir>` and
     /// `BACKCHANNEL_CLOCK_OFFSET_SECS=<seconds>` (a testing aid).
     pub fn from_env() -> Self {
         let defaults = Self::default();
         let (posts_per_window, rate_window) =
             post_limit_from_env().unwrap_or((defaults.posts_per_window, defaults.rate_window));
+        let (page_writes_per_window, page_write_window) = limit_from_env(PAGE_WRITE_LIMIT_ENV)
+            .unwrap_or((defaults.page_writes_per_window, defaults.page_write_window));
         Self {
             ui_dir: std::env::var_os(UI_DIR_ENV)
                 .map(PathBuf::from)
                 .unwrap_or(defaults.ui_dir.clone()),
             posts_per_window,
             rate_window,
+            page_writes_per_window,
+            page_write_window,
             clock: clock_from_env(),
             ..defaults
         }
@@ -91,6 +104,11 @@ impl Config {
 
 /// 30 posts per 10 seconds per user.
 const DEFAULT_POST_LIMIT: (u32, Duration) = (30, Duration::from_secs(10));
+
+/// 60 page writes per 60 seconds per user: a person saving, moving or
+/// deleting pages by hand never comes near it, a script filling the disk
+/// with revisions is slowed to one write a second.
+const DEFAULT_PAGE_WRITE_LIMIT: (u32, Duration) = (60, Duration::from_secs(60));
 
 /// Where `cargo xtask build-ui` puts the bundle: `target/ui` in the
 /// workspace this binary was built from.
@@ -105,6 +123,17 @@ fn post_limit_from_env() -> Option<(u32, Duration)> {
     let parsed = parse_post_limit(&value);
     if parsed.is_none() {
         tracing::warn!(%value, "{POST_LIMIT_ENV} should look like 30/10 (posts/seconds); using the default");
+    }
+    parsed
+}
+
+/// A `N/SECS` limit from `env`; a value that does not parse is reported
+/// and ignored.
+fn limit_from_env(env: &str) -> Option<(u32, Duration)> {
+    let value = std::env::var(env).ok()?;
+    let parsed = parse_post_limit(&value);
+    if parsed.is_none() {
+        tracing::warn!(%value, "{env} should look like 60/60 (writes/seconds); using the default");
     }
     parsed
 }

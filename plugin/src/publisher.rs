@@ -185,22 +185,21 @@ impl Publisher {
     }
 
     /// Renders `date` of `room` and writes it to the host. `Ok(None)` when the
-    /// day had no messages (no page is created for an empty day).
+    /// day had no messages (no page is created for an empty day) or the room
+    /// or its page is gone.
     pub async fn publish_day(
         &self,
         room_id: &RoomId,
         date: NaiveDate,
     ) -> anyhow::Result<Option<TranscriptRef>> {
-        let room = self
-            .store
-            .room(room_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("room {room_id} is gone"))?;
-        let page = self
-            .host
-            .page(&room.page)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the host page of room {room_id} is gone"))?;
+        // A room whose page was deleted (and the page's chat with it) has
+        // nothing left to publish: not an error to retry forever.
+        let Some(room) = self.store.room(room_id).await? else {
+            return Ok(None);
+        };
+        let Some(page) = self.host.page(&room.page).await? else {
+            return Ok(None);
+        };
         let (from, to) = transcript::day_bounds(date, page.time_zone);
         let messages = self
             .store

@@ -29,8 +29,7 @@ use plugin::{Access, AppError};
 use protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-/// Largest markdown body a page may have.
-pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
+pub use crate::pages::MAX_MARKDOWN_BYTES;
 /// Longest page title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Most principals in one permission list.
@@ -287,7 +286,7 @@ async fn delete_page(
             "move or delete this page's child pages first",
         ));
     }
-    store.delete_page(page.id).await?;
+    pages::delete(store, &wiki.chat, page.id).await?;
     wiki.epoch.refresh(store).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -2,8 +2,8 @@
 //! creating and editing (`/edit/{path}`, also `GET /pages/{path}?edit` and
 //! `POST /pages/{path}`), moving (`/move/{path}`), deleting
 //! (`/delete/{path}`), adding a child page (`/new/{path}?name=`, a plain
-//! GET that leads to the child's create form), the revision history (`/history/{path}`) and the
-//! permissions (`/permissions/{path}`).
+//! GET that leads to the child's create form) and the permissions
+//! (`/permissions/{path}`). The revision history is [`crate::history`].
 //!
 //! Every form carries the session's CSRF token in a hidden `csrf` field and
 //! every POST refuses a missing or wrong one with 403 before looking at
@@ -35,7 +35,6 @@ pub fn routes() -> Router<Wiki> {
         .route("/move/{*path}", get(move_form).post(move_page))
         .route("/new/{*path}", get(new_child))
         .route("/delete/{*path}", get(delete_form).post(delete_page))
-        .route("/history/{*path}", get(history))
         .route(
             "/permissions/{*path}",
             get(permissions_form).post(save_permissions),
@@ -49,14 +48,14 @@ pub fn tool_url(tool: &str, path: &PagePath) -> String {
 }
 
 /// A request's caller and what they may do at `path`.
-struct Context {
-    session: Option<Session>,
-    path: PagePath,
-    target: Target,
+pub(crate) struct Context {
+    pub(crate) session: Option<Session>,
+    pub(crate) path: PagePath,
+    pub(crate) target: Target,
 }
 
 /// Resolves the caller and the page, or refuses (404 for an invalid path).
-async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> Result<Context, PageError> {
+pub(crate) async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> Result<Context, PageError> {
     let session = wiki.session(headers).await;
     let Some(path) = key.path().cloned() else {
         return Err(PageError::not_found(session.as_ref(), "/"));
@@ -72,7 +71,7 @@ async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> Result<Cont
 
 /// Checks that the caller may use a tool on an existing page needing
 /// `needed`; returns the page.
-fn require_page(ctx: &Context, here: &str, needed: Access, what: &str) -> Result<Page, PageError> {
+pub(crate) fn require_page(ctx: &Context, here: &str, needed: Access, what: &str) -> Result<Page, PageError> {
     let session = ctx.session.as_ref();
     let Some(page) = ctx.target.page.clone() else {
         return Err(PageError::not_found(session, here));
@@ -461,7 +460,7 @@ async fn delete_page(
         if !store.children(page.id).await?.is_empty() {
             return Ok(false);
         }
-        store.delete_page(page.id).await?;
+        pages::delete(store, &wiki.chat, page.id).await?;
         anyhow::Ok(true)
     }
     .await?;
@@ -477,57 +476,6 @@ async fn delete_page(
     wiki.epoch.refresh(store).await;
     let back = page.path.parent().map(|p| p.url()).unwrap_or("/".into());
     Ok(Redirect::to(&back).into_response())
-}
-
-// ---- history ------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-struct HistoryQuery {
-    rev: Option<i64>,
-}
-
-async fn history(
-    State(wiki): State<Wiki>,
-    key: PageKey,
-    Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let ctx = context(&wiki, &headers, &key).await?;
-    let here = tool_url("history", &ctx.path);
-    let page = require_page(&ctx, &here, Access::Read, "see this page")?;
-    let id = page.id;
-    let store = wiki.store.as_ref();
-    let one = match query.rev {
-        Some(rev) => store.revision(id, rev).await?,
-        None => None,
-    };
-    let revisions = store.revisions(id).await?;
-    let heading = format!("History of {}", page.title);
-    let body = html! {
-        h1 { (heading) }
-        p { a href=(page.path.url()) { "Back to the page" } }
-        @if let Some(rev) = &one {
-            section.revision {
-                h2 { "Revision " (rev.id) ": " (rev.title) }
-                p { "By " (rev.author) " at " time datetime=(rev.created_at) { (rev.created_at) } }
-                pre.revision-markdown { (rev.markdown) }
-            }
-        }
-        table.history {
-            thead { tr { th { "When" } th { "Who" } th { "Title" } th { "Size" } } }
-            tbody {
-                @for rev in &revisions {
-                    tr {
-                        td { a href=(format!("{here}?rev={}", rev.id)) { time datetime=(rev.created_at) { (rev.created_at) } } }
-                        td { (rev.author) }
-                        td { (rev.title) }
-                        td { (rev.markdown.len()) " bytes" }
-                    }
-                }
-            }
-        }
-    };
-    Ok(layout(&heading, ctx.session.as_ref(), &here, body).into_response())
 }
 
 // ---- permissions --------------------------------------------------------

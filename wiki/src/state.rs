@@ -7,6 +7,8 @@ use crate::sessions::{Session, Sessions};
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 use axum::http::HeaderMap;
+use plugin::limit::RateLimiter;
+use protocol::UserId;
 use std::sync::Arc;
 
 /// The wiki's handle for its handlers. Clone is an `Arc` bump.
@@ -29,6 +31,11 @@ pub struct Shared {
     /// Who a request's token belongs to, cached per epoch (shared with the
     /// chat plugin's [`WikiHost`](crate::host::WikiHost)).
     pub sessions: Sessions,
+    /// The chat plugin beside the wiki, told when a page is deleted.
+    pub chat: plugin::AppState,
+    /// Per-user budget for page writes (save, create, move, delete): every
+    /// write stores a revision, so an unlimited editor could fill the disk.
+    pub page_writes: RateLimiter,
 }
 
 impl std::ops::Deref for Wiki {
@@ -44,7 +51,12 @@ impl Wiki {
         expander: Expander,
         epoch: acl::Epoch,
         sessions: Sessions,
+        chat: plugin::AppState,
     ) -> Wiki {
+        let page_writes = RateLimiter::new(
+            chat.config.page_writes_per_window,
+            chat.config.page_write_window,
+        );
         Wiki(Arc::new(Shared {
             store,
             throttle: LoginThrottle::new(),
@@ -52,7 +64,14 @@ impl Wiki {
             secure_cookies: false,
             epoch,
             sessions,
+            chat,
+            page_writes,
         }))
+    }
+
+    /// Takes one page write from `user`'s budget; `Err(seconds)` to wait.
+    pub fn take_page_write(&self, user: &str) -> Result<(), u64> {
+        self.page_writes.check(&UserId::new(user))
     }
 
     /// The session a request carries (cookie or bearer), if any.

@@ -328,8 +328,8 @@ mod tests {
             let after = p.page_by_path(&path(at)).await.unwrap().unwrap();
             assert_eq!(before, after, "{at}");
             assert_eq!(
-                s.revisions(before.id).await.unwrap(),
-                p.revisions(after.id).await.unwrap()
+                s.revisions(before.id, None, 100).await.unwrap(),
+                p.revisions(after.id, None, 100).await.unwrap()
             );
             assert_eq!(
                 s.children(before.id).await.unwrap(),
@@ -381,7 +381,7 @@ mod tests {
             .unwrap();
         let later = p.page_by_id(written.id).await.unwrap().unwrap();
         assert_eq!(later.parent_id, Some(year.id));
-        assert_eq!(p.revisions(written.id).await.unwrap().len(), 1);
+        assert_eq!(p.revisions(written.id, None, 100).await.unwrap().len(), 1);
 
         undo(&pg).await.unwrap();
         ensure_empty(&pg).await.unwrap();

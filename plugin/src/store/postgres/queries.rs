@@ -7,8 +7,8 @@ use super::rows::{
 };
 use super::PostgresStore;
 use crate::store::{
-    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
-    StoreMaintenance, StoredFile,
+    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
+    Store, StoreMaintenance, StoredFile,
 };
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
@@ -445,6 +445,10 @@ impl Store for PostgresStore {
             .into_iter()
             .map(|(date, path, url)| TranscriptRef { date, path, url })
             .collect())
+    }
+
+    async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {
+        super::removal::remove_page(self, page).await
     }
 }
 

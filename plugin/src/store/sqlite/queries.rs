@@ -9,8 +9,8 @@ use super::rows::{
 use super::writer::committed;
 use super::SqliteStore;
 use crate::store::{
-    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
-    StoreMaintenance, StoredFile,
+    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
+    Store, StoreMaintenance, StoredFile,
 };
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -488,6 +488,12 @@ impl Store for SqliteStore {
             Ok(refs)
         })
         .await
+    }
+
+    async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {
+        let page = page.0.clone();
+        self.write(move |conn| super::removal::remove_page(conn, &page))
+            .await
     }
 }
 
