@@ -55,7 +55,11 @@ pub(crate) struct Context {
 }
 
 /// Resolves the caller and the page, or refuses (404 for an invalid path).
-pub(crate) async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> Result<Context, PageError> {
+pub(crate) async fn context(
+    wiki: &Wiki,
+    headers: &HeaderMap,
+    key: &PageKey,
+) -> Result<Context, PageError> {
     let session = wiki.session(headers).await;
     let Some(path) = key.path().cloned() else {
         return Err(PageError::not_found(session.as_ref(), "/"));
@@ -71,7 +75,12 @@ pub(crate) async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> 
 
 /// Checks that the caller may use a tool on an existing page needing
 /// `needed`; returns the page.
-pub(crate) fn require_page(ctx: &Context, here: &str, needed: Access, what: &str) -> Result<Page, PageError> {
+pub(crate) fn require_page(
+    ctx: &Context,
+    here: &str,
+    needed: Access,
+    what: &str,
+) -> Result<Page, PageError> {
     let session = ctx.session.as_ref();
     let Some(page) = ctx.target.page.clone() else {
         return Err(PageError::not_found(session, here));

@@ -91,7 +91,11 @@ async fn write(
 /// first, so no request can open a room on it afterwards; its id is never
 /// given to another page, so a failure in between leaves nothing that a
 /// later page could inherit.
-pub async fn delete(store: &dyn Store, chat: &plugin::AppState, page_id: i64) -> anyhow::Result<()> {
+pub async fn delete(
+    store: &dyn Store,
+    chat: &plugin::AppState,
+    page_id: i64,
+) -> anyhow::Result<()> {
     store.delete_page(page_id).await?;
     chat.page_event(plugin::PageEvent::Deleted(protocol::PageId::new(
         page_id.to_string(),

@@ -22,6 +22,8 @@ use plugin::Access;
 use std::future::Future;
 use std::sync::Arc;
 
+mod ids;
+
 async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn Store>, Reopen) -> Fut) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wiki.db");

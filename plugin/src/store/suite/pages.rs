@@ -34,7 +34,10 @@ async fn busy_room(store: &dyn Store, page: &str, name: &str, files: Vec<StoredF
         .await
         .unwrap();
     assert!(matches!(edited, Changed::Done(_)));
-    store.mark_read(&room, &UserId::new("bob"), 1).await.unwrap();
+    store
+        .mark_read(&room, &UserId::new("bob"), 1)
+        .await
+        .unwrap();
     let day = TranscriptRef {
         date: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
         path: format!("P{page}/Chat/{name}/2026-11-22"),
@@ -77,7 +80,10 @@ async fn removing_a_page_removes_its_rooms_and_nothing_else(nodes: Nodes) {
 
     // The other page keeps everything.
     assert_eq!(a.room(&kept).await.unwrap().unwrap().last_seq, 1);
-    assert_eq!(a.file(&kept, "f3").await.unwrap().unwrap().sha256, "b".repeat(64));
+    assert_eq!(
+        a.file(&kept, "f3").await.unwrap().unwrap().sha256,
+        "b".repeat(64)
+    );
     assert_eq!(a.transcripts(&kept).await.unwrap().len(), 1);
     assert_eq!(a.last_read(&kept, &UserId::new("bob")).await.unwrap(), 1);
 
@@ -88,7 +94,11 @@ async fn removing_a_page_removes_its_rooms_and_nothing_else(nodes: Nodes) {
         .unwrap();
     assert_ne!(again.id, vault);
     assert_eq!((again.last_seq, again.last_activity), (0, None));
-    assert!(a.messages(&again.id, After(0), 10).await.unwrap().is_empty());
+    assert!(a
+        .messages(&again.id, After(0), 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Idempotent; a page without rooms removes nothing.
     let none = a.remove_page(&PageId::new("9")).await.unwrap();

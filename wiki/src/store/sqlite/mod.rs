@@ -18,6 +18,8 @@
 mod access;
 mod pages;
 mod search;
+#[cfg(test)]
+mod tests;
 mod users;
 
 use super::{Keep, NewSession, NewUser, PageWrite, RawHit, StoredSession};
