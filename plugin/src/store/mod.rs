@@ -259,6 +259,17 @@ pub trait Store: Send + Sync + 'static {
     /// The room's published transcripts, newest day first.
     async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>>;
 
+    /// Records that `room`'s transcript of `day` (already recorded with
+    /// [`Store::set_transcript`]) now takes `parts` pages, and returns how
+    /// many it took before (1 for a day never split), so the publisher can
+    /// empty parts a shrunken day no longer uses.
+    async fn swap_transcript_parts(
+        &self,
+        room: &RoomId,
+        day: chrono::NaiveDate,
+        parts: u32,
+    ) -> anyhow::Result<u32>;
+
     /// The host deleted `page`: removes its rooms and everything they hold
     /// (messages, their edit history, read marks, file rows, transcript
     /// records), in one transaction. Seed 000: a buffer is cleared when it

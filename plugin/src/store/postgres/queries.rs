@@ -447,6 +447,15 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    async fn swap_transcript_parts(
+        &self,
+        room: &RoomId,
+        day: NaiveDate,
+        parts: u32,
+    ) -> anyhow::Result<u32> {
+        super::removal::swap_transcript_parts(self, room, day, parts).await
+    }
+
     async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {
         super::removal::remove_page(self, page).await
     }

@@ -1,5 +1,6 @@
 //! Removing a deleted host page's rooms ([`Store::remove_page`]) on
-//! PostgreSQL, in one transaction.
+//! PostgreSQL, in one transaction; and how many pages a transcript day
+//! takes.
 //!
 //! The rooms are locked first (`FOR UPDATE`): an append on another node
 //! updates its room row before inserting, so it waits for this transaction
@@ -20,6 +21,28 @@ const ROOM_TABLES: [&str; 5] = [
     "transcripts",
     "messages",
 ];
+
+/// See [`Store::swap_transcript_parts`](crate::store::Store::swap_transcript_parts).
+pub(super) async fn swap_transcript_parts(
+    store: &PostgresStore,
+    room: &RoomId,
+    day: chrono::NaiveDate,
+    parts: u32,
+) -> anyhow::Result<u32> {
+    let before: Option<i32> = sqlx::query_scalar(
+        "UPDATE transcripts t SET parts = $3
+         FROM (SELECT room_id, day, parts FROM transcripts
+               WHERE room_id = $1 AND day = $2 FOR UPDATE) old
+         WHERE t.room_id = old.room_id AND t.day = old.day
+         RETURNING old.parts",
+    )
+    .bind(&room.0)
+    .bind(day)
+    .bind(i32::try_from(parts).unwrap_or(i32::MAX))
+    .fetch_optional(&store.pool)
+    .await?;
+    Ok(before.map_or(1, |p| u32::try_from(p).unwrap_or(1)))
+}
 
 pub(super) async fn remove_page(
     store: &PostgresStore,

@@ -490,6 +490,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn swap_transcript_parts(
+        &self,
+        room: &RoomId,
+        day: NaiveDate,
+        parts: u32,
+    ) -> anyhow::Result<u32> {
+        let (room, day) = (room.0.clone(), day.to_string());
+        self.write(move |conn| super::removal::swap_transcript_parts(conn, &room, &day, parts))
+            .await
+    }
+
     async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {
         let page = page.0.clone();
         self.write(move |conn| super::removal::remove_page(conn, &page))

@@ -1,11 +1,13 @@
 //! Removing a deleted host page's rooms ([`Store::remove_page`]) on SQLite:
 //! one write job on the writer thread, so it commits or fails as a whole.
+//! Also the other page-shaped bookkeeping: how many pages a transcript day
+//! takes.
 //!
 //! [`Store::remove_page`]: crate::store::Store::remove_page
 
 use crate::store::RemovedPage;
 use protocol::RoomId;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Every table holding a room's rows, children before parents (the foreign
 /// keys point from the later ones to `rooms`, from `files` and
@@ -17,6 +19,27 @@ const ROOM_TABLES: [&str; 5] = [
     "transcripts",
     "messages",
 ];
+
+/// See [`Store::swap_transcript_parts`](crate::store::Store::swap_transcript_parts).
+pub(super) fn swap_transcript_parts(
+    conn: &Connection,
+    room: &str,
+    day: &str,
+    parts: u32,
+) -> anyhow::Result<u32> {
+    let before: Option<i64> = conn
+        .query_row(
+            "SELECT parts FROM transcripts WHERE room_id = ?1 AND day = ?2",
+            params![room, day],
+            |row| row.get(0),
+        )
+        .optional()?;
+    conn.execute(
+        "UPDATE transcripts SET parts = ?3 WHERE room_id = ?1 AND day = ?2",
+        params![room, day, parts],
+    )?;
+    Ok(before.map_or(1, |p| u32::try_from(p).unwrap_or(1)))
+}
 
 /// Deletes the rooms of `page` inside the writer's transaction.
 pub(super) fn remove_page(conn: &Connection, page: &str) -> anyhow::Result<RemovedPage> {

@@ -6,7 +6,10 @@ use crate::store::{Changed, MessageQuery::After, RemovedPage, Store, StoredFile}
 use chrono::NaiveDate;
 use protocol::{PageId, RoomId, TranscriptRef, UserId};
 
-infra::store_suite!(removing_a_page_removes_its_rooms_and_nothing_else);
+infra::store_suite!(
+    removing_a_page_removes_its_rooms_and_nothing_else,
+    a_split_days_part_count_is_swapped,
+);
 
 fn file(id: &str, sha: char) -> StoredFile {
     StoredFile {
@@ -103,4 +106,23 @@ async fn removing_a_page_removes_its_rooms_and_nothing_else(nodes: Nodes) {
     // Idempotent; a page without rooms removes nothing.
     let none = a.remove_page(&PageId::new("9")).await.unwrap();
     assert_eq!(none, RemovedPage::default());
+}
+
+async fn a_split_days_part_count_is_swapped(nodes: Nodes) {
+    let room = busy_room(nodes.a.as_ref(), "5", "Big", Vec::new()).await;
+    let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let swap = |parts| nodes.b.swap_transcript_parts(&room, day, parts);
+    assert_eq!(swap(3).await.unwrap(), 1, "a day never split took one page");
+    assert_eq!(swap(2).await.unwrap(), 3);
+    assert_eq!(swap(2).await.unwrap(), 2);
+    // A day never recorded has nothing to swap.
+    let other = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    assert_eq!(
+        nodes
+            .a
+            .swap_transcript_parts(&room, other, 4)
+            .await
+            .unwrap(),
+        1
+    );
 }
