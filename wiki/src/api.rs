@@ -230,6 +230,17 @@ async fn put_page(
     let member = session.map(|s| s.member);
     let store = wiki.store.as_ref();
     let target = acl::target(store, member.as_ref(), &path).await?;
+    if target.page.is_some() && target.access < Access::Read {
+        // A hidden page answers like a missing one the caller may not
+        // create (404 or 403, as a missing page at this path would).
+        let if_missing = acl::access_if_missing(store, member.as_ref(), &path).await?;
+        refuse(
+            if_missing.min(Access::Read),
+            member.is_some(),
+            Access::Write,
+            "edit this page",
+        )?;
+    }
     refuse(
         target.access,
         member.is_some(),
@@ -239,6 +250,7 @@ async fn put_page(
     let Some(member) = member else {
         return Err(AppError::unauthenticated());
     };
+    page_write_budget(wiki, &member)?;
     let written = pages::put(
         store,
         &path,
@@ -259,6 +271,15 @@ async fn put_page(
         StatusCode::OK
     };
     Ok((status, Json(page)).into_response())
+}
+
+/// Takes one page write from `member`'s budget, or refuses with 429.
+fn page_write_budget(wiki: &Wiki, member: &Member) -> Result<(), AppError> {
+    wiki.take_page_write(&member.user.name)
+        .map_err(|wait| AppError {
+            message: "too many page changes; slow down".into(),
+            ..AppError::rate_limited(wait)
+        })
 }
 
 async fn delete_page(
@@ -285,6 +306,9 @@ async fn delete_page(
             ErrorCode::Conflict,
             "move or delete this page's child pages first",
         ));
+    }
+    if let Some(member) = &member {
+        page_write_budget(&wiki, member)?;
     }
     pages::delete(store, &wiki.chat, page.id).await?;
     wiki.epoch.refresh(store).await;

@@ -51,7 +51,13 @@ pub fn tool_url(tool: &str, path: &PagePath) -> String {
 pub(crate) struct Context {
     pub(crate) session: Option<Session>,
     pub(crate) path: PagePath,
+    /// A page the caller may not read is not in here: `page` is `None` and
+    /// `access` what a missing page would give ([`acl::access_if_missing`]),
+    /// so every tool answers as for a missing page.
     pub(crate) target: Target,
+    /// A page is there, hidden from the caller: it must never be written
+    /// as if it were missing.
+    pub(crate) hidden: bool,
 }
 
 /// Resolves the caller and the page, or refuses (404 for an invalid path).
@@ -65,11 +71,20 @@ pub(crate) async fn context(
         return Err(PageError::not_found(session.as_ref(), "/"));
     };
     let member = session.as_ref().map(|s| s.member.clone());
-    let target = acl::target(wiki.store.as_ref(), member.as_ref(), &path).await?;
+    let store = wiki.store.as_ref();
+    let mut target = acl::target(store, member.as_ref(), &path).await?;
+    let hidden = target.page.is_some() && target.access < Access::Read;
+    if hidden {
+        target = Target {
+            page: None,
+            access: acl::access_if_missing(store, member.as_ref(), &path).await?,
+        };
+    }
     Ok(Context {
         session,
         path,
         target,
+        hidden,
     })
 }
 
@@ -228,8 +243,15 @@ pub async fn save_page(
     if ctx.target.access < Access::Read {
         return Err(PageError::not_found(Some(session), &here));
     }
-    if ctx.target.access < Access::Write {
-        return Err(PageError::forbidden(Some(session), &here, "edit this page"));
+    // A hidden page refuses like a missing one the caller may not create:
+    // the one thing a write cannot hide is that it did not happen.
+    let what = if ctx.target.page.is_some() {
+        "edit this page"
+    } else {
+        "create this page"
+    };
+    if ctx.target.access < Access::Write || ctx.hidden {
+        return Err(PageError::forbidden(Some(session), &here, what));
     }
     // Browsers send CRLF line ends from textareas; store what was typed.
     let markdown = form.markdown.replace("\r\n", "\n");
@@ -250,6 +272,8 @@ pub async fn save_page(
         ));
     }
     let author = &session.member.user.name;
+    wiki.take_page_write(author)
+        .map_err(|wait| PageError::rate_limited(Some(session), &here, wait))?;
     let title_arg = (!title.is_empty()).then_some(title.as_str());
     pages::put(wiki.store.as_ref(), &ctx.path, title_arg, &markdown, author).await?;
     Ok(Redirect::to(&ctx.path.url()).into_response())
@@ -374,15 +398,20 @@ async fn move_page(
         }
     };
     let member = &session.member;
+    wiki.take_page_write(&member.user.name)
+        .map_err(|wait| PageError::rate_limited(Some(&session), &here, wait))?;
     let destination = &to;
     let store = wiki.store.as_ref();
     let outcome = async {
         let there = acl::target(store, Some(member), destination).await?;
+        // A destination the caller may not read answers like a missing one
+        // they may not create, so a conflict does not reveal it.
+        let hidden = there.page.is_some() && there.access < Access::Read;
+        if hidden || (there.page.is_none() && there.access < Access::Write) {
+            return Ok(Err(format!("You may not create pages at {destination}.")));
+        }
         if there.page.is_some() {
             return Ok(Err(format!("A page already exists at {destination}.")));
-        }
-        if there.access < Access::Write {
-            return Ok(Err(format!("You may not create pages at {destination}.")));
         }
         if destination
             .as_str()
@@ -462,8 +491,10 @@ async fn delete_page(
 ) -> Result<Response, PageError> {
     let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("delete", &ctx.path);
-    require_form_session(&ctx, &here, &form.csrf)?;
+    let session = require_form_session(&ctx, &here, &form.csrf)?;
     let page = require_page(&ctx, &here, Access::Write, "delete this page")?;
+    wiki.take_page_write(&session.member.user.name)
+        .map_err(|wait| PageError::rate_limited(Some(session), &here, wait))?;
     let store = wiki.store.as_ref();
     let outcome = async {
         if !store.children(page.id).await?.is_empty() {
