@@ -105,6 +105,34 @@ pub async fn delete(
     Ok(())
 }
 
+/// Removes the chat rooms of pages that no longer exist, and returns how
+/// many went: pages deleted before deleting a page reached the chat (older
+/// versions; such a room would otherwise reattach to a new page given the
+/// same id, which an upgraded database's id counter cannot rule out), or
+/// whose chat removal failed half-way. `serve` runs it once before serving.
+/// Rooms of page ids that cannot be this wiki's are left alone.
+pub async fn remove_orphaned_rooms(
+    store: &dyn Store,
+    rooms: &dyn plugin::StoreMaintenance,
+    chat: &plugin::AppState,
+) -> anyhow::Result<usize> {
+    let mut checked = std::collections::HashSet::new();
+    let mut removed = 0;
+    for room in rooms.rooms().await? {
+        if !checked.insert(room.page.clone()) {
+            continue;
+        }
+        let Ok(id) = room.page.as_str().parse::<i64>() else {
+            continue;
+        };
+        if store.page_by_id(id).await?.is_none() {
+            let event = plugin::PageEvent::Deleted(room.page);
+            removed += chat.page_event(event).await?.rooms.len();
+        }
+    }
+    Ok(removed)
+}
+
 /// The page's ancestors, root first (the page itself excluded).
 pub async fn ancestors(store: &dyn Store, page: &Page) -> anyhow::Result<Vec<Page>> {
     let mut chain = Vec::new();

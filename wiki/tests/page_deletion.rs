@@ -190,3 +190,59 @@ async fn a_deleted_pages_room_never_reattaches_to_a_new_page() {
     let search = http.get("/api/search?q=launch", Some(&alice)).await;
     assert_eq!(search.json()["total"], 0, "{}", search.body);
 }
+
+/// Rooms left behind by pages deleted before deletions reached the chat
+/// (an older version) are removed at start, so none can reattach to a new
+/// page that an upgraded database's id counter gives the same id.
+#[tokio::test(flavor = "multi_thread")]
+async fn rooms_of_pages_deleted_earlier_are_removed_at_start() {
+    use plugin::store::Store as _;
+    use plugin::StoreMaintenance as _;
+    let wiki = start();
+    let chat = plugin::SqliteStore::open(&wiki.dir.path().join("chat.db")).unwrap();
+    let welcome = wiki
+        .parts
+        .wiki
+        .store
+        .page_by_path(&wiki::pages::PagePath::parse("Welcome").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let user = protocol::UserId::new("alice");
+    let kept = chat
+        .ensure_room(
+            &protocol::PageId::new(welcome.id.to_string()),
+            "Lobby",
+            &user,
+        )
+        .await
+        .unwrap();
+    let orphan = chat
+        .ensure_room(&protocol::PageId::new("4242"), "Vault", &user)
+        .await
+        .unwrap();
+    let foreign = chat
+        .ensure_room(&protocol::PageId::new("not-ours"), "Elsewhere", &user)
+        .await
+        .unwrap();
+    let removed = wiki::pages::remove_orphaned_rooms(
+        wiki.parts.wiki.store.as_ref(),
+        &chat,
+        &wiki.parts.plugin,
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<_> = chat
+        .rooms()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(
+        left.contains(&kept.id) && left.contains(&foreign.id),
+        "{left:?}"
+    );
+    assert!(!left.contains(&orphan.id), "{left:?}");
+}
