@@ -162,7 +162,7 @@ impl Publisher {
                         .filter(|(key, d)| d.redact || is_due(key.1, d.zone, written.get(*key), now))
                         .map(|(key, d)| (key.clone(), *d))
                         .collect();
-                    for (key, zone) in due {
+                    for (key, waiting) in due {
                         dirty.remove(&key);
                         match self.publish_day(&key.0, key.1).await {
                             Ok(_) => {
@@ -170,7 +170,7 @@ impl Publisher {
                             }
                             Err(e) => {
                                 tracing::warn!(room = %key.0, day = %key.1, error = ?e, "publishing a transcript failed; will retry");
-                                dirty.insert(key, zone);
+                                dirty.insert(key, waiting);
                             }
                         }
                     }
