@@ -224,7 +224,7 @@ pub async fn edit(
     let mentions = mentions(&body);
     let changed = state.store.edit(&room.id, seq, body, mentions).await?;
     let message = render::rendered(settle(changed)?);
-    state.transcripts.touch(&message);
+    state.transcripts.redact(&message);
     publish(
         state,
         &room,
@@ -265,7 +265,7 @@ pub async fn delete(
     }
     let message = render::rendered(settle(state.store.delete(&room.id, seq).await?)?);
     crate::collector::release(state, &files, message.created_at).await;
-    state.transcripts.touch(&message);
+    state.transcripts.redact(&message);
     publish(
         state,
         &room,

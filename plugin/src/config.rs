@@ -42,6 +42,8 @@ pub const ROOM_QUOTA_ENV: &str = "BACKCHANNEL_ROOM_UPLOAD_QUOTA";
 pub const OFFSET_ENV: &str = "BACKCHANNEL_CLOCK_OFFSET_SECS";
 /// The environment variable holding a post limit, `N/SECS`.
 pub const POST_LIMIT_ENV: &str = "BACKCHANNEL_POST_LIMIT";
+/// The environment variable holding a page write limit, `N/SECS`.
+pub const PAGE_WRITE_LIMIT_ENV: &str = "BACKCHANNEL_PAGE_WRITE_LIMIT";
 /// The environment variable naming the wasm bundle's directory.
 pub const UI_DIR_ENV: &str = "BACKCHANNEL_UI_DIR";
 
@@ -76,6 +78,9 @@ pub struct Config {
     pub user_upload_quota: u64,
     /// Bytes of files a room may hold (0: no quota).
     pub room_upload_quota: u64,
+    /// Page writes (save, create, move, delete) a user may make through the
+    /// host wiki's forms and API.
+    pub page_write_limit: Rate,
     /// Stamps messages and tells the transcript publisher which day it is;
     /// the system clock unless a test shifts it.
     pub clock: Clock,
@@ -111,6 +116,10 @@ impl Default for Config {
             },
             user_upload_quota: DEFAULT_USER_UPLOAD_QUOTA,
             room_upload_quota: DEFAULT_ROOM_UPLOAD_QUOTA,
+            // A person saving, moving or deleting pages by hand never comes
+            // near it; a script filling the disk with revisions is slowed
+            // to one write a second.
+            page_write_limit: Rate::per_minute(60),
             clock: Clock::system(),
         }
     }
@@ -118,7 +127,8 @@ impl Default for Config {
 
 impl Config {
     /// [`Config::default`] with the `BACKCHANNEL_*` environment applied:
-    /// `BACKCHANNEL_POST_LIMIT=N/SECS`, `BACKCHANNEL_UI_DIR=<dir>` and
+    /// `BACKCHANNEL_POST_LIMIT=N/SECS`, `BACKCHANNEL_PAGE_WRITE_LIMIT=N/SECS`,
+    /// `BACKCHANNEL_UI_DIR=<dir>` and
     /// `BACKCHANNEL_CLOCK_OFFSET_SECS=<seconds>` (a testing aid).
     pub fn from_env() -> Self {
         let defaults = Self::default();
@@ -141,6 +151,8 @@ impl Config {
             room_limit: rate_from_env(ROOM_LIMIT_ENV).unwrap_or(defaults.room_limit),
             user_upload_quota: bytes_from_env(USER_QUOTA_ENV).unwrap_or(defaults.user_upload_quota),
             room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV).unwrap_or(defaults.room_upload_quota),
+            page_write_limit: rate_from_env(PAGE_WRITE_LIMIT_ENV)
+                .unwrap_or(defaults.page_write_limit),
             clock: clock_from_env(),
             ..defaults
         }

@@ -77,6 +77,17 @@ pub struct PageLink {
     pub url: String,
 }
 
+/// Something the host did to a page that the plugin must act on. The
+/// in-process wiki hands it to
+/// [`AppState::page_event`](crate::state::AppState::page_event) right after
+/// the change commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageEvent {
+    /// The page is gone for good (its id is never given to another page):
+    /// its rooms, messages, read marks, files and their bytes go too.
+    Deleted(PageId),
+}
+
 /// The wiki the plugin is installed in.
 #[async_trait]
 pub trait Host: Send + Sync + 'static {
@@ -112,6 +123,14 @@ pub trait Host: Send + Sync + 'static {
     ) -> anyhow::Result<Option<Vec<PageLink>>> {
         let _ = (parent, children);
         Ok(None)
+    }
+
+    /// The largest markdown [`Host::put_child_page`] accepts, in bytes: the
+    /// publisher splits a day that renders bigger into parts that fit.
+    ///
+    /// The default is 1 MiB, the built-in wiki's page limit.
+    fn max_page_bytes(&self) -> usize {
+        1024 * 1024
     }
 
     /// Where to send a browser that must sign in before coming back to `return_to`.

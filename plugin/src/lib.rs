@@ -48,6 +48,7 @@
 //! Operations every transport shares:
 //! - [`chat`]: authorize, post, edit, read, describe a room.
 //! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
+//! - [`page_events`]: what a host page event (a deleted page) does to the chat.
 //!
 //! Transports and pages:
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
@@ -83,6 +84,7 @@ pub mod limit;
 pub mod macro_table;
 pub mod nats;
 pub mod origin;
+pub mod page_events;
 pub mod poll;
 pub mod popup;
 pub mod presence;
@@ -101,7 +103,7 @@ pub use bus::{Bus, LocalBus, NodeLink};
 pub use clock::Clock;
 pub use config::Config;
 pub use error::AppError;
-pub use host::{Access, Caller, ChildPage, Host, HostPage, PageLink, PutOutcome};
+pub use host::{Access, Caller, ChildPage, Host, HostPage, PageEvent, PageLink, PutOutcome};
 pub use state::AppState;
 pub use store::{SqliteStore, Store, StoreMaintenance};
 

@@ -9,8 +9,13 @@
 //! is published within one tick, so the page appears promptly. Rendering is
 //! deterministic, so re-publishing an unchanged day creates no revision.
 //! Whether a day is over is read from the same [`Clock`] that stamps the
-//! messages, so a shifted clock (tests) moves both together.
+//! messages, so a shifted clock (tests) moves both together. An edit or a
+//! deletion makes its day due at the next tick ([`Transcripts::redact`]):
+//! the host keeps one revision of a transcript, so republishing is what
+//! takes the old text out of the page and its history.
 //!
+//! A day bigger than the host's page limit is written as several pages
+//! (`parts`): nothing is lost to the cap.
 //!
 //! [`Publisher`] owns what publishing needs (the store, the host, the
 //! clock) and nothing else, so it is built beside the app state rather than
@@ -31,6 +36,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+mod parts;
+
 /// How often one day's page may be rewritten while the day goes on.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// How often the worker looks for due days.
@@ -46,6 +53,10 @@ pub const MAX_DAY_MESSAGES: usize = 100_000;
 pub struct Touch {
     pub room: RoomId,
     pub at: DateTime<Utc>,
+    /// An edit or a deletion: the day is republished at the next tick, not
+    /// after the minute, so text taken back leaves the page (and, since a
+    /// transcript keeps one revision, its history) at once.
+    pub redact: bool,
 }
 
 /// The handle chat operations use to mark days dirty.
@@ -70,10 +81,21 @@ impl Transcripts {
 
     /// Marks the day of `message` in its room as needing (re)publication.
     pub fn touch(&self, message: &Message) {
+        self.send(message, false);
+    }
+
+    /// Like [`Transcripts::touch`] for an edited or deleted message: its day
+    /// is republished at the next tick (see [`Touch::redact`]).
+    pub fn redact(&self, message: &Message) {
+        self.send(message, true);
+    }
+
+    fn send(&self, message: &Message, redact: bool) {
         // The worker is gone only during shutdown: nothing left to publish to.
         let _ = self.touches.send(Touch {
             room: message.room.clone(),
             at: message.created_at,
+            redact,
         });
     }
 
@@ -112,7 +134,7 @@ impl Publisher {
     pub async fn run(self, mut touches: mpsc::UnboundedReceiver<Touch>, stop: CancellationToken) {
         // Day keys waiting to be published (with their zone), and when each was
         // last written.
-        let mut dirty: HashMap<(RoomId, NaiveDate), Tz> = HashMap::new();
+        let mut dirty: HashMap<(RoomId, NaiveDate), Dirty> = HashMap::new();
         let mut written: HashMap<(RoomId, NaiveDate), Instant> = HashMap::new();
         // Each room's zone, so a busy room costs no database read per message.
         let mut zones: HashMap<RoomId, (Tz, Instant)> = HashMap::new();
@@ -129,17 +151,18 @@ impl Publisher {
                     if let Some(zone) = zone {
                         zones.insert(touch.room.clone(), (zone, Instant::now()));
                         let day = transcript::local_date(touch.at, zone);
-                        dirty.insert((touch.room, day), zone);
+                        let entry = dirty.entry((touch.room, day)).or_insert(Dirty { zone, redact: false });
+                        entry.redact |= touch.redact;
                     }
                 }
                 _ = tick.tick() => {
                     let now = self.clock.now();
                     let due: Vec<_> = dirty
                         .iter()
-                        .filter(|(key, zone)| is_due(key.1, **zone, written.get(*key), now))
-                        .map(|(key, zone)| (key.clone(), *zone))
+                        .filter(|(key, d)| d.redact || is_due(key.1, d.zone, written.get(*key), now))
+                        .map(|(key, d)| (key.clone(), *d))
                         .collect();
-                    for (key, zone) in due {
+                    for (key, waiting) in due {
                         dirty.remove(&key);
                         match self.publish_day(&key.0, key.1).await {
                             Ok(_) => {
@@ -147,7 +170,7 @@ impl Publisher {
                             }
                             Err(e) => {
                                 tracing::warn!(room = %key.0, day = %key.1, error = ?e, "publishing a transcript failed; will retry");
-                                dirty.insert(key, zone);
+                                dirty.insert(key, waiting);
                             }
                         }
                     }
@@ -158,6 +181,15 @@ impl Publisher {
             }
         }
     }
+}
+
+/// A day waiting to be published.
+#[derive(Debug, Clone, Copy)]
+struct Dirty {
+    /// The host page's zone, which says what day a change falls on.
+    zone: Tz,
+    /// Whether an edit or deletion is waiting (see [`Touch::redact`]).
+    redact: bool,
 }
 
 /// A day is due when it was never written, was written a minute or more
@@ -185,22 +217,21 @@ impl Publisher {
     }
 
     /// Renders `date` of `room` and writes it to the host. `Ok(None)` when the
-    /// day had no messages (no page is created for an empty day).
+    /// day had no messages (no page is created for an empty day) or the room
+    /// or its page is gone.
     pub async fn publish_day(
         &self,
         room_id: &RoomId,
         date: NaiveDate,
     ) -> anyhow::Result<Option<TranscriptRef>> {
-        let room = self
-            .store
-            .room(room_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("room {room_id} is gone"))?;
-        let page = self
-            .host
-            .page(&room.page)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the host page of room {room_id} is gone"))?;
+        // A room whose page was deleted (and the page's chat with it) has
+        // nothing left to publish: not an error to retry forever.
+        let Some(room) = self.store.room(room_id).await? else {
+            return Ok(None);
+        };
+        let Some(page) = self.host.page(&room.page).await? else {
+            return Ok(None);
+        };
         let (from, to) = transcript::day_bounds(date, page.time_zone);
         let messages = self
             .store
@@ -215,40 +246,78 @@ impl Publisher {
         }
         let parents = self.parents_elsewhere(&room, &messages).await?;
         let room_page = room.page.clone();
+        let room_name = room.name.clone();
+        let cap = self.host.max_page_bytes();
         // A busy day is tens of thousands of messages: rendered off the async
         // threads, so deliveries keep flowing meanwhile.
         let rendered = tokio::task::spawn_blocking(move || {
-            transcript::render_day(&transcript::Day {
-                room_name: &room.name,
-                room_id: &room.id,
-                page_title: &page.title,
-                page_url: &page.url,
-                date,
-                zone: page.time_zone,
-                messages: &messages,
-                parents: &parents,
-            })
-        })
-        .await?;
-        let outcome = self
-            .host
-            .put_child_page(
-                &room_page,
-                ChildPage {
-                    segments: rendered.segments,
-                    title: rendered.title,
-                    markdown: rendered.markdown,
+            parts::split(
+                &transcript::Day {
+                    room_name: &room.name,
+                    room_id: &room.id,
+                    page_title: &page.title,
+                    page_url: &page.url,
+                    date,
+                    zone: page.time_zone,
+                    messages: &messages,
+                    parents: &parents,
                 },
+                cap,
             )
-            .await?;
+        })
+        .await??;
+        let count = rendered.len();
+        let mut changed = false;
+        let mut first = None;
+        for part in rendered {
+            let outcome = self
+                .host
+                .put_child_page(
+                    &room_page,
+                    ChildPage {
+                        segments: part.segments,
+                        title: part.title,
+                        markdown: part.markdown,
+                    },
+                )
+                .await?;
+            changed |= outcome.changed;
+            first.get_or_insert(outcome);
+        }
+        let outcome = first.ok_or_else(|| anyhow::anyhow!("a day rendered to no page"))?;
         let reference = TranscriptRef {
             date,
             path: outcome.path,
             url: outcome.url,
         };
         self.store.set_transcript(room_id, &reference).await?;
-        if outcome.changed {
-            tracing::info!(room = %room_id, %date, path = %reference.path, "transcript published");
+        // Parts a shrunken day no longer fills are emptied, so no text
+        // lingers on a page the day stopped linking to.
+        let before = self
+            .store
+            .swap_transcript_parts(room_id, date, u32::try_from(count).unwrap_or(u32::MAX))
+            .await?;
+        for number in count + 1..=before as usize {
+            let mut segments = transcript::day_segments(&room_name, date);
+            let slug = date.format("%Y-%m-%d").to_string();
+            if let Some(last) = segments.last_mut() {
+                *last = parts::part_name(&slug, number);
+            }
+            self.host
+                .put_child_page(
+                    &room_page,
+                    ChildPage {
+                        segments,
+                        title: format!("{slug} part {number} (unused)"),
+                        markdown: format!(
+                            "This part of the {slug} transcript is no longer used: the day fits in {count} page(s).\n"
+                        ),
+                    },
+                )
+                .await?;
+        }
+        if changed {
+            tracing::info!(room = %room_id, %date, path = %reference.path, parts = count, "transcript published");
         }
         Ok(Some(reference))
     }

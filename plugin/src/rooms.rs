@@ -1,7 +1,8 @@
 //! `RoomPages`: which host page each room belongs to, remembered in memory.
 //!
-//! A room never moves to another page and is never deleted, so once seen
-//! the answer cannot go stale; the hot paths (posting, long-polling) ask
+//! A room never moves to another page, and host page ids are never reused,
+//! so once seen the answer cannot go stale (a deleted page's rooms are
+//! forgotten with it, [`RoomPages::forget`]); the hot paths (posting, long-polling) ask
 //! the host about access without reading the room row each time.
 
 use crate::store::Room;
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The page each room belongs to, remembered once seen: a room never moves
-/// to another page and is never deleted, so the answer cannot go stale.
+/// to another page, so the answer cannot go stale.
 /// Posting and long-polling need only the page (for the access check), so
 /// they skip reading the room row every time.
 #[derive(Default)]
@@ -30,6 +31,11 @@ impl RoomPages {
             pages.clear();
         }
         pages.insert(room.id.clone(), room.page.clone());
+    }
+
+    /// Drops a room that is gone (its host page was deleted).
+    pub fn forget(&self, room: &RoomId) {
+        self.lock().remove(room);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, PageId>> {

@@ -91,6 +91,22 @@ pub async fn target(
     Ok(Target { page, access })
 }
 
+/// What `who` may do at `path` if no page were there: the access a missing
+/// page gets, from the nearest page above it or the site defaults. A page
+/// `who` may not read is answered as if missing, with this access, so that
+/// "Create this page", the edit form and move conflicts look the same for a
+/// hidden page and a missing one.
+pub async fn access_if_missing(
+    store: &dyn Store,
+    who: Option<&Member>,
+    path: &crate::pages::PagePath,
+) -> anyhow::Result<Access> {
+    Ok(match path.parent() {
+        Some(parent) => target(store, who, &parent).await?.access,
+        None => default_rules().access(who),
+    })
+}
+
 /// The in-memory ACL epoch, shared by the wiki's handlers and `WikiHost`.
 /// Cheap to clone; reading it is one atomic load.
 #[derive(Clone, Default)]

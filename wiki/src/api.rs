@@ -29,8 +29,7 @@ use plugin::{Access, AppError};
 use protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-/// Largest markdown body a page may have.
-pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
+pub use crate::pages::MAX_MARKDOWN_BYTES;
 /// Longest page title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Most principals in one permission list.
@@ -229,6 +228,17 @@ async fn put_page(
     let member = session.map(|s| s.member);
     let store = wiki.store.as_ref();
     let target = acl::target(store, member.as_ref(), &path).await?;
+    if target.page.is_some() && target.access < Access::Read {
+        // A hidden page answers like a missing one the caller may not
+        // create (404 or 403, as a missing page at this path would).
+        let if_missing = acl::access_if_missing(store, member.as_ref(), &path).await?;
+        refuse(
+            if_missing.min(Access::Read),
+            member.is_some(),
+            Access::Write,
+            "edit this page",
+        )?;
+    }
     refuse(
         target.access,
         member.is_some(),
@@ -238,6 +248,7 @@ async fn put_page(
     let Some(member) = member else {
         return Err(AppError::unauthenticated());
     };
+    page_write_budget(wiki, &member)?;
     let written = pages::put(
         store,
         &path,
@@ -258,6 +269,15 @@ async fn put_page(
         StatusCode::OK
     };
     Ok((status, Json(page)).into_response())
+}
+
+/// Takes one page write from `member`'s budget, or refuses with 429.
+fn page_write_budget(wiki: &Wiki, member: &Member) -> Result<(), AppError> {
+    wiki.take_page_write(&member.user.name)
+        .map_err(|wait| AppError {
+            message: "too many page changes; slow down".into(),
+            ..AppError::rate_limited(wait)
+        })
 }
 
 async fn delete_page(
@@ -285,7 +305,10 @@ async fn delete_page(
             "move or delete this page's child pages first",
         ));
     }
-    store.delete_page(page.id).await?;
+    if let Some(member) = &member {
+        page_write_budget(&wiki, member)?;
+    }
+    pages::delete(store, &wiki.chat, page.id).await?;
     wiki.epoch.refresh(store).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

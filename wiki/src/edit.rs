@@ -2,8 +2,8 @@
 //! creating and editing (`/edit/{path}`, also `GET /pages/{path}?edit` and
 //! `POST /pages/{path}`), moving (`/move/{path}`), deleting
 //! (`/delete/{path}`), adding a child page (`/new/{path}?name=`, a plain
-//! GET that leads to the child's create form), the revision history (`/history/{path}`) and the
-//! permissions (`/permissions/{path}`).
+//! GET that leads to the child's create form) and the permissions
+//! (`/permissions/{path}`). The revision history is [`crate::history`].
 //!
 //! Every form carries the session's CSRF token in a hidden `csrf` field and
 //! every POST refuses a missing or wrong one with 403 before looking at
@@ -35,7 +35,6 @@ pub fn routes() -> Router<Wiki> {
         .route("/move/{*path}", get(move_form).post(move_page))
         .route("/new/{*path}", get(new_child))
         .route("/delete/{*path}", get(delete_form).post(delete_page))
-        .route("/history/{*path}", get(history))
         .route(
             "/permissions/{*path}",
             get(permissions_form).post(save_permissions),
@@ -49,30 +48,54 @@ pub fn tool_url(tool: &str, path: &PagePath) -> String {
 }
 
 /// A request's caller and what they may do at `path`.
-struct Context {
-    session: Option<Session>,
-    path: PagePath,
-    target: Target,
+pub(crate) struct Context {
+    pub(crate) session: Option<Session>,
+    pub(crate) path: PagePath,
+    /// A page the caller may not read is not in here: `page` is `None` and
+    /// `access` what a missing page would give ([`acl::access_if_missing`]),
+    /// so every tool answers as for a missing page.
+    pub(crate) target: Target,
+    /// A page is there, hidden from the caller: it must never be written
+    /// as if it were missing.
+    pub(crate) hidden: bool,
 }
 
 /// Resolves the caller and the page, or refuses (404 for an invalid path).
-async fn context(wiki: &Wiki, headers: &HeaderMap, key: &PageKey) -> Result<Context, PageError> {
+pub(crate) async fn context(
+    wiki: &Wiki,
+    headers: &HeaderMap,
+    key: &PageKey,
+) -> Result<Context, PageError> {
     let session = wiki.session(headers).await;
     let Some(path) = key.path().cloned() else {
         return Err(PageError::not_found(session.as_ref(), "/"));
     };
     let member = session.as_ref().map(|s| s.member.clone());
-    let target = acl::target(wiki.store.as_ref(), member.as_ref(), &path).await?;
+    let store = wiki.store.as_ref();
+    let mut target = acl::target(store, member.as_ref(), &path).await?;
+    let hidden = target.page.is_some() && target.access < Access::Read;
+    if hidden {
+        target = Target {
+            page: None,
+            access: acl::access_if_missing(store, member.as_ref(), &path).await?,
+        };
+    }
     Ok(Context {
         session,
         path,
         target,
+        hidden,
     })
 }
 
 /// Checks that the caller may use a tool on an existing page needing
 /// `needed`; returns the page.
-fn require_page(ctx: &Context, here: &str, needed: Access, what: &str) -> Result<Page, PageError> {
+pub(crate) fn require_page(
+    ctx: &Context,
+    here: &str,
+    needed: Access,
+    what: &str,
+) -> Result<Page, PageError> {
     let session = ctx.session.as_ref();
     let Some(page) = ctx.target.page.clone() else {
         return Err(PageError::not_found(session, here));
@@ -220,8 +243,15 @@ pub async fn save_page(
     if ctx.target.access < Access::Read {
         return Err(PageError::not_found(Some(session), &here));
     }
-    if ctx.target.access < Access::Write {
-        return Err(PageError::forbidden(Some(session), &here, "edit this page"));
+    // A hidden page refuses like a missing one the caller may not create:
+    // the one thing a write cannot hide is that it did not happen.
+    let what = if ctx.target.page.is_some() {
+        "edit this page"
+    } else {
+        "create this page"
+    };
+    if ctx.target.access < Access::Write || ctx.hidden {
+        return Err(PageError::forbidden(Some(session), &here, what));
     }
     // Browsers send CRLF line ends from textareas; store what was typed.
     let markdown = form.markdown.replace("\r\n", "\n");
@@ -242,6 +272,8 @@ pub async fn save_page(
         ));
     }
     let author = &session.member.user.name;
+    wiki.take_page_write(author)
+        .map_err(|wait| PageError::rate_limited(Some(session), &here, wait))?;
     let title_arg = (!title.is_empty()).then_some(title.as_str());
     pages::put(wiki.store.as_ref(), &ctx.path, title_arg, &markdown, author).await?;
     Ok(Redirect::to(&ctx.path.url()).into_response())
@@ -366,15 +398,20 @@ async fn move_page(
         }
     };
     let member = &session.member;
+    wiki.take_page_write(&member.user.name)
+        .map_err(|wait| PageError::rate_limited(Some(&session), &here, wait))?;
     let destination = &to;
     let store = wiki.store.as_ref();
     let outcome = async {
         let there = acl::target(store, Some(member), destination).await?;
+        // A destination the caller may not read answers like a missing one
+        // they may not create, so a conflict does not reveal it.
+        let hidden = there.page.is_some() && there.access < Access::Read;
+        if hidden || (there.page.is_none() && there.access < Access::Write) {
+            return Ok(Err(format!("You may not create pages at {destination}.")));
+        }
         if there.page.is_some() {
             return Ok(Err(format!("A page already exists at {destination}.")));
-        }
-        if there.access < Access::Write {
-            return Ok(Err(format!("You may not create pages at {destination}.")));
         }
         if destination
             .as_str()
@@ -454,14 +491,16 @@ async fn delete_page(
 ) -> Result<Response, PageError> {
     let ctx = context(&wiki, &headers, &key).await?;
     let here = tool_url("delete", &ctx.path);
-    require_form_session(&ctx, &here, &form.csrf)?;
+    let session = require_form_session(&ctx, &here, &form.csrf)?;
     let page = require_page(&ctx, &here, Access::Write, "delete this page")?;
+    wiki.take_page_write(&session.member.user.name)
+        .map_err(|wait| PageError::rate_limited(Some(session), &here, wait))?;
     let store = wiki.store.as_ref();
     let outcome = async {
         if !store.children(page.id).await?.is_empty() {
             return Ok(false);
         }
-        store.delete_page(page.id).await?;
+        pages::delete(store, &wiki.chat, page.id).await?;
         anyhow::Ok(true)
     }
     .await?;
@@ -477,57 +516,6 @@ async fn delete_page(
     wiki.epoch.refresh(store).await;
     let back = page.path.parent().map(|p| p.url()).unwrap_or("/".into());
     Ok(Redirect::to(&back).into_response())
-}
-
-// ---- history ------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-struct HistoryQuery {
-    rev: Option<i64>,
-}
-
-async fn history(
-    State(wiki): State<Wiki>,
-    key: PageKey,
-    Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let ctx = context(&wiki, &headers, &key).await?;
-    let here = tool_url("history", &ctx.path);
-    let page = require_page(&ctx, &here, Access::Read, "see this page")?;
-    let id = page.id;
-    let store = wiki.store.as_ref();
-    let one = match query.rev {
-        Some(rev) => store.revision(id, rev).await?,
-        None => None,
-    };
-    let revisions = store.revisions(id).await?;
-    let heading = format!("History of {}", page.title);
-    let body = html! {
-        h1 { (heading) }
-        p { a href=(page.path.url()) { "Back to the page" } }
-        @if let Some(rev) = &one {
-            section.revision {
-                h2 { "Revision " (rev.id) ": " (rev.title) }
-                p { "By " (rev.author) " at " time datetime=(rev.created_at) { (rev.created_at) } }
-                pre.revision-markdown { (rev.markdown) }
-            }
-        }
-        table.history {
-            thead { tr { th { "When" } th { "Who" } th { "Title" } th { "Size" } } }
-            tbody {
-                @for rev in &revisions {
-                    tr {
-                        td { a href=(format!("{here}?rev={}", rev.id)) { time datetime=(rev.created_at) { (rev.created_at) } } }
-                        td { (rev.author) }
-                        td { (rev.title) }
-                        td { (rev.markdown.len()) " bytes" }
-                    }
-                }
-            }
-        }
-    };
-    Ok(layout(&heading, ctx.session.as_ref(), &here, body).into_response())
 }
 
 // ---- permissions --------------------------------------------------------

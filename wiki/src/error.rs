@@ -60,6 +60,8 @@ pub struct ErrorPage {
     pub here: String,
     pub title: &'static str,
     pub message: String,
+    /// For a 429: seconds until a retry may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl PageError {
@@ -77,7 +79,25 @@ impl PageError {
             here: here.to_owned(),
             title,
             message: message.into(),
+            retry_after: None,
         }))
+    }
+
+    /// 429: the caller used up a budget (page writes); `Retry-After` says
+    /// when to try again.
+    pub fn rate_limited(session: Option<&Session>, here: &str, wait: u64) -> PageError {
+        let wait = wait.max(1);
+        let mut error = PageError::page(
+            StatusCode::TOO_MANY_REQUESTS,
+            session,
+            here,
+            "Too many changes",
+            format!("You changed pages too often; try again in {wait} second(s)."),
+        );
+        if let PageError::Page(page) = &mut error {
+            page.retry_after = Some(wait);
+        }
+        error
     }
 
     /// 404: no such page, or one the caller may not see (the same answer,
@@ -133,13 +153,21 @@ impl From<anyhow::Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
-            PageError::Page(page) => error_page(
-                page.status,
-                page.session.as_ref(),
-                &page.here,
-                page.title,
-                &page.message,
-            ),
+            PageError::Page(page) => {
+                let mut response = error_page(
+                    page.status,
+                    page.session.as_ref(),
+                    &page.here,
+                    page.title,
+                    &page.message,
+                );
+                if let Some(wait) = page.retry_after {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, wait.into());
+                }
+                response
+            }
             PageError::Redirect(to) => Redirect::to(&to).into_response(),
             PageError::Internal(err) => internal_error(err),
         }

@@ -186,7 +186,15 @@ impl Host for WikiHost {
         if path == parent.path {
             anyhow::bail!("a child page needs at least one path segment");
         }
-        let written = pages::put(
+        if child.markdown.len() > pages::MAX_MARKDOWN_BYTES {
+            anyhow::bail!(
+                "{path} would hold {} bytes; pages hold at most {}",
+                child.markdown.len(),
+                pages::MAX_MARKDOWN_BYTES
+            );
+        }
+        // Transcripts are rebuilt from the chat's store: one revision each.
+        let written = pages::put_keeping_latest(
             self.store.as_ref(),
             &path,
             Some(&child.title),
@@ -232,6 +240,10 @@ impl Host for WikiHost {
 
     fn acl_epoch(&self) -> u64 {
         self.epoch.get()
+    }
+
+    fn max_page_bytes(&self) -> usize {
+        pages::MAX_MARKDOWN_BYTES
     }
 
     fn sign_in_url(&self, return_to: &str) -> String {

@@ -133,6 +133,7 @@ pub async fn import_dir(
                 path: entry.path.clone(),
                 title: (!entry.title.is_empty()).then(|| entry.title.clone()),
                 markdown: text.replace("\r\n", "\n"),
+                keep: crate::store::Keep::All,
             })
             .collect();
         let first = loaded

@@ -31,7 +31,8 @@
 //! - [`web`]: `app`, all routes (the wiki's merged with the plugin's).
 //! - [`views`]: page views (`/`, `/pages/{path}`).
 //! - [`edit`]: no-JavaScript forms to create, edit, move and delete pages,
-//!   the revision history and the permissions form.
+//!   and the permissions form.
+//! - [`history`]: a page's revision history, paged.
 //! - [`api`]: JSON pages and permissions (`/api/pages/{path}`).
 //! - [`search`]: full-text search, permission-filtered (`/search`,
 //!   `/api/search`).
@@ -84,6 +85,7 @@ pub mod edge;
 pub mod edit;
 pub mod error;
 pub mod hasher;
+pub mod history;
 pub mod host;
 pub mod import;
 pub mod install;

@@ -161,6 +161,18 @@ pub struct Revision {
     pub created_at: String,
 }
 
+/// A revision as a history listing shows it: everything but the body, whose
+/// size stands in for it (a listing never loads every body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionInfo {
+    pub id: i64,
+    pub title: String,
+    pub author: String,
+    pub created_at: String,
+    /// The markdown's length in bytes.
+    pub bytes: i64,
+}
+
 // ---- accounts ---------------------------------------------------------------
 
 /// A stored account (without its password hash).

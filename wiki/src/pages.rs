@@ -15,8 +15,12 @@
 //! ancestor chain), so both bump the ACL epoch.
 
 pub use crate::model::{Page, PagePath, Revision, Written};
-use crate::store::{PageWrite, Store};
+use crate::store::{Keep, PageWrite, Store};
 use anyhow::{bail, Context as _};
+
+/// Largest markdown body a page may have, written by a person or by the
+/// chat (transcripts split a bigger day into parts to fit).
+pub const MAX_MARKDOWN_BYTES: usize = 1024 * 1024;
 
 /// The path of the page every install starts with.
 pub const WELCOME: &str = "Welcome";
@@ -38,7 +42,7 @@ pub fn segment_from(title: &str) -> String {
 
 /// Creates or updates the page at `path`, creating missing ancestors empty.
 /// `title` defaults to the current title, or the last path segment for a new
-/// page. One transaction.
+/// page. One transaction. Every revision is kept.
 pub async fn put(
     store: &dyn Store,
     path: &PagePath,
@@ -46,16 +50,87 @@ pub async fn put(
     markdown: &str,
     author: &str,
 ) -> anyhow::Result<Written> {
+    write(store, path, title, markdown, author, Keep::All).await
+}
+
+/// [`put`] for a page the chat writes (a transcript): only the revision
+/// this write records is kept (see [`Keep::Latest`] for why).
+pub async fn put_keeping_latest(
+    store: &dyn Store,
+    path: &PagePath,
+    title: Option<&str>,
+    markdown: &str,
+    author: &str,
+) -> anyhow::Result<Written> {
+    write(store, path, title, markdown, author, Keep::Latest).await
+}
+
+async fn write(
+    store: &dyn Store,
+    path: &PagePath,
+    title: Option<&str>,
+    markdown: &str,
+    author: &str,
+    keep: Keep,
+) -> anyhow::Result<Written> {
     let write = PageWrite {
         path: path.clone(),
         title: title.map(str::to_owned),
         markdown: markdown.to_owned(),
+        keep,
     };
     store
         .put_pages(vec![write], author)
         .await?
         .pop()
         .context("the store wrote no page")
+}
+
+/// Deletes a page without children, then what the chat kept for it (its
+/// rooms, messages, files: [`plugin::PageEvent::Deleted`]). The page goes
+/// first, so no request can open a room on it afterwards; its id is never
+/// given to another page, so a failure in between leaves nothing that a
+/// later page could inherit.
+pub async fn delete(
+    store: &dyn Store,
+    chat: &plugin::AppState,
+    page_id: i64,
+) -> anyhow::Result<()> {
+    store.delete_page(page_id).await?;
+    chat.page_event(plugin::PageEvent::Deleted(protocol::PageId::new(
+        page_id.to_string(),
+    )))
+    .await
+    .context("removing a deleted page's chat rooms")?;
+    Ok(())
+}
+
+/// Removes the chat rooms of pages that no longer exist, and returns how
+/// many went: pages deleted before deleting a page reached the chat (older
+/// versions; such a room would otherwise reattach to a new page given the
+/// same id, which an upgraded database's id counter cannot rule out), or
+/// whose chat removal failed half-way. `serve` runs it once before serving.
+/// Rooms of page ids that cannot be this wiki's are left alone.
+pub async fn remove_orphaned_rooms(
+    store: &dyn Store,
+    rooms: &dyn plugin::StoreMaintenance,
+    chat: &plugin::AppState,
+) -> anyhow::Result<usize> {
+    let mut checked = std::collections::HashSet::new();
+    let mut removed = 0;
+    for room in rooms.rooms().await? {
+        if !checked.insert(room.page.clone()) {
+            continue;
+        }
+        let Ok(id) = room.page.as_str().parse::<i64>() else {
+            continue;
+        };
+        if store.page_by_id(id).await?.is_none() {
+            let event = plugin::PageEvent::Deleted(room.page);
+            removed += chat.page_event(event).await?.rooms.len();
+        }
+    }
+    Ok(removed)
 }
 
 /// The page's ancestors, root first (the page itself excluded).

@@ -55,7 +55,20 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!("created the Welcome page");
     }
     let (store, bus) = chat_backends(&install, &options.backends).await?;
-    let parts = web::app_with_edge(wiki_store, store, bus, chat_config(&install), edge)?;
+    let parts = web::app_with_edge(wiki_store, store.clone(), bus, chat_config(&install), edge)?;
+    let orphaned = crate::pages::remove_orphaned_rooms(
+        parts.wiki.store.as_ref(),
+        store.as_ref(),
+        &parts.plugin,
+    )
+    .await
+    .context("removing the chat rooms of deleted pages")?;
+    if orphaned > 0 {
+        tracing::info!(
+            rooms = orphaned,
+            "removed the chat rooms of pages deleted earlier"
+        );
+    }
     let background = plugin::start_background(&parts.plugin);
     tokio::spawn(crate::hasher::warm());
 

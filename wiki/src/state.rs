@@ -8,6 +8,8 @@ use crate::sessions::{Session, Sessions};
 use crate::store::Store;
 use crate::throttle::LoginThrottle;
 use axum::http::HeaderMap;
+use plugin::limit::RateLimiter;
+use protocol::UserId;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -37,6 +39,11 @@ pub struct Shared {
     /// Who a request's token belongs to, cached per epoch (shared with the
     /// chat plugin's [`WikiHost`](crate::host::WikiHost)).
     pub sessions: Sessions,
+    /// The chat plugin beside the wiki, told when a page is deleted.
+    pub chat: plugin::AppState,
+    /// Per-user budget for page writes (save, create, move, delete): every
+    /// write stores a revision, so an unlimited editor could fill the disk.
+    pub page_writes: RateLimiter,
 }
 
 impl std::ops::Deref for Wiki {
@@ -53,7 +60,9 @@ impl Wiki {
         epoch: acl::Epoch,
         sessions: Sessions,
         edge: Arc<Edge>,
+        chat: plugin::AppState,
     ) -> Wiki {
+        let page_writes = RateLimiter::for_rate(chat.config.page_write_limit);
         Wiki(Arc::new(Shared {
             store,
             throttle: LoginThrottle::new(),
@@ -63,7 +72,14 @@ impl Wiki {
             epoch,
             sessions,
             edge,
+            chat,
+            page_writes,
         }))
+    }
+
+    /// Takes one page write from `user`'s budget; `Err(seconds)` to wait.
+    pub fn take_page_write(&self, user: &str) -> Result<(), u64> {
+        self.page_writes.check(&UserId::new(user))
     }
 
     /// The client's address: the TCP peer (`None` for in-process requests,

@@ -1,7 +1,8 @@
 //! Page views: `GET /` (the Welcome page) and `GET /pages/{path}`.
 //!
 //! A page is shown only to callers with at least read access; everyone else
-//! gets the same 404 a missing page gives, so its existence does not leak.
+//! gets the same 404 a missing page gives, "Create this page" link included,
+//! so its existence does not leak.
 //! `GET /pages/{path}?edit` and `POST /pages/{path}` are the edit form and
 //! its submission ([`crate::edit`]).
 
@@ -91,7 +92,10 @@ async fn show(
         };
         let access = acl::access(store, member, page.id).await?;
         if access < Access::Read {
-            return Ok(Err(false));
+            // As if missing: the same "Create this page" a missing page at
+            // this path would offer (the edit form then refuses the write).
+            let creatable = acl::access_if_missing(store, member, path).await? >= Access::Write;
+            return Ok(Err(creatable));
         }
         let mut ancestors = Vec::new();
         for ancestor in pages::ancestors(store, &page).await? {

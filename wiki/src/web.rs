@@ -62,12 +62,20 @@ pub fn app_with_edge(
         registry: Registry::from_manifest(&manifest),
         plugin: plugin_routes.clone(),
     };
-    let wiki = Wiki::new(store, expander, epoch, sessions, Arc::clone(&edge));
+    let wiki = Wiki::new(
+        store,
+        expander,
+        epoch,
+        sessions,
+        Arc::clone(&edge),
+        plugin.clone(),
+    );
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::views::routes())
         .merge(crate::login::routes())
         .merge(crate::edit::routes())
+        .merge(crate::history::routes())
         .merge(crate::api::routes())
         .merge(crate::search::routes())
         .merge(crate::admin::routes())

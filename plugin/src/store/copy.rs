@@ -94,6 +94,7 @@ pub static TABLES: [Table; 6] = [
             Column::new("day", Date),
             Column::new("path", Text),
             Column::new("url", Text),
+            Column::new("parts", Int),
         ],
         order: "room_id, day",
     },

@@ -150,6 +150,16 @@ pub struct Revision {
     pub replaced_at: DateTime<Utc>,
 }
 
+/// What [`Store::remove_page`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemovedPage {
+    /// The page's rooms, now gone with everything they held.
+    pub rooms: Vec<RoomId>,
+    /// Hashes of the blobs that only the removed files referred to: no file
+    /// row names them any more, so their bytes may be deleted.
+    pub unreferenced_blobs: Vec<String>,
+}
+
 /// Which of a room's messages [`Store::messages`] reads. Seq bounds are
 /// exclusive; time bounds are the messages' `created_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +286,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// The room's published transcripts, newest day first.
     async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>>;
+
+    /// Records that `room`'s transcript of `day` (already recorded with
+    /// [`Store::set_transcript`]) now takes `parts` pages, and returns how
+    /// many it took before (1 for a day never split), so the publisher can
+    /// empty parts a shrunken day no longer uses.
+    async fn swap_transcript_parts(
+        &self,
+        room: &RoomId,
+        day: chrono::NaiveDate,
+        parts: u32,
+    ) -> anyhow::Result<u32>;
+
+    /// The host deleted `page`: removes its rooms and everything they hold
+    /// (messages, their edit history, read marks, file rows, transcript
+    /// records), in one transaction. Seed 000: a buffer is cleared when it
+    /// is deleted. Idempotent: a page without rooms removes nothing.
+    async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage>;
 }
 
 /// What only maintenance commands (`backchannel chat prune`, transcript

@@ -21,6 +21,8 @@ use protocol::{PageId, RoomId, TranscriptRef, UserId};
 use std::future::Future;
 use std::sync::Arc;
 
+mod pages;
+
 /// Two handles on one database: two nodes on PostgreSQL, one store on SQLite.
 pub(super) struct Nodes {
     pub(super) a: Arc<dyn StoreMaintenance>,

@@ -180,6 +180,14 @@ pub async fn sqlite_to_postgres(
             }
         );
     }
+    // The highest page id SQLite ever gave (AUTOINCREMENT remembers it
+    // past deletions): PostgreSQL must not give a deleted page's id again
+    // either, or a new page could find that page's chat rooms.
+    let highest_page: i64 = conn.query_row(
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'pages'), 0)",
+        [],
+        |row| row.get(0),
+    )?;
     let mut tx = target.pool().begin().await?;
     refuse_unless_empty(&mut tx).await?;
 
@@ -189,6 +197,14 @@ pub async fn sqlite_to_postgres(
     for table in IDENTITIES {
         continue_ids(&mut tx, table).await?;
     }
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('pages', 'id'), $1 + 1, false)
+         WHERE $1 + 1 > (SELECT COALESCE(max(id), 0) + 1 FROM pages)",
+    )
+    .bind(highest_page)
+    .execute(&mut *tx)
+    .await
+    .context("moving the page id sequence past deleted pages")?;
     tx.commit().await.context("committing the copy")?;
     Ok(copied)
 }
@@ -283,6 +299,11 @@ mod tests {
         pages::set_time_zone(s, archive.id, "Europe/Berlin")
             .await
             .unwrap();
+        // The newest page, deleted: its id must not come back in PostgreSQL.
+        let gone = pages::put(s, &path("Gone"), None, "", "admin")
+            .await
+            .unwrap();
+        s.delete_page(gone.id).await.unwrap();
 
         let pg = PostgresStore::connect_with_schema(url, schema)
             .await
@@ -328,8 +349,8 @@ mod tests {
             let after = p.page_by_path(&path(at)).await.unwrap().unwrap();
             assert_eq!(before, after, "{at}");
             assert_eq!(
-                s.revisions(before.id).await.unwrap(),
-                p.revisions(after.id).await.unwrap()
+                s.revisions(before.id, None, 100).await.unwrap(),
+                p.revisions(after.id, None, 100).await.unwrap()
             );
             assert_eq!(
                 s.children(before.id).await.unwrap(),
@@ -374,6 +395,7 @@ mod tests {
             .await
             .unwrap();
         assert!(written.created);
+        assert!(written.id > gone.id, "a deleted page's id is not reused");
         let year = p
             .page_by_path(&path("Archive/2026"))
             .await
@@ -381,7 +403,7 @@ mod tests {
             .unwrap();
         let later = p.page_by_id(written.id).await.unwrap().unwrap();
         assert_eq!(later.parent_id, Some(year.id));
-        assert_eq!(p.revisions(written.id).await.unwrap().len(), 1);
+        assert_eq!(p.revisions(written.id, None, 100).await.unwrap().len(), 1);
 
         undo(&pg).await.unwrap();
         ensure_empty(&pg).await.unwrap();

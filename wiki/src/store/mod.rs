@@ -27,7 +27,7 @@ pub mod sqlite;
 mod suite;
 
 use crate::model::{
-    AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+    AccessMap, Member, Page, PagePath, Permissions, Revision, RevisionInfo, Rules, User, Written,
 };
 use crate::query::Term;
 use async_trait::async_trait;
@@ -98,6 +98,20 @@ pub struct PageWrite {
     /// segment for a new page.
     pub title: Option<String>,
     pub markdown: String,
+    /// Which revisions the page keeps after this write.
+    pub keep: Keep,
+}
+
+/// How much history a page write leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every revision: pages people write.
+    All,
+    /// Only the one this write records: pages the chat writes
+    /// (transcripts), which are rebuilt from the chat's own store and so
+    /// need no history of their own; keeping one copy bounds their storage
+    /// and takes deleted or edited-out messages out of the page history.
+    Latest,
 }
 
 /// A search hit before escaping: the snippet carries
@@ -176,8 +190,14 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or updates pages, creating missing ancestors empty, all in
     /// one transaction (see [`crate::pages::put`] for the rules).
     async fn put_pages(&self, pages: Vec<PageWrite>, author: &str) -> anyhow::Result<Vec<Written>>;
-    /// A page's revisions, newest first.
-    async fn revisions(&self, page_id: i64) -> anyhow::Result<Vec<Revision>>;
+    /// Up to `limit` of a page's revisions with ids below `before` (all
+    /// when `None`), newest first, without their bodies.
+    async fn revisions(
+        &self,
+        page_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<RevisionInfo>>;
     async fn revision(&self, page_id: i64, id: i64) -> anyhow::Result<Option<Revision>>;
     /// Deletes a page without children; fails if it has any.
     async fn delete_page(&self, page_id: i64) -> anyhow::Result<()>;
@@ -318,8 +338,13 @@ macro_rules! store_by_concern {
                 pages::put_pages(self, pages, author).await
             }
 
-            async fn revisions(&self, page_id: i64) -> anyhow::Result<Vec<Revision>> {
-                pages::revisions(self, page_id).await
+            async fn revisions(
+                &self,
+                page_id: i64,
+                before: Option<i64>,
+                limit: usize,
+            ) -> anyhow::Result<Vec<RevisionInfo>> {
+                pages::revisions(self, page_id, before, limit).await
             }
 
             async fn revision(&self, page_id: i64, id: i64) -> anyhow::Result<Option<Revision>> {

@@ -22,6 +22,8 @@ use plugin::Access;
 use std::future::Future;
 use std::sync::Arc;
 
+mod ids;
+
 async fn on_sqlite<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn Store>, Reopen) -> Fut) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wiki.db");
@@ -141,15 +143,15 @@ async fn put_creates_ancestors_and_records_only_changes(store: Arc<dyn Store>, _
         .await
         .unwrap();
     assert!(!again.changed);
-    assert_eq!(store.revisions(leaf.id).await.unwrap().len(), 1);
+    assert_eq!(store.revisions(leaf.id, None, 10).await.unwrap().len(), 1);
     let edit = pages::put(store, &path("A/B/C"), Some("  "), "hello again", "bob")
         .await
         .unwrap();
     assert!(edit.changed && !edit.created);
-    let history = store.revisions(leaf.id).await.unwrap();
+    let history = store.revisions(leaf.id, None, 10).await.unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].author, "bob");
-    assert_eq!(history[0].markdown, "hello again");
+    assert_eq!(history[0].bytes, "hello again".len() as i64);
     assert_eq!(
         history[0].title, "Leaf",
         "a blank title keeps the current one"
@@ -201,11 +203,13 @@ async fn put_creates_ancestors_and_records_only_changes(store: Arc<dyn Store>, _
             path: path("Batch/One"),
             title: None,
             markdown: "one".into(),
+            keep: super::Keep::All,
         },
         super::PageWrite {
             path: path("Batch/One"),
             title: None,
             markdown: "one, again".into(),
+            keep: super::Keep::All,
         },
     ];
     let written = store.put_pages(batch, "import").await.unwrap();

@@ -4,6 +4,8 @@
 // Test scaffolding: a failure here should panic the test that called it.
 #![allow(clippy::unwrap_used)]
 
+pub mod http;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;

@@ -48,6 +48,7 @@
 //! - `schema`: the migrations (run, and schemas made, by [`infra::postgres`]).
 //! - `rows`: row mapping and the message lock edits and deletes take.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
+//! - `removal`: a deleted host page's rooms removed with all they hold.
 
 /// The database's clock (one clock for every node), at the millisecond
 /// precision SQLite stores, so both stores hand out identical timestamps.
@@ -73,6 +74,7 @@ macro_rules! room_columns {
 }
 
 mod queries;
+mod removal;
 mod rows;
 mod schema;
 

@@ -7,8 +7,8 @@ use super::rows::{
 };
 use super::PostgresStore;
 use crate::store::{
-    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
-    StoreMaintenance, StoredFile, UploadUsage,
+    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
+    Store, StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;
@@ -499,6 +499,19 @@ impl Store for PostgresStore {
             .into_iter()
             .map(|(date, path, url)| TranscriptRef { date, path, url })
             .collect())
+    }
+
+    async fn swap_transcript_parts(
+        &self,
+        room: &RoomId,
+        day: NaiveDate,
+        parts: u32,
+    ) -> anyhow::Result<u32> {
+        super::removal::swap_transcript_parts(self, room, day, parts).await
+    }
+
+    async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {
+        super::removal::remove_page(self, page).await
     }
 }
 

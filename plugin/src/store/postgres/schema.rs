@@ -88,4 +88,11 @@ CREATE TABLE files (
 CREATE INDEX files_by_room ON files (room_id, seq);
 "#,
     ),
+    (
+        4,
+        "transcript parts",
+        r#"
+ALTER TABLE transcripts ADD COLUMN parts INTEGER NOT NULL DEFAULT 1;
+"#,
+    ),
 ];

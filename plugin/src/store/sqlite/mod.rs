@@ -30,8 +30,10 @@
 //! - `writer`: the writer thread and its group commit.
 //! - `rows`: column lists, row mapping and the lookups queries share.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
+//! - `removal`: a deleted host page's rooms removed with all they hold.
 
 mod queries;
+mod removal;
 mod rows;
 mod schema;
 mod writer;

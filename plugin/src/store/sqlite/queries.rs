@@ -9,8 +9,8 @@ use super::rows::{
 use super::writer::committed;
 use super::SqliteStore;
 use crate::store::{
-    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, Revision, Room, Store,
-    StoreMaintenance, StoredFile, UploadUsage,
+    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
+    Store, StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -549,6 +549,23 @@ impl Store for SqliteStore {
             Ok(refs)
         })
         .await
+    }
+
+    async fn swap_transcript_parts(
+        &self,
+        room: &RoomId,
+        day: NaiveDate,
+        parts: u32,
+    ) -> anyhow::Result<u32> {
+        let (room, day) = (room.0.clone(), day.to_string());
+        self.write(move |conn| super::removal::swap_transcript_parts(conn, &room, &day, parts))
+            .await
+    }
+
+    async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {
+        let page = page.0.clone();
+        self.write(move |conn| super::removal::remove_page(conn, &page))
+            .await
     }
 }
 

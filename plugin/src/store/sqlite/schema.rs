@@ -79,4 +79,9 @@ CREATE TABLE transcripts (
     r#"
 DROP INDEX IF EXISTS messages_created;
 "#,
+    // A day bigger than the host's page limit is published as several
+    // pages; how many is remembered so a day that shrinks empties the rest.
+    r#"
+ALTER TABLE transcripts ADD COLUMN parts INTEGER NOT NULL DEFAULT 1;
+"#,
 ];

@@ -41,9 +41,10 @@ mod pages;
 mod search;
 mod users;
 
-use super::{NewSession, NewUser, PageWrite, RawHit, Store, StoredSession};
+use super::{Keep, NewSession, NewUser, PageWrite, RawHit, Store, StoredSession};
 use crate::model::{
-    self, AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+    self, AccessMap, Member, Page, PagePath, Permissions, Revision, RevisionInfo, Rules, User,
+    Written,
 };
 use crate::query::{self, Term};
 use anyhow::{bail, Context as _};
@@ -252,6 +253,18 @@ fn revision_from(row: RevisionRow) -> Revision {
         markdown: row.2,
         author: row.3,
         created_at: row.4,
+    }
+}
+
+type RevisionInfoRow = (i64, String, String, String, i32);
+
+fn revision_info_from(row: RevisionInfoRow) -> RevisionInfo {
+    RevisionInfo {
+        id: row.0,
+        title: row.1,
+        author: row.2,
+        created_at: row.3,
+        bytes: i64::from(row.4),
     }
 }
 

@@ -134,7 +134,16 @@ async fn put(conn: &mut PgConnection, write: &PageWrite, author: &str) -> anyhow
         .bind(page.id)
         .execute(&mut *conn)
         .await?;
-        record_revision(conn, page.id, title, &write.markdown, author).await?;
+        record_revision(&mut *conn, page.id, title, &write.markdown, author).await?;
+        if write.keep == Keep::Latest {
+            sqlx::query(
+                "DELETE FROM page_revisions WHERE page_id = $1
+                 AND id < (SELECT max(id) FROM page_revisions WHERE page_id = $1)",
+            )
+            .bind(page.id)
+            .execute(&mut *conn)
+            .await?;
+        }
         return Ok(Written {
             id: page.id,
             created: false,
@@ -208,15 +217,19 @@ pub(super) async fn put_pages(
 pub(super) async fn revisions(
     store: &PostgresStore,
     page_id: i64,
-) -> anyhow::Result<Vec<Revision>> {
-    let rows: Vec<RevisionRow> = sqlx::query_as(
-        "SELECT id, title, markdown, author, created_at FROM page_revisions
-         WHERE page_id = $1 ORDER BY id DESC",
+    before: Option<i64>,
+    limit: usize,
+) -> anyhow::Result<Vec<RevisionInfo>> {
+    let rows: Vec<RevisionInfoRow> = sqlx::query_as(
+        "SELECT id, title, author, created_at, octet_length(markdown) FROM page_revisions
+         WHERE page_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(page_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(&store.pool)
     .await?;
-    Ok(rows.into_iter().map(revision_from).collect())
+    Ok(rows.into_iter().map(revision_info_from).collect())
 }
 
 pub(super) async fn revision(

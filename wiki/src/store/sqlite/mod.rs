@@ -18,11 +18,14 @@
 mod access;
 mod pages;
 mod search;
+#[cfg(test)]
+mod tests;
 mod users;
 
-use super::{NewSession, NewUser, PageWrite, RawHit, StoredSession};
+use super::{Keep, NewSession, NewUser, PageWrite, RawHit, StoredSession};
 use crate::model::{
-    self, AccessMap, Member, Page, PagePath, Permissions, Revision, Rules, User, Written,
+    self, AccessMap, Member, Page, PagePath, Permissions, Revision, RevisionInfo, Rules, User,
+    Written,
 };
 use crate::query::{self, Term};
 use anyhow::{bail, Context as _};
@@ -55,6 +58,11 @@ impl SqliteStore {
     /// up to date. Blocking.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         let mut conn = connect(path)?;
+        // Rebuilding a table (the AUTOINCREMENT step) must not cascade into
+        // the tables that reference it, and `foreign_keys` cannot change
+        // inside a migration's transaction: off around them, checked, then
+        // on again.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         infra::sqlite::migrate(&mut conn, "wiki", &MIGRATIONS[..HASHED_TOKENS])
             .with_context(|| format!("migrating {}", path.display()))?;
         if infra::sqlite::version(&conn)? == HASHED_TOKENS {
@@ -63,6 +71,13 @@ impl SqliteStore {
         }
         infra::sqlite::migrate(&mut conn, "wiki", MIGRATIONS)
             .with_context(|| format!("migrating {}", path.display()))?;
+        let dangling: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+            .optional()?;
+        if let Some(table) = dangling {
+            bail!("{} has rows in {table} pointing nowhere", path.display());
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(SqliteStore(Arc::new(Shared {
             path: path.to_owned(),
             idle: Mutex::new(vec![conn]),
@@ -211,6 +226,47 @@ DROP INDEX pages_parent;
 "#,
     // Applied by `hash_stored_tokens` in Rust (SQLite has no SHA-256).
     "-- session tokens stored as their SHA-256",
+    r#"
+-- Page ids are never reused (AUTOINCREMENT): the chat keys rooms by page
+-- id, and a new page taking a deleted page's id must not find its rooms.
+-- SQLite cannot add AUTOINCREMENT to a table, so `pages` is rebuilt with
+-- the same rows and ids (foreign keys are off around this migration, see
+-- `SqliteStore::open`); the rename keeps the references of page_revisions,
+-- page_grants and parent_id pointing at `pages`, and carries the id
+-- counter (seeded by the copy with the highest id) along. The FTS index
+-- keys rows by the same ids, so it stays as it is; its triggers went with
+-- the old table and are made again.
+CREATE TABLE pages_rebuilt (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    parent_id  INTEGER REFERENCES pages(id),
+    path       TEXT NOT NULL UNIQUE,
+    title      TEXT NOT NULL,
+    markdown   TEXT NOT NULL DEFAULT '',
+    time_zone  TEXT NOT NULL DEFAULT 'UTC',
+    inherit    INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO pages_rebuilt (id, parent_id, path, title, markdown, time_zone, inherit,
+                           updated_at, updated_by)
+    SELECT id, parent_id, path, title, markdown, time_zone, inherit, updated_at, updated_by
+    FROM pages ORDER BY id;
+DROP TABLE pages;
+ALTER TABLE pages_rebuilt RENAME TO pages;
+CREATE INDEX pages_tree ON pages(parent_id, inherit);
+CREATE TRIGGER pages_fts_insert AFTER INSERT ON pages BEGIN
+    INSERT INTO pages_fts(rowid, title, markdown) VALUES (new.id, new.title, new.markdown);
+END;
+CREATE TRIGGER pages_fts_delete AFTER DELETE ON pages BEGIN
+    INSERT INTO pages_fts(pages_fts, rowid, title, markdown)
+        VALUES ('delete', old.id, old.title, old.markdown);
+END;
+CREATE TRIGGER pages_fts_update AFTER UPDATE OF title, markdown ON pages BEGIN
+    INSERT INTO pages_fts(pages_fts, rowid, title, markdown)
+        VALUES ('delete', old.id, old.title, old.markdown);
+    INSERT INTO pages_fts(rowid, title, markdown) VALUES (new.id, new.title, new.markdown);
+END;
+"#,
 ];
 
 /// The index in [`MIGRATIONS`] of the step from which `sessions.token`
@@ -270,6 +326,16 @@ fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
         inherit: row.get(6)?,
         updated_at: row.get(7)?,
         updated_by: row.get(8)?,
+    })
+}
+
+fn revision_info_from_row(row: &Row<'_>) -> rusqlite::Result<RevisionInfo> {
+    Ok(RevisionInfo {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        author: row.get(2)?,
+        created_at: row.get(3)?,
+        bytes: row.get(4)?,
     })
 }
 

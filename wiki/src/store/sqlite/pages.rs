@@ -40,6 +40,13 @@ fn put(conn: &Connection, write: &PageWrite, author: &str) -> anyhow::Result<Wri
             params![title, write.markdown, crate::store::now(), author, page.id],
         )?;
         record_revision(conn, page.id, title, &write.markdown, author)?;
+        if write.keep == Keep::Latest {
+            conn.execute(
+                "DELETE FROM page_revisions WHERE page_id = ?1
+                 AND id < (SELECT MAX(id) FROM page_revisions WHERE page_id = ?1)",
+                [page.id],
+            )?;
+        }
         return Ok(Written {
             id: page.id,
             created: false,
@@ -183,15 +190,24 @@ pub(super) async fn put_pages(
         .await
 }
 
-pub(super) async fn revisions(store: &SqliteStore, page_id: i64) -> anyhow::Result<Vec<Revision>> {
+pub(super) async fn revisions(
+    store: &SqliteStore,
+    page_id: i64,
+    before: Option<i64>,
+    limit: usize,
+) -> anyhow::Result<Vec<RevisionInfo>> {
+    let before = before.unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     store
         .call(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT id, title, markdown, author, created_at FROM page_revisions
-             WHERE page_id = ?1 ORDER BY id DESC",
+            // The byte length of a blob cast reads no more than the one row.
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, title, author, created_at, length(CAST(markdown AS BLOB))
+                 FROM page_revisions WHERE page_id = ?1 AND id < ?2
+                 ORDER BY id DESC LIMIT ?3",
             )?;
             let revisions = stmt
-                .query_map([page_id], revision_from_row)?
+                .query_map(params![page_id, before, limit], revision_info_from_row)?
                 .collect::<Result<_, _>>()?;
             Ok(revisions)
         })

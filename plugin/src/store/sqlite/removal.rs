@@ -1,0 +1,77 @@
+//! Removing a deleted host page's rooms ([`Store::remove_page`]) on SQLite:
+//! one write job on the writer thread, so it commits or fails as a whole.
+//! Also the other page-shaped bookkeeping: how many pages a transcript day
+//! takes.
+//!
+//! [`Store::remove_page`]: crate::store::Store::remove_page
+
+use crate::store::RemovedPage;
+use protocol::RoomId;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Every table holding a room's rows, children before parents (the foreign
+/// keys point from the later ones to `rooms`, from `files` and
+/// `message_revisions` to `messages`).
+const ROOM_TABLES: [&str; 5] = [
+    "files",
+    "message_revisions",
+    "members",
+    "transcripts",
+    "messages",
+];
+
+/// See [`Store::swap_transcript_parts`](crate::store::Store::swap_transcript_parts).
+pub(super) fn swap_transcript_parts(
+    conn: &Connection,
+    room: &str,
+    day: &str,
+    parts: u32,
+) -> anyhow::Result<u32> {
+    let before: Option<i64> = conn
+        .query_row(
+            "SELECT parts FROM transcripts WHERE room_id = ?1 AND day = ?2",
+            params![room, day],
+            |row| row.get(0),
+        )
+        .optional()?;
+    conn.execute(
+        "UPDATE transcripts SET parts = ?3 WHERE room_id = ?1 AND day = ?2",
+        params![room, day, parts],
+    )?;
+    Ok(before.map_or(1, |p| u32::try_from(p).unwrap_or(1)))
+}
+
+/// Deletes the rooms of `page` inside the writer's transaction.
+pub(super) fn remove_page(conn: &Connection, page: &str) -> anyhow::Result<RemovedPage> {
+    let rooms: Vec<String> = conn
+        .prepare("SELECT id FROM rooms WHERE page_id = ?1 ORDER BY id")?
+        .query_map([page], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut blobs: Vec<String> = Vec::new();
+    for room in &rooms {
+        let mut hashes = conn.prepare("SELECT DISTINCT sha256 FROM files WHERE room_id = ?1")?;
+        for hash in hashes.query_map([room], |row| row.get::<_, String>(0))? {
+            blobs.push(hash?);
+        }
+        for table in ROOM_TABLES {
+            conn.execute(&format!("DELETE FROM {table} WHERE room_id = ?1"), [room])?;
+        }
+        conn.execute("DELETE FROM rooms WHERE id = ?1", [room])?;
+    }
+    blobs.sort();
+    blobs.dedup();
+    // Blobs are shared by content: the same bytes uploaded in another room
+    // stay as long as a file row there names them.
+    let mut still_used = conn.prepare("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)")?;
+    let mut unreferenced_blobs = Vec::with_capacity(blobs.len());
+    for hash in blobs {
+        let used: bool = still_used.query_row(params![hash], |row| row.get(0))?;
+        if !used {
+            unreferenced_blobs.push(hash);
+        }
+    }
+    Ok(RemovedPage {
+        rooms: rooms.into_iter().map(RoomId).collect(),
+        unreferenced_blobs,
+    })
+}
