@@ -77,6 +77,23 @@ async fn release_one(state: &AppState, sha256: &str, posted: SystemTime) -> anyh
     Ok(())
 }
 
+/// After a page's rooms were removed: removes each of `blobs` that nothing
+/// references any more, under the gate, so an upload of the same bytes
+/// racing in another room keeps them (it holds the gate shared from
+/// keeping to committing, and is seen by the reference check).
+pub async fn remove_unreferenced(state: &AppState, blobs: &[String]) -> anyhow::Result<()> {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let _gate = state.blob_gate.write().await;
+    for sha256 in blobs {
+        if !state.store.blob_in_use(sha256).await? {
+            state.blobs.remove(sha256).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes every blob that no undeleted message's file references and that
 /// was not stored within `grace`.
 pub async fn collect(

@@ -3,7 +3,9 @@
 //! A deleted page takes its chat with it (seed 000: a buffer is cleared when
 //! it is deleted): the store removes the page's rooms and all they hold in
 //! one transaction ([`Store::remove_page`]), then the bytes of files no
-//! other room shares are deleted, and the rooms are forgotten from the
+//! other room shares are deleted (under the collector's gate, so a racing
+//! upload of the same bytes keeps them: [`crate::collector`]), and the
+//! rooms are forgotten from the
 //! in-memory room-to-page map. Open streams stop by themselves: deleting a
 //! page moves the host's ACL epoch, and a deleted page grants no access.
 //!
@@ -33,9 +35,7 @@ impl AppState {
                 for room in &removed.rooms {
                     self.room_pages.forget(room);
                 }
-                for blob in &removed.unreferenced_blobs {
-                    self.blobs.remove(blob).await?;
-                }
+                crate::collector::remove_unreferenced(self, &removed.unreferenced_blobs).await?;
                 if !removed.rooms.is_empty() {
                     tracing::info!(
                         page = %page,
