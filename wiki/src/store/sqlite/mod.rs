@@ -119,9 +119,15 @@ impl SqliteStore {
 }
 
 fn connect(path: &Path) -> anyhow::Result<Connection> {
-    let conn =
+    let mut conn =
         Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Every transaction here reads, then writes. A deferred one takes the
+    // write lock only at its first write, and if another connection wrote
+    // in between, SQLite answers "database is locked" at once (waiting could
+    // not help: its snapshot is stale) without consulting `busy_timeout`.
+    // IMMEDIATE takes the write lock at BEGIN, where the timeout applies.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     // WAL + synchronous=NORMAL: a committed transaction survives a process
     // crash; a power loss may lose the last few commits but never corrupts.
     conn.pragma_update(None, "journal_mode", "WAL")?;
