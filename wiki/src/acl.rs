@@ -73,6 +73,13 @@ pub struct Target {
     pub access: Access,
 }
 
+/// Whether anonymous readers may read pages that have no rules of their
+/// own (the `acl.site_readers` setting): false on a private site.
+pub async fn site_open_to_anonymous(store: &dyn Store) -> anyhow::Result<bool> {
+    let readers = store.setting(crate::model::SITE_READERS_KEY).await?;
+    Ok(crate::model::site_rules(readers.as_deref()).access(None) >= Access::Read)
+}
+
 /// Resolves `path` for `who`.
 pub async fn target(
     store: &dyn Store,
@@ -91,20 +98,30 @@ pub async fn target(
     Ok(Target { page, access })
 }
 
-/// What `who` may do at `path` if no page were there: the access a missing
-/// page gets, from the nearest page above it or the site defaults. A page
-/// `who` may not read is answered as if missing, with this access, so that
-/// "Create this page", the edit form and move conflicts look the same for a
-/// hidden page and a missing one.
+/// What `who` may do at `path` if no page were there and no page `who` may
+/// not read existed either: the access of the nearest page above it that
+/// `who` can read, or the site defaults. A page (or an ancestor) `who` may
+/// not read is answered with this access, as if missing, so that "Create
+/// this page", the edit form and move conflicts look the same whether a
+/// hidden page is there or nothing is. Only for what is *shown*: writes
+/// still check the real access, and refuse (see `edit::Context::hidden`).
 pub async fn access_if_missing(
     store: &dyn Store,
     who: Option<&Member>,
     path: &crate::pages::PagePath,
 ) -> anyhow::Result<Access> {
-    Ok(match path.parent() {
-        Some(parent) => target(store, who, &parent).await?.access,
-        None => default_rules().access(who),
-    })
+    let mut cursor = path.parent();
+    while let Some(above) = cursor {
+        if let Some(page) = store.page_by_path(&above).await? {
+            let here = access(store, who, page.id).await?;
+            if here >= Access::Read {
+                return Ok(here);
+            }
+        }
+        cursor = above.parent();
+    }
+    let readers = store.setting(crate::model::SITE_READERS_KEY).await?;
+    Ok(crate::model::site_rules(readers.as_deref()).access(who))
 }
 
 /// The in-memory ACL epoch, shared by the wiki's handlers and `WikiHost`.

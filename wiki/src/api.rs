@@ -228,10 +228,12 @@ async fn put_page(
     let member = session.map(|s| s.member);
     let store = wiki.store.as_ref();
     let target = acl::target(store, member.as_ref(), &path).await?;
-    if target.page.is_some() && target.access < Access::Read {
-        // A hidden page answers like a missing one the caller may not
-        // create (404 or 403, as a missing page at this path would).
-        let if_missing = acl::access_if_missing(store, member.as_ref(), &path).await?;
+    let if_missing = acl::access_if_missing(store, member.as_ref(), &path).await?;
+    let hidden_parent = target.page.is_none() && if_missing != target.access;
+    if (target.page.is_some() && target.access < Access::Read) || hidden_parent {
+        // A hidden page (or a missing one under a hidden page) answers like
+        // a missing one the caller may not create (404 or 403, as a missing
+        // page at this path would).
         refuse(
             if_missing.min(Access::Read),
             member.is_some(),

@@ -55,8 +55,8 @@ pub(crate) struct Context {
     /// `access` what a missing page would give ([`acl::access_if_missing`]),
     /// so every tool answers as for a missing page.
     pub(crate) target: Target,
-    /// A page is there, hidden from the caller: it must never be written
-    /// as if it were missing.
+    /// A page is there hidden from the caller, or a page above it is: it
+    /// must never be written as if it (or its parent) were missing.
     pub(crate) hidden: bool,
 }
 
@@ -73,11 +73,16 @@ pub(crate) async fn context(
     let member = session.as_ref().map(|s| s.member.clone());
     let store = wiki.store.as_ref();
     let mut target = acl::target(store, member.as_ref(), &path).await?;
-    let hidden = target.page.is_some() && target.access < Access::Read;
-    if hidden {
+    let mut hidden = target.page.is_some() && target.access < Access::Read;
+    if hidden || target.page.is_none() {
+        // A missing page under a page the caller may not read must look
+        // like one under nothing at all, so it takes the masked access too,
+        // and is marked hidden when that differs: it must not be written.
+        let if_missing = acl::access_if_missing(store, member.as_ref(), &path).await?;
+        hidden = hidden || if_missing != target.access;
         target = Target {
             page: None,
-            access: acl::access_if_missing(store, member.as_ref(), &path).await?,
+            access: if_missing,
         };
     }
     Ok(Context {

@@ -87,8 +87,9 @@ async fn show(
         };
         let member = member.as_ref();
         let Some(page) = store.page_by_path(path).await? else {
-            let target = acl::target(store, member, path).await?;
-            return Ok(Err(target.access >= Access::Write));
+            // What is shown must not tell a hidden parent from none.
+            let creatable = acl::access_if_missing(store, member, path).await? >= Access::Write;
+            return Ok(Err(creatable));
         };
         let access = acl::access(store, member, page.id).await?;
         if access < Access::Read {
@@ -119,6 +120,12 @@ async fn show(
     .await?;
     let visible = match visible {
         Ok(visible) => visible,
+        Err(_) if session.is_none() && !acl::site_open_to_anonymous(store).await? => {
+            // A private site: a stranger is sent to sign in, whether the
+            // page is missing or hidden (the same answer for both), instead
+            // of meeting "Page not found" on the front page.
+            return Err(PageError::sign_in_first(here));
+        }
         Err(creatable) => {
             let create = creatable.then(|| crate::edit::tool_url("edit", path));
             return Ok(not_found(session.as_ref(), here, create.as_deref()));

@@ -3,6 +3,8 @@
 // Test helpers: a failure should panic the test that called them.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 /// Finding 12: a fresh install used to make every page public to anonymous
 /// readers; now its pages are for signed-in users until the operator runs
 /// `backchannel site readers anonymous`.
@@ -45,4 +47,37 @@ async fn a_fresh_install_is_readable_by_signed_in_users_only() {
     assert_eq!(access(None).await, plugin::Access::Read);
     let mut map = store.access_map().await.unwrap();
     assert_eq!(map.access(None, welcome.id), plugin::Access::Read);
+}
+
+/// On a private site a stranger opening the front page (or any page,
+/// missing or hidden alike) is sent to sign in and brought back, rather
+/// than told "Page not found" on the first visit to a fresh install.
+#[tokio::test]
+async fn a_private_site_sends_strangers_to_sign_in() {
+    let wiki = common::start();
+    let router = &wiki.parts.router;
+    // `common::start` opens the site to anonymous readers; close it again,
+    // as a fresh install is.
+    wiki.parts
+        .wiki
+        .store
+        .set_setting(wiki::install::SITE_READERS_KEY, "signed-in")
+        .await
+        .unwrap();
+    for (uri, back) in [
+        ("/", "%2F"),
+        ("/pages/Welcome", "%2Fpages%2FWelcome"),
+        ("/pages/No/Such/Page", "%2Fpages%2FNo%2FSuch%2FPage"),
+    ] {
+        let reply = common::get(router, uri, None).await;
+        assert_eq!(reply.status, 303, "{uri}: {}", reply.body);
+        assert_eq!(
+            reply.location(),
+            Some(format!("/login?return_to={back}").as_str()),
+            "{uri}"
+        );
+    }
+    // Signed in, the front page shows.
+    let cookie = common::session_cookie(&wiki, "admin").await;
+    assert_eq!(common::status_of(router, "/", Some(&cookie)).await, 200);
 }

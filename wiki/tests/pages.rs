@@ -453,7 +453,9 @@ async fn the_json_api_reads_and_writes_pages_and_permissions() {
     .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
 
-    // Bob now sees nothing: 404 for reads and writes alike, even on children.
+    // Bob now sees nothing: 404 for reads, even on children. A write there
+    // is refused as one at a path he may not create (403): a write cannot
+    // hide that it did not happen, but it names nothing hidden.
     for uri in [
         "/api/pages/Team",
         "/api/pages/Team/Notes",
@@ -471,7 +473,8 @@ async fn the_json_api_reads_and_writes_pages_and_permissions() {
         json!({"markdown": "x"}),
     )
     .await;
-    assert_eq!(write.status, 404);
+    assert_eq!(write.status, 403, "{}", write.body);
+    assert!(!write.body.contains("Notes"), "{}", write.body);
     let create = json(
         router,
         "PUT",
@@ -480,7 +483,7 @@ async fn the_json_api_reads_and_writes_pages_and_permissions() {
         json!({"markdown": "x"}),
     )
     .await;
-    assert_eq!(create.status, 404);
+    assert_eq!(create.status, 403, "{}", create.body);
     let top = json(router, "GET", "/api/pages", Some(&bob), json!(null)).await;
     assert_eq!(top.status, 404);
 

@@ -124,8 +124,10 @@ pub const PROBES: &[Probe] = &[
     get("edit form", Need::Edit, "/edit/{page}", |a| {
         a.ok() && a.has(PAGE_WORD)
     }),
+    // A hidden page shows the empty create form a missing one would: only
+    // the page's own text in the form is the protected thing.
     get("page ?edit form", Need::Edit, "/pages/{page}?edit", |a| {
-        a.ok() && a.has("<textarea")
+        a.ok() && a.has("<textarea") && a.has(PAGE_WORD)
     }),
     get(
         "new child form",
