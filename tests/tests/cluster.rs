@@ -14,12 +14,12 @@
 #![allow(clippy::unwrap_used)]
 
 use backchannel_tests::api::{Api, Socket};
+use backchannel_tests::backend::Database;
 use backchannel_tests::server::{self, TestServer};
 use backchannel_tests::skip;
-use infra::services::{nats_url, postgres_admin_url};
+use infra::services::nats_url;
 use protocol::Message;
 use serde_json::json;
-use sqlx::Connection as _;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -29,27 +29,6 @@ const WAIT: Duration = Duration::from_secs(15);
 const PRESENCE_GONE_WITHIN: Duration = Duration::from_secs(60);
 const WRITERS: usize = 10;
 const PER_WRITER: usize = 10;
-
-/// A new, empty database for this run; its URL.
-async fn fresh_database() -> Result<String, String> {
-    let admin = postgres_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .map_err(|e| format!("PostgreSQL is unreachable at {admin}: {e}"))?;
-    let name = format!("backchannel_cluster_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .map_err(|e| format!("dropping {name}: {e}"))?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .map_err(|e| format!("creating {name}: {e}"))?;
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(base, _)| base);
-    Ok(format!("{base}/{name}"))
-}
 
 async fn nats_reachable() -> Result<(), String> {
     let url = nats_url();
@@ -109,9 +88,10 @@ async fn three_nodes_share_one_order_and_survive_a_sigkill() {
     let Some(binary) = skip::require(test, server::binary()) else {
         return;
     };
-    let Some(database) = skip::require(test, fresh_database().await) else {
+    let Some(database) = skip::require(test, Database::create("cluster").await) else {
         return;
     };
+    let database = database.url;
     if skip::require(test, nats_reachable().await).is_none() {
         return;
     }

@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used)]
 
 use backchannel_tests::api::Api;
+use backchannel_tests::backend::Database;
 use backchannel_tests::server::{self, TestServer};
 use backchannel_tests::skip;
 use infra::services::postgres_admin_url;
@@ -24,28 +25,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// A new, empty database for this run: its name and URL.
-async fn fresh_database() -> Result<(String, String), String> {
-    let admin = postgres_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .map_err(|e| format!("PostgreSQL is unreachable at {admin}: {e}"))?;
-    let name = format!("backchannel_migrate_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        sqlx::query(&sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| format!("{sql}: {e}"))?;
-    }
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(base, _)| base);
-    Ok((name.clone(), format!("{base}/{name}")))
-}
 
 /// Row counts of a few tables of each part, to show a refused migrate
 /// changed nothing.
@@ -190,9 +169,10 @@ async fn a_sqlite_install_moves_to_postgres_whole() {
     let Some(binary) = skip::require(test, server::binary()) else {
         return;
     };
-    let Some((database_name, database)) = skip::require(test, fresh_database().await) else {
+    let Some(created) = skip::require(test, Database::create("migrate").await) else {
         return;
     };
+    let (database_name, database) = (created.name, created.url);
 
     // A single-node install in use.
     let mut server = TestServer::start("migrate", &binary).expect("server starts");
