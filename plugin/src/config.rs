@@ -132,8 +132,10 @@ impl Config {
     /// `BACKCHANNEL_CLOCK_OFFSET_SECS=<seconds>` (a testing aid).
     pub fn from_env() -> Self {
         let defaults = Self::default();
-        let (posts_per_window, rate_window) =
-            post_limit_from_env().unwrap_or((defaults.posts_per_window, defaults.rate_window));
+        let (posts_per_window, rate_window) = rate_from_env(POST_LIMIT_ENV)
+            .map_or((defaults.posts_per_window, defaults.rate_window), |rate| {
+                (rate.count, rate.window)
+            });
         let uploads_per_minute = rate_from_env(UPLOAD_LIMIT_ENV)
             .map_or(defaults.uploads_per_minute, |rate| {
                 rate.scaled_to(Duration::from_secs(60))
@@ -227,17 +229,6 @@ const DEFAULT_POST_LIMIT: (u32, Duration) = (30, Duration::from_secs(10));
 /// workspace this binary was built from.
 fn build_tree_ui_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/ui"))
-}
-
-/// `BACKCHANNEL_POST_LIMIT=N/SECS` (e.g. `30/10`): posts a user may make per
-/// SECS seconds. A value that does not parse is reported and ignored.
-fn post_limit_from_env() -> Option<(u32, Duration)> {
-    let value = std::env::var(POST_LIMIT_ENV).ok()?;
-    let parsed = parse_post_limit(&value);
-    if parsed.is_none() {
-        tracing::warn!(%value, "{POST_LIMIT_ENV} should look like 30/10 (posts/seconds); using the default");
-    }
-    parsed
 }
 
 fn parse_post_limit(value: &str) -> Option<(u32, Duration)> {

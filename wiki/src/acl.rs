@@ -76,8 +76,14 @@ pub struct Target {
 /// Whether anonymous readers may read pages that have no rules of their
 /// own (the `acl.site_readers` setting): false on a private site.
 pub async fn site_open_to_anonymous(store: &dyn Store) -> anyhow::Result<bool> {
+    Ok(site_access(store, None).await? >= Access::Read)
+}
+
+/// What `who` may do where no page has rules: the site-wide rules, with
+/// the readers the `acl.site_readers` setting names.
+async fn site_access(store: &dyn Store, who: Option<&Member>) -> anyhow::Result<Access> {
     let readers = store.setting(crate::model::SITE_READERS_KEY).await?;
-    Ok(crate::model::site_rules(readers.as_deref()).access(None) >= Access::Read)
+    Ok(crate::model::site_rules(readers.as_deref()).access(who))
 }
 
 /// Resolves `path` for `who`.
@@ -89,10 +95,7 @@ pub async fn target(
     let nearest = crate::pages::nearest_existing(store, path).await?;
     let access = match &nearest {
         Some(page) => access(store, who, page.id).await?,
-        None => {
-            let readers = store.setting(crate::model::SITE_READERS_KEY).await?;
-            crate::model::site_rules(readers.as_deref()).access(who)
-        }
+        None => site_access(store, who).await?,
     };
     let page = nearest.filter(|page| page.path == *path);
     Ok(Target { page, access })
@@ -120,8 +123,7 @@ pub async fn access_if_missing(
         }
         cursor = above.parent();
     }
-    let readers = store.setting(crate::model::SITE_READERS_KEY).await?;
-    Ok(crate::model::site_rules(readers.as_deref()).access(who))
+    site_access(store, who).await
 }
 
 /// The in-memory ACL epoch, shared by the wiki's handlers and `WikiHost`.
