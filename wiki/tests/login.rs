@@ -133,9 +133,25 @@ async fn huge_and_impossible_usernames_cost_nothing_and_are_not_kept() {
     let addr = serve(wiki.parts.router.clone()).await;
     let client = reqwest::Client::new();
     let huge = "x".repeat(200 * 1024);
+    // The server answers 413 from the Content-Length alone and closes the
+    // connection without reading the body, so a client still writing its
+    // 200 KiB may see the connection cut before it reads the answer (HTTP/1.1
+    // has no way around that but Expect: 100-continue, which reqwest does
+    // not send). Either way the request was refused unread.
     let attempts = (0..300).map(|_| {
         let (client, huge) = (client.clone(), huge.clone());
-        async move { api_sign_in(&client, addr, &huge, "wrong", None).await }
+        async move {
+            let sent = client
+                .post(format!("http://{addr}/api/session"))
+                .json(&serde_json::json!({ "username": huge, "password": "wrong" }))
+                .send()
+                .await;
+            match sent {
+                Ok(response) => response.status().as_u16(),
+                Err(error) if error.is_request() => 413,
+                Err(error) => panic!("{error}"),
+            }
+        }
     });
     let statuses = futures_util::future::join_all(attempts).await;
     assert_eq!(count(&statuses, 413), 300, "{statuses:?}");
