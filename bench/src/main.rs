@@ -17,6 +17,8 @@
 //! - [`search`]: search over 1,000,000 messages of imported transcripts.
 //! - [`transcript`]: rendering one 10,000-message transcript day, in process.
 //! - [`popup`]: the chat popup in headless Chromium: open → last message painted.
+//! - [`soak`]: one steady load for a long time (`soak --seconds N`): RSS,
+//!   database sizes and per-minute latency, watched for drift.
 //! - [`report`]: rows, the machine, `report.json` and the markdown table.
 
 mod baseline;
@@ -26,6 +28,7 @@ mod popup;
 mod report;
 mod scenario;
 mod search;
+mod soak;
 mod target;
 mod transcript;
 
@@ -70,6 +73,29 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', value_name = "SCENARIO")]
         only: Vec<Scenario>,
     },
+    /// Hold a steady load for a long time and watch for drift (what
+    /// `cargo xtask bench --soak SECONDS` runs)
+    ///
+    /// Runs the load for 8 seconds as the reference, then for SECONDS:
+    /// RSS and database sizes every 30 s, post → deliver per minute, the
+    /// RSS slope after warm-up; writes soak.json and soak.md.
+    Soak {
+        /// How long to hold the load (the README's figure is one hour).
+        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+        seconds: u64,
+        /// WebSocket listeners in the Lobby.
+        #[arg(long, default_value_t = 500)]
+        listeners: usize,
+        /// Messages a second, from one sender.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// The `backchannel` binary to measure (default: next to this one).
+        #[arg(long, value_name = "PATH")]
+        server: Option<PathBuf>,
+        /// Where soak.json and soak.md go.
+        #[arg(long, default_value = "target/bench", value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Serve the bare baseline broadcaster
     Baseline {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -79,7 +105,7 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Run { .. }) {
+    if matches!(cli.command, Command::Run { .. } | Command::Soak { .. }) {
         target::keep_off_server_core();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,6 +113,42 @@ fn main() -> Result<()> {
         .build()?;
     match cli.command {
         Command::Baseline { listen } => runtime.block_on(baseline::serve(listen)),
+        Command::Soak {
+            seconds,
+            listeners,
+            rate,
+            server,
+            out,
+        } => {
+            let server = match server {
+                Some(path) => path,
+                None => target::sibling("backchannel")?,
+            };
+            let options = soak::Options {
+                seconds,
+                listeners,
+                rate,
+            };
+            let soaked = runtime.block_on(async {
+                heading("starting the server");
+                let backchannel = Target::backchannel(&server, 20).await?;
+                heading(&format!(
+                    "soak: {listeners} listeners, {rate} msg/s for {seconds} s"
+                ));
+                soak::run(&backchannel, options).await
+            })?;
+            let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+            let markdown = soaked.markdown(&Machine::detect(), &date);
+            std::fs::create_dir_all(&out)?;
+            std::fs::write(out.join("soak.json"), serde_json::to_string_pretty(&soaked)?)?;
+            std::fs::write(out.join("soak.md"), &markdown)?;
+            println!("\n{markdown}");
+            println!("written to {}", out.join("soak.md").display());
+            if !soaked.met() {
+                anyhow::bail!("the soak missed an aim (see the table)");
+            }
+            Ok(())
+        }
         Command::Run {
             quick,
             server,

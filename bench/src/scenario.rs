@@ -39,6 +39,11 @@ impl Latency {
         for us in samples {
             let _ = histogram.record(us.max(1));
         }
+        Self::from_histogram(&histogram)
+    }
+
+    /// The figures of a histogram of microseconds.
+    pub fn from_histogram(histogram: &Histogram<u64>) -> Self {
         let ms = |us: u64| us as f64 / 1000.0;
         Self {
             p50_ms: ms(histogram.value_at_quantile(0.50)),
@@ -112,7 +117,7 @@ type SenderTally = (u64, u64, Vec<u64>);
 /// Sends `plan` into `rooms` (message `n` to room `n % rooms.len()`) and
 /// counts acks. `epoch` is the listeners' clock; the first message is
 /// intended for `start` after it.
-async fn send(
+pub async fn send(
     target: &Target,
     rooms: &[String],
     plan: Plan,

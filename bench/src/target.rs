@@ -312,10 +312,31 @@ impl Target {
     pub fn rss_bytes(&self) -> Result<u64> {
         rss_of(self.process.id())
     }
+
+    /// [`Target::rss_bytes`] as a function a task can own.
+    pub fn rss_reader(&self) -> impl Fn() -> Result<u64> + Send + 'static {
+        let pid = self.process.id();
+        move || rss_of(pid)
+    }
 }
 
 impl Drop for Target {
+    /// SIGTERM first, so the server shuts down as an operator's would (and
+    /// a heap-profiling build writes its profile); killed after 10 s.
     fn drop(&mut self) {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if terminated {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.process.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.process.kill();
         let _ = self.process.wait();
     }

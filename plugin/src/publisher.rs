@@ -8,14 +8,20 @@
 //! message) and at once when the day is over. The first message of a day
 //! is published within one tick, so the page appears promptly. Rendering is
 //! deterministic, so re-publishing an unchanged day creates no revision.
+//!
+//! A publish costs what changed, not the size of the day: a day is cut into
+//! parts of at most one host page (`parts`), the store remembers where each
+//! part starts, and a publish reads, renders and writes only the last part
+//! (where new messages land) and any part holding an edited or deleted
+//! message. A day of 100,000 messages publishes as cheaply as one of 5,000
+//! (wiki/tests/transcript_publish_cost.rs counts the bytes). Only a full
+//! publish ([`Publisher::publish_day`]: rebuilds, days never recorded)
+//! reads the whole day, in batches, writing each part once.
 //! Whether a day is over is read from the same [`Clock`] that stamps the
 //! messages, so a shifted clock (tests) moves both together. An edit or a
 //! deletion makes its day due at the next tick ([`Transcripts::redact`]):
 //! the host keeps one revision of a transcript, so republishing is what
 //! takes the old text out of the page and its history.
-//!
-//! A day bigger than the host's page limit is written as several pages
-//! (`parts`): nothing is lost to the cap.
 //!
 //! [`Publisher`] owns what publishing needs (the store, the host, the
 //! clock) and nothing else, so it is built beside the app state rather than
@@ -30,7 +36,7 @@ use crate::store::{MessageQuery, Room, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use protocol::{Message, RoomId, TranscriptRef};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -40,19 +46,22 @@ mod parts;
 
 /// How often one day's page may be rewritten while the day goes on.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// Messages read from the store at a time while rendering a day: bounds
+/// what a publish holds in memory (about one part plus one batch).
+const BATCH: usize = 5_000;
 /// How often the worker looks for due days.
 const TICK: Duration = Duration::from_secs(2);
 /// How long a host page's time zone is trusted before it is read again: a
 /// zone change reaches the day boundaries within this.
 const ZONE_FRESH: Duration = Duration::from_secs(60);
-/// Most messages one day's page holds; beyond this the page says it is cut.
-pub const MAX_DAY_MESSAGES: usize = 100_000;
 
 /// Something changed in `room` at `at` (a message's creation time).
 #[derive(Debug, Clone)]
 pub struct Touch {
     pub room: RoomId,
     pub at: DateTime<Utc>,
+    /// The message's seq: an edited one's part is rewritten.
+    pub seq: u64,
     /// An edit or a deletion: the day is republished at the next tick, not
     /// after the minute, so text taken back leaves the page (and, since a
     /// transcript keeps one revision, its history) at once.
@@ -95,6 +104,7 @@ impl Transcripts {
         let _ = self.touches.send(Touch {
             room: message.room.clone(),
             at: message.created_at,
+            seq: message.seq,
             redact,
         });
     }
@@ -151,26 +161,30 @@ impl Publisher {
                     if let Some(zone) = zone {
                         zones.insert(touch.room.clone(), (zone, Instant::now()));
                         let day = transcript::local_date(touch.at, zone);
-                        let entry = dirty.entry((touch.room, day)).or_insert(Dirty { zone, redact: false });
-                        entry.redact |= touch.redact;
+                        let entry = dirty.entry((touch.room, day)).or_insert_with(|| Dirty::new(zone));
+                        if touch.redact {
+                            entry.edited.insert(touch.seq);
+                        }
                     }
                 }
                 _ = tick.tick() => {
                     let now = self.clock.now();
                     let due: Vec<_> = dirty
                         .iter()
-                        .filter(|(key, d)| d.redact || is_due(key.1, d.zone, written.get(*key), now))
-                        .map(|(key, d)| (key.clone(), *d))
+                        .filter(|(key, d)| !d.edited.is_empty() || is_due(key.1, d.zone, written.get(*key), now))
+                        .map(|(key, _)| key.clone())
                         .collect();
-                    for (key, waiting) in due {
-                        dirty.remove(&key);
-                        match self.publish_day(&key.0, key.1).await {
+                    for key in due {
+                        let Some(waiting) = dirty.remove(&key) else { continue };
+                        match self.publish_changes(&key.0, key.1, &waiting.edited).await {
                             Ok(_) => {
                                 written.insert(key, Instant::now());
                             }
                             Err(e) => {
                                 tracing::warn!(room = %key.0, day = %key.1, error = ?e, "publishing a transcript failed; will retry");
-                                dirty.insert(key, waiting);
+                                // Touches that came meanwhile are kept too.
+                                let entry = dirty.entry(key).or_insert_with(|| Dirty::new(waiting.zone));
+                                entry.edited.extend(waiting.edited);
                             }
                         }
                     }
@@ -184,12 +198,46 @@ impl Publisher {
 }
 
 /// A day waiting to be published.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Dirty {
     /// The host page's zone, which says what day a change falls on.
     zone: Tz,
-    /// Whether an edit or deletion is waiting (see [`Touch::redact`]).
-    redact: bool,
+    /// Seqs edited or deleted since the last publish (see
+    /// [`Touch::redact`]): their parts are rewritten at the next tick.
+    edited: BTreeSet<u64>,
+}
+
+impl Dirty {
+    fn new(zone: Tz) -> Self {
+        Self {
+            zone,
+            edited: BTreeSet::new(),
+        }
+    }
+}
+
+/// What one publish did, for logs and for tests that bound its cost.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// Where the day's first page lives (`None`: nothing to publish).
+    pub reference: Option<TranscriptRef>,
+    /// Pages whose text changed.
+    pub changed: usize,
+    /// Bytes of markdown in those pages.
+    pub bytes: usize,
+    /// Messages read from the store to render them.
+    pub messages_read: usize,
+    /// Part 1, when this publish wrote it.
+    first_page: Option<TranscriptRef>,
+}
+
+/// What publishing one day needs to know, read once per publish.
+struct DayToPublish {
+    room: Room,
+    page: crate::host::HostPage,
+    date: NaiveDate,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 }
 
 /// A day is due when it was never written, was written a minute or more
@@ -216,42 +264,232 @@ impl Publisher {
         }
     }
 
-    /// Renders `date` of `room` and writes it to the host. `Ok(None)` when the
-    /// day had no messages (no page is created for an empty day) or the room
-    /// or its page is gone.
+    /// Renders all of `date` of `room` and writes it to the host, recording
+    /// where its parts start. `Ok(None)` when the day had no messages (no
+    /// page is created for an empty day) or the room or its page is gone.
     pub async fn publish_day(
         &self,
         room_id: &RoomId,
         date: NaiveDate,
     ) -> anyhow::Result<Option<TranscriptRef>> {
+        Ok(self.publish(room_id, date, None).await?.reference)
+    }
+
+    /// Publishes what changed in `date` of `room` since its last publish:
+    /// its last part (new messages) and the parts holding `edited` seqs.
+    /// A day whose parts were never recorded is published whole.
+    pub async fn publish_changes(
+        &self,
+        room_id: &RoomId,
+        date: NaiveDate,
+        edited: &BTreeSet<u64>,
+    ) -> anyhow::Result<Published> {
+        self.publish(room_id, date, Some(edited)).await
+    }
+
+    async fn publish(
+        &self,
+        room_id: &RoomId,
+        date: NaiveDate,
+        edited: Option<&BTreeSet<u64>>,
+    ) -> anyhow::Result<Published> {
         // A room whose page was deleted (and the page's chat with it) has
         // nothing left to publish: not an error to retry forever.
         let Some(room) = self.store.room(room_id).await? else {
-            return Ok(None);
+            return Ok(Published::default());
         };
         let Some(page) = self.host.page(&room.page).await? else {
-            return Ok(None);
+            return Ok(Published::default());
         };
         let (from, to) = transcript::day_bounds(date, page.time_zone);
-        let messages = self
+        let day = DayToPublish {
+            room,
+            page,
+            date,
+            from,
+            to,
+        };
+        let recorded = self.store.transcript_parts(room_id, date).await?;
+        let mut published = Published::default();
+        // Where to render from: the last part, or the whole day when the
+        // parts are not known (or a full publish was asked for).
+        let mut from_part = match edited {
+            Some(_) if !recorded.starts.is_empty() => recorded.starts.len() - 1,
+            _ => 0,
+        };
+        if let (Some(edited), true) = (edited, from_part > 0) {
+            let parts: BTreeSet<usize> = edited
+                .iter()
+                .map(|seq| recorded.starts.partition_point(|start| start <= seq).max(1) - 1)
+                .filter(|part| *part < from_part)
+                .collect();
+            for part in parts {
+                if !self
+                    .rewrite_part(&day, &recorded.starts, part, &mut published)
+                    .await?
+                {
+                    // It outgrew its page: the day is cut again from there.
+                    from_part = from_part.min(part);
+                }
+            }
+        }
+        let after = match from_part {
+            0 => 0,
+            part => recorded.starts[part].saturating_sub(1),
+        };
+        let tail = self
+            .write_from(&day, from_part + 1, after, &mut published)
+            .await?;
+        if tail.is_empty() && from_part == 0 {
+            return Ok(published);
+        }
+        let mut starts = recorded.starts[..from_part].to_vec();
+        starts.extend(tail);
+        if let Some(first) = published.first_page.take() {
+            self.store.set_transcript(room_id, &first).await?;
+        }
+        // Parts a shrunken day no longer fills are emptied, so no text
+        // lingers on a page the day stopped linking to.
+        let before = self
+            .store
+            .swap_transcript_parts(room_id, date, &starts)
+            .await?;
+        for number in starts.len() + 1..=before.count as usize {
+            self.empty_part(&day, number, starts.len()).await?;
+        }
+        published.reference = self
+            .store
+            .transcripts(room_id)
+            .await?
+            .into_iter()
+            .find(|t| t.date == date);
+        if published.changed > 0 {
+            tracing::info!(
+                room = %room_id, %date, parts = starts.len(), written = published.changed,
+                bytes = published.bytes, read = published.messages_read,
+                "transcript published"
+            );
+        }
+        Ok(published)
+    }
+
+    /// Renders the day from part `number` on (its messages after seq
+    /// `after`), reading the store a batch at a time; writes each part as
+    /// soon as the next one has begun (it can no longer change) and the
+    /// last at the end. Returns the first seq of each part written.
+    async fn write_from(
+        &self,
+        day: &DayToPublish,
+        mut number: usize,
+        mut after: u64,
+        published: &mut Published,
+    ) -> anyhow::Result<Vec<u64>> {
+        let mut starts = Vec::new();
+        let mut carry: Vec<Message> = Vec::new();
+        loop {
+            let batch = self
+                .store
+                .messages(
+                    &day.room.id,
+                    MessageQuery::Between {
+                        from: day.from,
+                        to: day.to,
+                        after,
+                    },
+                    BATCH,
+                )
+                .await?;
+            let last_batch = batch.len() < BATCH;
+            if let Some(last) = batch.last() {
+                after = last.seq;
+            }
+            published.messages_read += batch.len();
+            carry.extend(batch);
+            if carry.is_empty() {
+                return Ok(starts);
+            }
+            let parts = self
+                .render(
+                    day,
+                    std::mem::take(&mut carry),
+                    parts::Place {
+                        first: number,
+                        more_follow: false,
+                    },
+                )
+                .await?;
+            let (mut parts, messages) = parts;
+            // The last part may still grow with the next batch.
+            let unfinished = if last_batch { None } else { parts.pop() };
+            for part in parts {
+                starts.push(part.first_seq);
+                number = part.number + 1;
+                self.put(day, part, published).await?;
+            }
+            match unfinished {
+                Some(part) => carry = messages[messages.len() - part.messages..].to_vec(),
+                None => return Ok(starts),
+            }
+        }
+    }
+
+    /// Rewrites part `index` (from 0) of the day in place, its messages
+    /// being those from `starts[index]` to the next part's first. `false`
+    /// when they no longer fit one page.
+    async fn rewrite_part(
+        &self,
+        day: &DayToPublish,
+        starts: &[u64],
+        index: usize,
+        published: &mut Published,
+    ) -> anyhow::Result<bool> {
+        let (first, next) = (starts[index], starts[index + 1]);
+        let mut messages = self
             .store
             .messages(
-                &room.id,
-                MessageQuery::Between { from, to },
-                MAX_DAY_MESSAGES,
+                &day.room.id,
+                MessageQuery::Between {
+                    from: day.from,
+                    to: day.to,
+                    after: first.saturating_sub(1),
+                },
+                usize::try_from(next - first).unwrap_or(usize::MAX),
             )
             .await?;
-        if messages.is_empty() {
-            return Ok(None);
+        messages.retain(|m| m.seq < next);
+        published.messages_read += messages.len();
+        let (mut parts, _) = self
+            .render(
+                day,
+                messages,
+                parts::Place {
+                    first: index + 1,
+                    more_follow: true,
+                },
+            )
+            .await?;
+        match (parts.pop(), parts.is_empty()) {
+            (Some(part), true) => {
+                self.put(day, part, published).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        let parents = self.parents_elsewhere(&room, &messages).await?;
-        let room_page = room.page.clone();
-        let room_name = room.name.clone();
+    }
+
+    /// Renders `messages` (in seq order) as parts, off the async threads so
+    /// deliveries keep flowing meanwhile. Gives the messages back.
+    async fn render(
+        &self,
+        day: &DayToPublish,
+        messages: Vec<Message>,
+        place: parts::Place,
+    ) -> anyhow::Result<(Vec<parts::Part>, Vec<Message>)> {
+        let parents = self.parents_elsewhere(&day.room, &messages).await?;
         let cap = self.host.max_page_bytes();
-        // A busy day is tens of thousands of messages: rendered off the async
-        // threads, so deliveries keep flowing meanwhile.
-        let rendered = tokio::task::spawn_blocking(move || {
-            parts::split(
+        let (room, page, date) = (day.room.clone(), day.page.clone(), day.date);
+        tokio::task::spawn_blocking(move || {
+            let parts = parts::split(
                 &transcript::Day {
                     room_name: &room.name,
                     room_id: &room.id,
@@ -263,73 +501,82 @@ impl Publisher {
                     parents: &parents,
                 },
                 cap,
-            )
+                place,
+            )?;
+            Ok((parts, messages))
         })
-        .await??;
-        let count = rendered.len();
-        let mut changed = false;
-        let mut first = None;
-        for part in rendered {
-            let outcome = self
-                .host
-                .put_child_page(
-                    &room_page,
-                    ChildPage {
-                        segments: part.segments,
-                        title: part.title,
-                        markdown: part.markdown,
-                    },
-                )
-                .await?;
-            changed |= outcome.changed;
-            first.get_or_insert(outcome);
-        }
-        let outcome = first.ok_or_else(|| anyhow::anyhow!("a day rendered to no page"))?;
-        let reference = TranscriptRef {
-            date,
-            path: outcome.path,
-            url: outcome.url,
-        };
-        self.store.set_transcript(room_id, &reference).await?;
-        // Parts a shrunken day no longer fills are emptied, so no text
-        // lingers on a page the day stopped linking to.
-        let before = self
-            .store
-            .swap_transcript_parts(room_id, date, u32::try_from(count).unwrap_or(u32::MAX))
-            .await?;
-        for number in count + 1..=before as usize {
-            let mut segments = transcript::day_segments(&room_name, date);
-            let slug = date.format("%Y-%m-%d").to_string();
-            if let Some(last) = segments.last_mut() {
-                *last = parts::part_name(&slug, number);
-            }
-            self.host
-                .put_child_page(
-                    &room_page,
-                    ChildPage {
-                        segments,
-                        title: format!("{slug} part {number} (unused)"),
-                        markdown: format!(
-                            "This part of the {slug} transcript is no longer used: the day fits in {count} page(s).\n"
-                        ),
-                    },
-                )
-                .await?;
-        }
-        if changed {
-            tracing::info!(room = %room_id, %date, path = %reference.path, parts = count, "transcript published");
-        }
-        Ok(Some(reference))
+        .await?
     }
 
-    /// The messages the day's replies point to that are not on the day itself.
+    /// Writes one part to the host.
+    async fn put(
+        &self,
+        day: &DayToPublish,
+        part: parts::Part,
+        published: &mut Published,
+    ) -> anyhow::Result<()> {
+        let bytes = part.page.markdown.len();
+        let outcome = self
+            .host
+            .put_child_page(
+                &day.room.page,
+                ChildPage {
+                    segments: part.page.segments,
+                    title: part.page.title,
+                    markdown: part.page.markdown,
+                },
+            )
+            .await?;
+        if outcome.changed {
+            published.changed += 1;
+            published.bytes += bytes;
+        }
+        if part.number == 1 {
+            published.first_page = Some(TranscriptRef {
+                date: day.date,
+                path: outcome.path,
+                url: outcome.url,
+            });
+        }
+        Ok(())
+    }
+
+    /// Empties part `number`, which a day of `count` parts no longer uses.
+    async fn empty_part(
+        &self,
+        day: &DayToPublish,
+        number: usize,
+        count: usize,
+    ) -> anyhow::Result<()> {
+        let mut segments = transcript::day_segments(&day.room.name, day.date);
+        let slug = day.date.format("%Y-%m-%d").to_string();
+        if let Some(last) = segments.last_mut() {
+            *last = parts::part_name(&slug, number);
+        }
+        self.host
+            .put_child_page(
+                &day.room.page,
+                ChildPage {
+                    segments,
+                    title: format!("{slug} part {number} (unused)"),
+                    markdown: format!(
+                        "This part of the {slug} transcript is no longer used: the day fits in {count} page(s).\n"
+                    ),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The messages the replies in `messages` point to that are not among
+    /// them: other days', and the same day's on earlier parts.
     async fn parents_elsewhere(
         &self,
         room: &Room,
         messages: &[Message],
     ) -> anyhow::Result<Vec<Message>> {
         let here: HashSet<u64> = messages.iter().map(|m| m.seq).collect();
-        let wanted: std::collections::BTreeSet<u64> = messages
+        let wanted: BTreeSet<u64> = messages
             .iter()
             .filter_map(|m| m.reply_to)
             .filter(|seq| !here.contains(seq))

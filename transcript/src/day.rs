@@ -105,33 +105,176 @@ pub fn day_segments(room_name: &str, date: NaiveDate) -> Vec<String> {
 /// Renders one room-day. Pure and deterministic: the same `day` always gives
 /// the same bytes.
 pub fn render_day(day: &Day<'_>) -> TranscriptPage {
-    let slug = day.date.format("%Y-%m-%d").to_string();
-    let room_line = plain_line(day.room_name);
-    let title = format!("{room_line} — {slug}");
-
     let messages = sorted_by_seq(day.messages);
     let parents = sorted_by_seq(day.parents);
+    let clock = Clock::for_day(day);
+    let body_bytes: usize = messages.iter().map(|m| m.body.len()).sum();
+    let mut body = String::with_capacity(body_bytes + messages.len() * 200);
+    let mut names = Names::default();
+    for message in &messages {
+        names.add(&message.author_name);
+        body.push('\n');
+        let known = Known {
+            page: &messages,
+            day: &messages,
+            parents: &parents,
+        };
+        push_message(&mut body, day, &clock, message, &known);
+    }
+    page(day, &names, &body)
+}
+
+/// One page of a day cut to fit ([`render_pages`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayPage {
+    /// The seq of the page's first message (0 on the page of an empty day).
+    pub first_seq: u64,
+    /// How many of the day's messages the page holds.
+    pub messages: usize,
+    pub page: TranscriptPage,
+}
+
+/// One message renders bigger than the page budget on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooBig {
+    pub seq: u64,
+    pub bytes: usize,
+    pub budget: usize,
+}
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "message {} alone renders to {} bytes; a page holds at most {}",
+            self.seq, self.bytes, self.budget
+        )
+    }
+}
+
+impl std::error::Error for TooBig {}
+
+/// Renders `day` as consecutive pages of at most `budget` bytes each, cut
+/// greedily in seq order: each page holds as many messages as fit, so the
+/// cuts depend only on the messages from a page's first one on, and
+/// rendering a day again from any page's first message cuts the rest the
+/// same way (what lets a publisher rewrite only a busy day's last page).
+/// Each message is rendered once (twice where a page ends). A day that fits
+/// is one page with exactly [`render_day`]'s bytes.
+///
+/// Every page has the day's header and title. A reply whose parent is on an
+/// earlier page quotes it from `day.parents` and links to the room's
+/// permalink.
+pub fn render_pages(day: &Day<'_>, budget: usize) -> Result<Vec<DayPage>, TooBig> {
+    let messages = sorted_by_seq(day.messages);
+    let parents = sorted_by_seq(day.parents);
+    let clock = Clock::for_day(day);
+    let mut pages = Vec::new();
+    let (mut first, mut body, mut names) = (0, String::new(), Names::default());
+    let mut section = String::new();
+    for (i, message) in messages.iter().enumerate() {
+        let render = |section: &mut String, first: usize| {
+            section.clear();
+            section.push('\n');
+            let known = Known {
+                page: &messages[first..=i],
+                day: &messages,
+                parents: &parents,
+            };
+            push_message(section, day, &clock, message, &known);
+        };
+        render(&mut section, first);
+        let header = names.header_len_with(day, &message.author_name);
+        if i > first && header + body.len() + section.len() > budget {
+            pages.push(DayPage {
+                first_seq: messages[first].seq,
+                messages: i - first,
+                page: page(day, &names, &body),
+            });
+            (first, names) = (i, Names::default());
+            body.clear();
+            // Its parent, if any, is no longer on the same page.
+            render(&mut section, first);
+        }
+        let header = names.header_len_with(day, &message.author_name);
+        if header + section.len() > budget {
+            return Err(TooBig {
+                seq: message.seq,
+                bytes: header + section.len(),
+                budget,
+            });
+        }
+        names.add(&message.author_name);
+        body.push_str(&section);
+    }
+    pages.push(DayPage {
+        first_seq: messages.get(first).map_or(0, |m| m.seq),
+        messages: messages.len() - first,
+        page: page(day, &names, &body),
+    });
+    Ok(pages)
+}
+
+/// Who takes part on a page, in order of their first message.
+#[derive(Default)]
+struct Names<'m> {
+    order: Vec<&'m str>,
+    seen: BTreeSet<&'m str>,
+}
+
+impl<'m> Names<'m> {
+    fn add(&mut self, name: &'m str) {
+        if self.seen.insert(name) {
+            self.order.push(name);
+        }
+    }
+
+    /// The header's length if `name` took part too.
+    fn header_len_with(&self, day: &Day<'_>, name: &str) -> usize {
+        let mut order = self.order.clone();
+        if !self.seen.contains(name) {
+            order.push(name);
+        }
+        let mut header = String::new();
+        push_header(&mut header, day, &order);
+        header.len()
+    }
+}
+
+/// A page: the header for `names`, then `body` (the messages' sections).
+fn page(day: &Day<'_>, names: &Names<'_>, body: &str) -> TranscriptPage {
+    let slug = day.date.format("%Y-%m-%d").to_string();
+    let mut markdown = String::with_capacity(512 + body.len());
+    push_header(&mut markdown, day, &names.order);
+    markdown.push_str(body);
+    TranscriptPage {
+        title: format!("{} — {slug}", plain_line(day.room_name)),
+        segments: day_segments(day.room_name, day.date),
+        slug,
+        markdown,
+    }
+}
+
+/// The header: room, host page, date, zone, who took part (`names`, in
+/// order), then the rule before the first message ("No messages." when
+/// there are none).
+fn push_header(out: &mut String, day: &Day<'_>, names: &[&str]) {
     let (start, end) = day_bounds(day.date, day.zone);
     let clocks_changed = end - start != TimeDelta::hours(24);
-
-    let body_bytes: usize = messages.iter().map(|m| m.body.len()).sum();
-    let mut out = String::with_capacity(512 + body_bytes + messages.len() * 200);
-
-    // Header.
     out.push_str("# ");
-    push_inline(&mut out, day.room_name);
+    push_inline(out, day.room_name);
     out.push_str(" — ");
-    out.push_str(&slug);
+    let _ = write!(out, "{}", day.date.format("%Y-%m-%d"));
     out.push_str("\n\nChat transcript of **");
-    push_inline(&mut out, day.room_name);
+    push_inline(out, day.room_name);
     out.push_str("** on ");
     if day.page_url.is_empty() {
-        push_inline(&mut out, day.page_title);
+        push_inline(out, day.page_title);
     } else {
         out.push('[');
-        push_inline(&mut out, day.page_title);
+        push_inline(out, day.page_title);
         out.push_str("](");
-        push_link_dest(&mut out, day.page_url);
+        push_link_dest(out, day.page_url);
         out.push(')');
     }
     let _ = write!(
@@ -148,37 +291,17 @@ pub fn render_day(day: &Day<'_>) -> TranscriptPage {
         );
     }
     out.push_str(".\n\n");
-
-    if messages.is_empty() {
+    if names.is_empty() {
         out.push_str("No messages.\n");
     } else {
         out.push_str("Taking part: ");
-        let mut seen = BTreeSet::new();
-        for message in &messages {
-            if seen.insert(message.author_name.as_str()) {
-                if seen.len() > 1 {
-                    out.push_str(", ");
-                }
-                push_inline(&mut out, &message.author_name);
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
             }
+            push_inline(out, name);
         }
         out.push_str(".\n\n---\n");
-    }
-
-    let clock = Clock {
-        zone: day.zone,
-        with_zone: clocks_changed,
-    };
-    for message in &messages {
-        out.push('\n');
-        push_message(&mut out, day, &clock, message, &messages, &parents);
-    }
-
-    TranscriptPage {
-        title,
-        segments: day_segments(day.room_name, day.date),
-        slug,
-        markdown: out,
     }
 }
 
@@ -187,6 +310,16 @@ fn sorted_by_seq(messages: &[Message]) -> Vec<&Message> {
     let mut sorted: Vec<&Message> = messages.iter().collect();
     sorted.sort_by_key(|m| m.seq);
     sorted
+}
+
+/// The messages a reply's parent is looked up in, each sorted by seq.
+struct Known<'a, 'm> {
+    /// On the page being rendered: linked within it.
+    page: &'a [&'m Message],
+    /// The rest of the day (on other pages).
+    day: &'a [&'m Message],
+    /// Other days', and the day's own not given in full.
+    parents: &'a [&'m Message],
 }
 
 /// Finds a message by seq in a list sorted by seq.
@@ -206,6 +339,16 @@ struct Clock {
 }
 
 impl Clock {
+    /// The clock for `day`'s page: its zone, with abbreviations on a day
+    /// the clocks change.
+    fn for_day(day: &Day<'_>) -> Self {
+        let (start, end) = day_bounds(day.date, day.zone);
+        Self {
+            zone: day.zone,
+            with_zone: end - start != TimeDelta::hours(24),
+        }
+    }
+
     /// `14:03`, or `14:03 CET` on a day the clocks change.
     fn push_short(&self, out: &mut String, t: DateTime<Utc>) {
         let local = t.with_timezone(&self.zone);
@@ -244,8 +387,7 @@ fn push_message(
     day: &Day<'_>,
     clock: &Clock,
     message: &Message,
-    messages: &[&Message],
-    parents: &[&Message],
+    known: &Known<'_, '_>,
 ) {
     // Heading: linked time, author, edit mark, anchor.
     let _ = write!(out, "### [");
@@ -268,7 +410,7 @@ fn push_message(
     }
 
     if let Some(parent_seq) = message.reply_to {
-        push_reply(out, day, clock, parent_seq, messages, parents);
+        push_reply(out, day, clock, parent_seq, known);
     }
 
     if !message.body.trim().is_empty() {
@@ -290,11 +432,12 @@ fn push_reply(
     day: &Day<'_>,
     clock: &Clock,
     parent_seq: u64,
-    messages: &[&Message],
-    parents: &[&Message],
+    known: &Known<'_, '_>,
 ) {
     out.push_str("↪ Reply to [");
-    let parent = find(messages, parent_seq).or_else(|| find(parents, parent_seq));
+    let parent = find(known.page, parent_seq)
+        .or_else(|| find(known.day, parent_seq))
+        .or_else(|| find(known.parents, parent_seq));
     let Some(parent) = parent else {
         let _ = write!(out, "message {parent_seq}](/rooms/");
         push_path_segment(out, day.room_id.as_str());
@@ -305,8 +448,14 @@ fn push_reply(
     out.push_str(", ");
     clock.push_short(out, parent.created_at);
     let parent_date = local_date(parent.created_at, day.zone);
-    if parent_date == day.date {
+    let on_this_page = find(known.page, parent_seq).is_some();
+    if on_this_page {
         let _ = write!(out, "](#m-{parent_seq})");
+    } else if parent_date == day.date {
+        // Earlier on the same day, on another of its pages.
+        out.push_str("](/rooms/");
+        push_path_segment(out, day.room_id.as_str());
+        let _ = write!(out, "#m-{parent_seq})");
     } else {
         let _ = write!(out, " on {parent_date}]({parent_date}#m-{parent_seq})");
     }

@@ -70,6 +70,6 @@ mod escape;
 pub mod html;
 
 pub use calendar::{day_bounds, local_date};
-pub use day::{day_segments, render_day, Day, TranscriptPage};
+pub use day::{day_segments, render_day, render_pages, Day, DayPage, TooBig, TranscriptPage};
 pub use escape::code_ranges;
 pub use html::{render_html, RenderOptions};

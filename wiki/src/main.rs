@@ -5,8 +5,16 @@ use clap::Parser as _;
 use std::io::IsTerminal as _;
 use tracing_subscriber::EnvFilter;
 
+/// With the `dhat-heap` feature every allocation is recorded (see
+/// wiki/Cargo.toml); the profile is written when `main` returns.
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let cli = wiki::cli::Cli::parse();
     // Logs go to stderr so stdout carries only what a person must read
     // (a generated password).

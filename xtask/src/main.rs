@@ -7,6 +7,7 @@
 //! cargo xtask run                setup, release bundle, serve on 127.0.0.1:8080
 //! cargo xtask test               fmt, clippy, bundle, tests, browser tests
 //! cargo xtask bench [--quick] [--only S]  load generator vs a bare baseline; README table
+//! cargo xtask bench --soak SECONDS        steady load for long, watched for drift
 //! cargo xtask layers             import cycles between modules, files over 800 lines
 //! ```
 //!
@@ -116,6 +117,11 @@ enum Command {
         /// transcript, popup, bundle); README untouched.
         #[arg(long, value_name = "SCENARIOS")]
         only: Option<String>,
+        /// Instead of the scenarios, hold 500 listeners x 20 msg/s for
+        /// SECONDS and watch RSS, database sizes and per-minute latency
+        /// (target/bench/soak.md); a soak of an hour or more goes in README.md.
+        #[arg(long, value_name = "SECONDS", conflicts_with_all = ["quick", "only"])]
+        soak: Option<u64>,
     },
     /// Check the code's shape: no import cycles between modules, no long files
     ///
@@ -158,7 +164,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             extra,
         } => run(&listen, data, &extra)?,
         Command::Test { fail_fast } => return test::test(fail_fast),
-        Command::Bench { quick, only } => bench::bench(quick, only.as_deref())?,
+        Command::Bench {
+            soak: Some(seconds),
+            ..
+        } => bench::soak(seconds)?,
+        Command::Bench { quick, only, .. } => bench::bench(quick, only.as_deref())?,
         Command::Layers => layers::check(&shell::workspace_root())?,
     }
     Ok(ExitCode::SUCCESS)

@@ -1,18 +1,19 @@
-//! A day too big for one host page, split into parts that fit.
+//! A day too big for one host page, as parts that fit.
 //!
 //! The host caps a page's size ([`Host::max_page_bytes`], 1 MiB in the
-//! built-in wiki), and a transcript must not lose a day to it. A day that
-//! renders bigger is cut, in seq order, into consecutive parts of as many
-//! messages as fit (greedy: as the day grows, only its last part changes,
-//! so earlier parts are rewritten only when their own messages change).
+//! built-in wiki), and a transcript must not lose a day to it. A day is
+//! cut, in seq order, into consecutive parts of as many messages as fit
+//! ([`transcript::render_pages`], greedy): the cuts depend only on the
+//! messages from a part's first one on, so as the day grows only its last
+//! part changes and a full render cuts exactly where the incremental ones
+//! did. The publisher records each part's first seq and rewrites the last
+//! part (or one whose messages were edited), never the whole day.
+//!
 //! Part 1 is the day's own page (`…/2026-11-22`, where every link points);
 //! part k is its sibling `…/2026-11-22 part k`. Each part but the last ends
-//! with a link to the next. A reply whose parent sits in another part
-//! quotes it as it would a parent on another day.
-//!
-//! Finding the cut is a doubling then binary search over the number of
-//! messages, rendering each candidate: a few renders per part, and only for
-//! days over the cap.
+//! with a link to the next; titles say the part's number, not how many
+//! there are, so a new part changes only the one before it. A reply whose
+//! parent sits in another part links to the room's permalink.
 //!
 //! [`Host::max_page_bytes`]: crate::host::Host::max_page_bytes
 
@@ -21,7 +22,7 @@ use transcript::{Day, TranscriptPage};
 /// Bytes kept free in every part for the line that links the next one.
 const LINK_ROOM: usize = 512;
 
-/// The page segments and title of part `number` (1 is the day page).
+/// The page name of part `number` (1 is the day page).
 pub(super) fn part_name(slug: &str, number: usize) -> String {
     if number == 1 {
         slug.to_owned()
@@ -30,79 +31,66 @@ pub(super) fn part_name(slug: &str, number: usize) -> String {
     }
 }
 
-/// `day` as pages of at most `cap` bytes each: one page when it fits.
-pub(super) fn split(day: &Day<'_>, cap: usize) -> anyhow::Result<Vec<TranscriptPage>> {
-    let whole = transcript::render_day(day);
-    if whole.markdown.len() <= cap {
-        return Ok(vec![whole]);
-    }
-    let budget = cap.saturating_sub(LINK_ROOM);
-    let mut messages = day.messages.to_vec();
-    messages.sort_by_key(|m| m.seq);
-    // Every message of the day may be a parent to a reply in another part.
-    let mut parents = day.parents.to_vec();
-    parents.extend(messages.iter().cloned());
-    let render = |chunk: &[protocol::Message]| {
-        transcript::render_day(&Day {
-            messages: chunk,
-            parents: &parents,
-            ..*day
-        })
-    };
-    let fits = |end: usize, start: usize| render(&messages[start..end]).markdown.len() <= budget;
+/// One part, ready for the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Part {
+    /// Its number in the day, from 1.
+    pub number: usize,
+    /// The seq of its first message.
+    pub first_seq: u64,
+    /// How many of the rendered messages it holds.
+    pub messages: usize,
+    pub page: TranscriptPage,
+}
 
-    let mut parts = Vec::new();
-    let mut start = 0;
-    while start < messages.len() {
-        if !fits(start + 1, start) {
-            anyhow::bail!(
-                "message {} alone renders over the host's page limit of {cap} bytes",
-                messages[start].seq
-            );
-        }
-        // Largest `end` with messages[start..end] fitting: double, then bisect.
-        let (mut good, mut step) = (start + 1, 1);
-        let mut bad = loop {
-            let next = (good + step).min(messages.len());
-            if next == good {
-                break messages.len() + 1;
+/// How the parts being rendered sit in their day.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Place {
+    /// The number of the first part rendered.
+    pub first: usize,
+    /// Whether another part follows the last one rendered (it then links
+    /// on, and the day is not one page).
+    pub more_follow: bool,
+}
+
+/// `day`'s messages (the day's from some part's first message on) as parts
+/// of at most `cap` bytes each, numbered from `place.first`.
+pub(super) fn split(day: &Day<'_>, cap: usize, place: Place) -> anyhow::Result<Vec<Part>> {
+    let pages = transcript::render_pages(day, cap.saturating_sub(LINK_ROOM))?;
+    let count = pages.len();
+    let one_page_day = place.first == 1 && count == 1 && !place.more_follow;
+    let parts = pages
+        .into_iter()
+        .enumerate()
+        .map(|(index, rendered)| {
+            let number = place.first + index;
+            let mut page = rendered.page;
+            if !one_page_day {
+                if let Some(last) = page.segments.last_mut() {
+                    *last = part_name(&page.slug, number);
+                }
+                page.title = format!("{} (part {number})", page.title);
             }
-            if fits(next, start) {
-                good = next;
-                step *= 2;
-            } else {
-                break next;
+            if index + 1 < count || place.more_follow {
+                let next = part_name(&page.slug, number + 1);
+                let link = percent_encoding::utf8_percent_encode(
+                    &next,
+                    percent_encoding::NON_ALPHANUMERIC,
+                );
+                page.markdown.push_str(&format!(
+                    "\n---\n\nThis day is too long for one page: this is part {number}. \
+                     It continues in [part {}]({link}).\n",
+                    number + 1
+                ));
             }
-        };
-        while bad - good > 1 && good < messages.len() {
-            let mid = good + (bad - good) / 2;
-            if fits(mid, start) {
-                good = mid;
-            } else {
-                bad = mid;
+            Part {
+                number,
+                first_seq: rendered.first_seq,
+                messages: rendered.messages,
+                page,
             }
-        }
-        parts.push(render(&messages[start..good]));
-        start = good;
-    }
-    let count = parts.len();
-    for (index, part) in parts.iter_mut().enumerate() {
-        let number = index + 1;
-        if let Some(last) = part.segments.last_mut() {
-            *last = part_name(&part.slug, number);
-        }
-        part.title = format!("{} (part {number} of {count})", part.title);
-        if number < count {
-            let next = part_name(&part.slug, number + 1);
-            let link =
-                percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC);
-            part.markdown.push_str(&format!(
-                "\n---\n\nThis day is too long for one page: part {number} of {count}. \
-                 It continues in [part {}]({link}).\n",
-                number + 1
-            ));
-        }
-    }
+        })
+        .collect();
     Ok(parts)
 }
 
@@ -149,28 +137,30 @@ mod tests {
             parents: &[],
         };
         let cap = 20_000;
-        let parts = split(&day, cap).unwrap();
+        let whole = Place {
+            first: 1,
+            more_follow: false,
+        };
+        let parts = split(&day, cap, whole).unwrap();
         assert!(parts.len() > 3, "{} parts", parts.len());
         let count = parts.len();
         for (i, part) in parts.iter().enumerate() {
-            assert!(
-                part.markdown.len() <= cap,
-                "part {i}: {}",
-                part.markdown.len()
-            );
+            let page = &part.page;
+            assert!(page.markdown.len() <= cap, "part {i}: {}", page.markdown.len());
             let expected = if i == 0 {
                 "2026-11-22".to_owned()
             } else {
                 format!("2026-11-22 part {}", i + 1)
             };
-            assert_eq!(part.segments.last(), Some(&expected));
+            assert_eq!(page.segments.last(), Some(&expected));
+            assert_eq!(page.title, format!("Lobby — 2026-11-22 (part {})", i + 1));
             assert_eq!(
-                part.markdown.contains("It continues in [part"),
+                page.markdown.contains("It continues in [part"),
                 i + 1 < count
             );
         }
         // Every message is on exactly one part, in order.
-        let all: String = parts.iter().map(|p| p.markdown.as_str()).collect();
+        let all: String = parts.iter().map(|p| p.page.markdown.as_str()).collect();
         let mut at = 0;
         for seq in 1..=400 {
             let anchor = format!("{{#m-{seq}}}");
@@ -180,14 +170,32 @@ mod tests {
             at += found;
             assert_eq!(all.matches(&anchor).count(), 1, "m{seq} once");
         }
+        // Rendering again from the last part's first message gives the
+        // same last part: the publisher rewrites only that one.
+        let last = parts.last().unwrap();
+        let from = messages.len() - last.messages;
+        let tail = Day {
+            messages: &messages[from..],
+            parents: &messages[..from],
+            ..day
+        };
+        let again = split(
+            &tail,
+            cap,
+            Place {
+                first: last.number,
+                more_follow: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(again, vec![last.clone()]);
         // A day that fits stays one page, unchanged.
         let small = Day {
             messages: &messages[..3],
             ..day
         };
-        assert_eq!(
-            split(&small, cap).unwrap(),
-            vec![transcript::render_day(&small)]
-        );
+        let one = split(&small, cap, whole).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].page, transcript::render_day(&small));
     }
 }

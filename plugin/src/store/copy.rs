@@ -95,6 +95,8 @@ pub static TABLES: [Table; 6] = [
             Column::new("path", Text),
             Column::new("url", Text),
             Column::new("parts", Int),
+            // `part_starts` is not copied: a day without them is rendered
+            // whole at its next publish, which records them again.
         ],
         order: "room_id, day",
     },

@@ -171,13 +171,37 @@ pub enum MessageQuery {
     /// Created at or after `since` with `seq < before`, newest first:
     /// history by time range, a page at a time.
     Since { since: DateTime<Utc>, before: u64 },
-    /// Created in `[from, to)`, oldest first: one transcript day.
+    /// Created in `[from, to)` with `seq > after`, oldest first: one
+    /// transcript day (`after: 0`), or the rest of it from one of its pages.
     Between {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        after: u64,
     },
     /// Replies to the message with this seq, oldest first: a thread.
     Replies(u64),
+}
+
+/// Where a transcript day's pages start (see the publisher's `parts`): a
+/// busy day is several pages, and only the last (or one whose messages
+/// changed) is written again, so publishing costs what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayParts {
+    /// How many pages the day takes (1 for a day never split).
+    pub count: u32,
+    /// The seq of each page's first message, page 1 first; empty when not
+    /// known (a day never published, or published before they were kept:
+    /// the next publish then renders the whole day and records them).
+    pub starts: Vec<u64>,
+}
+
+impl Default for DayParts {
+    fn default() -> Self {
+        Self {
+            count: 1,
+            starts: Vec::new(),
+        }
+    }
 }
 
 /// Durable storage for rooms and messages.
@@ -287,16 +311,25 @@ pub trait Store: Send + Sync + 'static {
     /// The room's published transcripts, newest day first.
     async fn transcripts(&self, room: &RoomId) -> anyhow::Result<Vec<TranscriptRef>>;
 
+    /// Where `room`'s transcript of `day` is cut into pages, as last
+    /// recorded ([`DayParts::default`] for a day never published).
+    async fn transcript_parts(
+        &self,
+        room: &RoomId,
+        day: chrono::NaiveDate,
+    ) -> anyhow::Result<DayParts>;
+
     /// Records that `room`'s transcript of `day` (already recorded with
-    /// [`Store::set_transcript`]) now takes `parts` pages, and returns how
-    /// many it took before (1 for a day never split), so the publisher can
-    /// empty parts a shrunken day no longer uses.
+    /// [`Store::set_transcript`]) now takes one page per entry of `starts`,
+    /// and returns what was recorded before, so the publisher can empty
+    /// parts a shrunken day no longer uses. Does nothing for a day not
+    /// recorded.
     async fn swap_transcript_parts(
         &self,
         room: &RoomId,
         day: chrono::NaiveDate,
-        parts: u32,
-    ) -> anyhow::Result<u32>;
+        starts: &[u64],
+    ) -> anyhow::Result<DayParts>;
 
     /// The host deleted `page`: removes its rooms and everything they hold
     /// (messages, their edit history, read marks, file rows, transcript

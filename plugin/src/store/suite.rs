@@ -495,6 +495,7 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
             Between {
                 from: now - chrono::Duration::hours(1),
                 to: now + chrono::Duration::hours(1),
+                after: 0,
             },
             10,
         )
@@ -511,18 +512,37 @@ async fn a_day_window_and_transcript_records(nodes: Nodes) {
             Between {
                 from: now - chrono::Duration::hours(1),
                 to: now + chrono::Duration::hours(1),
+                after: 0,
             },
             2,
         )
         .await
         .unwrap();
     assert_eq!(limited.len(), 2);
+    let rest = store
+        .messages(
+            &room,
+            Between {
+                from: now - chrono::Duration::hours(1),
+                to: now + chrono::Duration::hours(1),
+                after: 1,
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![2, 3],
+        "the rest of the day after a seq"
+    );
     assert!(store
         .messages(
             &room,
             Between {
                 from: now + chrono::Duration::hours(1),
-                to: now + chrono::Duration::hours(2)
+                to: now + chrono::Duration::hours(2),
+                after: 0,
             },
             10
         )
@@ -606,6 +626,7 @@ async fn the_callers_time_is_kept_and_never_runs_backwards(nodes: Nodes) {
             Between {
                 from: midnight - chrono::Duration::days(1),
                 to: midnight,
+                after: 0,
             },
             10,
         )
@@ -646,6 +667,7 @@ async fn time_ranges_in_a_long_room_are_exact(nodes: Nodes) {
             Between {
                 from: minute(1_200),
                 to: minute(1_300),
+                after: 0,
             },
             1_000,
         )

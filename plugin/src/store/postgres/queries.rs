@@ -7,7 +7,7 @@ use super::rows::{
 };
 use super::PostgresStore;
 use crate::store::{
-    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
+    Appended, Changed, DayParts, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
     Store, StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::{anyhow, Context};
@@ -281,16 +281,17 @@ impl Store for PostgresStore {
             .bind(to_i64(before))
             .bind(since)
             .bind(limit),
-            MessageQuery::Between { from, to } => sqlx::query(concat!(
+            MessageQuery::Between { from, to, after } => sqlx::query(concat!(
                 "SELECT ",
                 message_columns!(),
                 " FROM messages WHERE room_id = $1 AND created_at >= $2 AND created_at < $3
-                  ORDER BY seq LIMIT $4"
+                  AND seq > $5 ORDER BY seq LIMIT $4"
             ))
             .bind(&room.0)
             .bind(from)
             .bind(to)
-            .bind(limit),
+            .bind(limit)
+            .bind(to_i64(after)),
             MessageQuery::Replies(parent) => sqlx::query(concat!(
                 "SELECT ",
                 message_columns!(),
@@ -501,13 +502,17 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    async fn transcript_parts(&self, room: &RoomId, day: NaiveDate) -> anyhow::Result<DayParts> {
+        super::removal::transcript_parts(&self.pool, room, day).await
+    }
+
     async fn swap_transcript_parts(
         &self,
         room: &RoomId,
         day: NaiveDate,
-        parts: u32,
-    ) -> anyhow::Result<u32> {
-        super::removal::swap_transcript_parts(self, room, day, parts).await
+        starts: &[u64],
+    ) -> anyhow::Result<DayParts> {
+        super::removal::swap_transcript_parts(self, room, day, starts).await
     }
 
     async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage> {

@@ -10,7 +10,7 @@
 //! [`Store::remove_page`]: crate::store::Store::remove_page
 
 use super::PostgresStore;
-use crate::store::RemovedPage;
+use crate::store::{DayParts, RemovedPage};
 use protocol::{PageId, RoomId};
 
 /// Every table holding a room's rows, children before parents.
@@ -22,26 +22,55 @@ const ROOM_TABLES: [&str; 5] = [
     "messages",
 ];
 
+/// See [`Store::transcript_parts`](crate::store::Store::transcript_parts).
+pub(super) async fn transcript_parts<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    room: &RoomId,
+    day: chrono::NaiveDate,
+) -> anyhow::Result<DayParts> {
+    let row: Option<(i32, Vec<i64>)> = sqlx::query_as(
+        "SELECT parts, part_starts FROM transcripts WHERE room_id = $1 AND day = $2",
+    )
+    .bind(&room.0)
+    .bind(day)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map_or_else(DayParts::default, |(count, starts)| DayParts {
+        count: u32::try_from(count).unwrap_or(1).max(1),
+        starts: starts.into_iter().map(|s| s.max(0) as u64).collect(),
+    }))
+}
+
 /// See [`Store::swap_transcript_parts`](crate::store::Store::swap_transcript_parts).
 pub(super) async fn swap_transcript_parts(
     store: &PostgresStore,
     room: &RoomId,
     day: chrono::NaiveDate,
-    parts: u32,
-) -> anyhow::Result<u32> {
-    let before: Option<i32> = sqlx::query_scalar(
-        "UPDATE transcripts t SET parts = $3
-         FROM (SELECT room_id, day, parts FROM transcripts
-               WHERE room_id = $1 AND day = $2 FOR UPDATE) old
-         WHERE t.room_id = old.room_id AND t.day = old.day
-         RETURNING old.parts",
+    starts: &[u64],
+) -> anyhow::Result<DayParts> {
+    let mut tx = store.pool.begin().await?;
+    // Locks the row, so two nodes publishing the same day swap in turn.
+    sqlx::query("SELECT 1 FROM transcripts WHERE room_id = $1 AND day = $2 FOR UPDATE")
+        .bind(&room.0)
+        .bind(day)
+        .execute(&mut *tx)
+        .await?;
+    let before = transcript_parts(&mut *tx, room, day).await?;
+    let seqs: Vec<i64> = starts
+        .iter()
+        .map(|s| i64::try_from(*s).unwrap_or(i64::MAX))
+        .collect();
+    sqlx::query(
+        "UPDATE transcripts SET parts = $3, part_starts = $4 WHERE room_id = $1 AND day = $2",
     )
     .bind(&room.0)
     .bind(day)
-    .bind(i32::try_from(parts).unwrap_or(i32::MAX))
-    .fetch_optional(&store.pool)
+    .bind(i32::try_from(starts.len().max(1)).unwrap_or(i32::MAX))
+    .bind(&seqs)
+    .execute(&mut *tx)
     .await?;
-    Ok(before.map_or(1, |p| u32::try_from(p).unwrap_or(1)))
+    tx.commit().await?;
+    Ok(before)
 }
 
 pub(super) async fn remove_page(

@@ -95,4 +95,11 @@ CREATE INDEX files_by_room ON files (room_id, seq);
 ALTER TABLE transcripts ADD COLUMN parts INTEGER NOT NULL DEFAULT 1;
 "#,
     ),
+    (
+        5,
+        "transcript part starts",
+        r#"
+ALTER TABLE transcripts ADD COLUMN part_starts BIGINT[] NOT NULL DEFAULT '{}';
+"#,
+    ),
 ];

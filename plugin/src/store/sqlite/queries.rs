@@ -9,7 +9,7 @@ use super::rows::{
 use super::writer::committed;
 use super::SqliteStore;
 use crate::store::{
-    Appended, Changed, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
+    Appended, Changed, DayParts, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
     Store, StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::anyhow;
@@ -317,9 +317,10 @@ impl Store for SqliteStore {
                         params![room, from, seq_param(before), millis(since), limit],
                     )?
                 }
-                MessageQuery::Between { from, to } => {
+                MessageQuery::Between { from, to, after } => {
                     let (from, to) = (millis(from), millis(to));
-                    let first = first_seq_at(conn, &room, from)? - TIME_ORDER_SLACK;
+                    let first = (first_seq_at(conn, &room, from)? - TIME_ORDER_SLACK)
+                        .max(seq_param(after).saturating_add(1));
                     let end = first_seq_at(conn, &room, to)? + TIME_ORDER_SLACK;
                     collect_messages(
                         conn,
@@ -551,14 +552,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn transcript_parts(&self, room: &RoomId, day: NaiveDate) -> anyhow::Result<DayParts> {
+        let (room, day) = (room.0.clone(), day.to_string());
+        self.read(move |conn| super::removal::transcript_parts(conn, &room, &day))
+            .await
+    }
+
     async fn swap_transcript_parts(
         &self,
         room: &RoomId,
         day: NaiveDate,
-        parts: u32,
-    ) -> anyhow::Result<u32> {
-        let (room, day) = (room.0.clone(), day.to_string());
-        self.write(move |conn| super::removal::swap_transcript_parts(conn, &room, &day, parts))
+        starts: &[u64],
+    ) -> anyhow::Result<DayParts> {
+        let (room, day, starts) = (room.0.clone(), day.to_string(), starts.to_vec());
+        self.write(move |conn| super::removal::swap_transcript_parts(conn, &room, &day, &starts))
             .await
     }
 

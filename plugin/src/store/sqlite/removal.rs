@@ -5,7 +5,7 @@
 //!
 //! [`Store::remove_page`]: crate::store::Store::remove_page
 
-use crate::store::RemovedPage;
+use crate::store::{DayParts, RemovedPage};
 use protocol::RoomId;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -20,25 +20,47 @@ const ROOM_TABLES: [&str; 5] = [
     "messages",
 ];
 
+/// See [`Store::transcript_parts`](crate::store::Store::transcript_parts).
+pub(super) fn transcript_parts(conn: &Connection, room: &str, day: &str) -> anyhow::Result<DayParts> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT parts, part_starts FROM transcripts WHERE room_id = ?1 AND day = ?2",
+            params![room, day],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((count, starts)) = row else {
+        return Ok(DayParts::default());
+    };
+    let starts: Vec<u64> = starts
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    Ok(DayParts {
+        count: u32::try_from(count).unwrap_or(1).max(1),
+        starts,
+    })
+}
+
 /// See [`Store::swap_transcript_parts`](crate::store::Store::swap_transcript_parts).
 pub(super) fn swap_transcript_parts(
     conn: &Connection,
     room: &str,
     day: &str,
-    parts: u32,
-) -> anyhow::Result<u32> {
-    let before: Option<i64> = conn
-        .query_row(
-            "SELECT parts FROM transcripts WHERE room_id = ?1 AND day = ?2",
-            params![room, day],
-            |row| row.get(0),
-        )
-        .optional()?;
+    starts: &[u64],
+) -> anyhow::Result<DayParts> {
+    let before = transcript_parts(conn, room, day)?;
+    let text = starts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     conn.execute(
-        "UPDATE transcripts SET parts = ?3 WHERE room_id = ?1 AND day = ?2",
-        params![room, day, parts],
+        "UPDATE transcripts SET parts = ?3, part_starts = ?4 WHERE room_id = ?1 AND day = ?2",
+        params![room, day, starts.len().max(1) as i64, text],
     )?;
-    Ok(before.map_or(1, |p| u32::try_from(p).unwrap_or(1)))
+    Ok(before)
 }
 
 /// Deletes the rooms of `page` inside the writer's transaction.

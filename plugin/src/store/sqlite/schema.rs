@@ -84,4 +84,9 @@ DROP INDEX IF EXISTS messages_created;
     r#"
 ALTER TABLE transcripts ADD COLUMN parts INTEGER NOT NULL DEFAULT 1;
 "#,
+    // Where each part starts (comma-separated seqs), so publishing a busy
+    // day rewrites its last part only; '' for days published before.
+    r#"
+ALTER TABLE transcripts ADD COLUMN part_starts TEXT NOT NULL DEFAULT '';
+"#,
 ];

@@ -2,7 +2,7 @@
 //! both backends like the rest of the suite.
 
 use super::{new_message, on_postgres, on_sqlite, Nodes};
-use crate::store::{Changed, MessageQuery::After, RemovedPage, Store, StoredFile};
+use crate::store::{Changed, DayParts, MessageQuery::After, RemovedPage, Store, StoredFile};
 use chrono::NaiveDate;
 use protocol::{PageId, RoomId, TranscriptRef, UserId};
 
@@ -111,18 +111,34 @@ async fn removing_a_page_removes_its_rooms_and_nothing_else(nodes: Nodes) {
 async fn a_split_days_part_count_is_swapped(nodes: Nodes) {
     let room = busy_room(nodes.a.as_ref(), "5", "Big", Vec::new()).await;
     let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-    let swap = |parts| nodes.b.swap_transcript_parts(&room, day, parts);
-    assert_eq!(swap(3).await.unwrap(), 1, "a day never split took one page");
-    assert_eq!(swap(2).await.unwrap(), 3);
-    assert_eq!(swap(2).await.unwrap(), 2);
-    // A day never recorded has nothing to swap.
+    let never = DayParts::default();
+    assert_eq!(never.count, 1);
+    assert_eq!(nodes.a.transcript_parts(&room, day).await.unwrap(), never);
+    let swap = |starts: &'static [u64]| nodes.b.swap_transcript_parts(&room, day, starts);
+    assert_eq!(swap(&[1, 40, 90]).await.unwrap(), never, "a day never split took one page");
+    assert_eq!(
+        swap(&[1, 40]).await.unwrap(),
+        DayParts {
+            count: 3,
+            starts: vec![1, 40, 90]
+        }
+    );
+    let now = DayParts {
+        count: 2,
+        starts: vec![1, 40],
+    };
+    assert_eq!(swap(&[1, 40]).await.unwrap(), now);
+    // Read from either node as recorded.
+    assert_eq!(nodes.a.transcript_parts(&room, day).await.unwrap(), now);
+    // A day never recorded has nothing to swap and stays unrecorded.
     let other = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     assert_eq!(
         nodes
             .a
-            .swap_transcript_parts(&room, other, 4)
+            .swap_transcript_parts(&room, other, &[1, 2, 3, 4])
             .await
             .unwrap(),
-        1
+        never
     );
+    assert_eq!(nodes.a.transcript_parts(&room, other).await.unwrap(), never);
 }
