@@ -140,7 +140,10 @@ fn main() -> Result<()> {
             let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
             let markdown = soaked.markdown(&Machine::detect(), &date);
             std::fs::create_dir_all(&out)?;
-            std::fs::write(out.join("soak.json"), serde_json::to_string_pretty(&soaked)?)?;
+            std::fs::write(
+                out.join("soak.json"),
+                serde_json::to_string_pretty(&soaked)?,
+            )?;
             std::fs::write(out.join("soak.md"), &markdown)?;
             println!("\n{markdown}");
             println!("written to {}", out.join("soak.md").display());

@@ -46,6 +46,12 @@ mod parts;
 
 /// How often one day's page may be rewritten while the day goes on.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// The most bytes of markdown one transcript page holds (less when the
+/// host's pages hold less). A refresh rewrites and re-indexes the day's
+/// last page on the server's cores, so its size is what a refresh of a busy
+/// day costs: 256 KiB is about 1,500 messages, most days' whole transcript,
+/// and a few milliseconds of rendering.
+pub const PART_BYTES: usize = 256 * 1024;
 /// Messages read from the store at a time while rendering a day: bounds
 /// what a publish holds in memory (about one part plus one batch).
 const BATCH: usize = 5_000;
@@ -309,6 +315,7 @@ impl Publisher {
             from,
             to,
         };
+        let began = Instant::now();
         let recorded = self.store.transcript_parts(room_id, date).await?;
         let mut published = Published::default();
         // Where to render from: the last part, or the whole day when the
@@ -367,6 +374,7 @@ impl Publisher {
             tracing::info!(
                 room = %room_id, %date, parts = starts.len(), written = published.changed,
                 bytes = published.bytes, read = published.messages_read,
+                ms = began.elapsed().as_millis() as u64,
                 "transcript published"
             );
         }
@@ -486,7 +494,7 @@ impl Publisher {
         place: parts::Place,
     ) -> anyhow::Result<(Vec<parts::Part>, Vec<Message>)> {
         let parents = self.parents_elsewhere(&day.room, &messages).await?;
-        let cap = self.host.max_page_bytes();
+        let cap = self.host.max_page_bytes().min(PART_BYTES);
         let (room, page, date) = (day.room.clone(), day.page.clone(), day.date);
         tokio::task::spawn_blocking(move || {
             let parts = parts::split(

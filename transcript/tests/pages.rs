@@ -8,6 +8,9 @@
 //!   which is what lets the publisher rewrite only the last page and still
 //!   agree with a full rebuild.
 
+// Test scaffolding: a failure should panic the test that called it.
+#![allow(clippy::unwrap_used)]
+
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use protocol::{Message, MessageId, RoomId, UserId};
@@ -37,17 +40,15 @@ fn message(seq: u64, author: usize, words: usize, reply_back: Option<u64>) -> Me
 /// A day of 1 to 200 messages by up to four people, some replying to
 /// earlier ones, with bodies from a few words to a few hundred.
 fn day_messages() -> impl Strategy<Value = Vec<Message>> {
-    prop::collection::vec(
-        (0..4usize, 0..40usize, prop::option::of(1..30u64)),
-        1..200,
+    prop::collection::vec((0..4usize, 0..40usize, prop::option::of(1..30u64)), 1..200).prop_map(
+        |specs| {
+            specs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (author, words, back))| message(i as u64 + 1, author, words, back))
+                .collect()
+        },
     )
-    .prop_map(|specs| {
-        specs
-            .into_iter()
-            .enumerate()
-            .map(|(i, (author, words, back))| message(i as u64 + 1, author, words, back))
-            .collect()
-    })
 }
 
 fn day<'a>(room: &'a RoomId, messages: &'a [Message], parents: &'a [Message]) -> Day<'a> {

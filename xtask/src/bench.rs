@@ -1,6 +1,9 @@
 //! `cargo xtask bench`: builds release binaries and the release wasm bundle,
 //! runs `backchannel-bench run` (the load generator; see bench/), and, after
 //! a full run of every scenario, puts the table into the README's Performance section.
+//! `cargo xtask bench --soak SECONDS` runs `backchannel-bench soak` instead
+//! (one steady load, watched for drift); a soak of an hour or more puts its
+//! report into the README's soak section.
 //!
 //! Holding 50,000 connections needs 50,000 open files in the server and as
 //! many in the load generator; the bench caps the count at what the

@@ -146,7 +146,11 @@ mod tests {
         let count = parts.len();
         for (i, part) in parts.iter().enumerate() {
             let page = &part.page;
-            assert!(page.markdown.len() <= cap, "part {i}: {}", page.markdown.len());
+            assert!(
+                page.markdown.len() <= cap,
+                "part {i}: {}",
+                page.markdown.len()
+            );
             let expected = if i == 0 {
                 "2026-11-22".to_owned()
             } else {

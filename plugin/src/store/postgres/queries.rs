@@ -7,8 +7,8 @@ use super::rows::{
 };
 use super::PostgresStore;
 use crate::store::{
-    Appended, Changed, DayParts, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
-    Store, StoreMaintenance, StoredFile, UploadUsage,
+    Appended, Changed, DayParts, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage,
+    Revision, Room, Store, StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::{anyhow, Context};
 use async_trait::async_trait;

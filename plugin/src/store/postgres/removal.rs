@@ -35,10 +35,12 @@ pub(super) async fn transcript_parts<'e>(
     .bind(day)
     .fetch_optional(executor)
     .await?;
-    Ok(row.map_or_else(DayParts::default, |(count, starts)| DayParts {
-        count: u32::try_from(count).unwrap_or(1).max(1),
-        starts: starts.into_iter().map(|s| s.max(0) as u64).collect(),
-    }))
+    Ok(
+        row.map_or_else(DayParts::default, |(count, starts)| DayParts {
+            count: u32::try_from(count).unwrap_or(1).max(1),
+            starts: starts.into_iter().map(|s| s.max(0) as u64).collect(),
+        }),
+    )
 }
 
 /// See [`Store::swap_transcript_parts`](crate::store::Store::swap_transcript_parts).

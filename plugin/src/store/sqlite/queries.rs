@@ -9,8 +9,8 @@ use super::rows::{
 use super::writer::committed;
 use super::SqliteStore;
 use crate::store::{
-    Appended, Changed, DayParts, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage, Revision, Room,
-    Store, StoreMaintenance, StoredFile, UploadUsage,
+    Appended, Changed, DayParts, FileEntry, MessageQuery, NewMessage, Poster, RemovedPage,
+    Revision, Room, Store, StoreMaintenance, StoredFile, UploadUsage,
 };
 use anyhow::anyhow;
 use async_trait::async_trait;

@@ -21,7 +21,11 @@ const ROOM_TABLES: [&str; 5] = [
 ];
 
 /// See [`Store::transcript_parts`](crate::store::Store::transcript_parts).
-pub(super) fn transcript_parts(conn: &Connection, room: &str, day: &str) -> anyhow::Result<DayParts> {
+pub(super) fn transcript_parts(
+    conn: &Connection,
+    room: &str,
+    day: &str,
+) -> anyhow::Result<DayParts> {
     let row: Option<(i64, String)> = conn
         .query_row(
             "SELECT parts, part_starts FROM transcripts WHERE room_id = ?1 AND day = ?2",

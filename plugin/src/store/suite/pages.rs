@@ -115,7 +115,11 @@ async fn a_split_days_part_count_is_swapped(nodes: Nodes) {
     assert_eq!(never.count, 1);
     assert_eq!(nodes.a.transcript_parts(&room, day).await.unwrap(), never);
     let swap = |starts: &'static [u64]| nodes.b.swap_transcript_parts(&room, day, starts);
-    assert_eq!(swap(&[1, 40, 90]).await.unwrap(), never, "a day never split took one page");
+    assert_eq!(
+        swap(&[1, 40, 90]).await.unwrap(),
+        never,
+        "a day never split took one page"
+    );
     assert_eq!(
         swap(&[1, 40]).await.unwrap(),
         DayParts {
