@@ -129,20 +129,25 @@ async fn a_hundred_thousand_message_day_publishes_with_bounded_work_each_time() 
     let (pages, day_bytes, _, _) = *rows.last().unwrap();
     assert!(pages >= 40, "the day should span many pages: {pages}");
     assert!(day_bytes > 10 * MAX_MARKDOWN_BYTES, "{day_bytes} bytes");
-    // The most messages one page holds bounds what a publish reads beyond
-    // the new ones; two pages' bytes bound what it writes (the page that
-    // filled up and the one begun after it).
-    let per_page = MESSAGES / (pages - 1);
-    for (i, (_, _, bytes, read)) in rows.iter().enumerate().skip(1) {
+    // A publish writes the new messages' pages and rewrites the page that
+    // was last (which the new messages filled up): its bytes are the day's
+    // growth plus at most one page, whatever the day's size. It reads the
+    // new messages plus that page's (a page holds about MESSAGES / pages).
+    let per_page = 2 * MESSAGES / pages;
+    for (i, pair) in rows.windows(2).enumerate() {
+        let (before, now) = (&pair[0], &pair[1]);
+        let growth = now.1 - before.1;
         assert!(
-            *bytes <= 2 * PART_BYTES,
-            "publish {} wrote {bytes} bytes",
-            i + 1
+            now.2 <= growth + 2 * PART_BYTES,
+            "publish {} wrote {} bytes for {growth} bytes of new transcript",
+            i + 2,
+            now.2
         );
         assert!(
-            *read <= PER_PUBLISH + per_page,
-            "publish {} read {read} messages",
-            i + 1
+            now.3 <= PER_PUBLISH + per_page,
+            "publish {} read {} messages",
+            i + 2,
+            now.3
         );
     }
     // All publishes together wrote about the day once, not once per publish.
