@@ -139,6 +139,24 @@ pub async fn subscribe(ws: &mut Ws, room: &str) -> Result<()> {
     bail!("no `subscribed` answer within 30 s")
 }
 
+/// The bench message numbers a listener has had, one bit each:
+/// at-least-once delivery may repeat one.
+#[derive(Default)]
+pub struct Seen(Vec<u64>);
+
+impl Seen {
+    /// Whether `n` is new (and marks it seen).
+    pub fn first_time(&mut self, n: u64) -> bool {
+        let (word, bit) = ((n / 64) as usize, 1u64 << (n % 64));
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let new = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        new
+    }
+}
+
 /// What one listener saw.
 #[derive(Debug, Default)]
 pub struct Heard {
@@ -159,8 +177,7 @@ pub async fn listen(
     mut stop: watch::Receiver<bool>,
 ) -> Heard {
     let mut heard = Heard::default();
-    // One bit per message number: at-least-once delivery may repeat one.
-    let mut seen: Vec<u64> = Vec::new();
+    let mut seen = Seen::default();
     loop {
         let want = expected.load(Ordering::Acquire);
         if want > 0 && heard.received >= want {
@@ -178,14 +195,9 @@ pub async fn listen(
         let Some((n, intended)) = bench_stamp(text.as_str()) else {
             continue;
         };
-        let (word, bit) = ((n / 64) as usize, 1u64 << (n % 64));
-        if seen.len() <= word {
-            seen.resize(word + 1, 0);
-        }
-        if seen[word] & bit != 0 {
+        if !seen.first_time(n) {
             continue;
         }
-        seen[word] |= bit;
         let now = epoch.elapsed();
         let latency = now.saturating_sub(Duration::from_nanos(intended));
         heard.received += 1;

@@ -589,7 +589,7 @@ async fn listen(
     done: Arc<AtomicBool>,
 ) -> u64 {
     let mut received = 0u64;
-    let mut seen: Vec<u64> = Vec::new();
+    let mut seen = client::Seen::default();
     let (mut minute, mut current) = (0usize, histogram());
     loop {
         let want = expected.load(Ordering::Acquire);
@@ -605,14 +605,9 @@ async fn listen(
         let Some((n, intended)) = client::bench_stamp(frame.as_str()) else {
             continue;
         };
-        let (word, bit) = ((n / 64) as usize, 1u64 << (n % 64));
-        if seen.len() <= word {
-            seen.resize(word + 1, 0);
-        }
-        if seen[word] & bit != 0 {
+        if !seen.first_time(n) {
             continue;
         }
-        seen[word] |= bit;
         received += 1;
         let intended = Duration::from_nanos(intended);
         let latency = epoch.elapsed().saturating_sub(intended);

@@ -11,14 +11,12 @@
 // Test scaffolding: a failure should panic the test that called it.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use plugin::publisher::Publisher;
 use plugin::store::{NewMessage, Store as _};
-use plugin::Clock;
-use protocol::{PageId, UserId};
-use std::sync::Arc;
-use wiki::host::WikiHost;
-use wiki::pages::{self, PagePath, MAX_MARKDOWN_BYTES};
+use protocol::UserId;
+use wiki::pages::{PagePath, MAX_MARKDOWN_BYTES};
 use wiki::store::Store;
 
 /// Simulated minutes, each ending with a publish.
@@ -47,29 +45,13 @@ async fn stored_below(store: &dyn Store, parent: &PagePath) -> (i64, i64, usize)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_busy_day_keeps_transcript_storage_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let wiki: Arc<dyn Store> =
-        Arc::new(wiki::store::SqliteStore::open(&dir.path().join("wiki.db")).unwrap());
-    let chat = Arc::new(plugin::SqliteStore::open(&dir.path().join("chat.db")).unwrap());
-    let busy = pages::put(
-        wiki.as_ref(),
-        &PagePath::parse("Busy").unwrap(),
-        None,
-        "{chat:Standup}",
-        "a",
-    )
-    .await
-    .unwrap();
-    let host = Arc::new(WikiHost::new(Arc::clone(&wiki)));
-    let publisher = Publisher::new(chat.clone(), host, Clock::system());
-    let room = chat
-        .ensure_room(
-            &PageId::new(busy.id.to_string()),
-            "Standup",
-            &UserId::new("alice"),
-        )
-        .await
-        .unwrap();
+    let common::publishing::Publishing {
+        dir: _dir,
+        wiki,
+        chat,
+        publisher,
+        room,
+    } = common::publishing::publishing("Busy", "Standup").await;
     let date = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let morning = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
     let day_pages = PagePath::parse("Busy/Chat/Standup").unwrap();

@@ -15,15 +15,14 @@
 // Test scaffolding: a failure should panic the test that called it.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
-use plugin::publisher::{Publisher, PART_BYTES};
+use plugin::publisher::PART_BYTES;
 use plugin::store::{Changed, NewMessage, Store as _};
-use plugin::Clock;
-use protocol::{PageId, UserId};
+use protocol::UserId;
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use wiki::host::WikiHost;
-use wiki::pages::{self, PagePath, MAX_MARKDOWN_BYTES};
+use wiki::pages::{PagePath, MAX_MARKDOWN_BYTES};
 use wiki::store::Store;
 
 const MESSAGES: usize = 100_000;
@@ -55,29 +54,13 @@ async fn written_since(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_thousand_message_day_publishes_with_bounded_work_each_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let wiki: Arc<dyn Store> =
-        Arc::new(wiki::store::SqliteStore::open(&dir.path().join("wiki.db")).unwrap());
-    let chat = Arc::new(plugin::SqliteStore::open(&dir.path().join("chat.db")).unwrap());
-    let busy = pages::put(
-        wiki.as_ref(),
-        &PagePath::parse("Busy").unwrap(),
-        None,
-        "{chat:Ops}",
-        "a",
-    )
-    .await
-    .unwrap();
-    let host = Arc::new(WikiHost::new(Arc::clone(&wiki)));
-    let publisher = Publisher::new(chat.clone(), host, Clock::system());
-    let room = chat
-        .ensure_room(
-            &PageId::new(busy.id.to_string()),
-            "Ops",
-            &UserId::new("alice"),
-        )
-        .await
-        .unwrap();
+    let common::publishing::Publishing {
+        dir: _dir,
+        wiki,
+        chat,
+        publisher,
+        room,
+    } = common::publishing::publishing("Busy", "Ops").await;
     let date = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     // 100,000 messages 0.8 s apart from 00:30 end at 22:43 the same day.
     let start = Utc.with_ymd_and_hms(2026, 11, 22, 0, 30, 0).unwrap();

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod http;
+pub mod publishing;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
