@@ -9,8 +9,8 @@ use crate::render;
 use crate::state::AppState;
 use crate::store::{Appended, Changed, MessageQuery, NewMessage, Room};
 use protocol::{
-    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
-    TranscriptRef, Unread, UserId,
+    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, Role, RoomId, RoomInfo,
+    RoomKind, TranscriptRef, Unread, UserId,
 };
 
 /// Longest accepted `client_msg_id`.
@@ -41,25 +41,52 @@ pub async fn authorize(
         .room(room_id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let access = state.host.access(caller, &room.page).await?;
+    let access = room_access(state, caller, &room).await?;
     if access < Access::Read {
         return Err(AppError::not_found());
     }
     Ok(Authorized { room, access })
 }
 
-/// A message as a client submits it, before validation.
-#[derive(Debug, Clone)]
-pub struct Draft {
-    pub body: String,
-    pub client_msg_id: String,
-    pub reply_to: Option<u64>,
-    /// Files already stored as blobs, shared with this message.
-    pub files: Vec<crate::store::StoredFile>,
+/// What `caller` may do in `room`, evaluated now. A page room's reading and
+/// posting come from its page; an owner or moderator role adds moderation
+/// (Admin) on top. A group or direct room's come from membership: members
+/// post, owners and moderators moderate, and anyone signed in may read a
+/// public group room (and join it to post).
+pub async fn room_access(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room: &Room,
+) -> Result<Access, AppError> {
+    let role = match caller {
+        Some(caller) => state
+            .store
+            .member(&room.id, &caller.id)
+            .await?
+            .map(|member| member.role),
+        None => None,
+    };
+    let moderates = role.is_some_and(|role| role >= Role::Moderator);
+    Ok(match (&room.page, room.kind) {
+        (Some(page), RoomKind::Page) => {
+            let access = state.host.access(caller, page).await?;
+            if access >= Access::Read && moderates {
+                Access::Admin
+            } else {
+                access
+            }
+        }
+        _ => match role {
+            Some(_) if moderates => Access::Admin,
+            Some(_) => Access::Write,
+            None if room.is_public && caller.is_some() => Access::Read,
+            None => Access::None,
+        },
+    })
 }
 
-/// [`authorize`] for callers that need only the room's identity (posting,
-/// long-poll): once the room has been seen, no database read.
+/// [`authorize`] for callers that need only the access (posting,
+/// long-poll): a page room once seen needs no database read, only the host.
 pub async fn access_to(
     state: &AppState,
     caller: Option<&Caller>,
@@ -77,6 +104,16 @@ pub async fn access_to(
         return Err(AppError::not_found());
     }
     Ok(access)
+}
+
+/// A message as a client submits it, before validation.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub body: String,
+    pub client_msg_id: String,
+    pub reply_to: Option<u64>,
+    /// Files already stored as blobs, shared with this message.
+    pub files: Vec<crate::store::StoredFile>,
 }
 
 /// Validates and stores a message, then publishes it after COMMIT. A retry
@@ -449,16 +486,19 @@ pub fn mentions(body: &str) -> Vec<UserId> {
 
 /// Everything the popup's info panel and the macro table show.
 pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppError> {
-    let page = state.host.page(&room.page).await?;
+    let page = match &room.page {
+        Some(page) => state.host.page(page).await?.map(|found| PageRef {
+            id: page.clone(),
+            title: found.title,
+            url: found.url,
+        }),
+        None => None,
+    };
     let posters = state.store.posters(&room.id).await?;
     Ok(RoomInfo {
         id: room.id.clone(),
         name: room.name.clone(),
-        page: PageRef {
-            id: room.page.clone(),
-            title: page.as_ref().map(|p| p.title.clone()).unwrap_or_default(),
-            url: page.map(|p| p.url).unwrap_or_default(),
-        },
+        page,
         topic: room.topic.clone(),
         last_activity: room.last_activity,
         participants: posters
@@ -492,14 +532,14 @@ pub async fn room_info(state: &AppState, room: &Room) -> Result<RoomInfo, AppErr
 /// written when the host cannot say.
 async fn transcripts(state: &AppState, room: &Room) -> Result<Vec<TranscriptRef>, AppError> {
     let mut transcripts = state.store.transcripts(&room.id).await?;
-    if transcripts.is_empty() {
+    let Some(page) = room.page.as_ref().filter(|_| !transcripts.is_empty()) else {
         return Ok(transcripts);
-    }
+    };
     let children: Vec<Vec<String>> = transcripts
         .iter()
         .map(|t| transcript::day_segments(&room.name, t.date))
         .collect();
-    if let Some(links) = state.host.child_links(&room.page, &children).await? {
+    if let Some(links) = state.host.child_links(page, &children).await? {
         for (transcript, link) in transcripts.iter_mut().zip(links) {
             transcript.path = link.path;
             transcript.url = link.url;

@@ -47,6 +47,11 @@ impl AppError {
         }
     }
 
+    /// A refusal (not found, forbidden, ...) rather than our failure.
+    pub fn is_refusal(&self) -> bool {
+        self.code != ErrorCode::Internal
+    }
+
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }

@@ -20,14 +20,15 @@
 
 use crate::bus::SharedEvent;
 use crate::error::AppError;
-use crate::host::{Access, Caller};
+use crate::host::Caller;
 use crate::render;
+use crate::chat;
 use crate::state::AppState;
 use crate::store::{MessageQuery, Room};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use protocol::{ErrorCode, Event, Message, PageId, RoomId};
+use protocol::{ErrorCode, Event, Message, RoomId};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
@@ -52,6 +53,9 @@ pub struct Reader {
     /// The epoch read *before* the caller was resolved, so a change racing
     /// with the request is noticed at the first check.
     epoch: u64,
+    /// Set when something other than the host's epoch may have changed
+    /// this reader's access (their membership of the room changed).
+    doubted: bool,
 }
 
 impl Reader {
@@ -69,7 +73,14 @@ impl Reader {
             caller,
             credentials,
             epoch,
+            doubted: false,
         }
+    }
+
+    /// Makes the next [`Reader::recheck`] ask again even if the epoch has
+    /// not moved (the reader's membership changed).
+    pub fn doubt(&mut self) {
+        self.doubted = true;
     }
 
     /// The caller as last resolved; `None` for an anonymous reader.
@@ -77,12 +88,13 @@ impl Reader {
         self.caller.as_ref()
     }
 
-    /// If the permission epoch moved since the last check: whether the
-    /// credentials still stand for the same caller and, given `page`,
-    /// whether that caller may still read it. Cheap when nothing moved.
-    pub async fn recheck(&mut self, state: &AppState, page: Option<&PageId>) -> Result<(), Closed> {
+    /// If the permission epoch moved since the last check (or
+    /// [`Reader::doubt`] was called): whether the credentials still stand
+    /// for the same caller and, given `room`, whether that caller may still
+    /// read it. Cheap when nothing moved.
+    pub async fn recheck(&mut self, state: &AppState, room: Option<&RoomId>) -> Result<(), Closed> {
         let now = state.host.acl_epoch();
-        if now == self.epoch {
+        if now == self.epoch && !self.doubted {
             return Ok(());
         }
         if let Some(was) = &self.caller {
@@ -92,18 +104,20 @@ impl Reader {
                 _ => return Err(Closed::SignedOut),
             }
         }
-        if let Some(page) = page {
-            match state.host.access(self.caller.as_ref(), page).await {
-                Ok(access) if access < Access::Read => return Err(Closed::AccessRevoked),
+        if let Some(room) = room {
+            match chat::access_to(state, self.caller.as_ref(), room).await {
                 Ok(_) => {}
-                // The host failed: not a revocation, but nothing can be
-                // delivered unchecked; the reader reconnects and retries.
+                Err(refused) if refused.is_refusal() => return Err(Closed::AccessRevoked),
+                // The host or the store failed: not a revocation, but
+                // nothing can be delivered unchecked; the reader reconnects
+                // and retries.
                 Err(e) => {
-                    tracing::error!(page = %page, error = ?e, "rechecking access failed; closing the reader's stream");
+                    tracing::error!(room = %room, error = ?e, "rechecking access failed; closing the reader's stream");
                     return Err(Closed::StoreFailed);
                 }
             }
         }
+        self.doubted = false;
         // Only a check that passed moves the reader on, so a failed one is
         // asked again, never skipped.
         self.epoch = now;
@@ -168,7 +182,7 @@ pub async fn follow<T: Send + 'static>(
     // Whether the reader may still read, asked before anything is sent.
     macro_rules! recheck {
         () => {
-            if let Err(reason) = reader.recheck(&state, Some(&room.page)).await {
+            if let Err(reason) = reader.recheck(&state, Some(&room.id)).await {
                 tracing::info!(room = %room.id, ?reason, "closing the reader's stream");
                 sink.close(reason).await;
                 return;
@@ -203,7 +217,7 @@ pub async fn follow<T: Send + 'static>(
     if !sink.send(subscribed).await {
         return;
     }
-    let Some(mut last) = replay(&state, &mut reader, &room.page, &sink, last).await else {
+    let Some(mut last) = replay(&state, &mut reader, &room.id, &sink, last).await else {
         return;
     };
 
@@ -223,7 +237,7 @@ pub async fn follow<T: Send + 'static>(
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::debug!(room = %room.id, missed, "reader lagged; resyncing from the store");
-                match replay(&state, &mut reader, &room.page, &sink, last).await {
+                match replay(&state, &mut reader, &room.id, &sink, last).await {
                     Some(caught_up) => {
                         last = caught_up;
                         continue;
@@ -238,7 +252,7 @@ pub async fn follow<T: Send + 'static>(
             if seq > last.saturating_add(1) {
                 // A gap: what we missed is committed (or it would not be on
                 // the bus), so the store has it.
-                match replay(&state, &mut reader, &room.page, &sink, last).await {
+                match replay(&state, &mut reader, &room.id, &sink, last).await {
                     Some(caught_up) => last = caught_up,
                     None => return,
                 }
@@ -298,12 +312,12 @@ impl<T> Sink<T> {
 async fn replay<T>(
     state: &AppState,
     reader: &mut Reader,
-    page: &PageId,
+    room: &RoomId,
     sink: &Sink<T>,
     mut last: u64,
 ) -> Option<u64> {
     loop {
-        if let Err(reason) = reader.recheck(state, Some(page)).await {
+        if let Err(reason) = reader.recheck(state, Some(room)).await {
             tracing::info!(room = %sink.room, ?reason, "closing the reader's stream");
             sink.close(reason).await;
             return None;
@@ -410,7 +424,8 @@ pub async fn wait_for_news(
 mod tests {
     use super::*;
     use crate::bus::ROOM_CHANNEL_CAPACITY;
-    use crate::chat::{self, Draft};
+    use crate::chat::Draft;
+    use crate::host::Access;
     use crate::testing::TestApp;
     use axum::http::HeaderValue;
 
@@ -538,7 +553,7 @@ mod tests {
     #[tokio::test]
     async fn a_lagged_reader_whose_access_was_revoked_is_closed_before_any_replay() {
         let reason =
-            a_lagged_reader_gets_nothing_after(|app, room| app.host.revoke("bob", &room.page))
+            a_lagged_reader_gets_nothing_after(|app, room| app.host.revoke("bob", room.page.as_ref().unwrap()))
                 .await;
         assert_eq!(reason, Closed::AccessRevoked);
     }

@@ -298,13 +298,16 @@ async fn render(
     let messages = chat::latest(state, room, LATEST)
         .await
         .map_err(IntoResponse::into_response)?;
-    let zone = state
-        .host
-        .page(&room.page)
-        .await
-        .map_err(|e| AppError::from(e).into_response())?
-        .map(|p| p.time_zone)
-        .unwrap_or(Tz::UTC);
+    // Times show in the host page's zone; rooms without a page in UTC.
+    let zone = match &room.page {
+        Some(page) => state
+            .host
+            .page(page)
+            .await
+            .map_err(|e| AppError::from(e).into_response())?
+            .map_or(Tz::UTC, |p| p.time_zone),
+        None => Tz::UTC,
+    };
     let can_post = caller.is_some() && authorized.access >= Access::Write;
     Ok(popup(&PopupView {
         info: &info,
@@ -360,7 +363,9 @@ fn popup(view: &PopupView<'_>) -> Markup {
                 header #bc-title {
                     h1 { (info.name) }
                     @if !info.topic.is_empty() { p.bc-topic { (info.topic) } }
-                    a.bc-page href=(info.page.url) target="_blank" rel="noopener" { (info.page.title) }
+                    @if let Some(page) = &info.page {
+                        a.bc-page href=(page.url) target="_blank" rel="noopener" { (page.title) }
+                    }
                     span #bc-conn role="status" { "offline" }
                 }
                 div #bc-main {

@@ -261,7 +261,7 @@ impl Publisher {
     /// falls on.
     async fn room_zone(&self, room: &RoomId) -> Option<Tz> {
         let room = self.store.room(room).await.ok()??;
-        match self.host.page(&room.page).await {
+        match self.host.page(room.page.as_ref()?).await {
             Ok(page) => Some(page?.time_zone),
             Err(e) => {
                 tracing::warn!(room = %room.id, error = ?e, "the host could not say the room's time zone");
@@ -304,7 +304,11 @@ impl Publisher {
         let Some(room) = self.store.room(room_id).await? else {
             return Ok(Published::default());
         };
-        let Some(page) = self.host.page(&room.page).await? else {
+        // Group and direct rooms have no page and publish nothing.
+        let Some(page_id) = room.page.as_ref() else {
+            return Ok(Published::default());
+        };
+        let Some(page) = self.host.page(page_id).await? else {
             return Ok(Published::default());
         };
         let (from, to) = transcript::day_bounds(date, page.time_zone);
@@ -527,7 +531,7 @@ impl Publisher {
         let outcome = self
             .host
             .put_child_page(
-                &day.room.page,
+                &day.page.id,
                 ChildPage {
                     segments: part.page.segments,
                     title: part.page.title,
@@ -563,7 +567,7 @@ impl Publisher {
         }
         self.host
             .put_child_page(
-                &day.room.page,
+                &day.page.id,
                 ChildPage {
                     segments,
                     title: format!("{slug} part {number} (unused)"),
@@ -607,9 +611,12 @@ impl Publisher {
         since: Option<NaiveDate>,
         mut progress: impl FnMut(u64, u64),
     ) -> anyhow::Result<Vec<TranscriptRef>> {
+        let Some(page_id) = room.page.as_ref() else {
+            return Ok(Vec::new());
+        };
         let page = self
             .host
-            .page(&room.page)
+            .page(page_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the host page of room {} is gone", room.id))?;
         // One pass over the history to find the days with activity.

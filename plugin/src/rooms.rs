@@ -6,7 +6,7 @@
 //! the host about access without reading the room row each time.
 
 use crate::store::Room;
-use protocol::{PageId, RoomId};
+use protocol::{PageId, RoomId, RoomKind};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -25,12 +25,17 @@ impl RoomPages {
         self.lock().get(room).cloned()
     }
 
+    /// Remembers a page room's page; other rooms' access comes from
+    /// membership, which changes, so they are not remembered.
     pub fn remember(&self, room: &Room) {
+        let (Some(page), RoomKind::Page) = (&room.page, room.kind) else {
+            return;
+        };
         let mut pages = self.lock();
         if pages.len() >= MAX_ROOM_PAGES {
             pages.clear();
         }
-        pages.insert(room.id.clone(), room.page.clone());
+        pages.insert(room.id.clone(), page.clone());
     }
 
     /// Drops a room that is gone (its host page was deleted).

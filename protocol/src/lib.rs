@@ -8,6 +8,7 @@
 //! - [`id`]: typed identifiers (`RoomId`, `MessageId`, `UserId`, `PageId`).
 //! - [`room`]: what a room is and what its info panel / macro table shows.
 //! - [`message`]: a chat message as stored and delivered.
+//! - [`people`]: members, roles, invitations and notifications (rooms with people).
 //! - [`event`]: the per-room event stream every transport carries.
 //! - [`frame`]: WebSocket frames, client to server and server to client.
 //! - [`error`]: the JSON error shape and its machine-readable codes.
@@ -22,6 +23,7 @@ pub mod event;
 pub mod frame;
 pub mod id;
 pub mod message;
+pub mod people;
 pub mod room;
 pub mod size;
 
@@ -31,4 +33,8 @@ pub use event::Event;
 pub use frame::{ClientFrame, ServerFrame};
 pub use id::{MessageId, PageId, RoomId, UserId};
 pub use message::{Attachment, Message, MAX_BODY_BYTES};
+pub use people::{
+    Invitation, InvitationStatus, MemberInfo, MemberStatus, MyRoom, Notification, NotificationBody,
+    Notifications, Profile, Rights, Role, RoomCard, RoomKind,
+};
 pub use room::{PageRef, Participant, Presence, RoomInfo, RoomSummary, TranscriptRef, Unread};

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct RoomInfo {
     pub id: RoomId,
     pub name: String,
-    pub page: PageRef,
+    /// The wiki page a page room lives on; absent for group and direct rooms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageRef>,
     #[serde(default)]
     pub topic: String,
     /// Time of the newest message, if any.

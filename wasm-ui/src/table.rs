@@ -149,11 +149,11 @@ mod tests {
         let mut info = RoomInfo {
             id: RoomId::new("r1"),
             name: "Lobby".into(),
-            page: PageRef {
+            page: Some(PageRef {
                 id: PageId::new("1"),
                 title: "Welcome".into(),
                 url: "/pages/Welcome".into(),
-            },
+            }),
             topic: String::new(),
             last_activity: None,
             participants: vec![],

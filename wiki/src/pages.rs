@@ -118,15 +118,16 @@ pub async fn remove_orphaned_rooms(
 ) -> anyhow::Result<usize> {
     let mut checked = std::collections::HashSet::new();
     let mut removed = 0;
-    for room in rooms.rooms().await? {
-        if !checked.insert(room.page.clone()) {
+    // Group and direct rooms have no page to lose.
+    for page in rooms.rooms().await?.into_iter().filter_map(|room| room.page) {
+        if !checked.insert(page.clone()) {
             continue;
         }
-        let Ok(id) = room.page.as_str().parse::<i64>() else {
+        let Ok(id) = page.as_str().parse::<i64>() else {
             continue;
         };
         if store.page_by_id(id).await?.is_none() {
-            let event = plugin::PageEvent::Deleted(room.page);
+            let event = plugin::PageEvent::Deleted(page);
             removed += chat.page_event(event).await?.rooms.len();
         }
     }

@@ -51,7 +51,8 @@ async fn a_page_expands_at_most_the_cap_and_creates_no_more_rooms() {
         .await
         .unwrap()
         .unwrap()
-        .page;
+        .page
+        .unwrap();
     let last_shown = format!("Room {}", MAX_MACROS_PER_PAGE - 1);
     assert!(store
         .room_named(&page_id, &last_shown)

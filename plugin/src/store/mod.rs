@@ -10,12 +10,15 @@
 //! # Layout
 //! - [`sqlite`], [`postgres`]: the two backends, each split into its
 //!   connection handling, schema, row mapping and queries.
+//! - [`membership`]: the `Membership` trait (group and direct rooms, members,
+//!   invitations, notifications) every `Store` also implements.
 //! - [`copy`]: the chat's tables for the one-shot SQLite-to-PostgreSQL copy
 //!   (the engine is [`infra::copy`]).
 //! - `suite` (tests): one contract, run on both backends; `suite_files`
 //!   adds the cases for file bytes (quotas, blob references).
 
 pub mod copy;
+pub mod membership;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
@@ -25,9 +28,13 @@ mod suite_files;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use protocol::{Attachment, Message, PageId, RoomId, TranscriptRef, UserId};
+use protocol::{Attachment, Message, PageId, RoomId, RoomKind, TranscriptRef, UserId};
 use std::collections::HashSet;
 
+pub use membership::{
+    Claimed, Member, Membered, Membership, NewInvitation, NewNotification, NewRoom, RoomSettings,
+    StoredInvitation, StoredNotification,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -35,9 +42,20 @@ pub use sqlite::SqliteStore;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Room {
     pub id: RoomId,
-    pub page: PageId,
+    pub kind: RoomKind,
+    /// The host page: where access comes from for [`RoomKind::Page`], and
+    /// where transcripts are published. `None` for group and direct rooms,
+    /// which publish nothing.
+    pub page: Option<PageId>,
+    /// Unique human-readable handle (`private:A:B` for direct rooms);
+    /// `None` for page rooms, which are named by page and name.
+    pub alias: Option<String>,
     pub name: String,
     pub topic: String,
+    /// Id of an uploaded image in this room, or `None` for the stock icon.
+    pub avatar: Option<String>,
+    /// Listed in the directory and open to anyone signed in (group rooms).
+    pub is_public: bool,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     /// The newest message's seq (0 for an empty room).
@@ -206,7 +224,7 @@ impl Default for DayParts {
 
 /// Durable storage for rooms and messages.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Membership + Send + Sync + 'static {
     /// The room called `name` on `page`, created on first use.
     async fn ensure_room(
         &self,

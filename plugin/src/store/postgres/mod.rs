@@ -69,10 +69,12 @@ macro_rules! message_columns {
 
 macro_rules! room_columns {
     () => {
-        "id, page_id, name, topic, created_by, created_at, last_seq, last_activity"
+        "id, page_id, name, topic, created_by, created_at, last_seq, last_activity, \
+         kind, alias, avatar, is_public"
     };
 }
 
+mod membership;
 mod queries;
 mod removal;
 mod rows;

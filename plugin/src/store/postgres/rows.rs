@@ -3,7 +3,7 @@
 
 use super::super::{Room, StoredFile};
 use chrono::{DateTime, Utc};
-use protocol::{Message, MessageId, PageId, RoomId, UserId};
+use protocol::{Message, MessageId, PageId, RoomId, RoomKind, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -19,9 +19,13 @@ pub(super) fn to_u64(n: i64) -> u64 {
 pub(super) fn room_from_row(row: &PgRow) -> Result<Room, sqlx::Error> {
     Ok(Room {
         id: RoomId(row.try_get("id")?),
-        page: PageId(row.try_get("page_id")?),
+        kind: RoomKind::parse(row.try_get("kind")?),
+        page: row.try_get::<Option<String>, _>("page_id")?.map(PageId),
+        alias: row.try_get("alias")?,
         name: row.try_get("name")?,
         topic: row.try_get("topic")?,
+        avatar: row.try_get("avatar")?,
+        is_public: row.try_get("is_public")?,
         created_by: UserId(row.try_get("created_by")?),
         created_at: row.try_get("created_at")?,
         last_seq: to_u64(row.try_get("last_seq")?),

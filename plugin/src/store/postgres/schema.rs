@@ -102,4 +102,52 @@ ALTER TABLE transcripts ADD COLUMN parts INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE transcripts ADD COLUMN part_starts BIGINT[] NOT NULL DEFAULT '{}';
 "#,
     ),
+    (
+        6,
+        "rooms with people",
+        r#"
+ALTER TABLE rooms ALTER COLUMN page_id DROP NOT NULL;
+ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'page';
+ALTER TABLE rooms ADD COLUMN alias TEXT UNIQUE;
+ALTER TABLE rooms ADD COLUMN avatar TEXT;
+ALTER TABLE rooms ADD COLUMN is_public BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX rooms_public ON rooms (name, id) WHERE is_public;
+ALTER TABLE members ADD COLUMN role TEXT;
+ALTER TABLE members ADD COLUMN user_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE members ADD COLUMN joined_at TIMESTAMPTZ;
+ALTER TABLE members ADD COLUMN muted BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX members_by_user ON members (user_id, room_id) WHERE role IS NOT NULL;
+CREATE TABLE invitations (
+    id           BIGSERIAL PRIMARY KEY,
+    room_id      TEXT NOT NULL REFERENCES rooms (id),
+    invitee      TEXT NOT NULL,
+    invitee_name TEXT NOT NULL,
+    inviter      TEXT NOT NULL,
+    inviter_name TEXT NOT NULL,
+    comment      TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL,
+    response     TEXT,
+    created_at   TIMESTAMPTZ NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ,
+    starts_at    TIMESTAMPTZ
+);
+CREATE INDEX invitations_by_invitee ON invitations (invitee, status);
+CREATE INDEX invitations_by_room ON invitations (room_id, status);
+CREATE TABLE notifications (
+    id            BIGSERIAL PRIMARY KEY,
+    user_id       TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    room_id       TEXT,
+    invitation_id BIGINT,
+    payload       TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    visible_at    TIMESTAMPTZ NOT NULL,
+    read          BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, id);
+CREATE INDEX notifications_by_invitation ON notifications (invitation_id) WHERE invitation_id IS NOT NULL;
+CREATE INDEX notifications_by_time ON notifications (created_at);
+"#,
+    ),
 ];

@@ -32,6 +32,7 @@
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
 //! - `removal`: a deleted host page's rooms removed with all they hold.
 
+mod membership;
 mod queries;
 mod removal;
 mod rows;
@@ -39,7 +40,7 @@ mod schema;
 mod writer;
 
 use anyhow::{anyhow, Context};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::oneshot;
@@ -73,10 +74,20 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA wal_autocheckpoint = 10000;
-             PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
+        // Rebuilding a table (rooms, for rooms with people) must not
+        // cascade into the tables that reference it, and `foreign_keys`
+        // cannot change inside a migration's transaction: off around them,
+        // checked, then on.
         infra::sqlite::migrate(&mut conn, "chat", schema::MIGRATIONS)?;
+        let dangling: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+            .optional()?;
+        if let Some(table) = dangling {
+            anyhow::bail!("{} has rows in {table} pointing nowhere", path.display());
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
 
         let (jobs, queue) = mpsc::channel::<Box<dyn WriteJob>>();
         std::thread::Builder::new()

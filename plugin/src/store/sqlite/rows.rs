@@ -3,7 +3,7 @@
 
 use super::super::{Room, StoredFile};
 use chrono::{DateTime, TimeZone, Utc};
-use protocol::{Message, MessageId, PageId, RoomId, UserId};
+use protocol::{Message, MessageId, PageId, RoomId, RoomKind, UserId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub(super) fn millis(t: DateTime<Utc>) -> i64 {
@@ -16,15 +16,19 @@ pub(super) fn from_millis(ms: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-pub(super) const ROOM_COLUMNS: &str =
-    "id, page_id, name, topic, created_by, created_at, last_seq, last_activity";
+pub(super) const ROOM_COLUMNS: &str = "id, page_id, name, topic, created_by, created_at, \
+     last_seq, last_activity, kind, alias, avatar, is_public";
 
 pub(super) fn room_from_row(row: &Row<'_>) -> rusqlite::Result<Room> {
     Ok(Room {
         id: RoomId(row.get(0)?),
-        page: PageId(row.get(1)?),
+        kind: RoomKind::parse(&row.get::<_, String>(8)?),
+        page: row.get::<_, Option<String>>(1)?.map(PageId),
+        alias: row.get(9)?,
         name: row.get(2)?,
         topic: row.get(3)?,
+        avatar: row.get(10)?,
+        is_public: row.get(11)?,
         created_by: UserId(row.get(4)?),
         created_at: from_millis(row.get(5)?),
         last_seq: row.get::<_, i64>(6)?.max(0) as u64,

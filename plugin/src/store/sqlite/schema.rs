@@ -89,4 +89,65 @@ ALTER TABLE transcripts ADD COLUMN parts INTEGER NOT NULL DEFAULT 1;
     r#"
 ALTER TABLE transcripts ADD COLUMN part_starts TEXT NOT NULL DEFAULT '';
 "#,
+    // Rooms with people: group and direct rooms have no page, an alias
+    // and a public flag (the table is rebuilt, SQLite cannot drop NOT
+    // NULL); members gain roles; invitations and notifications.
+    r#"
+CREATE TABLE rooms_new (
+    id            TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL DEFAULT 'page',
+    page_id       TEXT,
+    alias         TEXT UNIQUE,
+    name          TEXT NOT NULL,
+    topic         TEXT NOT NULL DEFAULT '',
+    avatar        TEXT,
+    is_public     INTEGER NOT NULL DEFAULT 0,
+    created_by    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_seq      INTEGER NOT NULL DEFAULT 0,
+    last_activity INTEGER,
+    UNIQUE (page_id, name)
+);
+INSERT INTO rooms_new (id, page_id, name, topic, created_by, created_at, last_seq, last_activity)
+    SELECT id, page_id, name, topic, created_by, created_at, last_seq, last_activity FROM rooms;
+DROP TABLE rooms;
+ALTER TABLE rooms_new RENAME TO rooms;
+CREATE INDEX rooms_public ON rooms (name, id) WHERE is_public = 1;
+ALTER TABLE members ADD COLUMN role TEXT;
+ALTER TABLE members ADD COLUMN user_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE members ADD COLUMN joined_at INTEGER;
+ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX members_by_user ON members (user_id, room_id) WHERE role IS NOT NULL;
+CREATE TABLE invitations (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id      TEXT NOT NULL REFERENCES rooms(id),
+    invitee      TEXT NOT NULL,
+    invitee_name TEXT NOT NULL,
+    inviter      TEXT NOT NULL,
+    inviter_name TEXT NOT NULL,
+    comment      TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL,
+    response     TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    starts_at    INTEGER
+);
+CREATE INDEX invitations_by_invitee ON invitations (invitee, status);
+CREATE INDEX invitations_by_room ON invitations (room_id, status);
+CREATE TABLE notifications (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id       TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    room_id       TEXT,
+    invitation_id INTEGER,
+    payload       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    visible_at    INTEGER NOT NULL,
+    read          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, id);
+CREATE INDEX notifications_by_invitation ON notifications (invitation_id) WHERE invitation_id IS NOT NULL;
+CREATE INDEX notifications_by_time ON notifications (created_at);
+"#,
 ];
