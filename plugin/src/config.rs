@@ -33,6 +33,7 @@ pub const PRESENCE_LIMIT_ENV: &str = "BACKCHANNEL_PRESENCE_LIMIT";
 pub const READ_LIMIT_ENV: &str = "BACKCHANNEL_READ_LIMIT";
 pub const UPLOAD_LIMIT_ENV: &str = "BACKCHANNEL_UPLOAD_LIMIT";
 pub const ROOM_LIMIT_ENV: &str = "BACKCHANNEL_ROOM_LIMIT";
+pub const INVITE_LIMIT_ENV: &str = "BACKCHANNEL_INVITE_LIMIT";
 /// The environment variables holding the upload quotas, in bytes (`K`, `M`
 /// and `G` suffixes count in KiB, MiB and GiB; `0` turns a quota off).
 pub const USER_QUOTA_ENV: &str = "BACKCHANNEL_USER_UPLOAD_QUOTA";
@@ -73,6 +74,13 @@ pub struct Config {
     /// Rooms a user's macro views may create per window (a writer's first
     /// view of a `{chat:...}` creates its room).
     pub room_limit: Rate,
+    /// Invitations, direct chats opened and group rooms created by one
+    /// user per window: each may notify someone else.
+    pub invite_limit: Rate,
+    /// Notifications kept per user; the oldest go beyond it.
+    pub notification_cap: usize,
+    /// Days a notification waits before it expires unread.
+    pub notification_days: u32,
     /// Bytes of files a user may have shared and not deleted, across all
     /// rooms (0: no quota).
     pub user_upload_quota: u64,
@@ -114,6 +122,12 @@ impl Default for Config {
                 count: 60,
                 window: Duration::from_secs(600),
             },
+            invite_limit: Rate {
+                count: 100,
+                window: Duration::from_secs(3600),
+            },
+            notification_cap: 500,
+            notification_days: 30,
             user_upload_quota: DEFAULT_USER_UPLOAD_QUOTA,
             room_upload_quota: DEFAULT_ROOM_UPLOAD_QUOTA,
             // A person saving, moving or deleting pages by hand never comes
@@ -151,6 +165,7 @@ impl Config {
             presence_limit: rate_from_env(PRESENCE_LIMIT_ENV).unwrap_or(defaults.presence_limit),
             read_limit: rate_from_env(READ_LIMIT_ENV).unwrap_or(defaults.read_limit),
             room_limit: rate_from_env(ROOM_LIMIT_ENV).unwrap_or(defaults.room_limit),
+            invite_limit: rate_from_env(INVITE_LIMIT_ENV).unwrap_or(defaults.invite_limit),
             user_upload_quota: bytes_from_env(USER_QUOTA_ENV).unwrap_or(defaults.user_upload_quota),
             room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV).unwrap_or(defaults.room_upload_quota),
             page_write_limit: rate_from_env(PAGE_WRITE_LIMIT_ENV)

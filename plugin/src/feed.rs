@@ -19,10 +19,10 @@
 //! so a sign-out on one node closes streams on the others.
 
 use crate::bus::SharedEvent;
+use crate::chat;
 use crate::error::AppError;
 use crate::host::Caller;
 use crate::render;
-use crate::chat;
 use crate::state::AppState;
 use crate::store::{MessageQuery, Room};
 use axum::extract::FromRequestParts;
@@ -552,9 +552,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_lagged_reader_whose_access_was_revoked_is_closed_before_any_replay() {
-        let reason =
-            a_lagged_reader_gets_nothing_after(|app, room| app.host.revoke("bob", room.page.as_ref().unwrap()))
-                .await;
+        let reason = a_lagged_reader_gets_nothing_after(|app, room| {
+            app.host.revoke("bob", room.page.as_ref().unwrap())
+        })
+        .await;
         assert_eq!(reason, Closed::AccessRevoked);
     }
 

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use chrono_tz::Tz;
-use protocol::{PageId, UserId};
+use protocol::{PageId, Profile, UserId};
 
 /// The signed-in person making a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +131,24 @@ pub trait Host: Send + Sync + 'static {
     /// The default is 1 MiB, the built-in wiki's page limit.
     fn max_page_bytes(&self) -> usize {
         1024 * 1024
+    }
+
+    /// The user with this id, as others may see them; `None` for nobody.
+    /// Invitations and mentions are only for users this answers.
+    ///
+    /// The default knows nobody.
+    async fn user(&self, id: &UserId) -> anyhow::Result<Option<Profile>> {
+        let _ = id;
+        Ok(None)
+    }
+
+    /// Users whose id or name starts with `prefix` (case-insensitive), at
+    /// most `limit`, for the person picker.
+    ///
+    /// The default knows nobody.
+    async fn find_users(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<Profile>> {
+        let _ = (prefix, limit);
+        Ok(Vec::new())
     }
 
     /// Where to send a browser that must sign in before coming back to `return_to`.

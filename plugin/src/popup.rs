@@ -24,6 +24,7 @@ use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use protocol::{ErrorCode, Message, RoomId, RoomInfo};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 /// Messages the page shows when opened.
 const LATEST: usize = 50;
@@ -141,7 +142,9 @@ async fn post_form(
         check_same_origin(&headers)?;
         let caller_ref = caller.as_ref().ok_or_else(AppError::unauthenticated)?;
         match &caller_ref.csrf_token {
-            Some(expected) if *expected == form.csrf => {}
+            // Constant-time, so timing does not reveal how much of a guess
+            // was right.
+            Some(expected) if bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) => {}
             // Bearer-token callers have no CSRF token and are not exposed to CSRF.
             None => {}
             Some(_) => {

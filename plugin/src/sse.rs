@@ -92,6 +92,8 @@ fn event_frame(event: &Event) -> SseEvent {
         Event::Deleted { .. } => "deleted",
         Event::Presence { .. } => "presence",
         Event::Typing { .. } => "typing",
+        Event::Membership { .. } => "membership",
+        Event::Notification { .. } => "notification",
     };
     let frame = json_event(name, event);
     match event.seq() {

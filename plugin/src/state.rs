@@ -42,6 +42,8 @@ pub struct Shared {
     pub read_limiter: RateLimiter,
     /// Per-user budget for rooms created by macro views.
     pub room_limiter: RateLimiter,
+    /// Per-user budget for invitations, direct chats and group rooms.
+    pub invite_limiter: RateLimiter,
     /// Who is in which room now, on every node.
     pub presence: Arc<PresenceBoard>,
     /// Marks transcript days for publishing.
@@ -81,6 +83,7 @@ impl AppState {
         let presence_limiter = RateLimiter::for_rate(config.presence_limit);
         let read_limiter = RateLimiter::for_rate(config.read_limit);
         let room_limiter = RateLimiter::for_rate(config.room_limit);
+        let invite_limiter = RateLimiter::for_rate(config.invite_limit);
         let publisher = Publisher::new(Arc::clone(&store), Arc::clone(&host), config.clock);
         let blobs = Arc::new(DiskBlobs::new(config.files_dir.clone()));
         Self(Arc::new(Shared {
@@ -95,6 +98,7 @@ impl AppState {
             presence_limiter,
             read_limiter,
             room_limiter,
+            invite_limiter,
             presence: Arc::new(PresenceBoard::new()),
             transcripts: Transcripts::new(),
             publisher,

@@ -23,7 +23,7 @@ use crate::{AppState, Config, LocalBus, SqliteStore};
 use async_trait::async_trait;
 use axum::http::{header, HeaderMap};
 use axum::Router;
-use protocol::{PageId, RoomId, UserId};
+use protocol::{PageId, Profile, RoomId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,6 +136,30 @@ impl Host for TestHost {
             name: token.to_owned(),
             csrf_token: None,
         })
+    }
+
+    async fn user(&self, id: &UserId) -> anyhow::Result<Option<Profile>> {
+        Ok(self.wiki().users.contains(id.as_str()).then(|| Profile {
+            id: id.clone(),
+            name: id.as_str().to_owned(),
+        }))
+    }
+
+    async fn find_users(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<Profile>> {
+        let prefix = prefix.to_lowercase();
+        let mut found: Vec<Profile> = self
+            .wiki()
+            .users
+            .iter()
+            .filter(|name| name.to_lowercase().starts_with(&prefix))
+            .map(|name| Profile {
+                id: UserId::new(name.as_str()),
+                name: name.clone(),
+            })
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {

@@ -4,6 +4,7 @@
 
 use crate::id::UserId;
 use crate::message::Message;
+use crate::people::{Notification, Role};
 use crate::room::Presence;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,17 @@ pub enum Event {
     },
     /// Someone is typing. Expires on the client after a few seconds.
     Typing { user: UserId, name: String },
+    /// Someone joined, left, was removed or given another role; `role` is
+    /// `None` when they are no longer a member. A reader who is removed
+    /// has their stream closed right after.
+    Membership {
+        user: UserId,
+        name: String,
+        role: Option<Role>,
+    },
+    /// A notification for the connection's user (their own channel only,
+    /// never a room's).
+    Notification { notification: Notification },
 }
 
 impl Event {
@@ -34,7 +46,10 @@ impl Event {
         match self {
             Event::Message { message } => Some(message.seq),
             Event::Edited { .. } | Event::Deleted { .. } => None,
-            Event::Presence { .. } | Event::Typing { .. } => None,
+            Event::Presence { .. }
+            | Event::Typing { .. }
+            | Event::Membership { .. }
+            | Event::Notification { .. } => None,
         }
     }
 }

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use plugin::{Access, Caller, ChildPage, Host, HostPage, PageLink, PutOutcome};
-use protocol::{PageId, UserId};
+use protocol::{PageId, Profile, UserId};
 use std::sync::Arc;
 
 /// Who the plugin is recorded as when it writes pages (transcripts).
@@ -131,6 +131,34 @@ impl Host for WikiHost {
             name: session.member.user.name,
             csrf_token: session.csrf_token,
         })
+    }
+
+    async fn user(&self, id: &UserId) -> anyhow::Result<Option<Profile>> {
+        let user = self
+            .store
+            .user(id.as_str())
+            .await
+            .with_context(|| format!("loading user {id}"))?;
+        Ok(user.map(|user| Profile {
+            id: UserId::new(user.name.clone()),
+            name: user.name,
+        }))
+    }
+
+    async fn find_users(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<Profile>> {
+        // Every user, filtered here: fine for a wiki's few thousand
+        // accounts; a prefix query belongs in the store when that grows.
+        let prefix = prefix.to_lowercase();
+        let users = self.store.users().await.context("listing users")?;
+        Ok(users
+            .into_iter()
+            .filter(|member| member.user.name.to_lowercase().starts_with(&prefix))
+            .take(limit)
+            .map(|member| Profile {
+                id: UserId::new(member.user.name.clone()),
+                name: member.user.name,
+            })
+            .collect())
     }
 
     async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {

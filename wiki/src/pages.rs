@@ -119,7 +119,12 @@ pub async fn remove_orphaned_rooms(
     let mut checked = std::collections::HashSet::new();
     let mut removed = 0;
     // Group and direct rooms have no page to lose.
-    for page in rooms.rooms().await?.into_iter().filter_map(|room| room.page) {
+    for page in rooms
+        .rooms()
+        .await?
+        .into_iter()
+        .filter_map(|room| room.page)
+    {
         if !checked.insert(page.clone()) {
             continue;
         }

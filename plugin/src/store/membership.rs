@@ -164,8 +164,7 @@ pub trait Membership: Send + Sync + 'static {
     async fn room_by_alias(&self, alias: &str) -> anyhow::Result<Option<Room>>;
 
     /// Changes a room's settings; a taken alias changes nothing.
-    async fn update_room(&self, room: &RoomId, settings: RoomSettings)
-        -> anyhow::Result<Claimed>;
+    async fn update_room(&self, room: &RoomId, settings: RoomSettings) -> anyhow::Result<Claimed>;
 
     /// Public group rooms whose name or alias contains `query`
     /// (case-insensitive), by name then id, after the (name, id) cursor.

@@ -166,6 +166,9 @@ impl Model {
                 presence,
             } => self.on_presence(user, name, presence, fx),
             Event::Typing { user, name } => self.on_typing(user, name, fx),
+            // Not shown in the popup yet: the members panel and the bell
+            // come with the rooms-with-people UI.
+            Event::Membership { .. } | Event::Notification { .. } => {}
         }
     }
 

@@ -23,8 +23,7 @@ impl Membership for SqliteStore {
         anyhow::bail!("not implemented yet")
     }
 
-    async fn update_room(&self, room: &RoomId, settings: RoomSettings)
-        -> anyhow::Result<Claimed> {
+    async fn update_room(&self, room: &RoomId, settings: RoomSettings) -> anyhow::Result<Claimed> {
         anyhow::bail!("not implemented yet")
     }
 
