@@ -2,15 +2,17 @@
 //! see, post to it, read its history and describe it. HTTP, WebSocket and the
 //! no-JavaScript form all call these, so the rules live in one place.
 
+pub use crate::access::{access_to, authorize, room_access, Authorized};
 use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::{Access, Caller};
+use crate::notifications;
 use crate::render;
 use crate::state::AppState;
 use crate::store::{Appended, Changed, MessageQuery, NewMessage, Room};
 use protocol::{
-    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, Role, RoomId, RoomInfo,
-    RoomKind, TranscriptRef, Unread, UserId,
+    Attachment, ErrorCode, Event, Message, PageRef, Participant, Presence, RoomId, RoomInfo,
+    TranscriptRef, Unread, UserId,
 };
 
 /// Longest accepted `client_msg_id`.
@@ -21,90 +23,6 @@ pub const MAX_HISTORY_LIMIT: usize = 200;
 pub const MAX_LISTED_FILES: usize = 50;
 /// Longest room name a macro may declare.
 pub const MAX_ROOM_NAME: usize = 100;
-
-/// A room the caller may at least read, with what they may do there.
-#[derive(Debug, Clone)]
-pub struct Authorized {
-    pub room: Room,
-    pub access: Access,
-}
-
-/// Loads `room_id` if `caller` may read it. Unknown and unreadable rooms give
-/// the same 404, so a room's existence never leaks.
-pub async fn authorize(
-    state: &AppState,
-    caller: Option<&Caller>,
-    room_id: &RoomId,
-) -> Result<Authorized, AppError> {
-    let room = state
-        .store
-        .room(room_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let access = room_access(state, caller, &room).await?;
-    if access < Access::Read {
-        return Err(AppError::not_found());
-    }
-    Ok(Authorized { room, access })
-}
-
-/// What `caller` may do in `room`, evaluated now. A page room's reading and
-/// posting come from its page; an owner or moderator role adds moderation
-/// (Admin) on top. A group or direct room's come from membership: members
-/// post, owners and moderators moderate, and anyone signed in may read a
-/// public group room (and join it to post).
-pub async fn room_access(
-    state: &AppState,
-    caller: Option<&Caller>,
-    room: &Room,
-) -> Result<Access, AppError> {
-    let role = match caller {
-        Some(caller) => state
-            .store
-            .member(&room.id, &caller.id)
-            .await?
-            .map(|member| member.role),
-        None => None,
-    };
-    let moderates = role.is_some_and(|role| role >= Role::Moderator);
-    Ok(match (&room.page, room.kind) {
-        (Some(page), RoomKind::Page) => {
-            let access = state.host.access(caller, page).await?;
-            if access >= Access::Read && moderates {
-                Access::Admin
-            } else {
-                access
-            }
-        }
-        _ => match role {
-            Some(_) if moderates => Access::Admin,
-            Some(_) => Access::Write,
-            None if room.is_public && caller.is_some() => Access::Read,
-            None => Access::None,
-        },
-    })
-}
-
-/// [`authorize`] for callers that need only the access (posting,
-/// long-poll): a page room once seen needs no database read, only the host.
-pub async fn access_to(
-    state: &AppState,
-    caller: Option<&Caller>,
-    room_id: &RoomId,
-) -> Result<Access, AppError> {
-    let access = match state.room_pages.get(room_id) {
-        Some(page) => state.host.access(caller, &page).await?,
-        None => {
-            let authorized = authorize(state, caller, room_id).await?;
-            state.room_pages.remember(&authorized.room);
-            authorized.access
-        }
-    };
-    if access < Access::Read {
-        return Err(AppError::not_found());
-    }
-    Ok(access)
-}
 
 /// A message as a client submits it, before validation.
 #[derive(Debug, Clone)]
@@ -164,6 +82,7 @@ pub async fn post_all(
                 let message = render::rendered(message);
                 if appended == Appended::Created {
                     announce(state, &message).await;
+                    notify_about(state, &message);
                 }
                 Ok(message)
             }
@@ -217,6 +136,26 @@ async fn check_post(
         reply_to: draft.reply_to,
         files: draft.files,
     })
+}
+
+/// The notifications a new message makes (mentions, a reply, a direct
+/// message), worked out off the posting path so they never delay it. A
+/// page room's plain message makes none and costs nothing here.
+fn notify_about(state: &AppState, message: &Message) {
+    let page_room = state.room_pages.get(&message.room).is_some();
+    if page_room && message.mentions.is_empty() && message.reply_to.is_none() {
+        return;
+    }
+    let (state, message) = (state.clone(), message.clone());
+    tokio::spawn(async move {
+        match state.store.room(&message.room).await {
+            Ok(Some(room)) => notifications::for_message(&state, &room, &message).await,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(room = %message.room, error = ?e, "no notifications: the room could not be read");
+            }
+        }
+    });
 }
 
 /// A new message is committed: its day needs publishing and its readers

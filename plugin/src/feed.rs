@@ -247,6 +247,17 @@ pub async fn follow<T: Send + 'static>(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        // The reader was removed from the room (on any node): ask again
+        // now, not at the next epoch move, so their stream ends at once.
+        if let Event::Membership {
+            user, role: None, ..
+        } = &event.event
+        {
+            if reader.caller().is_some_and(|caller| &caller.id == user) {
+                reader.doubt();
+                recheck!();
+            }
+        }
 
         if let Some(seq) = event.seq() {
             if seq > last.saturating_add(1) {

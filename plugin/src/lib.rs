@@ -34,7 +34,8 @@
 //! - [`render`]: message bodies as HTML, filled in as messages leave the server.
 //! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
 //! - [`blobs`]: content-addressed blob storage for uploaded files.
-//! - [`rooms`]: `RoomPages`, the page each room belongs to, remembered.
+//! - [`rooms`]: `RoomPages`, the page each room belongs to, remembered; a
+//!   room's card; the other person of a direct room.
 //! - [`publisher`]: publishing each day with activity as a child page of the host page.
 //!
 //! State and the work that runs beside it:
@@ -46,12 +47,20 @@
 //! - [`extract`]: the shared extractors: `MaybeCaller`, `Json`, `Query`, `SameOrigin`.
 //!
 //! Operations every transport shares:
+//! - [`access`]: who may do what in a room (page rules, membership, roles).
+//! - [`notifications`]: per-user notifications: stored, capped, expired,
+//!   sent live on the user's channel; those a new message makes.
 //! - [`chat`]: authorize, post, edit, read, describe a room.
 //! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
+//! - [`members`]: group and direct rooms, joining, leaving, roles, removal,
+//!   settings, "my rooms" and the directory.
+//! - [`invitations`]: invitations and their lifecycle; widening a direct room.
 //! - [`page_events`]: what a host page event (a deleted page) does to the chat.
 //!
 //! Transports and pages:
 //! - [`api`]: the JSON HTTP API under `/api/rooms`.
+//! - [`people_api`]: the JSON HTTP API for rooms with people (members,
+//!   invitations, notifications, direct chats, the directory).
 //! - [`files`]: uploads, listing and safe serving.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
@@ -64,6 +73,7 @@
 //!   `TestApp`, the real app on it, for the plugin's own tests.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod assets;
 pub mod background;
@@ -78,13 +88,17 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod files;
+pub mod invitations;
 pub mod gossip;
 pub mod host;
 pub mod limit;
 pub mod macro_table;
+pub mod members;
+pub mod notifications;
 pub mod nats;
 pub mod origin;
 pub mod page_events;
+pub mod people_api;
 pub mod poll;
 pub mod popup;
 pub mod presence;
@@ -115,6 +129,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(files::routes(max_upload))
         .merge(api::routes())
+        .merge(people_api::routes())
         .merge(ws::routes())
         .merge(sse::routes())
         .merge(poll::routes())

@@ -12,6 +12,7 @@ use crate::chat::{self, Authorized};
 use crate::error::AppError;
 use crate::host::{Access, Caller};
 use crate::bus::RoomEvent;
+use crate::rooms;
 use crate::state::AppState;
 use crate::store::{Claimed, Member, NewRoom, Room, RoomSettings};
 use protocol::{
@@ -25,8 +26,6 @@ pub const MAX_ALIAS: usize = 64;
 pub const MAX_TOPIC: usize = 500;
 /// Most rooms one directory page lists.
 pub const DIRECTORY_PAGE: usize = 50;
-/// The stock room icon, for rooms without an avatar.
-pub const STOCK_AVATAR: &str = "/assets/room.svg";
 
 /// A group room as its creator asks for it.
 #[derive(Debug, Clone, Default)]
@@ -36,28 +35,6 @@ pub struct GroupDraft {
     pub alias: Option<String>,
     pub topic: String,
     pub is_public: bool,
-}
-
-/// The room as lists, invitations and the directory show it.
-pub fn card(room: &Room) -> RoomCard {
-    RoomCard {
-        id: room.id.clone(),
-        kind: room.kind,
-        alias: room.alias.clone(),
-        name: room.name.clone(),
-        topic: room.topic.clone(),
-        avatar_url: match &room.avatar {
-            Some(file) => format!("/files/{}/{file}/avatar", room.id),
-            None => STOCK_AVATAR.to_owned(),
-        },
-        is_public: room.is_public,
-        encryption_status: "cleartext".to_owned(),
-        media_types: vec!["text".to_owned()],
-        created_by: room.created_by.clone(),
-        created_at: room.created_at,
-        last_activity: room.last_activity,
-        url: format!("/rooms/{}", room.id),
-    }
 }
 
 /// The alias of the direct room of `a` and `b`: `private:A:B`, ids sorted
@@ -547,31 +524,22 @@ pub async fn my_rooms(state: &AppState, caller: Option<&Caller>) -> Result<Vec<M
             unread: room.last_seq.saturating_sub(membered.member.last_read_seq),
             role: membered.member.role,
             muted: membered.member.muted,
-            room: card(&room),
+            room: rooms::card(&room),
             with,
         });
     }
     Ok(mine)
 }
 
-/// The other person of a direct room.
+/// The other person of a direct room, with their profile.
 pub(crate) async fn direct_partner(
     state: &AppState,
     room: &Room,
     me: &UserId,
 ) -> Result<Option<Profile>, AppError> {
-    let Some(alias) = room.alias.as_deref().and_then(|a| a.strip_prefix("private:")) else {
+    let Some(other) = rooms::direct_partner(room, me) else {
         return Ok(None);
     };
-    // Ids may hold ':'; the alias is `first:second` with `me` one of them.
-    let other = if let Some(rest) = alias.strip_prefix(&format!("{me}:")) {
-        rest
-    } else if let Some(rest) = alias.strip_suffix(&format!(":{me}")) {
-        rest
-    } else {
-        return Ok(None);
-    };
-    let other = UserId::new(other);
     Ok(Some(state.host.user(&other).await?.unwrap_or(Profile {
         name: other.as_str().to_owned(),
         id: other,
@@ -609,7 +577,7 @@ pub async fn directory(
         .then(|| rooms.get(DIRECTORY_PAGE - 1))
         .flatten()
         .map(|room| (room.name.clone(), room.id.clone()));
-    Ok((rooms.iter().take(DIRECTORY_PAGE).map(card).collect(), next))
+    Ok((rooms.iter().take(DIRECTORY_PAGE).map(rooms::card).collect(), next))
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! `RoomPages`: which host page each room belongs to, remembered in memory.
+//! Rooms as the plugin shows them: `RoomPages`, which host page each room
+//! belongs to, remembered in memory; a room's [`card`]; and who the other
+//! person of a direct room is.
 //!
 //! A room never moves to another page, and host page ids are never reused,
 //! so once seen the answer cannot go stale (a deleted page's rooms are
@@ -6,7 +8,7 @@
 //! the host about access without reading the room row each time.
 
 use crate::store::Room;
-use protocol::{PageId, RoomId, RoomKind};
+use protocol::{PageId, RoomCard, RoomId, RoomKind, UserId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -48,4 +50,42 @@ impl RoomPages {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The stock room icon, for rooms without an avatar.
+pub const STOCK_AVATAR: &str = "/assets/room.svg";
+
+/// The room as lists, invitations and the directory show it.
+pub fn card(room: &Room) -> RoomCard {
+    RoomCard {
+        id: room.id.clone(),
+        kind: room.kind,
+        alias: room.alias.clone(),
+        name: room.name.clone(),
+        topic: room.topic.clone(),
+        avatar_url: match &room.avatar {
+            Some(file) => format!("/files/{}/{file}/avatar", room.id),
+            None => STOCK_AVATAR.to_owned(),
+        },
+        is_public: room.is_public,
+        encryption_status: "cleartext".to_owned(),
+        media_types: vec!["text".to_owned()],
+        created_by: room.created_by.clone(),
+        created_at: room.created_at,
+        last_activity: room.last_activity,
+        url: format!("/rooms/{}", room.id),
+    }
+}
+
+/// The other person of a direct room (its alias is `private:A:B` with `me`
+/// one of the two; ids may hold ':', so `me` is matched whole).
+pub fn direct_partner(room: &Room, me: &UserId) -> Option<UserId> {
+    if room.kind != RoomKind::Direct {
+        return None;
+    }
+    let pair = room.alias.as_deref()?.strip_prefix("private:")?;
+    let other = pair
+        .strip_prefix(&format!("{me}:"))
+        .or_else(|| pair.strip_suffix(&format!(":{me}")))?;
+    Some(UserId::new(other))
 }

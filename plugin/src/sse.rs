@@ -1,4 +1,5 @@
-//! The Server-Sent Events transport at `GET /api/rooms/{room}/stream`.
+//! The Server-Sent Events transport at `GET /api/rooms/{room}/stream`, and
+//! the caller's notifications at `GET /api/notifications/stream`.
 //!
 //! Each message event carries `id: <seq>`, so a browser's `EventSource`
 //! resumes by itself after a drop: it sends `Last-Event-ID` and the feed
@@ -14,6 +15,7 @@ use crate::chat;
 use crate::error::AppError;
 use crate::extract::{Query, SameOrigin};
 use crate::feed::{self, FeedItem, Reader};
+use crate::notifications;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -25,7 +27,7 @@ use protocol::{Event, RoomId};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Events that may wait for a slow reader before its feed pauses (and later
@@ -35,7 +37,61 @@ const OUTBOX_EVENTS: usize = 256;
 const KEEP_ALIVE: Duration = Duration::from_secs(20);
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/rooms/{room}/stream", get(stream))
+    Router::new()
+        .route("/api/rooms/{room}/stream", get(stream))
+        .route("/api/notifications/stream", get(notification_stream))
+}
+
+/// `GET /api/notifications/stream`: the caller's notifications. First a
+/// `notifications` event (the newest page and the unread count), then a
+/// `notification` event for each new one, from any node. Ends with an
+/// `error` event when the session ends.
+async fn notification_stream(
+    State(state): State<AppState>,
+    mut reader: Reader,
+    _: SameOrigin,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
+    let caller = reader.caller().cloned().ok_or_else(AppError::unauthenticated)?;
+    let topic = notifications::channel(&caller.id);
+    // Subscribed before the page is read, so nothing falls in between.
+    let mut live = state.bus.subscribe(&topic).await;
+    let page = notifications::list(&state, Some(&caller), None, None).await?;
+    let (out, events) = mpsc::channel(OUTBOX_EVENTS);
+    tokio::spawn(async move {
+        let newest = page.notifications.first().map_or(0, |n| n.id);
+        if out.send(json_event("notifications", &page)).await.is_err() {
+            return;
+        }
+        let mut idle = tokio::time::interval(feed::RECHECK_EVERY);
+        idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let received = tokio::select! {
+                received = live.recv() => Some(received),
+                _ = idle.tick() => None,
+            };
+            if let Err(reason) = reader.recheck(&state, None).await {
+                let _ = out.send(json_event("error", &AppError::from(reason).body())).await;
+                return;
+            }
+            let event = match received {
+                None => continue,
+                Some(Ok(event)) => event,
+                // Missed some: they are stored; the next page shows them.
+                Some(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                Some(Err(broadcast::error::RecvError::Closed)) => return,
+            };
+            if let Event::Notification { notification } = &event.event {
+                if notification.id > newest {
+                    let frame = json_event("notification", notification).id(notification.id.to_string());
+                    if out.send(frame).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let events = tokio_stream::StreamExt::map(ReceiverStream::new(events), Ok);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,6 +31,7 @@ use crate::error::AppError;
 use crate::extract::SameOrigin;
 use crate::feed::{self, Closed, FeedItem, Reader};
 use crate::host::Caller;
+use crate::notifications;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -40,7 +41,7 @@ use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientFrame, ErrorCode, Event, RoomId, ServerFrame};
 use std::collections::HashMap;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 /// Frames that may wait for a slow client before its subscriptions pause.
@@ -234,6 +235,9 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
                 .await
                 .err()
                 .map(|e| error_frame(e.code, &e.message, None)),
+            ClientFrame::Notifications => {
+                follow_notifications(&state, &reader, &outbox, &mut subscriptions).await
+            }
             ClientFrame::Ping => Some(frame_message(&ServerFrame::Pong)),
         };
         if let Some(reply) = reply {
@@ -373,6 +377,66 @@ async fn subscribe(
     );
     // Replaces (and so aborts) an earlier subscription to the same room.
     subscriptions.insert(room_id, Subscription(tokio::spawn(feed)));
+    None
+}
+
+/// Sends the caller's newest notifications, then each new one as it comes
+/// (from any node, over the bus). Kept with the room subscriptions, so it
+/// ends with the connection and counts towards its limit.
+async fn follow_notifications(
+    state: &AppState,
+    reader: &Reader,
+    outbox: &mpsc::Sender<WsMessage>,
+    subscriptions: &mut HashMap<RoomId, Subscription>,
+) -> Option<WsMessage> {
+    let Some(caller) = reader.caller() else {
+        let error = AppError::unauthenticated();
+        return Some(error_frame(error.code, &error.message, None));
+    };
+    let topic = notifications::channel(&caller.id);
+    if subscriptions.contains_key(&topic) {
+        return None;
+    }
+    // Subscribed before the page is read, so nothing falls in between.
+    let mut live = state.bus.subscribe(&topic).await;
+    let page = match notifications::list(state, Some(caller), None, None).await {
+        Ok(page) => page,
+        Err(e) => return Some(error_frame(e.code, &e.message, None)),
+    };
+    let newest = page.notifications.first().map_or(0, |n| n.id);
+    if outbox
+        .send(frame_message(&ServerFrame::Notifications { page }))
+        .await
+        .is_err()
+    {
+        return None;
+    }
+    let outbox = outbox.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            match live.recv().await {
+                Ok(event) => {
+                    let Event::Notification { notification } = &event.event else {
+                        continue;
+                    };
+                    if notification.id <= newest {
+                        continue;
+                    }
+                    let frame = ServerFrame::Notification {
+                        notification: notification.clone(),
+                    };
+                    if outbox.send(frame_message(&frame)).await.is_err() {
+                        return;
+                    }
+                }
+                // Missed some: they are stored, and the bell's next page
+                // shows them; say nothing rather than guess.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    subscriptions.insert(topic, Subscription(task));
     None
 }
 

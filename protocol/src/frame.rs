@@ -49,6 +49,10 @@ pub enum ClientFrame {
         room: RoomId,
         seq: u64,
     },
+    /// Follow the caller's own notifications on this connection: the
+    /// server answers with `notifications` (the newest page and the unread
+    /// count), then a `notification` frame for each new one.
+    Notifications,
     Ping,
 }
 
@@ -89,6 +93,15 @@ pub enum ServerFrame {
         client_msg_id: Option<String>,
     },
     Pong,
+    /// The answer to a `notifications` frame: the newest page.
+    Notifications {
+        #[serde(flatten)]
+        page: crate::people::Notifications,
+    },
+    /// A new notification for the connection's user.
+    Notification {
+        notification: crate::people::Notification,
+    },
 }
 
 #[cfg(test)]

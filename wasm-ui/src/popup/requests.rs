@@ -180,8 +180,10 @@ impl Inner {
                     ignore,
                 );
             }
-            ClientFrame::Subscribe { .. } | ClientFrame::Unsubscribe { .. } | ClientFrame::Ping => {
-            }
+            ClientFrame::Subscribe { .. }
+            | ClientFrame::Unsubscribe { .. }
+            | ClientFrame::Notifications
+            | ClientFrame::Ping => {}
         }
     }
 }

@@ -447,10 +447,13 @@ impl Model {
             } => self.refused(code, message, client_msg_id, fx),
             ServerFrame::Error { message, .. } => fx.push(Effect::Notice(message)),
             ServerFrame::Pong => self.awaiting_pong = false,
-            // Frames for other rooms: this popup shows one room.
+            // Frames for other rooms: this popup shows one room. The
+            // popup does not ask for notifications (yet).
             ServerFrame::Subscribed { .. }
             | ServerFrame::Event { .. }
-            | ServerFrame::Reset { .. } => {}
+            | ServerFrame::Reset { .. }
+            | ServerFrame::Notifications { .. }
+            | ServerFrame::Notification { .. } => {}
         }
     }
 }
