@@ -1,7 +1,8 @@
 //! The chat's background work, started once and explicitly:
 //! [`start_background`] spawns presence expiry, the absorption of other
-//! nodes' presence heartbeats, the transcript publisher and the blob
-//! collector ([`crate::collector`]), and returns a
+//! nodes' presence heartbeats, the transcript publisher, the blob
+//! collector ([`crate::collector`]) and the expiry of old notifications,
+//! and returns a
 //! [`Background`] that stops them.
 //!
 //! Nothing starts on its own: [`AppState::new`] builds state only, so a unit
@@ -58,6 +59,8 @@ pub fn start_background(state: &AppState) -> Background {
     tasks.push(tokio::spawn(until(stop.clone(), absorb)));
     let collect = crate::collector::collect_forever(state.clone());
     tasks.push(tokio::spawn(until(stop.clone(), collect)));
+    let expire = expire_notifications_forever(state.clone());
+    tasks.push(tokio::spawn(until(stop.clone(), expire)));
     match state.transcripts.take_touches() {
         Some(touches) => tasks.push(tokio::spawn(
             state.publisher.clone().run(touches, stop.clone()),
@@ -65,6 +68,25 @@ pub fn start_background(state: &AppState) -> Background {
         None => tracing::warn!("the transcript publisher was already started for this state"),
     }
     Background { stop, tasks }
+}
+
+/// How often notifications past their lifetime are deleted. Readers never
+/// see them anyway (every read filters by age); this only frees the rows.
+const EXPIRE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes notifications older than `notification_days`, hourly.
+async fn expire_notifications_forever(state: AppState) {
+    let mut every = tokio::time::interval(EXPIRE_EVERY);
+    loop {
+        every.tick().await;
+        let days = chrono::Duration::days(i64::from(state.config.notification_days));
+        let before = state.config.clock.now() - days;
+        match state.store.expire_notifications(before).await {
+            Ok(0) => {}
+            Ok(gone) => tracing::info!(gone, "expired notifications deleted"),
+            Err(e) => tracing::warn!(error = ?e, "deleting expired notifications failed"),
+        }
+    }
 }
 
 /// Runs `task` until it ends or `stop` is cancelled.

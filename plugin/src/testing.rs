@@ -252,8 +252,30 @@ impl TestApp {
     /// [`TestApp::new`] with settings changed by `tune` (a low limit to
     /// hit, a small quota) before the app is built.
     pub fn with_config(tune: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let host = Arc::new(TestHost::new());
+        Self::build(tempfile::tempdir()?, Arc::new(TestHost::new()), tune)
+    }
+
+    /// The same wiki and the same database, as after a restart: this app
+    /// stops (its background work, its store's writer) and a new one opens
+    /// what it left on disk.
+    pub fn restart(self) -> anyhow::Result<Self> {
+        let Self {
+            host,
+            state,
+            _background,
+            store,
+            _dir: dir,
+        } = self;
+        drop(_background);
+        drop((state, store));
+        Self::build(dir, host, |_| {})
+    }
+
+    fn build(
+        dir: tempfile::TempDir,
+        host: Arc<TestHost>,
+        tune: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let store = Arc::new(SqliteStore::open(&dir.path().join("chat.db"))?);
         let mut config = Config {
             files_dir: dir.path().join("files"),

@@ -122,6 +122,8 @@ pub enum Access {
     None,
     View,
     Edit,
+    /// Administer the page (and so manage its room's members).
+    Admin,
 }
 
 /// What a read path needs to answer with the protected thing.
@@ -131,6 +133,8 @@ pub enum Need {
     View,
     /// Edit the page: post, type, or open its edit forms.
     Edit,
+    /// Administer the page, or moderate its room: see who is invited.
+    Admin,
     /// Nobody, whatever their rights (e.g. a page's revision shown under
     /// another page's path).
     Never,
@@ -146,7 +150,8 @@ pub fn access(role: Role, phase: Phase) -> Access {
         (Phase::AclTightened, Role::Reader) => Access::None,
         (Phase::AclTightened, Role::Editor) => Access::View,
         (_, Role::Reader) => Access::View,
-        (_, Role::Editor | Role::Admin) => Access::Edit,
+        (_, Role::Editor) => Access::Edit,
+        (_, Role::Admin) => Access::Admin,
     }
 }
 
@@ -168,6 +173,7 @@ impl Expect {
         let want = match need {
             Need::View => Access::View,
             Need::Edit => Access::Edit,
+            Need::Admin => Access::Admin,
             Need::Never => return Expect::Refused,
         };
         if have >= want {

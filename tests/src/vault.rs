@@ -207,6 +207,20 @@ impl Vault {
             .ok_or_else(|| anyhow!("the upload has no url: {file}"))?
             .to_owned();
         self.beat("active").await?;
+        // Rooms with people: the actor is a member, the reader invited.
+        json_ok(
+            self.actor
+                .request(reqwest::Method::POST, &format!("/api/rooms/{room}/join")),
+        )
+        .await?;
+        let invite = self
+            .actor
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/rooms/{room}/invitations"),
+            )
+            .json(&json!({ "user": "reader", "comment": format!("join the {CHAT_WORD}") }));
+        json_ok(invite).await?;
 
         let deadline = tokio::time::Instant::now() + PUBLISH_WITHIN;
         loop {

@@ -39,6 +39,17 @@ const fn get(
 
 /// Every single-request read path.
 pub const PROBES: &[Probe] = &[
+    // Rooms with people: the page room's members (the actor joined) and
+    // its open invitations (the actor invited the reader).
+    get("room members", Need::View, "/api/rooms/{room}/members", |a| {
+        a.ok() && a.has("\"actor\"")
+    }),
+    get(
+        "room invitations",
+        Need::Admin,
+        "/api/rooms/{room}/invitations",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
     // The wiki.
     get("wiki page", Need::View, "/pages/{page}", |a| {
         a.ok() && a.has(PAGE_WORD)

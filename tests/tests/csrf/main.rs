@@ -82,7 +82,68 @@ struct Site {
     room: String,
     seq_edit: u64,
     seq_delete: u64,
+    people: People,
     session: BrowserSession,
+}
+
+/// The targets of the rooms-with-people rows (see [`table::WRITES`]).
+struct People {
+    /// Alice's invite-only room, bob and carol in it.
+    group: String,
+    /// A room alice may leave (she is its only member).
+    leave: String,
+    /// Invitations to alice (to accept, to decline) and from her (to cancel).
+    accept: u64,
+    decline: u64,
+    cancel: u64,
+}
+
+impl People {
+    /// Builds them as alice and her colleagues would, through the API.
+    async fn build(server: &TestServer, alice: &Api) -> anyhow::Result<Self> {
+        for user in ["bob", "carol", "dave", "erin"] {
+            server.add_user(user, PASSWORD)?;
+        }
+        let bob = Api::sign_in(server.port(), "bob", PASSWORD).await?;
+        let carol = Api::sign_in(server.port(), "carol", PASSWORD).await?;
+        let group = room_of(alice, "Csrf group").await?;
+        let leave = room_of(alice, "Csrf leaving").await?;
+        for (user, api) in [("bob", &bob), ("carol", &carol)] {
+            let id = invite(alice, &group, user).await?;
+            call(api, &format!("/api/invitations/{id}/accept"), json!({})).await?;
+        }
+        let accept = invite(&bob, &room_of(&bob, "Bob one").await?, "alice").await?;
+        let decline = invite(&bob, &room_of(&bob, "Bob two").await?, "alice").await?;
+        let cancel = invite(alice, &group, "dave").await?;
+        Ok(Self {
+            group,
+            leave,
+            accept,
+            decline,
+            cancel,
+        })
+    }
+}
+
+/// POSTs `body` as `api` and expects success; the answer.
+async fn call(api: &Api, path: &str, body: Value) -> anyhow::Result<Value> {
+    let response = api.request(reqwest::Method::POST, path).json(&body).send().await?;
+    let status = response.status();
+    let text = response.text().await?;
+    anyhow::ensure!(status.is_success(), "POST {path}: {status} {text}");
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A new invite-only group room of `api`'s user; its id.
+async fn room_of(api: &Api, name: &str) -> anyhow::Result<String> {
+    let made = call(api, "/api/rooms", json!({ "name": name })).await?;
+    Ok(made["id"].as_str().unwrap_or_default().to_owned())
+}
+
+/// `api`'s user invites `user` into `room`; the invitation's id.
+async fn invite(api: &Api, room: &str, user: &str) -> anyhow::Result<u64> {
+    let made = call(api, &format!("/api/rooms/{room}/invitations"), json!({ "user": user })).await?;
+    Ok(made["id"].as_u64().unwrap_or_default())
 }
 
 /// How one request is sent.
@@ -324,12 +385,14 @@ impl Site {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()?;
+        let people = People::build(&server, &api).await?;
         let mut site = Site {
             server,
             http,
             room,
             seq_edit,
             seq_delete,
+            people,
             session: BrowserSession {
                 cookie: String::new(),
                 csrf: String::new(),
@@ -353,6 +416,11 @@ impl Site {
             .replace("{room}", &self.room)
             .replace("{seq_edit}", &self.seq_edit.to_string())
             .replace("{seq_delete}", &self.seq_delete.to_string())
+            .replace("{group}", &self.people.group)
+            .replace("{leave}", &self.people.leave)
+            .replace("{accept}", &self.people.accept.to_string())
+            .replace("{decline}", &self.people.decline.to_string())
+            .replace("{cancel}", &self.people.cancel.to_string())
     }
 
     /// Sends `row` the way `shot` says.

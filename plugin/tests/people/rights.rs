@@ -1,0 +1,181 @@
+//! Rights (seed 000), enforced on the server: a member without the add
+//! right cannot invite; a moderator removes a member, whose open streams
+//! end and whose history requests answer 404; only the owner changes
+//! settings; an alias another room holds answers 409; a page room's
+//! invitee must be able to read the page.
+
+use super::{app_with, call, client, get, group, post, SOON};
+use plugin::Access;
+use protocol::ServerFrame;
+use reqwest::Method;
+use serde_json::json;
+
+/// `owner`'s invite-only room with `member` in it (accepted); the room id.
+async fn room_with(owner: &super::Api, member: &super::Api, member_id: &str) -> String {
+    let room = group(owner, "Inner circle", false).await;
+    let invited = post(
+        owner,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": member_id }),
+    )
+    .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let id = invited.body["id"].as_u64().unwrap();
+    let accepted = post(member, &format!("/api/invitations/{id}/accept"), json!({})).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    room
+}
+
+#[tokio::test]
+async fn a_member_without_the_add_right_cannot_invite() {
+    let (_app, server) = app_with(&["olga", "mel", "ivan"]).await;
+    let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
+    let room = room_with(&olga, &mel, "mel").await;
+    let refused = post(&mel, &format!("/api/rooms/{room}/invitations"), json!({ "user": "ivan" })).await;
+    assert_eq!((refused.status, refused.code()), (403, "forbidden"), "{}", refused.body);
+    // Nor may they see the room's invitations, or remove anyone.
+    assert_eq!(get(&mel, &format!("/api/rooms/{room}/invitations")).await.status, 403);
+    let removal = call(&mel, Method::DELETE, &format!("/api/rooms/{room}/members/olga"), None).await;
+    assert_eq!(removal.status, 403, "{}", removal.body);
+}
+
+#[tokio::test]
+async fn a_removed_member_loses_their_streams_and_the_room() {
+    let (_app, server) = app_with(&["olga", "mona", "mel"]).await;
+    let (olga, mona, mel) = (
+        client(&server, "olga"),
+        client(&server, "mona"),
+        client(&server, "mel"),
+    );
+    let room = room_with(&olga, &mel, "mel").await;
+    let mona_in = post(&olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": "mona" })).await;
+    let id = mona_in.body["id"].as_u64().unwrap();
+    assert_eq!(post(&mona, &format!("/api/invitations/{id}/accept"), json!({})).await.status, 200);
+    let promoted = call(
+        &olga,
+        Method::PUT,
+        &format!("/api/rooms/{room}/members/mona"),
+        Some(json!({ "role": "moderator" })),
+    )
+    .await;
+    assert_eq!(promoted.status, 204, "{}", promoted.body);
+
+    // Mel follows the room over a WebSocket.
+    let mut socket = mel.websocket().await.unwrap();
+    socket.subscribe(&room, None).await.unwrap();
+    let subscribed = socket.next(SOON).await.unwrap();
+    assert!(matches!(subscribed, Some(ServerFrame::Subscribed { .. })), "{subscribed:?}");
+    olga.say(&room, "before", "o-1").await.unwrap();
+
+    // The moderator removes mel.
+    let removed = call(&mona, Method::DELETE, &format!("/api/rooms/{room}/members/mel"), None).await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    olga.say(&room, "after the removal", "o-2").await.unwrap();
+
+    // Mel's stream ends without "after the removal".
+    let mut seen = Vec::new();
+    let ended = loop {
+        match socket.next(SOON).await {
+            Ok(Some(ServerFrame::Event { event, .. })) => seen.push(format!("{event:?}")),
+            Ok(Some(ServerFrame::Error { code, .. })) => break format!("error {code:?}"),
+            Ok(Some(other)) => seen.push(format!("{other:?}")),
+            Ok(None) => break "closed".to_owned(),
+            Err(e) => break format!("ended: {e}"),
+        }
+    };
+    assert!(
+        !seen.iter().any(|event| event.contains("after the removal")),
+        "a removed member got a message posted after: {seen:?} ({ended})"
+    );
+    assert!(ended.contains("NotFound") || ended == "closed" || ended.starts_with("ended"), "{ended}");
+
+    // And the room answers 404 to every read and write.
+    for path in [
+        format!("/api/rooms/{room}"),
+        format!("/api/rooms/{room}/messages"),
+        format!("/api/rooms/{room}/members"),
+        format!("/api/rooms/{room}/events?after=0"),
+    ] {
+        assert_eq!(get(&mel, &path).await.status, 404, "{path}");
+    }
+    let said = post(&mel, &format!("/api/rooms/{room}/messages"), json!({ "body": "hi", "client_msg_id": "m-1" })).await;
+    assert_eq!(said.status, 404, "{}", said.body);
+    // A moderator may not remove the owner.
+    let coup = call(&mona, Method::DELETE, &format!("/api/rooms/{room}/members/olga"), None).await;
+    assert_eq!(coup.status, 403, "{}", coup.body);
+}
+
+#[tokio::test]
+async fn only_the_owner_changes_settings_and_aliases_are_unique() {
+    let (_app, server) = app_with(&["olga", "mel"]).await;
+    let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
+    let room = room_with(&olga, &mel, "mel").await;
+    let settings = format!("/api/rooms/{room}/settings");
+
+    let refused = call(&mel, Method::PUT, &settings, Some(json!({ "topic": "mine now" }))).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let changed = call(&olga, Method::PUT, &settings, Some(json!({ "topic": "Q3 plans", "alias": "q3" }))).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!((changed.body["topic"].as_str(), changed.body["alias"].as_str()), (Some("Q3 plans"), Some("q3")));
+
+    // Another room may not take the alias, at creation or later.
+    let taken = post(&mel, "/api/rooms", json!({ "name": "Other", "alias": "q3" })).await;
+    assert_eq!((taken.status, taken.code()), (409, "conflict"), "{}", taken.body);
+    let other = group(&mel, "Other", false).await;
+    let renamed = call(&mel, Method::PUT, &format!("/api/rooms/{other}/settings"), Some(json!({ "alias": "Q3" }))).await;
+    assert_eq!(renamed.status, 409, "aliases compare lowercased: {}", renamed.body);
+    let bad = post(&mel, "/api/rooms", json!({ "name": "Bad", "alias": "has space" })).await;
+    assert_eq!((bad.status, bad.code()), (400, "invalid_input"));
+    let blank = post(&mel, "/api/rooms", json!({ "name": "  " })).await;
+    assert_eq!(blank.status, 400, "{}", blank.body);
+
+    // The last owner cannot step down or walk out on members.
+    let demoted = call(&olga, Method::PUT, &format!("/api/rooms/{room}/members/olga"), Some(json!({ "role": "member" }))).await;
+    assert_eq!(demoted.status, 409, "{}", demoted.body);
+    let left = post(&olga, &format!("/api/rooms/{room}/leave"), json!({})).await;
+    assert_eq!(left.status, 409, "{}", left.body);
+}
+
+#[tokio::test]
+async fn public_rooms_are_listed_and_joined_and_private_ones_are_not() {
+    let (_app, server) = app_with(&["olga", "mel"]).await;
+    let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
+    let open = group(&olga, "Open house", true).await;
+    let closed = group(&olga, "Open secret", false).await;
+
+    let listed = get(&mel, "/api/directory?q=open").await;
+    let ids: Vec<&str> = listed.body["rooms"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [open.as_str()], "{}", listed.body);
+
+    // A public room may be read, and joined to post.
+    assert_eq!(get(&mel, &format!("/api/rooms/{open}")).await.status, 200);
+    let early = post(&mel, &format!("/api/rooms/{open}/messages"), json!({ "body": "hi", "client_msg_id": "m-1" })).await;
+    assert_eq!(early.status, 403, "{}", early.body);
+    assert_eq!(post(&mel, &format!("/api/rooms/{open}/join"), json!({})).await.status, 204);
+    mel.say(&open, "hi", "m-2").await.unwrap();
+    // An invite-only one may not.
+    assert_eq!(post(&mel, &format!("/api/rooms/{closed}/join"), json!({})).await.status, 404);
+    assert_eq!(get(&mel, &format!("/api/rooms/{closed}")).await.status, 404);
+    let anonymous = backchannel_tests::api::Api::with_token(&server.base_url(), "nobody").unwrap();
+    assert_eq!(get(&anonymous, &format!("/api/rooms/{open}")).await.status, 404);
+    assert_eq!(get(&anonymous, "/api/directory").await.status, 401);
+}
+
+#[tokio::test]
+async fn a_page_room_invitee_must_be_able_to_read_the_page() {
+    let (app, server) = app_with(&["olga", "ivan"]).await;
+    let page = app.host.add_page("Team");
+    app.host.grant("olga", &page, Access::Write);
+    let room = app.room(&page, "Lobby").await.unwrap();
+    let olga = client(&server, "olga");
+    let refused = post(&olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": "ivan" })).await;
+    assert_eq!((refused.status, refused.code()), (403, "forbidden"), "{}", refused.body);
+    assert!(
+        refused.body["error"]["message"].as_str().unwrap().contains("may not read the page"),
+        "the error says why: {}",
+        refused.body
+    );
+    app.host.grant("ivan", &page, Access::Read);
+    let invited = post(&olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": "ivan" })).await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+}
