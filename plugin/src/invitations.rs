@@ -244,7 +244,7 @@ async fn widen_direct(state: &AppState, caller: &Caller, direct: &Room) -> Resul
             )
             .await?;
         match created {
-            Claimed::Done(room) => break room,
+            Claimed::Done(room) => break *room,
             Claimed::AliasTaken if attempt < 20 => attempt += 1,
             Claimed::AliasTaken => {
                 return Err(anyhow::anyhow!("no free alias for a room widened from {}", direct.id).into())

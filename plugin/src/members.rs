@@ -151,7 +151,7 @@ pub async fn create_group(
     match created {
         Claimed::Done(room) => {
             tracing::info!(room = %room.id, alias, by = %caller.id, "group room created");
-            Ok(room)
+            Ok(*room)
         }
         Claimed::AliasTaken => Err(alias_taken(&alias)),
     }
@@ -235,7 +235,7 @@ pub async fn open_direct(
     .await?;
     tracing::info!(room = %room.id, by = %caller.id, with = %other, "direct room created");
     Ok(Direct {
-        room,
+        room: *room,
         created: true,
     })
 }
@@ -453,7 +453,7 @@ pub async fn update_settings(
         avatar,
     };
     match state.store.update_room(room_id, settings).await? {
-        Claimed::Done(room) => Ok(room),
+        Claimed::Done(room) => Ok(*room),
         Claimed::AliasTaken => Err(alias_taken(alias.as_deref().unwrap_or_default())),
     }
 }

@@ -16,17 +16,21 @@ use anyhow::{bail, Context as _};
 use infra::copy::{continue_ids, copy_tables, open_source, Column, Copied, Progress, Table};
 use std::path::Path;
 
-use infra::copy::Kind::{Date, Int, JsonTextList, Millis, OptInt, OptMillis, OptText, Text};
+use infra::copy::Kind::{Bool, Date, Int, JsonTextList, Millis, OptInt, OptMillis, OptText, Text};
 
 /// The chat's tables in copy order (parents before children).
-pub static TABLES: [Table; 6] = [
+pub static TABLES: [Table; 8] = [
     Table {
         name: "rooms",
         columns: &[
             Column::new("id", Text),
-            Column::new("page_id", Text),
+            Column::new("kind", Text),
+            Column::new("page_id", OptText),
+            Column::new("alias", OptText),
             Column::new("name", Text),
             Column::new("topic", Text),
+            Column::new("avatar", OptText),
+            Column::new("is_public", Bool),
             Column::new("created_by", Text),
             Column::new("created_at", Millis),
             Column::new("last_seq", Int),
@@ -71,6 +75,11 @@ pub static TABLES: [Table; 6] = [
             Column::new("room_id", Text),
             Column::new("user_id", Text),
             Column::new("last_read_seq", Int),
+            // NULL: only a read mark, not a member.
+            Column::new("role", OptText),
+            Column::new("user_name", Text),
+            Column::new("joined_at", OptMillis),
+            Column::new("muted", Bool),
         ],
         order: "room_id, user_id",
     },
@@ -100,6 +109,40 @@ pub static TABLES: [Table; 6] = [
         ],
         order: "room_id, day",
     },
+    Table {
+        name: "invitations",
+        columns: &[
+            Column::new("id", Int),
+            Column::new("room_id", Text),
+            Column::new("invitee", Text),
+            Column::new("invitee_name", Text),
+            Column::new("inviter", Text),
+            Column::new("inviter_name", Text),
+            Column::new("comment", Text),
+            Column::new("status", Text),
+            Column::new("response", OptText),
+            Column::new("created_at", Millis),
+            Column::new("updated_at", Millis),
+            Column::new("expires_at", OptMillis),
+            Column::new("starts_at", OptMillis),
+        ],
+        order: "id",
+    },
+    Table {
+        name: "notifications",
+        columns: &[
+            Column::new("id", Int),
+            Column::new("user_id", Text),
+            Column::new("kind", Text),
+            Column::new("room_id", OptText),
+            Column::new("invitation_id", OptInt),
+            Column::new("payload", Text),
+            Column::new("created_at", Millis),
+            Column::new("visible_at", Millis),
+            Column::new("read", Bool),
+        ],
+        order: "id",
+    },
 ];
 
 /// Copies the chat database at `sqlite` into `target` (migrated, empty),
@@ -118,8 +161,10 @@ pub async fn sqlite_to_postgres(
         bail!("the PostgreSQL database already holds {existing} chat rooms; migrate into an empty database");
     }
     let copied = copy_tables(source, &mut tx, &TABLES, progress).await?;
-    // The revisions' serial continues after the copied rows.
-    continue_ids(&mut tx, "message_revisions").await?;
+    // The serials continue after the copied rows.
+    for table in ["message_revisions", "invitations", "notifications"] {
+        continue_ids(&mut tx, table).await?;
+    }
     tx.commit().await.context("committing the copy")?;
     Ok(copied)
 }
@@ -128,11 +173,12 @@ pub async fn sqlite_to_postgres(
 mod tests {
     use super::*;
     use crate::store::{
-        MessageQuery, NewMessage, SqliteStore, Store, StoreMaintenance, StoredFile,
+        Claimed, Membership, MessageQuery, NewInvitation, NewMessage, NewNotification, NewRoom,
+        SqliteStore, Store, StoreMaintenance, StoredFile,
     };
     use chrono::Utc;
     use infra::suite::on_fresh_schema;
-    use protocol::{PageId, TranscriptRef, UserId};
+    use protocol::{PageId, RoomKind, TranscriptRef, UserId};
 
     fn said(room: &protocol::RoomId, i: usize, files: Vec<StoredFile>) -> NewMessage {
         NewMessage {
@@ -149,8 +195,9 @@ mod tests {
     }
 
     /// Rooms, messages with replies, mentions and files, an edit with its
-    /// revision, a tombstone, read marks and transcripts: all copied,
-    /// equal through the `Store` trait, and the copy refuses to run twice.
+    /// revision, a tombstone, read marks and transcripts, a group room with
+    /// members, an invitation and a notification: all copied, equal through
+    /// the `Store` and `Membership` traits, and the copy refuses to run twice.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_populated_sqlite_database_arrives_whole() {
         on_fresh_schema(
@@ -204,6 +251,53 @@ mod tests {
             sqlite.set_transcript(&room.id, &transcript).await.unwrap();
             rooms.push(room.id);
         }
+        let (alice, bob, carol) = (
+            UserId::new("alice"),
+            UserId::new("bob"),
+            UserId::new("carol"),
+        );
+        let Claimed::Done(group) = sqlite
+            .create_room(
+                NewRoom {
+                    kind: RoomKind::Group,
+                    alias: "team".into(),
+                    name: "Team".into(),
+                    topic: "all of us".into(),
+                    is_public: true,
+                    created_by: alice.clone(),
+                    created_at: Utc::now(),
+                },
+                &[(alice.clone(), "Alice".into())],
+                &[(bob.clone(), "Bob".into())],
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("the alias is free");
+        };
+        sqlite.set_muted(&group.id, &bob, true).await.unwrap();
+        let invite = |who: &str| NewInvitation {
+            room: group.id.clone(),
+            invitee: UserId::new(who),
+            invitee_name: who.to_uppercase(),
+            inviter: alice.clone(),
+            inviter_name: "Alice".into(),
+            comment: "join us".into(),
+            created_at: Utc::now(),
+            expires_at: Some(Utc::now() + chrono::Duration::days(7)),
+            starts_at: None,
+        };
+        let invitation = sqlite.invite(invite("carol")).await.unwrap();
+        let notice = |at| NewNotification {
+            user: carol.clone(),
+            kind: "invitation".into(),
+            room: Some(group.id.clone()),
+            invitation: Some(invitation.id),
+            payload: "{}".into(),
+            created_at: at,
+            visible_at: at,
+        };
+        let notified = sqlite.notify(notice(Utc::now()), 100).await.unwrap();
 
         let pg = PostgresStore::connect_with_schema(url, schema)
             .await
@@ -219,12 +313,14 @@ mod tests {
         assert_eq!(
             copied.0,
             vec![
-                ("rooms", 2),
+                ("rooms", 3),
                 ("messages", 50),
                 ("message_revisions", 2),
-                ("members", 2),
+                ("members", 4),
                 ("files", 2),
                 ("transcripts", 2),
+                ("invitations", 1),
+                ("notifications", 1),
             ]
         );
         assert!(
@@ -261,6 +357,40 @@ mod tests {
                 pg.files(room, 10).await.unwrap()
             );
         }
+        assert_eq!(
+            pg.room_by_alias("team").await.unwrap(),
+            Some(*group.clone())
+        );
+        assert_eq!(
+            pg.members(&group.id).await.unwrap(),
+            sqlite.members(&group.id).await.unwrap()
+        );
+        assert!(pg.member(&group.id, &bob).await.unwrap().unwrap().muted);
+        assert_eq!(
+            pg.rooms_of(&bob).await.unwrap(),
+            sqlite.rooms_of(&bob).await.unwrap()
+        );
+        assert_eq!(
+            pg.invitations_for(&carol).await.unwrap(),
+            vec![invitation.clone()]
+        );
+        let epoch = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        assert_eq!(
+            pg.notifications(&carol, Utc::now(), epoch, None, 10)
+                .await
+                .unwrap(),
+            vec![notified.clone()]
+        );
+        // The serials continue after the copied ids.
+        let later = pg.notify(notice(Utc::now()), 100).await.unwrap();
+        assert!(later.id > notified.id, "{} after {}", later.id, notified.id);
+        let dave = pg.invite(invite("dave")).await.unwrap();
+        assert!(
+            dave.id > invitation.id,
+            "{} after {}",
+            dave.id,
+            invitation.id
+        );
         let refused = second.unwrap_err().to_string();
         assert!(refused.contains("empty database"), "{refused}");
         let next = pg.append(said(&rooms[0], 99, Vec::new())).await.unwrap();

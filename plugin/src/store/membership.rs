@@ -27,7 +27,8 @@ pub struct NewRoom {
 /// What [`Membership::create_room`] and [`Membership::update_room`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claimed {
-    Done(Room),
+    /// The room as stored now (boxed: a room is large, the other answer empty).
+    Done(Box<Room>),
     /// Another room holds the alias already.
     AliasTaken,
 }
@@ -144,6 +145,41 @@ pub struct StoredNotification {
     pub created_at: DateTime<Utc>,
     pub visible_at: DateTime<Utc>,
     pub read: bool,
+}
+
+/// Who a new room starts with: every owner as [`Role::Owner`], then every
+/// member who is not also an owner as [`Role::Member`], each user once.
+pub(super) fn founders(
+    owners: &[(UserId, String)],
+    members: &[(UserId, String)],
+) -> Vec<(UserId, String, Role)> {
+    let mut people: Vec<(UserId, String, Role)> = Vec::new();
+    let listed = owners
+        .iter()
+        .map(|who| (who, Role::Owner))
+        .chain(members.iter().map(|who| (who, Role::Member)));
+    for ((user, name), role) in listed {
+        if !people.iter().any(|(seen, _, _)| seen == user) {
+            people.push((user.clone(), name.clone(), role));
+        }
+    }
+    people
+}
+
+/// `query` as a `LIKE` pattern for any text containing it, with `%`, `_`
+/// and `\` standing for themselves (the queries say `ESCAPE '\'`): a
+/// search for `50%` must not list every room with a 50 in its name.
+pub(super) fn contains_pattern(query: &str) -> String {
+    let mut pattern = String::with_capacity(query.len() + 2);
+    pattern.push('%');
+    for c in query.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Rooms with people: creating group and direct rooms, members, invitations
@@ -263,4 +299,16 @@ pub trait Membership: Send + Sync + 'static {
 
     /// Removes every notification created before `before` (expiry sweep).
     async fn expire_notifications(&self, before: DateTime<Utc>) -> anyhow::Result<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_wildcards_stand_for_themselves() {
+        assert_eq!(contains_pattern("lobby"), "%lobby%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
 }

@@ -350,8 +350,9 @@ pub trait Store: Membership + Send + Sync + 'static {
     ) -> anyhow::Result<DayParts>;
 
     /// The host deleted `page`: removes its rooms and everything they hold
-    /// (messages, their edit history, read marks, file rows, transcript
-    /// records), in one transaction. Seed 000: a buffer is cleared when it
+    /// (messages, their edit history, members and read marks, file rows,
+    /// transcript records, invitations and notifications about them), in
+    /// one transaction. Seed 000: a buffer is cleared when it
     /// is deleted. Idempotent: a page without rooms removes nothing.
     async fn remove_page(&self, page: &PageId) -> anyhow::Result<RemovedPage>;
 }

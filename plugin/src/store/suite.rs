@@ -21,6 +21,7 @@ use protocol::{PageId, RoomId, TranscriptRef, UserId};
 use std::future::Future;
 use std::sync::Arc;
 
+mod membership;
 mod pages;
 
 /// Two handles on one database: two nodes on PostgreSQL, one store on SQLite.

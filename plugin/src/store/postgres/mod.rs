@@ -48,6 +48,7 @@
 //! - `schema`: the migrations (run, and schemas made, by [`infra::postgres`]).
 //! - `rows`: row mapping and the message lock edits and deletes take.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
+//! - `membership`: the [`Membership`](super::Membership) methods.
 //! - `removal`: a deleted host page's rooms removed with all they hold.
 
 /// The database's clock (one clock for every node), at the millisecond
@@ -71,6 +72,27 @@ macro_rules! room_columns {
     () => {
         "id, page_id, name, topic, created_by, created_at, last_seq, last_activity, \
          kind, alias, avatar, is_public"
+    };
+}
+
+/// A member's columns, for [`rows::member_from_row`]; no name is also a
+/// room column, so a join lists both without prefixes.
+macro_rules! member_columns {
+    () => {
+        "room_id, user_id, user_name, role, joined_at, last_read_seq, muted"
+    };
+}
+
+macro_rules! invitation_columns {
+    () => {
+        "id, room_id, invitee, invitee_name, inviter, inviter_name, comment, status, \
+         response, created_at, updated_at, expires_at, starts_at"
+    };
+}
+
+macro_rules! notification_columns {
+    () => {
+        "id, user_id, kind, room_id, invitation_id, payload, created_at, visible_at, read"
     };
 }
 

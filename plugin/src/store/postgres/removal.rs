@@ -14,7 +14,9 @@ use crate::store::{DayParts, RemovedPage};
 use protocol::{PageId, RoomId};
 
 /// Every table holding a room's rows, children before parents.
-const ROOM_TABLES: [&str; 5] = [
+const ROOM_TABLES: [&str; 7] = [
+    "notifications",
+    "invitations",
     "files",
     "message_revisions",
     "members",

@@ -1,9 +1,9 @@
 //! Row mapping for the PostgreSQL store, and the row lock an edit or a
 //! delete takes on its message.
 
-use super::super::{Room, StoredFile};
+use super::super::{Member, Room, StoredFile, StoredInvitation, StoredNotification};
 use chrono::{DateTime, Utc};
-use protocol::{Message, MessageId, PageId, RoomId, RoomKind, UserId};
+use protocol::{InvitationStatus, Message, MessageId, PageId, Role, RoomId, RoomKind, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -62,6 +62,60 @@ pub(super) fn stored_file_from_row(row: &PgRow) -> Result<StoredFile, sqlx::Erro
         content_type: row.try_get("content_type")?,
         sha256: row.try_get("sha256")?,
     })
+}
+
+/// A member from `member_columns!()`. Only rows with a role are members:
+/// the query must select those.
+pub(super) fn member_from_row(row: &PgRow) -> Result<Member, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(Member {
+        room: RoomId(row.try_get("room_id")?),
+        user: UserId(row.try_get("user_id")?),
+        name: row.try_get("user_name")?,
+        role: Role::parse(&role).ok_or_else(|| unknown(format!("member role {role:?}")))?,
+        joined_at: row.try_get("joined_at")?,
+        last_read_seq: to_u64(row.try_get("last_read_seq")?),
+        muted: row.try_get("muted")?,
+    })
+}
+
+pub(super) fn invitation_from_row(row: &PgRow) -> Result<StoredInvitation, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(StoredInvitation {
+        id: to_u64(row.try_get("id")?),
+        room: RoomId(row.try_get("room_id")?),
+        invitee: UserId(row.try_get("invitee")?),
+        invitee_name: row.try_get("invitee_name")?,
+        inviter: UserId(row.try_get("inviter")?),
+        inviter_name: row.try_get("inviter_name")?,
+        comment: row.try_get("comment")?,
+        status: InvitationStatus::parse(&status)
+            .ok_or_else(|| unknown(format!("invitation status {status:?}")))?,
+        response: row.try_get("response")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        expires_at: row.try_get("expires_at")?,
+        starts_at: row.try_get("starts_at")?,
+    })
+}
+
+pub(super) fn notification_from_row(row: &PgRow) -> Result<StoredNotification, sqlx::Error> {
+    Ok(StoredNotification {
+        id: to_u64(row.try_get("id")?),
+        user: UserId(row.try_get("user_id")?),
+        kind: row.try_get("kind")?,
+        room: row.try_get::<Option<String>, _>("room_id")?.map(RoomId),
+        invitation: row.try_get::<Option<i64>, _>("invitation_id")?.map(to_u64),
+        payload: row.try_get("payload")?,
+        created_at: row.try_get("created_at")?,
+        visible_at: row.try_get("visible_at")?,
+        read: row.try_get("read")?,
+    })
+}
+
+/// A stored name this version does not know: an error, never a guess.
+fn unknown(what: String) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unknown {what}").into())
 }
 
 /// A new random room id: 16 lowercase hex digits (64 random bits).

@@ -150,4 +150,13 @@ CREATE INDEX notifications_by_invitation ON notifications (invitation_id) WHERE 
 CREATE INDEX notifications_by_time ON notifications (created_at);
 "#,
     ),
+    (
+        7,
+        "one open invitation per invitee and room",
+        // `Membership::invite` upserts on it, so two nodes inviting the
+        // same person at once leave one invitation, not two.
+        r#"
+CREATE UNIQUE INDEX invitations_open ON invitations (room_id, invitee) WHERE status = 'invited';
+"#,
+    ),
 ];

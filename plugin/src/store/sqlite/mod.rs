@@ -30,6 +30,7 @@
 //! - `writer`: the writer thread and its group commit.
 //! - `rows`: column lists, row mapping and the lookups queries share.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
+//! - `membership`: the [`Membership`](super::Membership) methods.
 //! - `removal`: a deleted host page's rooms removed with all they hold.
 
 mod membership;
@@ -79,7 +80,8 @@ impl SqliteStore {
         // Rebuilding a table (rooms, for rooms with people) must not
         // cascade into the tables that reference it, and `foreign_keys`
         // cannot change inside a migration's transaction: off around them,
-        // checked, then on.
+        // checked, then on. (The bundled SQLite starts with them on.)
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         infra::sqlite::migrate(&mut conn, "chat", schema::MIGRATIONS)?;
         let dangling: Option<String> = conn
             .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))

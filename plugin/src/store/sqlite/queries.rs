@@ -3,7 +3,7 @@
 
 use super::rows::{
     collect_messages, find_message, find_room, first_seq_at, from_millis, message_from_row, millis,
-    new_room_id, room_from_row, stored_file_from_row, MESSAGE_COLUMNS, ROOM_COLUMNS,
+    new_room_id, room_from_row, seq_param, stored_file_from_row, MESSAGE_COLUMNS, ROOM_COLUMNS,
     TIME_ORDER_SLACK,
 };
 use super::writer::committed;
@@ -610,10 +610,4 @@ impl StoreMaintenance for SqliteStore {
         })
         .await
     }
-}
-
-/// A seq for a bound parameter: SQLite integers are signed, and no seq is
-/// near `i64::MAX`, so larger bounds ("no bound") clamp to it.
-fn seq_param(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
 }

@@ -11,8 +11,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// Every table holding a room's rows, children before parents (the foreign
 /// keys point from the later ones to `rooms`, from `files` and
-/// `message_revisions` to `messages`).
-const ROOM_TABLES: [&str; 5] = [
+/// `message_revisions` to `messages`; notifications name their room
+/// without one).
+const ROOM_TABLES: [&str; 7] = [
+    "notifications",
+    "invitations",
     "files",
     "message_revisions",
     "members",

@@ -1,13 +1,20 @@
 //! Row mapping and the lookups the SQLite queries share: column lists,
 //! times as milliseconds, and the binary search that turns a time into a seq.
 
-use super::super::{Room, StoredFile};
+use super::super::{Member, Room, StoredFile, StoredInvitation, StoredNotification};
 use chrono::{DateTime, TimeZone, Utc};
-use protocol::{Message, MessageId, PageId, RoomId, RoomKind, UserId};
+use protocol::{InvitationStatus, Message, MessageId, PageId, Role, RoomId, RoomKind, UserId};
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 pub(super) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+/// A seq or id for a bound parameter: SQLite integers are signed, and no
+/// seq or id is near `i64::MAX`, so larger bounds ("no bound") clamp to it.
+pub(super) fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
 pub(super) fn from_millis(ms: i64) -> DateTime<Utc> {
@@ -142,4 +149,71 @@ pub(super) fn find_room(conn: &Connection, id: &str) -> rusqlite::Result<Option<
 pub(super) fn new_room_id() -> RoomId {
     let simple = uuid::Uuid::new_v4().simple().to_string();
     RoomId(simple[..16].to_owned())
+}
+
+/// A member's columns, for [`member_from_row`]; in a join with `rooms` they
+/// follow [`ROOM_COLUMNS`] (no name is in both tables).
+pub(super) const MEMBER_COLUMNS: &str =
+    "room_id, user_id, user_name, role, joined_at, last_read_seq, muted";
+
+/// A member from [`MEMBER_COLUMNS`] starting at column `at`. Only rows with
+/// a role are members: the query must select those.
+pub(super) fn member_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Member> {
+    let role: String = row.get(at + 3)?;
+    Ok(Member {
+        room: RoomId(row.get(at)?),
+        user: UserId(row.get(at + 1)?),
+        name: row.get(at + 2)?,
+        role: Role::parse(&role)
+            .ok_or_else(|| unknown(at + 3, format!("unknown member role {role:?}")))?,
+        joined_at: from_millis(row.get(at + 4)?),
+        last_read_seq: row.get::<_, i64>(at + 5)?.max(0) as u64,
+        muted: row.get(at + 6)?,
+    })
+}
+
+pub(super) const INVITATION_COLUMNS: &str =
+    "id, room_id, invitee, invitee_name, inviter, inviter_name, comment, status, \
+     response, created_at, updated_at, expires_at, starts_at";
+
+pub(super) fn invitation_from_row(row: &Row<'_>) -> rusqlite::Result<StoredInvitation> {
+    let status: String = row.get(7)?;
+    Ok(StoredInvitation {
+        id: row.get::<_, i64>(0)?.max(0) as u64,
+        room: RoomId(row.get(1)?),
+        invitee: UserId(row.get(2)?),
+        invitee_name: row.get(3)?,
+        inviter: UserId(row.get(4)?),
+        inviter_name: row.get(5)?,
+        comment: row.get(6)?,
+        status: InvitationStatus::parse(&status)
+            .ok_or_else(|| unknown(7, format!("unknown invitation status {status:?}")))?,
+        response: row.get(8)?,
+        created_at: from_millis(row.get(9)?),
+        updated_at: from_millis(row.get(10)?),
+        expires_at: row.get::<_, Option<i64>>(11)?.map(from_millis),
+        starts_at: row.get::<_, Option<i64>>(12)?.map(from_millis),
+    })
+}
+
+pub(super) const NOTIFICATION_COLUMNS: &str =
+    "id, user_id, kind, room_id, invitation_id, payload, created_at, visible_at, read";
+
+pub(super) fn notification_from_row(row: &Row<'_>) -> rusqlite::Result<StoredNotification> {
+    Ok(StoredNotification {
+        id: row.get::<_, i64>(0)?.max(0) as u64,
+        user: UserId(row.get(1)?),
+        kind: row.get(2)?,
+        room: row.get::<_, Option<String>>(3)?.map(RoomId),
+        invitation: row.get::<_, Option<i64>>(4)?.map(|id| id.max(0) as u64),
+        payload: row.get(5)?,
+        created_at: from_millis(row.get(6)?),
+        visible_at: from_millis(row.get(7)?),
+        read: row.get(8)?,
+    })
+}
+
+/// A stored name this version does not know: an error, never a guess.
+fn unknown(column: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, Type::Text, what.into())
 }

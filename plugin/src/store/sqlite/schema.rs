@@ -150,4 +150,80 @@ CREATE INDEX notifications_by_user ON notifications (user_id, id);
 CREATE INDEX notifications_by_invitation ON notifications (invitation_id) WHERE invitation_id IS NOT NULL;
 CREATE INDEX notifications_by_time ON notifications (created_at);
 "#,
+    // At most one open invitation per invitee and room: a second invite
+    // replaces the first (`Membership::invite` upserts on this), also when
+    // two PostgreSQL nodes invite at once; kept alike here.
+    r#"
+CREATE UNIQUE INDEX invitations_open ON invitations (room_id, invitee) WHERE status = 'invited';
+"#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use crate::store::{Membership, MessageQuery, SqliteStore, Store};
+    use protocol::{PageId, RoomId, RoomKind, UserId};
+
+    /// Migrations before rooms with people (the last is `part_starts`).
+    const BEFORE_PEOPLE: usize = 6;
+
+    /// A database written before rooms with people keeps its rooms as page
+    /// rooms with their messages, and its read marks as read marks, not
+    /// memberships.
+    #[tokio::test]
+    async fn an_older_database_keeps_its_rooms_as_page_rooms() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            infra::sqlite::migrate(&mut conn, "chat", &MIGRATIONS[..BEFORE_PEOPLE]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO rooms (id, page_id, name, topic, created_by, created_at,
+                                    last_seq, last_activity)
+                     VALUES ('r1', 'p1', 'Lobby', 'old topic', 'alice', 1000, 1, 2000);
+                 INSERT INTO messages (room_id, seq, id, author, author_name, body, created_at)
+                     VALUES ('r1', 1, 'm1', 'alice', 'Alice', 'hello', 2000);
+                 INSERT INTO members (room_id, user_id, last_read_seq) VALUES ('r1', 'bob', 1);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(infra::sqlite::version(&conn).unwrap(), MIGRATIONS.len());
+
+        let id = RoomId::new("r1");
+        let room = store.room(&id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                room.kind,
+                room.page.clone(),
+                room.alias.clone(),
+                room.avatar.clone()
+            ),
+            (RoomKind::Page, Some(PageId::new("p1")), None, None)
+        );
+        assert!(!room.is_public);
+        assert_eq!(
+            (room.name.as_str(), room.topic.as_str()),
+            ("Lobby", "old topic")
+        );
+        assert_eq!((room.last_seq, room.created_by.as_str()), (1, "alice"));
+        let page = PageId::new("p1");
+        let found = store
+            .ensure_room(&page, "Lobby", &UserId::new("x"))
+            .await
+            .unwrap();
+        assert_eq!(found, room, "the page still names its room");
+        let said = store
+            .messages(&id, MessageQuery::After(0), 10)
+            .await
+            .unwrap();
+        assert_eq!(said.len(), 1);
+        assert_eq!(said[0].body, "hello");
+
+        let bob = UserId::new("bob");
+        assert_eq!(store.last_read(&id, &bob).await.unwrap(), 1);
+        assert_eq!(store.member(&id, &bob).await.unwrap(), None);
+        assert!(store.rooms_of(&bob).await.unwrap().is_empty());
+    }
+}
