@@ -21,7 +21,7 @@ async fn invite(olga: &Api, name: &str, user: &str) -> Value {
 
 #[tokio::test]
 async fn a_websocket_gets_the_waiting_ones_on_connect_then_each_new_one() {
-    let (_app, server) = app_with(&["olga", "ivan"]).await;
+    let (_app, server) = app_with(&["olga", "ivan", "kim"]).await;
     let (olga, ivan) = (client(&server, "olga"), client(&server, "ivan"));
     invite(&olga, "First", "ivan").await;
 
@@ -46,7 +46,7 @@ async fn a_websocket_gets_the_waiting_ones_on_connect_then_each_new_one() {
         other => panic!("expected the new notification, got {other:?}"),
     }
     // Nobody else's reach this socket.
-    invite(&olga, "For olga's eyes", "olga").await;
+    invite(&olga, "For kim's eyes", "kim").await;
     let quiet = socket.next(Duration::from_millis(300)).await.unwrap();
     assert!(quiet.is_none(), "{quiet:?}");
 }
