@@ -370,12 +370,24 @@ async fn decline(
     MaybeCaller(caller): MaybeCaller,
     Path(id): Path<u64>,
     _: SameOrigin,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, AppError> {
-    // The body is optional: none declines silently.
-    let body: Decline = if body.iter().all(u8::is_ascii_whitespace) {
+    // The body is optional: none declines silently. One that is there must
+    // be JSON, as on every other write: a cross-site form cannot send that
+    // without a preflight, so it cannot decline in the invitee's name.
+    let body: Decline = if body.is_empty() {
         Decline::default()
     } else {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if !json {
+            return Err(AppError::bad_request(
+                "send the decline as application/json, or with no body",
+            ));
+        }
         serde_json::from_slice(&body)
             .map_err(|e| AppError::bad_request(format!("the body is not a decline: {e}")))?
     };
