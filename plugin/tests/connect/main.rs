@@ -9,6 +9,7 @@
 
 mod bounds;
 mod corpus;
+mod csp;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
