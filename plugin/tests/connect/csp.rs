@@ -33,7 +33,10 @@ fn assert_no_inline_script(reply: &Reply, what: &str) -> String {
         .unwrap()
         .to_owned();
     let sources = script_sources(&policy);
-    assert!(!sources.is_empty(), "{what}: {policy:?} leaves scripts open");
+    assert!(
+        !sources.is_empty(),
+        "{what}: {policy:?} leaves scripts open"
+    );
     for open in [
         "'unsafe-inline'",
         "'unsafe-eval'",
