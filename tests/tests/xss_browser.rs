@@ -20,9 +20,10 @@
 //! 2. **With the bundle**: the live macro tables, the wasm popup receiving
 //!    every payload as live messages and files, a transcript and a search.
 //!
-//! Connect-returned URLs (transcript links from an external wiki) are not in
-//! here: TODO(issue 17 finding 8) once the Connect fix lands, add a Connect
-//! host returning each payload as a transcript URL and check the popup.
+//! Connect-returned URLs (transcript and page links from an external wiki)
+//! run in `plugin/tests/connect/xss_browser.rs`, with these payloads and the
+//! same detector: the `backchannel` binary hosts no Connect wiki, so that
+//! test serves the plugin's Connect router itself, beside a stand-in wiki.
 //!
 //! Artifacts: `target/e2e/xss_browser-server.log`; without Chromium, the
 //! binary or the bundle this prints `SKIPPED: ...` and passes, except under

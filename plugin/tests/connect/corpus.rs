@@ -362,10 +362,16 @@ async fn without_an_install_secret_first_installs_are_closed() {
 
 /// A wiki whose child-page endpoint answers `answer`; its base URL.
 async fn wiki_answering(answer: Value) -> String {
+    wiki_answering_from(Arc::new(Mutex::new(answer))).await
+}
+
+/// A wiki whose child-page endpoint answers whatever `answer` holds at the
+/// time of the call; its base URL.
+pub(super) async fn wiki_answering_from(answer: Arc<Mutex<Value>>) -> String {
     let wiki = Router::new().route(
         "/rest/backchannel/pages/{page}/children",
         put(move || {
-            let answer = answer.clone();
+            let answer = answer.lock().unwrap().clone();
             async move { axum::Json(answer) }
         }),
     );

@@ -9,6 +9,8 @@
 
 mod bounds;
 mod corpus;
+mod csp;
+mod xss_browser;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -37,6 +39,8 @@ const INSTALL_SECRET: &str = "operator-install-secret";
 struct Harness {
     router: Router,
     host: ConnectHost,
+    /// The plugin's store, for what a test must set up below the API.
+    store: Arc<SqliteStore>,
     _dir: tempfile::TempDir,
 }
 
@@ -78,7 +82,7 @@ async fn harness_with(mut config: ConnectConfig) -> Harness {
     let host = ConnectHost::new(config, Arc::new(MemoryInstallations::default()));
     let state = AppState::new(
         Arc::new(host.clone()),
-        store,
+        store.clone(),
         Arc::new(LocalBus::new()),
         Config {
             files_dir: dir.path().join("files"),
@@ -88,6 +92,7 @@ async fn harness_with(mut config: ConnectConfig) -> Harness {
     Harness {
         router: connect::wrap(host.clone(), plugin::app(state)),
         host,
+        store,
         _dir: dir,
     }
 }
