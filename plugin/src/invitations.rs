@@ -15,7 +15,9 @@ use crate::members;
 use crate::notifications;
 use crate::rooms;
 use crate::state::AppState;
-use crate::store::{Claimed, MessageQuery, NewInvitation, NewMessage, NewRoom, Room, StoredInvitation};
+use crate::store::{
+    Claimed, MessageQuery, NewInvitation, NewMessage, NewRoom, Room, StoredInvitation,
+};
 use chrono::{DateTime, Duration, Utc};
 use protocol::{
     ErrorCode, Invitation, InvitationStatus, NotificationBody, Profile, Role, RoomCard, RoomId,
@@ -79,7 +81,8 @@ pub async fn invite(
     }
     let may = match room.kind {
         RoomKind::Page => {
-            authorized.access >= Access::Write || members::may_manage(state, caller, &authorized).await?
+            authorized.access >= Access::Write
+                || members::may_manage(state, caller, &authorized).await?
         }
         _ => members::may_manage(state, caller, &authorized).await?,
     };
@@ -218,8 +221,14 @@ async fn widen_direct(state: &AppState, caller: &Caller, direct: &Room) -> Resul
     let people = state.store.members(&direct.id).await?;
     let now = state.config.clock.now();
     let name = format!("{} and others", direct.name);
-    let alias = format!("group-{}", &direct.id.as_str()[..direct.id.as_str().len().min(8)]);
-    let owners: Vec<(UserId, String)> = people.iter().map(|m| (m.user.clone(), m.name.clone())).collect();
+    let alias = format!(
+        "group-{}",
+        &direct.id.as_str()[..direct.id.as_str().len().min(8)]
+    );
+    let owners: Vec<(UserId, String)> = people
+        .iter()
+        .map(|m| (m.user.clone(), m.name.clone()))
+        .collect();
     let mut attempt = 0u32;
     let room = loop {
         let alias = if attempt == 0 {
@@ -247,7 +256,9 @@ async fn widen_direct(state: &AppState, caller: &Caller, direct: &Room) -> Resul
             Claimed::Done(room) => break *room,
             Claimed::AliasTaken if attempt < 20 => attempt += 1,
             Claimed::AliasTaken => {
-                return Err(anyhow::anyhow!("no free alias for a room widened from {}", direct.id).into())
+                return Err(
+                    anyhow::anyhow!("no free alias for a room widened from {}", direct.id).into(),
+                )
             }
         }
     };
@@ -297,7 +308,10 @@ async fn widen_direct(state: &AppState, caller: &Caller, direct: &Room) -> Resul
 }
 
 /// The caller's pending invitations (started, not expired), newest first.
-pub async fn pending(state: &AppState, caller: Option<&Caller>) -> Result<Vec<Invitation>, AppError> {
+pub async fn pending(
+    state: &AppState,
+    caller: Option<&Caller>,
+) -> Result<Vec<Invitation>, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let now = state.config.clock.now();
     let mut shown_ones = Vec::new();
@@ -322,7 +336,9 @@ pub async fn of_room(
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let authorized = chat::authorize(state, Some(caller), room_id).await?;
     if !members::may_manage(state, caller, &authorized).await? {
-        return Err(AppError::forbidden("a room's invitations are for its moderators and owners"));
+        return Err(AppError::forbidden(
+            "a room's invitations are for its moderators and owners",
+        ));
     }
     let now = state.config.clock.now();
     let card = rooms::card(&authorized.room);
@@ -364,7 +380,11 @@ async fn visible(
 }
 
 /// One invitation, as the caller may see it.
-pub async fn get(state: &AppState, caller: Option<&Caller>, id: u64) -> Result<Invitation, AppError> {
+pub async fn get(
+    state: &AppState,
+    caller: Option<&Caller>,
+    id: u64,
+) -> Result<Invitation, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let (stored, room) = visible(state, caller, id).await?;
     Ok(shown(&stored, rooms::card(&room), state.config.clock.now()))
@@ -389,7 +409,11 @@ async fn settle(
     if status != InvitationStatus::Invited {
         return Err(no_longer_open(status));
     }
-    match state.store.settle_invitation(stored.id, to, response, now).await? {
+    match state
+        .store
+        .settle_invitation(stored.id, to, response, now)
+        .await?
+    {
         Some(settled) => Ok(settled),
         None => {
             let status = state
@@ -407,7 +431,9 @@ pub async fn accept(state: &AppState, caller: Option<&Caller>, id: u64) -> Resul
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let (stored, room) = visible(state, caller, id).await?;
     if stored.invitee != caller.id {
-        return Err(AppError::forbidden("only the person invited accepts an invitation"));
+        return Err(AppError::forbidden(
+            "only the person invited accepts an invitation",
+        ));
     }
     settle(state, &stored, InvitationStatus::Accepted, None).await?;
     members::add(state, &room, &caller.id, &caller.name, Role::Member).await?;
@@ -417,7 +443,11 @@ pub async fn accept(state: &AppState, caller: Option<&Caller>, id: u64) -> Resul
 
 /// Accepts the caller's open invitation into `room`, if there is one
 /// (opening a direct room someone started with you).
-pub(crate) async fn accept_open(state: &AppState, caller: &Caller, room: &Room) -> Result<(), AppError> {
+pub(crate) async fn accept_open(
+    state: &AppState,
+    caller: &Caller,
+    room: &Room,
+) -> Result<(), AppError> {
     let now = state.config.clock.now();
     let open = state
         .store
@@ -448,7 +478,9 @@ pub async fn decline(
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let (stored, room) = visible(state, caller, id).await?;
     if stored.invitee != caller.id {
-        return Err(AppError::forbidden("only the person invited declines an invitation"));
+        return Err(AppError::forbidden(
+            "only the person invited declines an invitation",
+        ));
     }
     let message = checked_text(message.as_deref().unwrap_or_default(), "a decline message")?;
     let said = (!message.is_empty()).then_some(message);
@@ -506,7 +538,10 @@ pub async fn calendar(
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let (stored, room) = visible(state, caller, id).await?;
     let Some(start) = stored.starts_at else {
-        return Err(AppError::new(ErrorCode::NotFound, "this invitation has no schedule"));
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            "this invitation has no schedule",
+        ));
     };
     let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     let url = format!("{site}/rooms/{}", room.id);
@@ -523,7 +558,10 @@ pub async fn calendar(
         format!("SUMMARY:{}", ics_text(&format!("Chat: {}", room.name))),
         format!(
             "DESCRIPTION:{}",
-            ics_text(&format!("{} invites you. {}\n{url}", stored.inviter_name, stored.comment))
+            ics_text(&format!(
+                "{} invites you. {}\n{url}",
+                stored.inviter_name, stored.comment
+            ))
         ),
         format!("URL:{}", ics_text(&url)),
         "END:VEVENT".to_owned(),

@@ -55,6 +55,7 @@
 //! - [`members`]: group and direct rooms, joining, leaving, roles, removal,
 //!   settings, "my rooms" and the directory.
 //! - [`invitations`]: invitations and their lifecycle; widening a direct room.
+//! - [`direct`]: direct rooms, created on first use and found again from either side.
 //! - [`page_events`]: what a host page event (a deleted page) does to the chat.
 //!
 //! Transports and pages:
@@ -84,18 +85,19 @@ pub mod clock;
 pub mod collector;
 pub mod config;
 pub mod connect;
+pub mod direct;
 pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod files;
-pub mod invitations;
 pub mod gossip;
 pub mod host;
+pub mod invitations;
 pub mod limit;
 pub mod macro_table;
 pub mod members;
-pub mod notifications;
 pub mod nats;
+pub mod notifications;
 pub mod origin;
 pub mod page_events;
 pub mod people_api;

@@ -8,16 +8,16 @@
 //! roles. In page rooms reading and writing still come from the page
 //! ([`chat::room_access`]); roles only add moderators and owners.
 
+use crate::bus::RoomEvent;
 use crate::chat::{self, Authorized};
 use crate::error::AppError;
 use crate::host::{Access, Caller};
-use crate::bus::RoomEvent;
 use crate::rooms;
 use crate::state::AppState;
 use crate::store::{Claimed, Member, NewRoom, Room, RoomSettings};
 use protocol::{
-    ErrorCode, Event, MemberInfo, MemberStatus, MyRoom, Presence, Profile, Role, RoomCard,
-    RoomId, RoomKind, UserId,
+    ErrorCode, Event, MemberInfo, MemberStatus, MyRoom, Presence, Profile, Role, RoomCard, RoomId,
+    RoomKind, UserId,
 };
 
 /// Longest alias.
@@ -75,7 +75,11 @@ fn alias_from_name(name: &str) -> String {
             alias.push('-');
         }
     }
-    let alias: String = alias.trim_end_matches('-').chars().take(MAX_ALIAS).collect();
+    let alias: String = alias
+        .trim_end_matches('-')
+        .chars()
+        .take(MAX_ALIAS)
+        .collect();
     if alias.chars().count() < 2 {
         // Nothing usable (a name in another script): the caller can pick one.
         "room".to_owned()
@@ -90,7 +94,10 @@ fn checked_name(name: &str) -> Result<String, AppError> {
     {
         return Err(AppError::new(
             ErrorCode::InvalidInput,
-            format!("a room name is 1 to {} characters on one line", chat::MAX_ROOM_NAME),
+            format!(
+                "a room name is 1 to {} characters on one line",
+                chat::MAX_ROOM_NAME
+            ),
         ));
     }
     Ok(name.to_owned())
@@ -114,7 +121,7 @@ fn alias_taken(alias: &str) -> AppError {
     )
 }
 
-fn signed_in(caller: Option<&Caller>) -> Result<&Caller, AppError> {
+pub(crate) fn signed_in(caller: Option<&Caller>) -> Result<&Caller, AppError> {
     caller.ok_or_else(AppError::unauthenticated)
 }
 
@@ -157,92 +164,13 @@ pub async fn create_group(
     }
 }
 
-/// What [`open_direct`] found.
-pub struct Direct {
-    pub room: Room,
-    /// True the first time: the other person has just been invited.
-    pub created: bool,
-}
-
-/// The direct room of the caller and `other`, created the first time (the
-/// other person is invited) and found again after that from either side.
-/// Opening it as the invited person accepts the invitation.
-pub async fn open_direct(
-    state: &AppState,
-    caller: Option<&Caller>,
-    other: &UserId,
-) -> Result<Direct, AppError> {
-    let caller = signed_in(caller)?;
-    if &caller.id == other {
-        return Err(AppError::new(
-            ErrorCode::InvalidInput,
-            "a direct chat needs someone else",
-        ));
-    }
-    let Some(profile) = state.host.user(other).await? else {
-        return Err(AppError::new(ErrorCode::NotFound, "no such user"));
-    };
-    let alias = direct_alias(&caller.id, other);
-    if let Some(room) = state.store.room_by_alias(&alias).await? {
-        if state.store.member(&room.id, &caller.id).await?.is_none() {
-            // The invited side opening it: that is accepting.
-            crate::invitations::accept_open(state, caller, &room).await?;
-        }
-        return Ok(Direct {
-            room,
-            created: false,
-        });
-    }
-    state.invite_limiter.admit(&caller.id, "new chats")?;
-    let created = state
-        .store
-        .create_room(
-            NewRoom {
-                kind: RoomKind::Direct,
-                alias: alias.clone(),
-                name: format!("{} and {}", caller.name, profile.name),
-                topic: String::new(),
-                is_public: false,
-                created_by: caller.id.clone(),
-                created_at: state.config.clock.now(),
-            },
-            &[],
-            &[(caller.id.clone(), caller.name.clone())],
-        )
-        .await?;
-    let room = match created {
-        Claimed::Done(room) => room,
-        // Both opened it at once: the other request made it.
-        Claimed::AliasTaken => {
-            let room = state
-                .store
-                .room_by_alias(&alias)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("direct room {alias} vanished"))?;
-            return Ok(Direct {
-                room,
-                created: false,
-            });
-        }
-    };
-    crate::invitations::invite_into(
-        state,
-        caller,
-        &room,
-        &profile,
-        crate::invitations::InviteDraft::default(),
-    )
-    .await?;
-    tracing::info!(room = %room.id, by = %caller.id, with = %other, "direct room created");
-    Ok(Direct {
-        room: *room,
-        created: true,
-    })
-}
-
 /// Joins a public group room, or a page room the caller may read (to be
 /// listed among its members and in "my rooms").
-pub async fn join(state: &AppState, caller: Option<&Caller>, room_id: &RoomId) -> Result<Member, AppError> {
+pub async fn join(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+) -> Result<Member, AppError> {
     let caller = signed_in(caller)?;
     let Authorized { room, .. } = chat::authorize(state, Some(caller), room_id).await?;
     if let Some(member) = state.store.member(&room.id, &caller.id).await? {
@@ -294,7 +222,11 @@ async fn announce(state: &AppState, room: &RoomId, user: &UserId, name: &str, ro
 
 /// The caller leaves. The last owner of a room others are still in must
 /// hand ownership on first.
-pub async fn leave(state: &AppState, caller: Option<&Caller>, room_id: &RoomId) -> Result<(), AppError> {
+pub async fn leave(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room_id: &RoomId,
+) -> Result<(), AppError> {
     let caller = signed_in(caller)?;
     let Some(me) = state.store.member(room_id, &caller.id).await? else {
         return Err(AppError::not_found());
@@ -315,7 +247,11 @@ pub async fn leave(state: &AppState, caller: Option<&Caller>, room_id: &RoomId) 
 }
 
 /// The caller's role in a room they may read, `None` if they are not a member.
-async fn role_of(state: &AppState, room: &RoomId, caller: &Caller) -> Result<Option<Role>, AppError> {
+async fn role_of(
+    state: &AppState,
+    room: &RoomId,
+    caller: &Caller,
+) -> Result<Option<Role>, AppError> {
     Ok(state.store.member(room, &caller.id).await?.map(|m| m.role))
 }
 
@@ -349,7 +285,9 @@ pub async fn remove(
         return leave(state, Some(caller), room_id).await;
     }
     if !may_manage(state, caller, &authorized).await? {
-        return Err(AppError::forbidden("removing members needs a moderator or an owner"));
+        return Err(AppError::forbidden(
+            "removing members needs a moderator or an owner",
+        ));
     }
     let Some(target) = state.store.member(room_id, user).await? else {
         return Err(AppError::new(ErrorCode::NotFound, "no such member"));
@@ -420,7 +358,9 @@ pub async fn update_settings(
     let caller = signed_in(caller)?;
     let Authorized { room, .. } = chat::authorize(state, Some(caller), room_id).await?;
     if role_of(state, room_id, caller).await? != Some(Role::Owner) {
-        return Err(AppError::forbidden("only an owner changes a room's settings"));
+        return Err(AppError::forbidden(
+            "only an owner changes a room's settings",
+        ));
     }
     let page_room = room.kind == RoomKind::Page;
     if page_room && (draft.name.is_some() || draft.alias.is_some() || draft.is_public.is_some()) {
@@ -433,7 +373,12 @@ pub async fn update_settings(
         None => None,
         Some(file) if file.is_empty() => Some(None),
         Some(file) => match state.store.file(room_id, &file).await? {
-            Some(found) if found.content_type.as_deref().is_some_and(|t| t.starts_with("image/")) => {
+            Some(found)
+                if found
+                    .content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("image/")) =>
+            {
                 Some(Some(found.id))
             }
             _ => {
@@ -473,15 +418,16 @@ pub async fn members(
         .await?
         .into_iter()
         .map(|member| {
-            let status = present
-                .iter()
-                .find(|p| p.id == member.user)
-                .map_or(MemberStatus::Offline, |p| match p.presence {
-                    Some(Presence::Away) => MemberStatus::Away,
-                    Some(Presence::Idle) => MemberStatus::Idle,
-                    Some(Presence::Invisible) => MemberStatus::Offline,
-                    Some(Presence::Active) | None => MemberStatus::Active,
-                });
+            let status =
+                present
+                    .iter()
+                    .find(|p| p.id == member.user)
+                    .map_or(MemberStatus::Offline, |p| match p.presence {
+                        Some(Presence::Away) => MemberStatus::Away,
+                        Some(Presence::Idle) => MemberStatus::Idle,
+                        Some(Presence::Invisible) => MemberStatus::Offline,
+                        Some(Presence::Active) | None => MemberStatus::Active,
+                    });
             MemberInfo {
                 id: member.user,
                 name: member.name,
@@ -577,7 +523,10 @@ pub async fn directory(
         .then(|| rooms.get(DIRECTORY_PAGE - 1))
         .flatten()
         .map(|room| (room.name.clone(), room.id.clone()));
-    Ok((rooms.iter().take(DIRECTORY_PAGE).map(rooms::card).collect(), next))
+    Ok((
+        rooms.iter().take(DIRECTORY_PAGE).map(rooms::card).collect(),
+        next,
+    ))
 }
 
 #[cfg(test)]

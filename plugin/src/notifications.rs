@@ -8,10 +8,10 @@
 //! notification made on one node reaches the user's connections on every
 //! node.
 
+use crate::access;
 use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::{Access, Caller};
-use crate::access;
 use crate::rooms;
 use crate::state::AppState;
 use crate::store::{NewNotification, Room, StoredNotification};
@@ -110,7 +110,10 @@ pub async fn list(
         stored.into_iter().take(limit).filter_map(shown).collect();
     let next = more.then(|| notifications.last().map(|n| n.id)).flatten();
     Ok(Notifications {
-        unread: state.store.unread_notifications(&caller.id, now, after).await?,
+        unread: state
+            .store
+            .unread_notifications(&caller.id, now, after)
+            .await?,
         notifications,
         next,
     })
@@ -146,7 +149,11 @@ pub async fn read(state: &AppState, caller: Option<&Caller>, ids: &[u64]) -> Res
 }
 
 /// Removes the caller's notifications for good.
-pub async fn dismiss(state: &AppState, caller: Option<&Caller>, ids: &[u64]) -> Result<u64, AppError> {
+pub async fn dismiss(
+    state: &AppState,
+    caller: Option<&Caller>,
+    ids: &[u64],
+) -> Result<u64, AppError> {
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     Ok(state.store.dismiss_notifications(&caller.id, ids).await?)
 }
@@ -161,7 +168,9 @@ pub async fn call(
     let caller = caller.ok_or_else(AppError::unauthenticated)?;
     let authorized = access::authorize(state, Some(caller), room_id).await?;
     if authorized.access < Access::Write {
-        return Err(AppError::forbidden("calling people into a room needs the right to post in it"));
+        return Err(AppError::forbidden(
+            "calling people into a room needs the right to post in it",
+        ));
     }
     if !may_read(state, user, &authorized.room).await? {
         return Err(AppError::new(
@@ -215,7 +224,11 @@ pub async fn for_message(state: &AppState, room: &Room, message: &Message) {
     }
 }
 
-async fn message_notifications(state: &AppState, room: &Room, message: &Message) -> Result<(), AppError> {
+async fn message_notifications(
+    state: &AppState,
+    room: &Room,
+    message: &Message,
+) -> Result<(), AppError> {
     let by = Profile {
         id: message.author.clone(),
         name: message.author_name.clone(),

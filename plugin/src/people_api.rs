@@ -4,6 +4,7 @@
 //! rules live in [`members`], [`invitations`] and [`notifications`]; these
 //! handlers only translate HTTP.
 
+use crate::direct;
 use crate::error::AppError;
 use crate::extract::{Json, MaybeCaller, Query, SameOrigin};
 use crate::feed::Reader;
@@ -166,7 +167,9 @@ async fn list_members(
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
 ) -> Result<Json<Vec<MemberInfo>>, AppError> {
-    Ok(Json(members::members(&state, caller.as_ref(), &room).await?))
+    Ok(Json(
+        members::members(&state, caller.as_ref(), &room).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,7 +236,9 @@ async fn room_invitations(
     MaybeCaller(caller): MaybeCaller,
     Path(room): Path<RoomId>,
 ) -> Result<Json<Vec<Invitation>>, AppError> {
-    Ok(Json(invitations::of_room(&state, caller.as_ref(), &room).await?))
+    Ok(Json(
+        invitations::of_room(&state, caller.as_ref(), &room).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,7 +264,7 @@ async fn open_direct(
     Path(user): Path<UserId>,
     _: SameOrigin,
 ) -> Result<(StatusCode, Json<RoomCard>), AppError> {
-    let direct = members::open_direct(&state, caller.as_ref(), &user).await?;
+    let direct = direct::open_direct(&state, caller.as_ref(), &user).await?;
     let status = if direct.created {
         StatusCode::CREATED
     } else {

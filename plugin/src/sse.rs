@@ -51,7 +51,10 @@ async fn notification_stream(
     mut reader: Reader,
     _: SameOrigin,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
-    let caller = reader.caller().cloned().ok_or_else(AppError::unauthenticated)?;
+    let caller = reader
+        .caller()
+        .cloned()
+        .ok_or_else(AppError::unauthenticated)?;
     let topic = notifications::channel(&caller.id);
     // Subscribed before the page is read, so nothing falls in between.
     let mut live = state.bus.subscribe(&topic).await;
@@ -70,7 +73,9 @@ async fn notification_stream(
                 _ = idle.tick() => None,
             };
             if let Err(reason) = reader.recheck(&state, None).await {
-                let _ = out.send(json_event("error", &AppError::from(reason).body())).await;
+                let _ = out
+                    .send(json_event("error", &AppError::from(reason).body()))
+                    .await;
                 return;
             }
             let event = match received {
@@ -82,7 +87,8 @@ async fn notification_stream(
             };
             if let Event::Notification { notification } = &event.event {
                 if notification.id > newest {
-                    let frame = json_event("notification", notification).id(notification.id.to_string());
+                    let frame =
+                        json_event("notification", notification).id(notification.id.to_string());
                     if out.send(frame).await.is_err() {
                         return;
                     }

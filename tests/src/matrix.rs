@@ -423,10 +423,15 @@ mod tests {
                 Access::None,
                 Access::View,
                 Access::Edit,
-                Access::Edit
+                Access::Admin
             ]
         );
         assert_eq!(access(Reader, Phase::AclTightened), Access::None);
+        assert_eq!(access(Admin, Phase::AclTightened), Access::Admin);
+        assert_eq!(
+            Expect::of(Need::Admin, Editor, Phase::Before),
+            Expect::Refused
+        );
         assert_eq!(access(Editor, Phase::AclTightened), Access::View);
         assert_eq!(access(Admin, Phase::SessionEnded), Access::None);
         assert_eq!(

@@ -17,7 +17,11 @@ async fn a_direct_chat_is_found_again_and_widens_into_a_new_group() {
 
     // Alice opens the chat; bob is not connected.
     let opened = post(&alice, "/api/direct/bob", json!({})).await;
-    assert_eq!(opened.status, 201, "the first open creates: {}", opened.body);
+    assert_eq!(
+        opened.status, 201,
+        "the first open creates: {}",
+        opened.body
+    );
     let room = opened.body["id"].as_str().unwrap().to_owned();
     assert_eq!(opened.body["kind"], "direct");
     assert_eq!(opened.body["alias"], "private:alice:bob");
@@ -50,11 +54,21 @@ async fn a_direct_chat_is_found_again_and_widens_into_a_new_group() {
 
     // Reopening from either side lands in the same room.
     let again = post(&bob, "/api/direct/alice", json!({})).await;
-    assert_eq!((again.status, again.body["id"].as_str()), (200, Some(room.as_str())));
+    assert_eq!(
+        (again.status, again.body["id"].as_str()),
+        (200, Some(room.as_str()))
+    );
     let yourself = post(&alice, "/api/direct/alice", json!({})).await;
-    assert_eq!(yourself.status, 400, "a chat with yourself: {}", yourself.body);
+    assert_eq!(
+        yourself.status, 400,
+        "a chat with yourself: {}",
+        yourself.body
+    );
     let again = post(&alice, "/api/direct/bob", json!({})).await;
-    assert_eq!((again.status, again.body["id"].as_str()), (200, Some(room.as_str())));
+    assert_eq!(
+        (again.status, again.body["id"].as_str()),
+        (200, Some(room.as_str()))
+    );
 
     // A message in the direct room notifies the other side.
     let page = bell_with(&alice, "direct").await;
@@ -85,7 +99,13 @@ async fn a_direct_chat_is_found_again_and_widens_into_a_new_group() {
     assert!(inherited[0].starts_with("are you there?") && inherited[0].contains("inherited"));
     assert!(inherited[1].starts_with("here!"));
     let members = get(&carol, &format!("/api/rooms/{group}/members")).await;
-    let mut ids: Vec<&str> = members.body.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = members
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["alice", "bob", "carol"]);
 
@@ -93,7 +113,12 @@ async fn a_direct_chat_is_found_again_and_widens_into_a_new_group() {
     assert_eq!(bodies(&alice, &room).await, ["are you there?", "here!"]);
     assert_eq!(get(&carol, &format!("/api/rooms/{room}")).await.status, 404);
     let members = get(&alice, &format!("/api/rooms/{room}/members")).await;
-    assert_eq!(members.body.as_array().unwrap().len(), 2, "{}", members.body);
+    assert_eq!(
+        members.body.as_array().unwrap().len(),
+        2,
+        "{}",
+        members.body
+    );
 }
 
 #[tokio::test]

@@ -37,7 +37,12 @@ async fn accepting_makes_a_member_and_a_second_answer_is_a_conflict() {
     assert_eq!(post(&ivan, &path, json!({})).await.status, 200);
     assert_eq!(get(&ivan, &format!("/api/rooms/{room}")).await.status, 200);
     let again = post(&ivan, &path, json!({})).await;
-    assert_eq!((again.status, again.code()), (409, "conflict"), "{}", again.body);
+    assert_eq!(
+        (again.status, again.code()),
+        (409, "conflict"),
+        "{}",
+        again.body
+    );
     // Someone else cannot answer it, nor even see it.
     let olga_accepts = post(&olga, &path, json!({})).await;
     assert_eq!(olga_accepts.status, 403, "{}", olga_accepts.body);
@@ -47,7 +52,11 @@ async fn accepting_makes_a_member_and_a_second_answer_is_a_conflict() {
         json!({ "user": "ivan" }),
     )
     .await;
-    assert_eq!(invited_twice.status, 409, "already a member: {}", invited_twice.body);
+    assert_eq!(
+        invited_twice.status, 409,
+        "already a member: {}",
+        invited_twice.body
+    );
 }
 
 #[tokio::test]
@@ -59,10 +68,21 @@ async fn an_invitation_expires_after_its_ttl() {
     assert!(invitation["expires_at"].is_string());
     assert_eq!(pending(&ivan).await.len(), 1);
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert!(pending(&ivan).await.is_empty(), "expired invitations are not pending");
-    let late = post(&ivan, &format!("/api/invitations/{}/accept", id(&invitation)), json!({})).await;
+    assert!(
+        pending(&ivan).await.is_empty(),
+        "expired invitations are not pending"
+    );
+    let late = post(
+        &ivan,
+        &format!("/api/invitations/{}/accept", id(&invitation)),
+        json!({}),
+    )
+    .await;
     assert_eq!(late.status, 409, "{}", late.body);
-    assert!(late.body["error"]["message"].as_str().unwrap().contains("expired"));
+    assert!(late.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
     assert_eq!(get(&ivan, &format!("/api/rooms/{room}")).await.status, 404);
 
     let too_long = post(
@@ -84,7 +104,10 @@ async fn a_scheduled_invitation_is_invisible_before_its_start() {
     let path = format!("/api/invitations/{}", id(&invitation));
 
     assert!(pending(&ivan).await.is_empty());
-    assert!(kinds(&bell(&ivan).await).is_empty(), "not in the bell before it starts");
+    assert!(
+        kinds(&bell(&ivan).await).is_empty(),
+        "not in the bell before it starts"
+    );
     assert_eq!(get(&ivan, &path).await.status, 404, "nor readable");
     let early = post(&ivan, &format!("{path}/accept"), json!({})).await;
     assert_eq!(early.status, 404, "{}", early.body);
@@ -96,16 +119,27 @@ async fn a_scheduled_invitation_is_invisible_before_its_start() {
         .await
         .unwrap();
     assert_eq!(ics.status(), 200);
-    assert!(ics.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    assert!(ics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
     let text = ics.text().await.unwrap();
     assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
-    assert!(text.contains(&format!("DTSTART:{}", start.format("%Y%m%dT%H%M%SZ"))), "{text}");
+    assert!(
+        text.contains(&format!("DTSTART:{}", start.format("%Y%m%dT%H%M%SZ"))),
+        "{text}"
+    );
     assert!(text.contains("SUMMARY:Chat: Standup"), "{text}");
 
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(pending(&ivan).await.len(), 1, "visible once started");
     assert_eq!(kinds(&bell(&ivan).await), ["invitation"]);
-    assert_eq!(post(&ivan, &format!("{path}/accept"), json!({})).await.status, 200);
+    assert_eq!(
+        post(&ivan, &format!("{path}/accept"), json!({}))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -120,7 +154,16 @@ async fn the_inviter_or_a_room_admin_cancels() {
     let room = group(&olga, "Ops", false).await;
     // Mona becomes a moderator: she may invite, and cancel others' invitations.
     let mona_in = invite(&olga, &room, "mona", json!({})).await;
-    assert_eq!(post(&mona, &format!("/api/invitations/{}/accept", id(&mona_in)), json!({})).await.status, 200);
+    assert_eq!(
+        post(
+            &mona,
+            &format!("/api/invitations/{}/accept", id(&mona_in)),
+            json!({})
+        )
+        .await
+        .status,
+        200
+    );
     let promoted = super::call(
         &olga,
         reqwest::Method::PUT,
@@ -137,13 +180,24 @@ async fn the_inviter_or_a_room_admin_cancels() {
     assert_eq!(post(&ivan, &cancel(&first), json!({})).await.status, 403);
     assert_eq!(post(&kim, &cancel(&first), json!({})).await.status, 404);
     assert_eq!(post(&mona, &cancel(&first), json!({})).await.status, 204);
-    assert!(pending(&ivan).await.is_empty(), "a cancelled invitation is gone");
-    assert!(kinds(&bell(&ivan).await).is_empty(), "and so is its notification");
+    assert!(
+        pending(&ivan).await.is_empty(),
+        "a cancelled invitation is gone"
+    );
+    assert!(
+        kinds(&bell(&ivan).await).is_empty(),
+        "and so is its notification"
+    );
 
     // A room admin (the owner) cancels the moderator's invitation.
     let second = invite(&mona, &room, "ivan", json!({})).await;
     assert_eq!(post(&olga, &cancel(&second), json!({})).await.status, 204);
-    let accept = post(&ivan, &format!("/api/invitations/{}/accept", id(&second)), json!({})).await;
+    let accept = post(
+        &ivan,
+        &format!("/api/invitations/{}/accept", id(&second)),
+        json!({}),
+    )
+    .await;
     assert_eq!(accept.status, 409, "{}", accept.body);
 }
 
@@ -177,7 +231,11 @@ async fn a_silent_decline_tells_nobody_and_a_decline_with_a_message_tells_the_in
     assert_eq!(declined.status, 204, "{}", declined.body);
 
     let page = bell_with(&olga, "declined").await;
-    assert_eq!(kinds(&page), ["declined"], "only kim's decline is told: {page}");
+    assert_eq!(
+        kinds(&page),
+        ["declined"],
+        "only kim's decline is told: {page}"
+    );
     let told = &page["notifications"][0];
     assert_eq!(told["by"]["id"], "kim");
     assert_eq!(told["message"], "busy that day, sorry");

@@ -61,7 +61,7 @@ async fn call(api: &Api, method: Method, path: &str, body: Option<Value>) -> Ans
     let body = if text.trim().is_empty() {
         Value::Null
     } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     Answer { status, body }
 }
@@ -76,7 +76,12 @@ async fn post(api: &Api, path: &str, body: Value) -> Answer {
 
 /// A group room made by `owner`; its id.
 async fn group(owner: &Api, name: &str, public: bool) -> String {
-    let made = post(owner, "/api/rooms", json!({ "name": name, "is_public": public })).await;
+    let made = post(
+        owner,
+        "/api/rooms",
+        json!({ "name": name, "is_public": public }),
+    )
+    .await;
     assert_eq!(made.status, 201, "{}", made.body);
     made.body["id"].as_str().unwrap().to_owned()
 }

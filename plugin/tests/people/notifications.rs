@@ -14,7 +14,12 @@ use std::time::Duration;
 /// `olga` invites `user` into a fresh room called `name`.
 async fn invite(olga: &Api, name: &str, user: &str) -> Value {
     let room = group(olga, name, false).await;
-    let made = post(olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": user })).await;
+    let made = post(
+        olga,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": user }),
+    )
+    .await;
     assert_eq!(made.status, 201, "{}", made.body);
     made.body
 }
@@ -64,8 +69,14 @@ async fn sse_events(api: &Api, path: &str, count: usize) -> Vec<(String, Value)>
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let block: String = buffer.drain(..end + 2).collect();
-            let name = block.lines().find_map(|l| l.strip_prefix("event:")).map(str::trim);
-            let data = block.lines().find_map(|l| l.strip_prefix("data:")).map(str::trim);
+            let name = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event:"))
+                .map(str::trim);
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(str::trim);
             if let (Some(name), Some(data)) = (name, data) {
                 events.push((name.to_owned(), serde_json::from_str(data).unwrap()));
             }
@@ -81,7 +92,8 @@ async fn sse_and_long_poll_deliver_them_too() {
     invite(&olga, "First", "ivan").await;
 
     let reader = client(&server, "ivan");
-    let streaming = tokio::spawn(async move { sse_events(&reader, "/api/notifications/stream", 2).await });
+    let streaming =
+        tokio::spawn(async move { sse_events(&reader, "/api/notifications/stream", 2).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     invite(&olga, "Second", "ivan").await;
     let events = streaming.await.unwrap();
@@ -91,24 +103,40 @@ async fn sse_and_long_poll_deliver_them_too() {
     assert_eq!(events[1].1["invitation"]["room"]["name"], "Second");
 
     // Long-poll: held until something newer than `after` exists.
-    let newest = bell(&ivan).await["notifications"][0]["id"].as_u64().unwrap();
+    let newest = bell(&ivan).await["notifications"][0]["id"]
+        .as_u64()
+        .unwrap();
     let poller = client(&server, "ivan");
     let polling = tokio::spawn(async move {
         let started = tokio::time::Instant::now();
-        let page = get(&poller, &format!("/api/notifications?after={newest}&wait=10")).await;
+        let page = get(
+            &poller,
+            &format!("/api/notifications?after={newest}&wait=10"),
+        )
+        .await;
         (page, started.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     invite(&olga, "Third", "ivan").await;
     let (page, took) = polling.await.unwrap();
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(took < Duration::from_secs(9), "answered when the news came, not at the deadline");
-    assert_eq!(page.body["notifications"][0]["invitation"]["room"]["name"], "Third");
+    assert!(
+        took < Duration::from_secs(9),
+        "answered when the news came, not at the deadline"
+    );
+    assert_eq!(
+        page.body["notifications"][0]["invitation"]["room"]["name"],
+        "Third"
+    );
     let too_long = get(&ivan, "/api/notifications?after=0&wait=3600").await;
     assert_eq!(too_long.status, 400);
     let anonymous = Api::with_token(&server.base_url(), "nobody").unwrap();
     assert_eq!(get(&anonymous, "/api/notifications").await.status, 401);
-    let refused = anonymous.request(Method::GET, "/api/notifications/stream").send().await.unwrap();
+    let refused = anonymous
+        .request(Method::GET, "/api/notifications/stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 401);
 }
 
@@ -128,7 +156,11 @@ async fn they_survive_a_restart_until_read_or_dismissed() {
     let server = app.serve().await.unwrap();
     let ivan = client(&server, "ivan");
     let page = bell(&ivan).await;
-    assert_eq!((page["unread"].as_u64(), kinds(&page).len()), (Some(2), 2), "{page}");
+    assert_eq!(
+        (page["unread"].as_u64(), kinds(&page).len()),
+        (Some(2), 2),
+        "{page}"
+    );
 
     let first = page["notifications"][0]["id"].as_u64().unwrap();
     let read = post(&ivan, "/api/notifications/read", json!({ "ids": [first] })).await;
@@ -136,12 +168,26 @@ async fn they_survive_a_restart_until_read_or_dismissed() {
     assert_eq!(bell(&ivan).await["unread"], 1);
     // Another user's ids touch nothing of theirs.
     let olga = client(&server, "olga");
-    let meddled = post(&olga, "/api/notifications/dismiss", json!({ "ids": [first] })).await;
+    let meddled = post(
+        &olga,
+        "/api/notifications/dismiss",
+        json!({ "ids": [first] }),
+    )
+    .await;
     assert_eq!(meddled.body["changed"], 0, "{}", meddled.body);
     let dismissed = post(&ivan, "/api/notifications/dismiss", json!({ "ids": [] })).await;
-    assert_eq!(dismissed.body["changed"], 2, "empty ids dismiss all: {}", dismissed.body);
+    assert_eq!(
+        dismissed.body["changed"], 2,
+        "empty ids dismiss all: {}",
+        dismissed.body
+    );
     assert!(kinds(&bell(&ivan).await).is_empty());
-    let too_many = post(&ivan, "/api/notifications/read", json!({ "ids": (0..501).collect::<Vec<u64>>() })).await;
+    let too_many = post(
+        &ivan,
+        "/api/notifications/read",
+        json!({ "ids": (0..501).collect::<Vec<u64>>() }),
+    )
+    .await;
     assert_eq!(too_many.status, 400);
 }
 
@@ -156,7 +202,9 @@ async fn the_cap_holds_under_a_flood_of_mentions() {
     let server = app.serve().await.unwrap();
     let (olga, ivan) = (client(&server, "olga"), client(&server, "ivan"));
     for i in 0..60 {
-        olga.say(room.as_str(), &format!("@ivan look {i}"), &format!("o-{i}")).await.unwrap();
+        olga.say(room.as_str(), &format!("@ivan look {i}"), &format!("o-{i}"))
+            .await
+            .unwrap();
     }
     // Wait for the last one, then count.
     let deadline = tokio::time::Instant::now() + SOON;
@@ -165,12 +213,18 @@ async fn the_cap_holds_under_a_flood_of_mentions() {
         if page["notifications"][0]["excerpt"] == "@ivan look 59" {
             break page;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the last mention never came: {page}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the last mention never came: {page}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(kinds(&page).len(), CAP, "{page}");
     assert_eq!(page["unread"].as_u64(), Some(CAP as u64));
-    assert!(page.get("next").is_none(), "nothing beyond the cap to page to");
+    assert!(
+        page.get("next").is_none(),
+        "nothing beyond the cap to page to"
+    );
 }
 
 #[tokio::test]
@@ -187,7 +241,10 @@ async fn mentions_reach_only_real_readers_and_replies_reach_their_author() {
         client(&server, "kim"),
         client(&server, "mallory"),
     );
-    let asked = ivan.say(room.as_str(), "who has the keys?", "i-1").await.unwrap();
+    let asked = ivan
+        .say(room.as_str(), "who has the keys?", "i-1")
+        .await
+        .unwrap();
     let answer = post(
         &olga,
         &format!("/api/rooms/{room}/messages"),
@@ -203,11 +260,20 @@ async fn mentions_reach_only_real_readers_and_replies_reach_their_author() {
     // Mallory may not read the page: named, but told nothing.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(kinds(&bell(&mallory).await).is_empty());
-    assert!(kinds(&bell(&olga).await).is_empty(), "nobody is told of their own message");
+    assert!(
+        kinds(&bell(&olga).await).is_empty(),
+        "nobody is told of their own message"
+    );
 
     // A muted room tells nothing.
     let group = group(&olga, "Quiet", false).await;
-    let _ = call(&olga, Method::PUT, &format!("/api/rooms/{group}/mute"), Some(json!({ "muted": true }))).await;
+    let _ = call(
+        &olga,
+        Method::PUT,
+        &format!("/api/rooms/{group}/mute"),
+        Some(json!({ "muted": true })),
+    )
+    .await;
     olga.say(&group, "@olga note to self", "o-2").await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(kinds(&bell(&olga).await).is_empty());

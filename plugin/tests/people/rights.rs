@@ -31,11 +31,32 @@ async fn a_member_without_the_add_right_cannot_invite() {
     let (_app, server) = app_with(&["olga", "mel", "ivan"]).await;
     let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
     let room = room_with(&olga, &mel, "mel").await;
-    let refused = post(&mel, &format!("/api/rooms/{room}/invitations"), json!({ "user": "ivan" })).await;
-    assert_eq!((refused.status, refused.code()), (403, "forbidden"), "{}", refused.body);
+    let refused = post(
+        &mel,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": "ivan" }),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "forbidden"),
+        "{}",
+        refused.body
+    );
     // Nor may they see the room's invitations, or remove anyone.
-    assert_eq!(get(&mel, &format!("/api/rooms/{room}/invitations")).await.status, 403);
-    let removal = call(&mel, Method::DELETE, &format!("/api/rooms/{room}/members/olga"), None).await;
+    assert_eq!(
+        get(&mel, &format!("/api/rooms/{room}/invitations"))
+            .await
+            .status,
+        403
+    );
+    let removal = call(
+        &mel,
+        Method::DELETE,
+        &format!("/api/rooms/{room}/members/olga"),
+        None,
+    )
+    .await;
     assert_eq!(removal.status, 403, "{}", removal.body);
 }
 
@@ -48,9 +69,19 @@ async fn a_removed_member_loses_their_streams_and_the_room() {
         client(&server, "mel"),
     );
     let room = room_with(&olga, &mel, "mel").await;
-    let mona_in = post(&olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": "mona" })).await;
+    let mona_in = post(
+        &olga,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": "mona" }),
+    )
+    .await;
     let id = mona_in.body["id"].as_u64().unwrap();
-    assert_eq!(post(&mona, &format!("/api/invitations/{id}/accept"), json!({})).await.status, 200);
+    assert_eq!(
+        post(&mona, &format!("/api/invitations/{id}/accept"), json!({}))
+            .await
+            .status,
+        200
+    );
     let promoted = call(
         &olga,
         Method::PUT,
@@ -64,11 +95,20 @@ async fn a_removed_member_loses_their_streams_and_the_room() {
     let mut socket = mel.websocket().await.unwrap();
     socket.subscribe(&room, None).await.unwrap();
     let subscribed = socket.next(SOON).await.unwrap();
-    assert!(matches!(subscribed, Some(ServerFrame::Subscribed { .. })), "{subscribed:?}");
+    assert!(
+        matches!(subscribed, Some(ServerFrame::Subscribed { .. })),
+        "{subscribed:?}"
+    );
     olga.say(&room, "before", "o-1").await.unwrap();
 
     // The moderator removes mel.
-    let removed = call(&mona, Method::DELETE, &format!("/api/rooms/{room}/members/mel"), None).await;
+    let removed = call(
+        &mona,
+        Method::DELETE,
+        &format!("/api/rooms/{room}/members/mel"),
+        None,
+    )
+    .await;
     assert_eq!(removed.status, 204, "{}", removed.body);
     olga.say(&room, "after the removal", "o-2").await.unwrap();
 
@@ -87,7 +127,10 @@ async fn a_removed_member_loses_their_streams_and_the_room() {
         !seen.iter().any(|event| event.contains("after the removal")),
         "a removed member got a message posted after: {seen:?} ({ended})"
     );
-    assert!(ended.contains("NotFound") || ended == "closed" || ended.starts_with("ended"), "{ended}");
+    assert!(
+        ended.contains("NotFound") || ended == "closed" || ended.starts_with("ended"),
+        "{ended}"
+    );
 
     // And the room answers 404 to every read and write.
     for path in [
@@ -98,10 +141,21 @@ async fn a_removed_member_loses_their_streams_and_the_room() {
     ] {
         assert_eq!(get(&mel, &path).await.status, 404, "{path}");
     }
-    let said = post(&mel, &format!("/api/rooms/{room}/messages"), json!({ "body": "hi", "client_msg_id": "m-1" })).await;
+    let said = post(
+        &mel,
+        &format!("/api/rooms/{room}/messages"),
+        json!({ "body": "hi", "client_msg_id": "m-1" }),
+    )
+    .await;
     assert_eq!(said.status, 404, "{}", said.body);
     // A moderator may not remove the owner.
-    let coup = call(&mona, Method::DELETE, &format!("/api/rooms/{room}/members/olga"), None).await;
+    let coup = call(
+        &mona,
+        Method::DELETE,
+        &format!("/api/rooms/{room}/members/olga"),
+        None,
+    )
+    .await;
     assert_eq!(coup.status, 403, "{}", coup.body);
 }
 
@@ -112,25 +166,74 @@ async fn only_the_owner_changes_settings_and_aliases_are_unique() {
     let room = room_with(&olga, &mel, "mel").await;
     let settings = format!("/api/rooms/{room}/settings");
 
-    let refused = call(&mel, Method::PUT, &settings, Some(json!({ "topic": "mine now" }))).await;
+    let refused = call(
+        &mel,
+        Method::PUT,
+        &settings,
+        Some(json!({ "topic": "mine now" })),
+    )
+    .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
-    let changed = call(&olga, Method::PUT, &settings, Some(json!({ "topic": "Q3 plans", "alias": "q3" }))).await;
+    let changed = call(
+        &olga,
+        Method::PUT,
+        &settings,
+        Some(json!({ "topic": "Q3 plans", "alias": "q3" })),
+    )
+    .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
-    assert_eq!((changed.body["topic"].as_str(), changed.body["alias"].as_str()), (Some("Q3 plans"), Some("q3")));
+    assert_eq!(
+        (
+            changed.body["topic"].as_str(),
+            changed.body["alias"].as_str()
+        ),
+        (Some("Q3 plans"), Some("q3"))
+    );
 
     // Another room may not take the alias, at creation or later.
-    let taken = post(&mel, "/api/rooms", json!({ "name": "Other", "alias": "q3" })).await;
-    assert_eq!((taken.status, taken.code()), (409, "conflict"), "{}", taken.body);
+    let taken = post(
+        &mel,
+        "/api/rooms",
+        json!({ "name": "Other", "alias": "q3" }),
+    )
+    .await;
+    assert_eq!(
+        (taken.status, taken.code()),
+        (409, "conflict"),
+        "{}",
+        taken.body
+    );
     let other = group(&mel, "Other", false).await;
-    let renamed = call(&mel, Method::PUT, &format!("/api/rooms/{other}/settings"), Some(json!({ "alias": "Q3" }))).await;
-    assert_eq!(renamed.status, 409, "aliases compare lowercased: {}", renamed.body);
-    let bad = post(&mel, "/api/rooms", json!({ "name": "Bad", "alias": "has space" })).await;
+    let renamed = call(
+        &mel,
+        Method::PUT,
+        &format!("/api/rooms/{other}/settings"),
+        Some(json!({ "alias": "Q3" })),
+    )
+    .await;
+    assert_eq!(
+        renamed.status, 409,
+        "aliases compare lowercased: {}",
+        renamed.body
+    );
+    let bad = post(
+        &mel,
+        "/api/rooms",
+        json!({ "name": "Bad", "alias": "has space" }),
+    )
+    .await;
     assert_eq!((bad.status, bad.code()), (400, "invalid_input"));
     let blank = post(&mel, "/api/rooms", json!({ "name": "  " })).await;
     assert_eq!(blank.status, 400, "{}", blank.body);
 
     // The last owner cannot step down or walk out on members.
-    let demoted = call(&olga, Method::PUT, &format!("/api/rooms/{room}/members/olga"), Some(json!({ "role": "member" }))).await;
+    let demoted = call(
+        &olga,
+        Method::PUT,
+        &format!("/api/rooms/{room}/members/olga"),
+        Some(json!({ "role": "member" })),
+    )
+    .await;
     assert_eq!(demoted.status, 409, "{}", demoted.body);
     let left = post(&olga, &format!("/api/rooms/{room}/leave"), json!({})).await;
     assert_eq!(left.status, 409, "{}", left.body);
@@ -144,20 +247,43 @@ async fn public_rooms_are_listed_and_joined_and_private_ones_are_not() {
     let closed = group(&olga, "Open secret", false).await;
 
     let listed = get(&mel, "/api/directory?q=open").await;
-    let ids: Vec<&str> = listed.body["rooms"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed.body["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [open.as_str()], "{}", listed.body);
 
     // A public room may be read, and joined to post.
     assert_eq!(get(&mel, &format!("/api/rooms/{open}")).await.status, 200);
-    let early = post(&mel, &format!("/api/rooms/{open}/messages"), json!({ "body": "hi", "client_msg_id": "m-1" })).await;
+    let early = post(
+        &mel,
+        &format!("/api/rooms/{open}/messages"),
+        json!({ "body": "hi", "client_msg_id": "m-1" }),
+    )
+    .await;
     assert_eq!(early.status, 403, "{}", early.body);
-    assert_eq!(post(&mel, &format!("/api/rooms/{open}/join"), json!({})).await.status, 204);
+    assert_eq!(
+        post(&mel, &format!("/api/rooms/{open}/join"), json!({}))
+            .await
+            .status,
+        204
+    );
     mel.say(&open, "hi", "m-2").await.unwrap();
     // An invite-only one may not.
-    assert_eq!(post(&mel, &format!("/api/rooms/{closed}/join"), json!({})).await.status, 404);
+    assert_eq!(
+        post(&mel, &format!("/api/rooms/{closed}/join"), json!({}))
+            .await
+            .status,
+        404
+    );
     assert_eq!(get(&mel, &format!("/api/rooms/{closed}")).await.status, 404);
     let anonymous = backchannel_tests::api::Api::with_token(&server.base_url(), "nobody").unwrap();
-    assert_eq!(get(&anonymous, &format!("/api/rooms/{open}")).await.status, 404);
+    assert_eq!(
+        get(&anonymous, &format!("/api/rooms/{open}")).await.status,
+        404
+    );
     assert_eq!(get(&anonymous, "/api/directory").await.status, 401);
 }
 
@@ -168,14 +294,59 @@ async fn a_page_room_invitee_must_be_able_to_read_the_page() {
     app.host.grant("olga", &page, Access::Write);
     let room = app.room(&page, "Lobby").await.unwrap();
     let olga = client(&server, "olga");
-    let refused = post(&olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": "ivan" })).await;
-    assert_eq!((refused.status, refused.code()), (403, "forbidden"), "{}", refused.body);
+    let refused = post(
+        &olga,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": "ivan" }),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "forbidden"),
+        "{}",
+        refused.body
+    );
     assert!(
-        refused.body["error"]["message"].as_str().unwrap().contains("may not read the page"),
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("may not read the page"),
         "the error says why: {}",
         refused.body
     );
     app.host.grant("ivan", &page, Access::Read);
-    let invited = post(&olga, &format!("/api/rooms/{room}/invitations"), json!({ "user": "ivan" })).await;
+    let invited = post(
+        &olga,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": "ivan" }),
+    )
+    .await;
     assert_eq!(invited.status, 201, "{}", invited.body);
+}
+
+#[tokio::test]
+async fn group_and_direct_rooms_publish_no_transcript_pages() {
+    let (app, server) = app_with(&["olga", "mel"]).await;
+    let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
+    let room = room_with(&olga, &mel, "mel").await;
+    olga.say(&room, "between us", "o-1").await.unwrap();
+    let direct = post(&olga, "/api/direct/mel", json!({})).await;
+    let direct = direct.body["id"].as_str().unwrap().to_owned();
+    olga.say(&direct, "just us two", "o-2").await.unwrap();
+
+    // Publishing their day, as the publisher's tick would, writes nothing.
+    let today = chrono::Utc::now().date_naive();
+    for id in [&room, &direct] {
+        let published = app
+            .state()
+            .publisher
+            .publish_day(&protocol::RoomId::new(id.as_str()), today)
+            .await
+            .unwrap();
+        assert_eq!(published, None, "room {id} published a page");
+    }
+    assert!(app.host.children().is_empty(), "{:?}", app.host.children());
+    let info = get(&olga, &format!("/api/rooms/{room}")).await;
+    assert!(info.body.get("page").is_none(), "{}", info.body);
+    assert_eq!(info.body["transcripts"], json!([]));
 }

@@ -41,9 +41,12 @@ const fn get(
 pub const PROBES: &[Probe] = &[
     // Rooms with people: the page room's members (the actor joined) and
     // its open invitations (the actor invited the reader).
-    get("room members", Need::View, "/api/rooms/{room}/members", |a| {
-        a.ok() && a.has("\"actor\"")
-    }),
+    get(
+        "room members",
+        Need::View,
+        "/api/rooms/{room}/members",
+        |a| a.ok() && a.has("\"actor\""),
+    ),
     get(
         "room invitations",
         Need::Admin,

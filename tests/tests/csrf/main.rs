@@ -127,7 +127,11 @@ impl People {
 
 /// POSTs `body` as `api` and expects success; the answer.
 async fn call(api: &Api, path: &str, body: Value) -> anyhow::Result<Value> {
-    let response = api.request(reqwest::Method::POST, path).json(&body).send().await?;
+    let response = api
+        .request(reqwest::Method::POST, path)
+        .json(&body)
+        .send()
+        .await?;
     let status = response.status();
     let text = response.text().await?;
     anyhow::ensure!(status.is_success(), "POST {path}: {status} {text}");
@@ -142,7 +146,12 @@ async fn room_of(api: &Api, name: &str) -> anyhow::Result<String> {
 
 /// `api`'s user invites `user` into `room`; the invitation's id.
 async fn invite(api: &Api, room: &str, user: &str) -> anyhow::Result<u64> {
-    let made = call(api, &format!("/api/rooms/{room}/invitations"), json!({ "user": user })).await?;
+    let made = call(
+        api,
+        &format!("/api/rooms/{room}/invitations"),
+        json!({ "user": user }),
+    )
+    .await?;
     Ok(made["id"].as_u64().unwrap_or_default())
 }
 
