@@ -16,7 +16,7 @@ use crate::host::{Access, Caller};
 use crate::origin::check_same_origin;
 use crate::state::AppState;
 use axum::extract::{FromRequest, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -24,18 +24,13 @@ use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use protocol::{ErrorCode, Message, RoomId, RoomInfo};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 /// Messages the page shows when opened.
 const LATEST: usize = 50;
 /// Auto-refresh interval bounds for the no-JavaScript page, in seconds.
 const REFRESH_RANGE: std::ops::RangeInclusive<u32> = 5..=300;
 
-/// The popup's Content-Security-Policy: our own scripts and the wasm bundle
-/// only, no inline script, no plugins, no framing by other sites.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-    base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+pub use crate::nojs::CSP;
 
 pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
     Router::new().route("/rooms/{room}", get(page)).route(
@@ -141,18 +136,11 @@ async fn post_form(
     let result = async {
         check_same_origin(&headers)?;
         let caller_ref = caller.as_ref().ok_or_else(AppError::unauthenticated)?;
-        match &caller_ref.csrf_token {
-            // Constant-time, so timing does not reveal how much of a guess
-            // was right.
-            Some(expected) if bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) => {}
-            // Bearer-token callers have no CSRF token and are not exposed to CSRF.
-            None => {}
-            Some(_) => {
-                return Err(AppError::new(
-                    ErrorCode::CsrfRejected,
-                    "this form has expired; your message is kept below, send it again",
-                ))
-            }
+        if !crate::nojs::token_ok(caller_ref, &form.csrf) {
+            return Err(AppError::new(
+                ErrorCode::CsrfRejected,
+                "this form has expired; your message is kept below, send it again",
+            ));
         }
         let client_msg_id = if form.client_msg_id.is_empty() {
             uuid::Uuid::new_v4().to_string()
@@ -260,22 +248,7 @@ struct FailedPost {
 }
 
 fn with_headers(status: StatusCode, markup: Markup) -> Response {
-    let mut response = (status, markup).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::nojs::page(status, markup)
 }
 
 async fn render(
