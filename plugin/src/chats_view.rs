@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use protocol::{
-    Invitation, MyRoom, Notification, NotificationBody, Notifications, Profile, RoomCard,
+    Invitation, MyRoom, Notification, NotificationBody, Notifications, Profile, RoomCard, UserId,
 };
 
 /// Everything the page shows.
@@ -52,13 +52,13 @@ pub fn button_form(caller: &Caller, action: &str, label: &str, class: &str) -> M
     }
 }
 
-/// The "Message" button that opens the direct room with `person`.
-pub fn message_button(caller: &Caller, person: &Profile) -> Markup {
+/// The "Message" button that opens the direct room with a person.
+pub fn message_button(caller: &Caller, id: &UserId, name: &str) -> Markup {
     html! {
         form.bc-inline method="post" action="/chats/direct" {
             (csrf(caller))
-            input type="hidden" name="person" value=(person.id);
-            button.bc-message type="submit" aria-label=(format!("Message {}", person.name)) {
+            input type="hidden" name="person" value=(id);
+            button.bc-message type="submit" aria-label=(format!("Message {name}")) {
                 "Message"
             }
         }
@@ -245,7 +245,7 @@ fn new_chat(view: &ChatsView<'_>) -> Markup {
                             (person.name)
                             @if person.name != person.id.as_str() { " (" (person.id) ")" }
                             " "
-                            @if person.id != me.id { (message_button(me, person)) }
+                            @if person.id != me.id { (message_button(me, &person.id, &person.name)) }
                         }
                     }
                 }
