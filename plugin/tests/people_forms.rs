@@ -316,7 +316,7 @@ async fn rights_and_tokens_hold_for_every_form() {
     let popup = alice.get(&format!("/rooms/{room}")).await;
     assert!(popup.body.contains("fortnightly"));
     alice
-        .act(&format!("/rooms/{room}"), &format!("/members/dave/remove"), &[])
+        .act(&format!("/rooms/{room}"), "/members/dave/remove", &[])
         .await;
     let popup = alice.get(&format!("/rooms/{room}")).await;
     assert!(!popup.body.contains("data-user=\"dave\" data-status"), "dave was removed");
