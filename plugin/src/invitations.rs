@@ -79,14 +79,7 @@ pub async fn invite(
             room: group,
         });
     }
-    let may = match room.kind {
-        RoomKind::Page => {
-            authorized.access >= Access::Write
-                || members::may_manage(state, caller, &authorized).await?
-        }
-        _ => members::may_manage(state, caller, &authorized).await?,
-    };
-    if !may {
+    if !may_invite(state, caller, &authorized).await? {
         return Err(AppError::forbidden(
             "inviting people needs the add-members right (a moderator or an owner)",
         ));
@@ -106,6 +99,29 @@ pub async fn invite(
     }
     let invitation = invite_into(state, caller, &room, &profile, draft).await?;
     Ok(Invited { invitation, room })
+}
+
+/// Whether the caller may invite people into a room they may read: in a
+/// direct room its two people (which widens it into a group room); in a
+/// page room whoever may post (edit rights on the page) or manages its
+/// members; in a group room a moderator or an owner.
+pub async fn may_invite(
+    state: &AppState,
+    caller: &Caller,
+    authorized: &chat::Authorized,
+) -> Result<bool, AppError> {
+    Ok(match authorized.room.kind {
+        RoomKind::Direct => state
+            .store
+            .member(&authorized.room.id, &caller.id)
+            .await?
+            .is_some(),
+        RoomKind::Page => {
+            authorized.access >= Access::Write
+                || members::may_manage(state, caller, authorized).await?
+        }
+        RoomKind::Group => members::may_manage(state, caller, authorized).await?,
+    })
 }
 
 /// Stores the invitation and notifies the invitee (at its start, if

@@ -45,6 +45,9 @@
 //! - [`background`]: `start_background`, presence expiry, the publisher and
 //!   the blob collector, stopped on drop.
 //! - [`extract`]: the shared extractors: `MaybeCaller`, `Json`, `Query`, `SameOrigin`.
+//! - [`nojs`]: what the server-rendered pages share: their headers (CSP),
+//!   the gate every form post passes (origin, signed in, CSRF token), the
+//!   person field.
 //!
 //! Operations every transport shares:
 //! - [`access`]: who may do what in a room (page rules, membership, roles).
@@ -66,6 +69,13 @@
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
 //! - [`poll`]: the long-poll transport at `/api/rooms/{id}/events`.
+//! - [`chats_view`]: the markup of the `/chats` page (and the buttons the
+//!   popup's people panel shares with it).
+//! - [`chats_page`]: `/chats`, rooms with people without JavaScript: pending
+//!   invitations, my rooms, new chat, new room, the directory and
+//!   notifications, each a plain form under `/chats/...`.
+//! - [`room_people`]: the popup's people panel: members, invite, settings,
+//!   remove, "Message"; the forms it posts under `/rooms/{id}/...`.
 //! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
 //! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
 //! - [`assets`]: the popup's CSS, boot script and the wasm bundle.
@@ -81,6 +91,8 @@ pub mod background;
 pub mod blobs;
 pub mod bus;
 pub mod chat;
+pub mod chats_page;
+pub mod chats_view;
 pub mod clock;
 pub mod collector;
 pub mod config;
@@ -97,6 +109,7 @@ pub mod limit;
 pub mod macro_table;
 pub mod members;
 pub mod nats;
+pub mod nojs;
 pub mod notifications;
 pub mod origin;
 pub mod page_events;
@@ -106,6 +119,7 @@ pub mod popup;
 pub mod presence;
 pub mod publisher;
 pub mod render;
+pub mod room_people;
 pub mod rooms;
 pub mod sse;
 pub mod state;
@@ -135,6 +149,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ws::routes())
         .merge(sse::routes())
         .merge(poll::routes())
+        .merge(chats_page::routes())
         .merge(popup::routes(max_upload))
         .merge(macro_table::routes())
         .merge(assets::routes())

@@ -506,6 +506,20 @@ pub async fn set_muted(
     Ok(())
 }
 
+/// A directory cursor as clients hold it: the last room's name and id
+/// joined by a NUL, meaningless to them; they pass back what they got.
+pub fn directory_cursor((name, id): &(String, RoomId)) -> String {
+    format!("{name}\u{0}{id}")
+}
+
+/// A cursor [`directory_cursor`] made, read back.
+pub fn parse_directory_cursor(after: &str) -> Result<(String, RoomId), AppError> {
+    let (name, id) = after
+        .split_once('\u{0}')
+        .ok_or_else(|| AppError::bad_request("after is not a cursor this server gave"))?;
+    Ok((name.to_owned(), RoomId::new(id)))
+}
+
 /// A page of the directory: public group rooms matching `query`, by name.
 pub async fn directory(
     state: &AppState,

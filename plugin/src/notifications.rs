@@ -119,6 +119,16 @@ pub async fn list(
     })
 }
 
+/// The bell's count alone (one count query), for the header every wiki
+/// page shows.
+pub async fn unread(state: &AppState, caller: &Caller) -> Result<u64, AppError> {
+    let now = state.config.clock.now();
+    Ok(state
+        .store
+        .unread_notifications(&caller.id, now, cutoff(state, now))
+        .await?)
+}
+
 /// [`list`] for a long-poll: answers as soon as the caller has a
 /// notification newer than `after`, or after `wait` with the page as it is.
 pub async fn wait_for_news(

@@ -296,25 +296,20 @@ struct Directory {
     next: Option<String>,
 }
 
-/// A directory cursor is `name` and `id` joined by a NUL, hex-free of
-/// meaning to clients: they pass back what they were given.
-fn cursor(after: &str) -> Result<(String, RoomId), AppError> {
-    let (name, id) = after
-        .split_once('\u{0}')
-        .ok_or_else(|| AppError::bad_request("after is not a cursor this server gave"))?;
-    Ok((name.to_owned(), RoomId::new(id)))
-}
-
 async fn directory(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Query(query): Query<DirectoryQuery>,
 ) -> Result<Json<Directory>, AppError> {
-    let after = query.after.as_deref().map(cursor).transpose()?;
+    let after = query
+        .after
+        .as_deref()
+        .map(members::parse_directory_cursor)
+        .transpose()?;
     let (rooms, next) = members::directory(&state, caller.as_ref(), &query.q, after).await?;
     Ok(Json(Directory {
         rooms,
-        next: next.map(|(name, id)| format!("{name}\u{0}{id}")),
+        next: next.as_ref().map(members::directory_cursor),
     }))
 }
 

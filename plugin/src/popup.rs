@@ -14,34 +14,36 @@ use crate::error::AppError;
 use crate::extract::{MaybeCaller, Query};
 use crate::host::{Access, Caller};
 use crate::origin::check_same_origin;
+use crate::room_people;
 use crate::state::AppState;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use protocol::{ErrorCode, Message, RoomId, RoomInfo};
+use protocol::{ErrorCode, Message, RoomId, RoomInfo, UserId};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 /// Messages the page shows when opened.
 const LATEST: usize = 50;
 /// Auto-refresh interval bounds for the no-JavaScript page, in seconds.
 const REFRESH_RANGE: std::ops::RangeInclusive<u32> = 5..=300;
 
-/// The popup's Content-Security-Policy: our own scripts and the wasm bundle
-/// only, no inline script, no plugins, no framing by other sites.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-    base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+pub use crate::nojs::CSP;
 
 pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
-    Router::new().route("/rooms/{room}", get(page)).route(
-        "/rooms/{room}/messages",
-        axum::routing::post(post_form).layer(crate::files::upload_body_limit(max_upload_bytes)),
-    )
+    Router::new()
+        .route("/rooms/{room}", get(page))
+        .route(
+            "/rooms/{room}/messages",
+            axum::routing::post(post_form).layer(crate::files::upload_body_limit(max_upload_bytes)),
+        )
+        .route("/rooms/{room}/invitations", post(invite_form))
+        .route("/rooms/{room}/settings", post(settings_form))
+        .route("/rooms/{room}/members/{user}/remove", post(remove_form))
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,18 +143,11 @@ async fn post_form(
     let result = async {
         check_same_origin(&headers)?;
         let caller_ref = caller.as_ref().ok_or_else(AppError::unauthenticated)?;
-        match &caller_ref.csrf_token {
-            // Constant-time, so timing does not reveal how much of a guess
-            // was right.
-            Some(expected) if bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) => {}
-            // Bearer-token callers have no CSRF token and are not exposed to CSRF.
-            None => {}
-            Some(_) => {
-                return Err(AppError::new(
-                    ErrorCode::CsrfRejected,
-                    "this form has expired; your message is kept below, send it again",
-                ))
-            }
+        if !crate::nojs::token_ok(caller_ref, &form.csrf) {
+            return Err(AppError::new(
+                ErrorCode::CsrfRejected,
+                "this form has expired; your message is kept below, send it again",
+            ));
         }
         let client_msg_id = if form.client_msg_id.is_empty() {
             uuid::Uuid::new_v4().to_string()
@@ -202,6 +197,77 @@ async fn post_form(
             Ok(with_headers(status, markup))
         }
     }
+}
+
+/// The people panel's forms (see [`room_people`]): on to the room when
+/// they worked, the popup again with the reason when not.
+async fn invite_form(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(room): Path<RoomId>,
+    form: Result<Form<room_people::InviteForm>, FormRejection>,
+) -> Result<Response, Response> {
+    let done = match form {
+        Ok(Form(form)) => room_people::invite(&state, caller.as_ref(), &headers, &room, form).await,
+        Err(rejection) => Err(AppError::bad_request(rejection.body_text())),
+    };
+    people_done(&state, caller.as_ref(), &room, done).await
+}
+
+async fn settings_form(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path(room): Path<RoomId>,
+    form: Result<Form<room_people::SettingsForm>, FormRejection>,
+) -> Result<Response, Response> {
+    let done = match form {
+        Ok(Form(form)) => {
+            room_people::settings(&state, caller.as_ref(), &headers, &room, form).await
+        }
+        Err(rejection) => Err(AppError::bad_request(rejection.body_text())),
+    };
+    people_done(&state, caller.as_ref(), &room, done).await
+}
+
+async fn remove_form(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: HeaderMap,
+    Path((room, user)): Path<(RoomId, UserId)>,
+    form: Result<Form<room_people::RemoveForm>, FormRejection>,
+) -> Result<Response, Response> {
+    let done = match form {
+        Ok(Form(form)) => {
+            room_people::remove(&state, caller.as_ref(), &headers, &room, &user, form).await
+        }
+        Err(rejection) => Err(AppError::bad_request(rejection.body_text())),
+    };
+    people_done(&state, caller.as_ref(), &room, done).await
+}
+
+async fn people_done(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room: &RoomId,
+    done: Result<String, AppError>,
+) -> Result<Response, Response> {
+    let error = match done {
+        Ok(to) => return Ok(Redirect::to(&to).into_response()),
+        Err(_) if caller.is_none() => {
+            let back = format!("/rooms/{room}");
+            return Ok(Redirect::to(&state.host.sign_in_url(&back)).into_response());
+        }
+        Err(error) => error,
+    };
+    let status = error.status();
+    let failed = FailedPost {
+        message: error.message,
+        body: String::new(),
+    };
+    let markup = render(state, caller, room, None, Some(failed)).await?;
+    Ok(with_headers(status, markup))
 }
 
 /// The checks a form post must pass before its body is read: the same
@@ -260,22 +326,7 @@ struct FailedPost {
 }
 
 fn with_headers(status: StatusCode, markup: Markup) -> Response {
-    let mut response = (status, markup).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    crate::nojs::page(status, markup)
 }
 
 async fn render(
@@ -311,12 +362,17 @@ async fn render(
             .map_or(Tz::UTC, |p| p.time_zone),
         None => Tz::UTC,
     };
+    let people = room_people::load(state, caller, &authorized)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let people = room_people::panel(&people, caller, room);
     let can_post = caller.is_some() && authorized.access >= Access::Write;
     Ok(popup(&PopupView {
         info: &info,
         messages: &messages,
         caller,
         can_post,
+        people,
         zone,
         refresh,
         failed,
@@ -330,6 +386,8 @@ struct PopupView<'a> {
     messages: &'a [Message],
     caller: Option<&'a Caller>,
     can_post: bool,
+    /// The members panel and its forms ([`room_people::panel`]).
+    people: Markup,
     zone: Tz,
     refresh: Option<u32>,
     failed: Option<FailedPost>,
@@ -393,10 +451,16 @@ fn popup(view: &PopupView<'_>) -> Markup {
                         h2 { "Participants" }
                         ul #bc-participants {
                             @for person in &info.participants {
-                                li data-user=(person.id) { (person.name) }
+                                li data-user=(person.id) {
+                                    (person.name)
+                                    @if let Some(me) = view.caller.filter(|me| me.id != person.id) {
+                                        " " (crate::chats_view::message_button(me, &person.id, &person.name))
+                                    }
+                                }
                             }
                             @if info.participants.is_empty() { li.bc-none { "nobody yet" } }
                         }
+                        (view.people)
                         h2 { "Files" }
                         ul #bc-room-files {
                             @for file in &info.files {

@@ -3,7 +3,8 @@
 //! on through the crate's dev-dependency on itself).
 //!
 //! [`TestHost`] is a small wiki held in memory: pages, users named by their
-//! bearer token (`Authorization: Bearer alice` is `alice`), per-user
+//! bearer token (`Authorization: Bearer alice` is `alice`) or, as a
+//! browser with a CSRF token, by a cookie ([`SESSION_COOKIE`]), per-user
 //! [`Access`] that a test changes while streams are open (each change moves
 //! [`Host::acl_epoch`], as a real host's would), and the child pages
 //! `put_child_page` was asked to write.
@@ -29,6 +30,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::task::JoinHandle;
+
+/// The cookie of a browser session on [`TestHost`]: `Cookie: bc_test=alice`
+/// is alice, as a signed-in browser, with a CSRF token
+/// ([`TestHost::csrf_token`]) her forms must echo. A bearer token wins
+/// over it.
+pub const SESSION_COOKIE: &str = "bc_test";
 
 /// An in-memory wiki: who is who, which pages exist, who may do what.
 #[derive(Default)]
@@ -114,6 +121,12 @@ impl TestHost {
         self.wiki().children.clone()
     }
 
+    /// The CSRF token of `user`'s browser session (the [`SESSION_COOKIE`]
+    /// one), which their forms carry.
+    pub fn csrf_token(user: &str) -> String {
+        format!("csrf-of-{user}")
+    }
+
     fn wiki(&self) -> MutexGuard<'_, Wiki> {
         self.wiki.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -122,19 +135,27 @@ impl TestHost {
 #[async_trait]
 impl Host for TestHost {
     async fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
-        let token = headers
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?
-            .trim();
-        if !self.wiki().users.contains(token) {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| token.trim().to_owned());
+        // A browser: the session cookie, whose forms carry a CSRF token.
+        let (name, csrf_token) = match bearer {
+            Some(token) => (token, None),
+            None => {
+                let name = crate::extract::cookie(headers, SESSION_COOKIE)?;
+                let token = TestHost::csrf_token(&name);
+                (name, Some(token))
+            }
+        };
+        if !self.wiki().users.contains(&name) {
             return None;
         }
         Some(Caller {
-            id: UserId::new(token),
-            name: token.to_owned(),
-            csrf_token: None,
+            id: UserId::new(name.as_str()),
+            name,
+            csrf_token,
         })
     }
 

@@ -12,11 +12,19 @@
 //! names cannot carry markup on the reference wiki (user names are letters,
 //! digits, `-`, `_`, `.`), so they are not an input here.
 //!
+//! Rooms with people (issue 19), per payload: a public group room of ada's
+//! named and described by it, an uploader's room of that name inviting ada
+//! with it as the comment, and an invitation from ada declined with it as
+//! the message. They show on ada's `/chats` (invitations, my rooms, the
+//! directory, notifications) and in each room's members panel and
+//! settings form.
+//!
 //! Surfaces, in two phases on the same data:
 //! 1. **Without the wasm bundle** (the server points at no UI directory, as
 //!    for a reader without JavaScript): the no-JS popup of every room, every
-//!    payload page, the macro tables, every room's transcript page, and the
-//!    search results (titles and snippets) for pages and transcripts.
+//!    payload page, the macro tables, every room's transcript page, the
+//!    search results (titles and snippets) for pages and transcripts, the
+//!    `/chats` page and every group room's popup with its members panel.
 //! 2. **With the bundle**: the live macro tables, the wasm popup receiving
 //!    every payload as live messages and files, a transcript and a search.
 //!
@@ -44,7 +52,7 @@ use serde_json::{json, Value};
 const TEST: &str = "xss_browser::no_payload_runs_or_leaves_markup_on_any_surface";
 /// The whole run must finish within this, or the test fails rather than
 /// hanging CI.
-const BUDGET: Duration = Duration::from_secs(420);
+const BUDGET: Duration = Duration::from_secs(600);
 const ADA: (&str, &str) = ("ada", "ada-xss-password-1");
 /// Uploads are limited per user per minute (20); the corpus is shared out.
 const UPLOADERS: usize = 10;
@@ -82,6 +90,7 @@ async fn no_payload_runs_or_leaves_markup_on_any_surface() {
             ("BACKCHANNEL_POST_LIMIT", "100000/1"),
             ("BACKCHANNEL_PAGE_WRITE_LIMIT", "100000/1"),
             ("BACKCHANNEL_ROOM_LIMIT", "100000/1"),
+            ("BACKCHANNEL_INVITE_LIMIT", "100000/1"),
             ("BACKCHANNEL_UI_DIR", no_ui.as_str()),
         ],
     )
@@ -181,6 +190,8 @@ async fn run(
     }
     let seeded = seed(&admin, &uploaders, payloads).await?;
     let mut refused = seeded.refused.clone();
+    let (group_rooms, people_refused) = seed_people(&admin, &uploaders, payloads).await?;
+    refused.extend(people_refused);
 
     // Every day page is written now, in full, rather than waiting for the
     // publisher's once-a-minute refresh.
@@ -232,6 +243,14 @@ async fn run(
     for url in &transcripts {
         detector
             .check("transcript", &format!("{base}{url}"))
+            .await?;
+    }
+    detector
+        .check("chats page", &format!("{base}/chats"))
+        .await?;
+    for room in &group_rooms {
+        detector
+            .check("members panel", &format!("{base}/rooms/{room}"))
             .await?;
     }
     for word in [PAGE_WORD, MESSAGE_WORD] {
@@ -349,6 +368,82 @@ async fn seed(admin: &Api, uploaders: &[Api], payloads: &[String]) -> Result<See
         corpus_room,
         refused,
     })
+}
+
+/// Rooms with people: for each payload, ada's public group room named and
+/// described by it (she invites an uploader, who declines with the payload
+/// as the message), and an uploader's room of that name inviting ada with
+/// the payload as the comment. Answers ada's rooms and what was refused.
+async fn seed_people(
+    admin: &Api,
+    uploaders: &[Api],
+    payloads: &[String],
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut rooms = Vec::new();
+    let mut refused = Vec::new();
+    for (n, payload) in payloads.iter().enumerate() {
+        let uploader = &uploaders[n % uploaders.len()];
+        let who = format!("up{}", n % uploaders.len());
+        let room = json!({"name": payload, "alias": format!("xss-{n}"), "topic": payload, "is_public": true});
+        let room = match people_call(admin, "/api/rooms", room).await? {
+            Ok(made) => made["id"].as_str().unwrap_or_default().to_owned(),
+            Err(error) => {
+                refused.push(format!("group room {payload:?}: {error}"));
+                continue;
+            }
+        };
+        rooms.push(room.clone());
+        let invite = json!({"user": who, "comment": payload});
+        let path = format!("/api/rooms/{room}/invitations");
+        match people_call(admin, &path, invite).await? {
+            Ok(invitation) => {
+                let id = invitation["id"].as_u64().unwrap_or_default();
+                let path = format!("/api/invitations/{id}/decline");
+                if let Err(error) =
+                    people_call(uploader, &path, json!({"message": payload})).await?
+                {
+                    refused.push(format!("decline message {payload:?}: {error}"));
+                }
+            }
+            Err(error) => refused.push(format!("invitation comment {payload:?}: {error}")),
+        }
+        let theirs = json!({"name": payload, "alias": format!("xss-in-{n}"), "topic": payload});
+        match people_call(uploader, "/api/rooms", theirs).await? {
+            Ok(made) => {
+                let path = format!(
+                    "/api/rooms/{}/invitations",
+                    made["id"].as_str().unwrap_or_default()
+                );
+                let invite = json!({"user": ADA.0, "comment": payload});
+                if let Err(error) = people_call(uploader, &path, invite).await? {
+                    refused.push(format!("invitation to ada {payload:?}: {error}"));
+                }
+            }
+            Err(error) => refused.push(format!("uploader's room {payload:?}: {error}")),
+        }
+    }
+    if rooms.is_empty() {
+        bail!("no payload could name a group room");
+    }
+    Ok((rooms, refused))
+}
+
+/// POSTs `body`: the JSON answer, or the refusal (4xx) as text.
+async fn people_call(api: &Api, path: &str, body: Value) -> Result<Result<Value, String>> {
+    let reply = api
+        .request(reqwest::Method::POST, path)
+        .json(&body)
+        .send()
+        .await?;
+    let status = reply.status();
+    let text = reply.text().await?;
+    if status.is_success() {
+        return Ok(Ok(serde_json::from_str(&text).unwrap_or(Value::Null)));
+    }
+    if status.is_client_error() {
+        return Ok(Err(format!("{status} {text}")));
+    }
+    bail!("POST {path}: {status} {text}")
 }
 
 struct Posted {

@@ -31,7 +31,7 @@ pub fn routes() -> Router<Wiki> {
 
 /// The caller if they are an admin, or the response for everyone else.
 async fn admin(wiki: &Wiki, headers: &HeaderMap) -> Result<Session, PageError> {
-    match wiki.session(headers).await {
+    match wiki.page_session(headers).await {
         Some(session) if session.member.user.is_admin => Ok(session),
         Some(session) => Err(PageError::page(
             StatusCode::FORBIDDEN,

@@ -66,7 +66,7 @@ pub(crate) async fn context(
     headers: &HeaderMap,
     key: &PageKey,
 ) -> Result<Context, PageError> {
-    let session = wiki.session(headers).await;
+    let session = wiki.page_session(headers).await;
     let Some(path) = key.path().cloned() else {
         return Err(PageError::not_found(session.as_ref(), "/"));
     };

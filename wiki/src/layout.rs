@@ -37,6 +37,10 @@ pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) 
                         a.wiki-admin href="/admin" { "Admin" }
                         " "
                     }
+                    @if let Some(session) = session {
+                        (chats(session))
+                        " "
+                    }
                     span.wiki-account {
                         @match session {
                             Some(session) => {
@@ -55,6 +59,28 @@ pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) 
                     }
                 }
                 main { (body) }
+            }
+        }
+    }
+}
+
+/// The "Chats" link and the bell for a signed-in reader: the count of
+/// unread notifications (when the page counted them), said in words for
+/// screen readers, leading to them on `/chats`.
+fn chats(session: &Session) -> Markup {
+    let label = match session.unread_notifications {
+        Some(1) => "1 unread notification".to_owned(),
+        Some(n) => format!("{n} unread notifications"),
+        None => "Notifications".to_owned(),
+    };
+    html! {
+        span.wiki-chats {
+            a.wiki-chats-link href="/chats" { "Chats" }
+            a.wiki-bell href="/chats#notifications" aria-label=(label) title=(label) {
+                span aria-hidden="true" { "🔔" }
+                @if let Some(unread) = session.unread_notifications.filter(|n| *n > 0) {
+                    " " span.wiki-bell-count aria-hidden="true" { (unread) }
+                }
             }
         }
     }

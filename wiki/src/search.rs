@@ -164,7 +164,7 @@ async fn search_page(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<SearchQuery>,
 ) -> Result<Response, PageError> {
-    let session = wiki.session(&headers).await;
+    let session = wiki.page_session(&headers).await;
     let member = session.as_ref().map(|s| s.member.clone());
     let page = query.page();
     let q = query.q.clone();

@@ -52,6 +52,10 @@ pub struct Session {
     /// Forms must echo this back; `None` when the caller used a bearer token
     /// (not sent automatically by browsers, so not exposed to CSRF).
     pub csrf_token: Option<String>,
+    /// The chat bell's count, for the page header: filled in only by
+    /// [`Wiki::page_session`](crate::state::Wiki::page_session) (one count
+    /// query per page view), `None` elsewhere and when it could not be read.
+    pub unread_notifications: Option<u64>,
 }
 
 /// What kind of credential a session row is.
@@ -229,6 +233,7 @@ impl Resolved {
             member: self.member,
             token,
             csrf_token: from_cookie.then_some(self.csrf_token),
+            unread_notifications: None,
         }
     }
 }

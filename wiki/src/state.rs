@@ -102,6 +102,24 @@ impl Wiki {
         self.sessions.authenticate(headers).await
     }
 
+    /// [`Wiki::session`] for an HTML page: with the chat bell's count of
+    /// unread notifications for the header (one small count query). A
+    /// failure to count is logged and leaves the bell without a number; it
+    /// never breaks the page.
+    pub async fn page_session(&self, headers: &HeaderMap) -> Option<Session> {
+        let mut session = self.session(headers).await?;
+        let caller = plugin::Caller {
+            id: UserId::new(session.member.user.name.clone()),
+            name: session.member.user.name.clone(),
+            csrf_token: None,
+        };
+        match plugin::notifications::unread(&self.chat, &caller).await {
+            Ok(unread) => session.unread_notifications = Some(unread),
+            Err(e) => tracing::warn!(error = ?e, "the chat bell could not be counted"),
+        }
+        Some(session)
+    }
+
     /// Ends the session of `token` everywhere: in the database, in this
     /// node's cache at once, and (through the epoch) on the other nodes.
     pub async fn end_session(&self, token: &str) -> anyhow::Result<()> {

@@ -75,7 +75,7 @@ async fn show(
     key: &PageKey,
     here: &str,
 ) -> Result<Response, PageError> {
-    let session = wiki.session(headers).await;
+    let session = wiki.page_session(headers).await;
     let Some(path) = key.path() else {
         return Ok(not_found(session.as_ref(), here, None));
     };

@@ -4,7 +4,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request};
-use common::{enc, get, post_form, send, session_cookie, start};
+use common::{add_user, enc, get, json, post_form, send, session_cookie, start};
 use wiki::pages::{self, PagePath};
 
 #[tokio::test]
@@ -347,4 +347,50 @@ async fn the_bundle_goes_out_gzipped_to_browsers_that_take_gzip() {
             .unwrap();
         assert_eq!(&got.to_vec(), body);
     }
+}
+
+#[tokio::test]
+async fn the_header_links_to_chats_and_counts_unread_notifications() {
+    let wiki = start();
+    let router = &wiki.parts.router;
+    add_user(&wiki, "bob", &[]).await;
+
+    // Anonymous readers get the page as before, without the bell.
+    let anonymous = get(router, "/", None).await;
+    assert_eq!(anonymous.status, 200);
+    assert!(
+        !anonymous.body.contains(r#"href="/chats""#),
+        "{}",
+        anonymous.body
+    );
+
+    let admin = session_cookie(&wiki, "admin").await;
+    let page = get(router, "/", Some(&admin)).await;
+    assert!(page.body.contains(r#"href="/chats""#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"aria-label="0 unread notifications""#),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("wiki-bell-count"));
+
+    // Bob opens a chat with the admin: the admin's bell counts the invitation.
+    let bob = session_cookie(&wiki, "bob").await;
+    let opened = json(
+        router,
+        "POST",
+        "/api/direct/admin",
+        Some(&bob),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let page = get(router, "/", Some(&admin)).await;
+    assert!(
+        page.body.contains(r#"aria-label="1 unread notification""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"href="/chats#notifications""#));
+    assert!(page.body.contains("wiki-bell-count"));
 }

@@ -96,6 +96,11 @@ struct People {
     accept: u64,
     decline: u64,
     cancel: u64,
+    /// The same for the no-JavaScript forms (`/chats/...`), which need
+    /// targets of their own.
+    leave_form: String,
+    accept_form: u64,
+    decline_form: u64,
 }
 
 impl People {
@@ -115,12 +120,18 @@ impl People {
         let accept = invite(&bob, &room_of(&bob, "Bob one").await?, "alice").await?;
         let decline = invite(&bob, &room_of(&bob, "Bob two").await?, "alice").await?;
         let cancel = invite(alice, &group, "dave").await?;
+        let leave_form = room_of(alice, "Csrf leaving by form").await?;
+        let accept_form = invite(&bob, &room_of(&bob, "Bob three").await?, "alice").await?;
+        let decline_form = invite(&bob, &room_of(&bob, "Bob four").await?, "alice").await?;
         Ok(Self {
             group,
             leave,
             accept,
             decline,
             cancel,
+            leave_form,
+            accept_form,
+            decline_form,
         })
     }
 }
@@ -430,6 +441,9 @@ impl Site {
             .replace("{accept}", &self.people.accept.to_string())
             .replace("{decline}", &self.people.decline.to_string())
             .replace("{cancel}", &self.people.cancel.to_string())
+            .replace("{leave_form}", &self.people.leave_form)
+            .replace("{accept_form}", &self.people.accept_form.to_string())
+            .replace("{decline_form}", &self.people.decline_form.to_string())
     }
 
     /// Sends `row` the way `shot` says.

@@ -326,6 +326,93 @@ pub const WRITES: &[Write] = &[
         Body::Json(r#"{"ids":[]}"#),
         Auth::Cookie,
     ),
+    // The no-JavaScript forms for rooms with people (`/chats` and the
+    // popup's people panel). `{leave_form}`, `{accept_form}` and
+    // `{decline_form}` are targets of their own; removing bob comes last.
+    write(
+        "POST",
+        "/chats/direct",
+        "/chats/direct",
+        Body::Form(&[("person", "bob")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/rooms",
+        "/chats/rooms",
+        Body::Form(&[("name", "Made by a CSRF form?")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/rooms/{room}/join",
+        "/chats/rooms/{room}/join",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/rooms/{room}/leave",
+        "/chats/rooms/{leave_form}/leave",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/rooms/{room}/mute",
+        "/chats/rooms/{group}/mute",
+        Body::Form(&[("muted", "true")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/invitations/{id}/accept",
+        "/chats/invitations/{accept_form}/accept",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/invitations/{id}/decline",
+        "/chats/invitations/{decline_form}/decline",
+        Body::Form(&[("message", "not by a forged form")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/notifications/read",
+        "/chats/notifications/read",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/chats/notifications/{id}/dismiss",
+        "/chats/notifications/1/dismiss",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/rooms/{room}/invitations",
+        "/rooms/{group}/invitations",
+        Body::Form(&[("person", "dave"), ("comment", "by the form")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/rooms/{room}/settings",
+        "/rooms/{group}/settings",
+        Body::Form(&[("topic", "set by the form")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/rooms/{room}/members/{user}/remove",
+        "/rooms/{group}/members/bob/remove",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
 ];
 
 /// Declared write routes the `backchannel` binary does not serve, and why.
