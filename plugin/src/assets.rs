@@ -1,5 +1,5 @@
-//! Static assets: the popup's stylesheet and boot script (compiled into the
-//! binary) and the wasm bundle (served from `Config::ui_dir`).
+//! Static assets: the popup's stylesheet, boot script and the stock room
+//! icon (compiled into the binary) and the wasm bundle (served from `Config::ui_dir`).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -12,6 +12,8 @@ use tower_http::services::ServeDir;
 
 const CHAT_CSS: &str = include_str!("../assets/chat.css");
 const BOOT_JS: &str = include_str!("../assets/boot.js");
+/// The stock icon of a room without an avatar (see [`crate::rooms::STOCK_AVATAR`]).
+const ROOM_SVG: &str = include_str!("../assets/room.svg");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -22,6 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/boot.js",
             get(|| async { text("text/javascript; charset=utf-8", BOOT_JS) }),
+        )
+        .route(
+            crate::rooms::STOCK_AVATAR,
+            get(|| async { text("image/svg+xml", ROOM_SVG) }),
         )
         .route("/assets/ui/{*file}", get(ui_bundle))
 }
