@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use protocol::{
-    Invitation, MyRoom, Notification, NotificationBody, Notifications, Profile, RoomCard, UserId,
+    Invitation, MyRoom, Notification, NotificationBody, Notifications, Profile, RoomCard, RoomKind,
+    UserId,
 };
 
 /// Everything the page shows.
@@ -131,8 +132,13 @@ fn invitations(view: &ChatsView<'_>) -> Markup {
                     li.bc-invitation #(format!("invitation-{id}")) {
                         p {
                             strong { (invitation.inviter.name) }
-                            " invites you to "
-                            a href=(invitation.room.url) { (invitation.room.name) }
+                            @if invitation.room.kind == RoomKind::Direct {
+                                " wants to "
+                                a href=(invitation.room.url) { "chat with you" }
+                            } @else {
+                                " invites you to "
+                                a href=(invitation.room.url) { (invitation.room.name) }
+                            }
                         }
                         @if !invitation.room.topic.is_empty() {
                             p.bc-topic { (invitation.room.topic) }
@@ -317,7 +323,12 @@ fn about(notification: &Notification) -> (String, Markup) {
         NotificationBody::Invitation { invitation } => (
             format!("/chats#invitation-{}", invitation.id),
             html! {
-                strong { (invitation.inviter.name) } " invited you to " (invitation.room.name)
+                strong { (invitation.inviter.name) }
+                @if invitation.room.kind == RoomKind::Direct {
+                    " wants to chat with you"
+                } @else {
+                    " invited you to " (invitation.room.name)
+                }
                 @if !invitation.comment.is_empty() { ": " q { (invitation.comment) } }
             },
         ),

@@ -77,7 +77,11 @@ fn chats(session: &Session) -> Markup {
         span.wiki-chats {
             a.wiki-chats-link href="/chats" { "Chats" }
             a.wiki-bell href="/chats#notifications" aria-label=(label) title=(label) {
-                span aria-hidden="true" { "🔔" }
+                // Drawn, not an emoji: a machine without an emoji font
+                // would show an empty box.
+                svg.wiki-bell-icon aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" {
+                    path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" {}
+                }
                 @if let Some(unread) = session.unread_notifications.filter(|n| *n > 0) {
                     " " span.wiki-bell-count aria-hidden="true" { (unread) }
                 }

@@ -26,7 +26,11 @@ async fn a_direct_chat_is_found_again_and_widens_into_a_new_group() {
     assert_eq!(opened.body["kind"], "direct");
     assert_eq!(opened.body["alias"], "private:alice:bob");
     let icon_url = opened.body["avatar_url"].as_str().unwrap();
-    let icon = alice.request(reqwest::Method::GET, icon_url).send().await.unwrap();
+    let icon = alice
+        .request(reqwest::Method::GET, icon_url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(icon.status(), 200, "the stock room icon at {icon_url}");
     assert_eq!(icon.headers()["content-type"], "image/svg+xml");
     alice.say(&room, "are you there?", "a-1").await.unwrap();
