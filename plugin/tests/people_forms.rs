@@ -179,7 +179,7 @@ async fn the_whole_journey_works_with_plain_forms() {
     // Bob's /chats shows the invitation, and the bell counts it.
     let chats = bob.get("/chats").await;
     assert!(
-        chats.section("invitations").contains("invites you to"),
+        chats.section("invitations").contains("wants to"),
         "{}",
         chats.body
     );
