@@ -338,6 +338,9 @@ pub async fn pending(
         let Some(room) = state.store.room(&stored.room).await? else {
             continue;
         };
+        if !invitee_may_see(state, caller, &room).await? {
+            continue;
+        }
         shown_ones.push(shown(&stored, rooms::card(&room), now));
     }
     Ok(shown_ones)
@@ -381,6 +384,7 @@ async fn visible(
     let now = state.config.clock.now();
     let sees = if stored.invitee == caller.id {
         stored.starts_at.is_none_or(|start| start <= now)
+            && invitee_may_see(state, caller, &room).await?
     } else if stored.inviter == caller.id {
         true
     } else {
@@ -393,6 +397,19 @@ async fn visible(
         return Err(missing());
     }
     Ok((stored, room))
+}
+
+/// Whether the invitee may still see an invitation into `room`: into a
+/// group or direct room the invitation is what lets them in; into a page
+/// room only while they may read the page (access can be taken away after
+/// the invitation was made, and then its room card would tell too much).
+async fn invitee_may_see(
+    state: &AppState,
+    invitee: &Caller,
+    room: &Room,
+) -> Result<bool, AppError> {
+    Ok(room.kind != RoomKind::Page
+        || chat::room_access(state, Some(invitee), room).await? >= Access::Read)
 }
 
 /// One invitation, as the caller may see it.

@@ -17,7 +17,8 @@ use crate::state::AppState;
 use crate::store::{NewNotification, Room, StoredNotification};
 use chrono::{DateTime, Duration, Utc};
 use protocol::{
-    Event, Message, Notification, NotificationBody, Notifications, Profile, RoomId, UserId,
+    Event, Message, Notification, NotificationBody, Notifications, Profile, RoomId, RoomKind,
+    UserId,
 };
 
 /// Most notifications one page lists.
@@ -106,8 +107,36 @@ pub async fn list(
         .notifications(&caller.id, now, after, before, limit + 1)
         .await?;
     let more = stored.len() > limit;
-    let notifications: Vec<Notification> =
-        stored.into_iter().take(limit).filter_map(shown).collect();
+    // A notification about a page room the caller may no longer read
+    // (their access to its page was taken away) would still tell its name
+    // and a message's excerpt: such ones are left out (and kept, should
+    // access come back). Each room is asked once per page.
+    let mut readable: std::collections::HashMap<RoomId, bool> = std::collections::HashMap::new();
+    let mut notifications = Vec::with_capacity(limit.min(stored.len()));
+    for notification in stored.into_iter().take(limit) {
+        if let Some(room) = &notification.room {
+            let may = match readable.get(room) {
+                Some(may) => *may,
+                None => {
+                    // Group and direct rooms: the notification itself is
+                    // the grant (an invitation), or the caller is in them.
+                    let may = match state.store.room(room).await? {
+                        None => false,
+                        Some(found) if found.kind != RoomKind::Page => true,
+                        Some(found) => {
+                            access::room_access(state, Some(caller), &found).await? >= Access::Read
+                        }
+                    };
+                    readable.insert(room.clone(), may);
+                    may
+                }
+            };
+            if !may {
+                continue;
+            }
+        }
+        notifications.extend(shown(notification));
+    }
     let next = more.then(|| notifications.last().map(|n| n.id)).flatten();
     Ok(Notifications {
         unread: state

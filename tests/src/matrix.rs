@@ -135,6 +135,14 @@ pub enum Need {
     Edit,
     /// Administer the page, or moderate its room: see who is invited.
     Admin,
+    /// Be signed in (paths about the caller, not a page: their rooms, the
+    /// directory, the person picker).
+    SignedIn,
+    /// Be the reader the fixture invited, while they may view the page
+    /// (their invitations and notifications).
+    Invitee,
+    /// The invitee as above, or an admin (who manages the room's members).
+    InviteeOrAdmin,
     /// Nobody, whatever their rights (e.g. a page's revision shown under
     /// another page's path).
     Never,
@@ -170,7 +178,17 @@ impl Expect {
     /// The expectation for a path needing `need` asked by `role` in `phase`.
     pub fn of(need: Need, role: Role, phase: Phase) -> Self {
         let have = access(role, phase);
+        let signed_in = role != Role::Anonymous && !phase.ends_sessions();
+        let invitee = role == Role::Reader && have >= Access::View;
+        let judged = |allowed: bool| match (allowed, signed_in) {
+            (true, _) => Expect::Allowed,
+            (false, true) => Expect::Hidden,
+            (false, false) => Expect::Refused,
+        };
         let want = match need {
+            Need::SignedIn => return judged(signed_in),
+            Need::Invitee => return judged(invitee),
+            Need::InviteeOrAdmin => return judged(invitee || have >= Access::Admin),
             Need::View => Access::View,
             Need::Edit => Access::Edit,
             Need::Admin => Access::Admin,

@@ -27,6 +27,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const PAGE: &str = "Vault";
 /// A page that does not exist (the missing twin of [`PAGE`]).
 pub const MISSING_PAGE: &str = "Vanished";
+/// An invitation id no fixture reaches.
+const MISSING_INVITATION: &str = "987654321";
 /// A room id no room has (same shape as real ones: 16 hex digits).
 pub const MISSING_ROOM: &str = "00000000000000ff";
 /// A page id no page has.
@@ -95,6 +97,8 @@ pub struct Vault {
     /// A revision id of the page, and one of the transcript (ids are global).
     pub page_rev: u64,
     pub transcript_rev: u64,
+    /// The actor's invitation of the reader into the room.
+    pub invitation: u64,
 }
 
 impl Vault {
@@ -139,6 +143,7 @@ impl Vault {
             file_url: String::new(),
             page_rev: 0,
             transcript_rev: 0,
+            invitation: 0,
         };
         vault.restore().await?;
         let table = vault
@@ -220,7 +225,10 @@ impl Vault {
                 &format!("/api/rooms/{room}/invitations"),
             )
             .json(&json!({ "user": "reader", "comment": format!("join the {CHAT_WORD}") }));
-        json_ok(invite).await?;
+        let invitation = json_ok(invite).await?;
+        self.invitation = invitation["id"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("the invitation has no id: {invitation}"))?;
 
         let deadline = tokio::time::Instant::now() + PUBLISH_WITHIN;
         loop {
@@ -414,7 +422,14 @@ impl Vault {
             Target::Real => self.page_id.as_str(),
             Target::Missing => MISSING_PAGE_ID,
         };
+        // A small number, so like `{seq}` it is not one of the names a
+        // shape hides (it would match digits everywhere).
+        let invitation = match target {
+            Target::Real => self.invitation.to_string(),
+            Target::Missing => MISSING_INVITATION.to_owned(),
+        };
         let mut text = template
+            .replace("{invitation}", &invitation)
             .replace("{seq}", &self.seq.to_string())
             .replace("{page_id}", page_id)
             .replace("{page_rev}", &self.page_rev.to_string())

@@ -53,6 +53,39 @@ pub const PROBES: &[Probe] = &[
         "/api/rooms/{room}/invitations",
         |a| a.ok() && a.has(CHAT_WORD),
     ),
+    get(
+        "an invitation",
+        Need::InviteeOrAdmin,
+        "/api/invitations/{invitation}",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
+    get(
+        "an invitation's calendar (it has none: 404 for all)",
+        Need::Never,
+        "/api/invitations/{invitation}/calendar.ics",
+        |a| a.ok(),
+    ),
+    get("my invitations", Need::Invitee, "/api/invitations", |a| {
+        a.ok() && a.has(CHAT_WORD)
+    }),
+    get(
+        "my notifications",
+        Need::Invitee,
+        "/api/notifications",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
+    get("my rooms", Need::SignedIn, "/api/me/rooms", |a| {
+        a.ok() && a.body.starts_with('[')
+    }),
+    get("directory", Need::SignedIn, "/api/directory", |a| {
+        a.ok() && a.has("rooms")
+    }),
+    get("person picker", Need::SignedIn, "/api/users?q=rea", |a| {
+        a.ok() && a.has("reader")
+    }),
+    get("chats page", Need::SignedIn, "/chats", |a| {
+        a.ok() && a.has("New chat")
+    }),
     // The wiki.
     get("wiki page", Need::View, "/pages/{page}", |a| {
         a.ok() && a.has(PAGE_WORD)
