@@ -520,27 +520,49 @@ pub fn parse_directory_cursor(after: &str) -> Result<(String, RoomId), AppError>
     Ok((name.to_owned(), RoomId::new(id)))
 }
 
-/// A page of the directory: public group rooms matching `query`, by name.
+/// Rows the directory reads per request at most, so a wiki with many page
+/// rooms the caller may not read costs a bounded amount per page; the
+/// cursor then resumes after the last one read.
+const DIRECTORY_SCAN: usize = 1_000;
+
+/// A page of the directory: public group rooms and the page rooms whose
+/// page the caller may read, matching `query`, by name; and where the next
+/// page starts (`None` at the end).
 pub async fn directory(
     state: &AppState,
     caller: Option<&Caller>,
     query: &str,
-    after: Option<(String, RoomId)>,
+    mut after: Option<(String, RoomId)>,
 ) -> Result<(Vec<RoomCard>, Option<(String, RoomId)>), AppError> {
-    signed_in(caller)?;
+    let caller = signed_in(caller)?;
     let query: String = query.trim().chars().take(chat::MAX_ROOM_NAME).collect();
-    let rooms = state
-        .store
-        .public_rooms(&query, after, DIRECTORY_PAGE + 1)
-        .await?;
-    let next = (rooms.len() > DIRECTORY_PAGE)
-        .then(|| rooms.get(DIRECTORY_PAGE - 1))
-        .flatten()
-        .map(|room| (room.name.clone(), room.id.clone()));
-    Ok((
-        rooms.iter().take(DIRECTORY_PAGE).map(rooms::card).collect(),
-        next,
-    ))
+    let mut listed = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let batch = state
+            .store
+            .directory_rooms(&query, after.clone(), DIRECTORY_PAGE, true)
+            .await?;
+        let exhausted = batch.len() < DIRECTORY_PAGE;
+        for room in batch {
+            scanned += 1;
+            after = Some((room.name.clone(), room.id.clone()));
+            let shown = room.kind != RoomKind::Page
+                || chat::room_access(state, Some(caller), &room).await? >= Access::Read;
+            if shown {
+                listed.push(rooms::card(&room));
+                if listed.len() == DIRECTORY_PAGE {
+                    return Ok((listed, after));
+                }
+            }
+        }
+        if exhausted {
+            return Ok((listed, None));
+        }
+        if scanned >= DIRECTORY_SCAN {
+            return Ok((listed, after));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -202,13 +202,16 @@ pub trait Membership: Send + Sync + 'static {
     /// Changes a room's settings; a taken alias changes nothing.
     async fn update_room(&self, room: &RoomId, settings: RoomSettings) -> anyhow::Result<Claimed>;
 
-    /// Public group rooms whose name or alias contains `query`
-    /// (case-insensitive), by name then id, after the (name, id) cursor.
-    async fn public_rooms(
+    /// The directory's rooms whose name or alias contains `query`
+    /// (case-insensitive), by name then id, after the (name, id) cursor:
+    /// public group rooms, and page rooms too when `page_rooms` (the caller
+    /// keeps those whose page the reader may see).
+    async fn directory_rooms(
         &self,
         query: &str,
         after: Option<(String, RoomId)>,
         limit: usize,
+        page_rooms: bool,
     ) -> anyhow::Result<Vec<Room>>;
 
     /// `user`'s membership of `room`, if they are a member.

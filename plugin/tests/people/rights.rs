@@ -350,3 +350,27 @@ async fn group_and_direct_rooms_publish_no_transcript_pages() {
     assert!(info.body.get("page").is_none(), "{}", info.body);
     assert_eq!(info.body["transcripts"], json!([]));
 }
+
+#[tokio::test]
+async fn the_directory_lists_page_rooms_only_to_readers_of_their_page() {
+    let (app, server) = app_with(&["olga", "mel"]).await;
+    let seen = app.host.add_page("Harbor");
+    let hidden = app.host.add_page("Board");
+    app.host.grant("olga", &seen, Access::Write);
+    app.host.grant("olga", &hidden, Access::Write);
+    app.host.grant("mel", &seen, Access::Read);
+    let harbor = app.room(&seen, "Harbor talk").await.unwrap();
+    app.room(&hidden, "Harbor board").await.unwrap();
+    let mel = client(&server, "mel");
+    let listed = get(&mel, "/api/directory?q=harbor").await;
+    let ids: Vec<&str> = listed.body["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [harbor.as_str()], "{}", listed.body);
+    app.host.revoke("mel", &seen);
+    let listed = get(&mel, "/api/directory?q=harbor").await;
+    assert_eq!(listed.body["rooms"], json!([]), "{}", listed.body);
+}

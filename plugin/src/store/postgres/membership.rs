@@ -130,11 +130,12 @@ impl Membership for PostgresStore {
         }
     }
 
-    async fn public_rooms(
+    async fn directory_rooms(
         &self,
         query: &str,
         after: Option<(String, RoomId)>,
         limit: usize,
+        page_rooms: bool,
     ) -> anyhow::Result<Vec<Room>> {
         let (after_name, after_id) = after.map(|(name, id)| (name, id.0)).unzip();
         // Byte order ("C"), as SQLite sorts: both stores list alike, and the
@@ -143,7 +144,7 @@ impl Membership for PostgresStore {
             "SELECT ",
             room_columns!(),
             r#" FROM rooms
-              WHERE kind = 'group' AND is_public
+              WHERE ((kind = 'group' AND is_public) OR ($5 AND kind = 'page'))
                 AND (name ILIKE $1 ESCAPE '\' OR alias ILIKE $1 ESCAPE '\')
                 AND ($2::text IS NULL
                      OR (name COLLATE "C", id COLLATE "C") > ($2::text, $3::text))
@@ -153,6 +154,7 @@ impl Membership for PostgresStore {
         .bind(after_name)
         .bind(after_id)
         .bind(to_i64(limit as u64))
+        .bind(page_rooms)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)

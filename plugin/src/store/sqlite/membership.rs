@@ -183,11 +183,12 @@ impl Membership for SqliteStore {
         .await
     }
 
-    async fn public_rooms(
+    async fn directory_rooms(
         &self,
         query: &str,
         after: Option<(String, RoomId)>,
         limit: usize,
+        page_rooms: bool,
     ) -> anyhow::Result<Vec<Room>> {
         let pattern = contains_pattern(query);
         let (after_name, after_id) = after.map(|(name, id)| (name, id.0)).unzip();
@@ -196,13 +197,19 @@ impl Membership for SqliteStore {
             // Unicode case folding built in); PostgreSQL's ILIKE folds all.
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT {ROOM_COLUMNS} FROM rooms
-                 WHERE kind = 'group' AND is_public = 1
+                 WHERE ((kind = 'group' AND is_public = 1) OR (?5 AND kind = 'page'))
                    AND (name LIKE ?1 ESCAPE '\\' OR alias LIKE ?1 ESCAPE '\\')
                    AND (?2 IS NULL OR (name, id) > (?2, ?3))
                  ORDER BY name, id LIMIT ?4"
             ))?;
             let rows = statement.query_map(
-                params![pattern, after_name, after_id, seq_param(limit as u64)],
+                params![
+                    pattern,
+                    after_name,
+                    after_id,
+                    seq_param(limit as u64),
+                    page_rooms
+                ],
                 room_from_row,
             )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

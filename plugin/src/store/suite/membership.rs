@@ -233,7 +233,11 @@ async fn a_direct_room_is_found_by_its_alias(nodes: Nodes) {
         assert_eq!(mine[0].room, *room);
         assert_eq!(mine[0].member.role, Role::Owner);
     }
-    assert!(a.public_rooms("", None, 10).await.unwrap().is_empty());
+    assert!(a
+        .directory_rooms("", None, 10, false)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn the_directory_lists_public_group_rooms(nodes: Nodes) {
@@ -255,10 +259,17 @@ async fn the_directory_lists_public_group_rooms(nodes: Nodes) {
 
     let names = |rooms: Vec<Room>| rooms.into_iter().map(|r| r.id).collect::<Vec<_>>();
     let search = move |query: &'static str| async move {
-        names(b.public_rooms(query, None, 50).await.unwrap())
+        names(b.directory_rooms(query, None, 50, false).await.unwrap())
     };
     assert_eq!(search("alpha").await, vec![alpha.id.clone()]);
     assert_eq!(search("ALPHA").await, vec![alpha.id.clone()], "any case");
+    // With page rooms asked for, the page room joins the list (in name
+    // order; the caller keeps it only for readers of its page), and still
+    // no invite-only or direct room.
+    let with_pages = b.directory_rooms("alpha", None, 50, true).await.unwrap();
+    let mut kinds: Vec<&str> = with_pages.iter().map(|r| r.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["group", "page"], "both called Alpha, in id order");
     assert_eq!(
         search("TEAM").await,
         vec![beta.id.clone()],
@@ -296,7 +307,10 @@ async fn the_directory_lists_public_group_rooms(nodes: Nodes) {
     let mut paged = Vec::new();
     let mut after = None;
     loop {
-        let page = a.public_rooms("", after.clone(), 2).await.unwrap();
+        let page = a
+            .directory_rooms("", after.clone(), 2, false)
+            .await
+            .unwrap();
         assert!(page.len() <= 2);
         let Some(last) = page.last() else { break };
         after = Some((last.name.clone(), last.id.clone()));
@@ -305,7 +319,11 @@ async fn the_directory_lists_public_group_rooms(nodes: Nodes) {
     assert_eq!(paged, all);
     let after_first_same = Some(("Same".to_owned(), same[0].clone()));
     assert_eq!(
-        names(a.public_rooms("", after_first_same, 10).await.unwrap()),
+        names(
+            a.directory_rooms("", after_first_same, 10, false)
+                .await
+                .unwrap()
+        ),
         [same[1].clone()]
     );
 
