@@ -133,6 +133,16 @@ pub trait Host: Send + Sync + 'static {
         1024 * 1024
     }
 
+    /// The page at `path` (as people write it, e.g. `Team/Planning`), or
+    /// `None`: where an owner may have a group room's transcripts
+    /// published. Like [`Host::page`], an error is the host failing.
+    ///
+    /// The default finds nothing, so such rooms publish nothing.
+    async fn page_at(&self, path: &str) -> anyhow::Result<Option<HostPage>> {
+        let _ = path;
+        Ok(None)
+    }
+
     /// The user with this id, as others may see them; `None` for nobody.
     /// Invitations and mentions are only for users this answers.
     ///

@@ -16,8 +16,8 @@ use crate::rooms;
 use crate::state::AppState;
 use crate::store::{Claimed, Member, NewRoom, Room, RoomSettings};
 use protocol::{
-    ErrorCode, Event, MemberInfo, MemberStatus, MyRoom, Presence, Profile, Role, RoomCard, RoomId,
-    RoomKind, UserId,
+    ErrorCode, Event, MemberInfo, MemberStatus, MyRoom, PageId, Presence, Profile, Role, RoomCard,
+    RoomId, RoomKind, UserId,
 };
 
 /// Longest alias.
@@ -345,6 +345,9 @@ pub struct SettingsDraft {
     pub is_public: Option<bool>,
     /// A file id shared in this room, or "" for the stock icon.
     pub avatar: Option<String>,
+    /// A group or direct room's transcripts: the path of the wiki page they
+    /// are published under (its readers will read them), or "" to stop.
+    pub transcripts_page: Option<String>,
 }
 
 /// Changes a group or direct room's settings (an owner), or a page room's
@@ -389,6 +392,17 @@ pub async fn update_settings(
             }
         },
     };
+    let page = match draft.transcripts_page.as_deref().map(str::trim) {
+        None => None,
+        Some(_) if page_room => {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "a page room publishes its transcripts under its own page",
+            ))
+        }
+        Some("") => Some(None),
+        Some(path) => Some(Some(transcripts_page(state, caller, path).await?)),
+    };
     let alias = draft.alias.as_deref().map(checked_alias).transpose()?;
     let settings = RoomSettings {
         name: draft.name.as_deref().map(checked_name).transpose()?,
@@ -396,11 +410,37 @@ pub async fn update_settings(
         alias: alias.clone(),
         is_public: draft.is_public.filter(|_| room.kind == RoomKind::Group),
         avatar,
+        page: page.clone(),
     };
+    if let Some(page) = &page {
+        tracing::info!(room = %room_id, page = ?page, by = %caller.id, "transcripts page set");
+    }
     match state.store.update_room(room_id, settings).await? {
         Claimed::Done(room) => Ok(*room),
         Claimed::AliasTaken => Err(alias_taken(alias.as_deref().unwrap_or_default())),
     }
+}
+
+/// The page an owner picked for a room's transcripts: it must exist and
+/// they must be able to edit it (they are putting pages under it). A page
+/// they may not read answers as a missing one does.
+async fn transcripts_page(
+    state: &AppState,
+    caller: &Caller,
+    path: &str,
+) -> Result<PageId, AppError> {
+    let missing = || AppError::new(ErrorCode::NotFound, format!("no wiki page at {path}"));
+    let page = state.host.page_at(path).await?.ok_or_else(missing)?;
+    let access = state.host.access(Some(caller), &page.id).await?;
+    if access < Access::Read {
+        return Err(missing());
+    }
+    if access < Access::Write {
+        return Err(AppError::forbidden(
+            "publishing transcripts under a page needs edit rights on it",
+        ));
+    }
+    Ok(page.id)
 }
 
 /// A room's members, owners first, each with their live status; people

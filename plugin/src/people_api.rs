@@ -100,6 +100,7 @@ struct NewSettings {
     alias: Option<String>,
     is_public: Option<bool>,
     avatar: Option<String>,
+    transcripts_page: Option<String>,
 }
 
 async fn update_settings(
@@ -119,6 +120,7 @@ async fn update_settings(
             alias: body.alias,
             is_public: body.is_public,
             avatar: body.avatar,
+            transcripts_page: body.transcripts_page,
         },
     )
     .await?;

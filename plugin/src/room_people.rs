@@ -6,7 +6,8 @@
 //! its forms here:
 //!
 //! - `POST /rooms/{id}/invitations`: `person`, `comment`, `hours`, `starts_at`
-//! - `POST /rooms/{id}/settings`: `name`, `topic`, `alias`, `is_public`
+//! - `POST /rooms/{id}/settings`: `name`, `topic`, `alias`, `is_public`,
+//!   `transcripts_page`, `no_transcripts`
 //! - `POST /rooms/{id}/members/{user}/remove`
 //!
 //! Each passes [`nojs::gate`] and calls the operation the JSON API calls,
@@ -154,6 +155,19 @@ fn settings_form(me: &Caller, room: &crate::store::Room, base: &str) -> Markup {
                     " Public: listed in the directory"
                 }
             }
+            @if named {
+                label for="bc-settings-transcripts" {
+                    "Publish daily transcripts under this wiki page (its path; its readers will read them)"
+                }
+                input #bc-settings-transcripts type="text" name="transcripts_page"
+                    placeholder=(if room.page.is_some() { "published; type another path to move" } else { "not published" });
+                @if room.page.is_some() {
+                    label.bc-check for="bc-settings-no-transcripts" {
+                        input #bc-settings-no-transcripts type="checkbox" name="no_transcripts" value="on";
+                        " Stop publishing transcripts"
+                    }
+                }
+            }
             button type="submit" { "Save settings" }
         }
     }
@@ -240,6 +254,10 @@ pub struct SettingsForm {
     /// Present (any value) when ticked; only group rooms' forms have the
     /// alias field, and so say whether the box was there.
     is_public: Option<String>,
+    /// A page path to publish transcripts under; empty leaves it as it is.
+    transcripts_page: Option<String>,
+    /// Present when "Stop publishing transcripts" is ticked.
+    no_transcripts: Option<String>,
 }
 
 pub async fn settings(
@@ -257,6 +275,11 @@ pub async fn settings(
         alias: form.alias.filter(|a| !a.trim().is_empty()),
         is_public: group_form.then_some(form.is_public.is_some()),
         avatar: None,
+        transcripts_page: if form.no_transcripts.is_some() {
+            Some(String::new())
+        } else {
+            form.transcripts_page.filter(|path| !path.trim().is_empty())
+        },
     };
     members::update_settings(state, Some(me), room, draft).await?;
     Ok(format!("/rooms/{room}#bc-people"))

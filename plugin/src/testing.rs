@@ -183,6 +183,16 @@ impl Host for TestHost {
         Ok(found)
     }
 
+    async fn page_at(&self, path: &str) -> anyhow::Result<Option<HostPage>> {
+        // Test pages live at their own title.
+        Ok(self
+            .wiki()
+            .pages
+            .values()
+            .find(|page| page.title == path.trim_matches('/'))
+            .cloned())
+    }
+
     async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
         Ok(self.wiki().pages.get(page).cloned())
     }

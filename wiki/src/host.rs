@@ -161,6 +161,19 @@ impl Host for WikiHost {
             .collect())
     }
 
+    async fn page_at(&self, path: &str) -> anyhow::Result<Option<HostPage>> {
+        // A path that cannot be a page's is simply no page.
+        let Ok(path) = PagePath::parse(path.trim().trim_matches('/')) else {
+            return Ok(None);
+        };
+        let page = self
+            .store
+            .page_by_path(&path)
+            .await
+            .with_context(|| format!("loading page {}", path.as_str()))?;
+        Ok(page.as_ref().map(host_page))
+    }
+
     async fn page(&self, page: &PageId) -> anyhow::Result<Option<HostPage>> {
         let Some(id) = row_id(page) else {
             return Ok(None);

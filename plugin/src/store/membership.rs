@@ -9,7 +9,7 @@
 use super::Room;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use protocol::{InvitationStatus, Role, RoomId, RoomKind, UserId};
+use protocol::{InvitationStatus, PageId, Role, RoomId, RoomKind, UserId};
 
 /// A group or direct room to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,9 @@ pub struct RoomSettings {
     pub is_public: Option<bool>,
     /// `Some(None)` goes back to the stock icon.
     pub avatar: Option<Option<String>>,
+    /// Where a group or direct room publishes its transcripts; `Some(None)`
+    /// stops publishing.
+    pub page: Option<Option<PageId>>,
 }
 
 /// A member as stored: someone with a role in a room (a reader of a page

@@ -374,3 +374,75 @@ async fn the_directory_lists_page_rooms_only_to_readers_of_their_page() {
     let listed = get(&mel, "/api/directory?q=harbor").await;
     assert_eq!(listed.body["rooms"], json!([]), "{}", listed.body);
 }
+
+#[tokio::test]
+async fn an_owner_may_publish_a_group_rooms_transcripts_under_a_page_they_edit() {
+    let (app, server) = app_with(&["olga", "mel"]).await;
+    let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
+    let room = room_with(&olga, &mel, "mel").await;
+    let notes = app.host.add_page("Notes");
+    let settings = format!("/api/rooms/{room}/settings");
+    let pick = |path: &str| Some(json!({ "transcripts_page": path }));
+
+    // A page olga may not read is no page; one she may only read is refused;
+    // mel is not an owner.
+    let missing = call(&olga, Method::PUT, &settings, pick("Nowhere")).await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    let hidden = call(&olga, Method::PUT, &settings, pick("Notes")).await;
+    assert_eq!(hidden.status, 404, "{}", hidden.body);
+    assert_eq!(
+        hidden.body["error"]["message"], "no wiki page at Notes",
+        "a page she may not read answers as a missing one"
+    );
+    app.host.grant("olga", &notes, Access::Read);
+    let read_only = call(&olga, Method::PUT, &settings, pick("Notes")).await;
+    assert_eq!(read_only.status, 403, "{}", read_only.body);
+    app.host.grant("olga", &notes, Access::Write);
+    let not_owner = call(&mel, Method::PUT, &settings, pick("Notes")).await;
+    assert_eq!(not_owner.status, 403, "{}", not_owner.body);
+
+    let picked = call(&olga, Method::PUT, &settings, pick("Notes")).await;
+    assert_eq!(picked.status, 200, "{}", picked.body);
+    olga.say(&room, "minutes of the day", "o-1").await.unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let id = protocol::RoomId::new(room.as_str());
+    let published = app.state().publisher.publish_day(&id, today).await.unwrap();
+    assert!(published.is_some(), "published under Notes");
+    let children = app.host.children();
+    assert!(
+        children.iter().all(|(parent, _)| parent == &notes) && !children.is_empty(),
+        "{children:?}"
+    );
+    assert!(children[0].1.markdown.contains("minutes of the day"));
+    // Still a members' room: the page's readers read the transcript, not the room.
+    app.host.grant("mel", &notes, Access::Read);
+    let info = get(&olga, &format!("/api/rooms/{room}")).await;
+    assert_eq!(info.body["page"]["title"], "Notes", "{}", info.body);
+
+    // The page goes: the room stays, with everything in it, and stops publishing.
+    app.state()
+        .page_event(plugin::PageEvent::Deleted(notes.clone()))
+        .await
+        .unwrap();
+    let info = get(&olga, &format!("/api/rooms/{room}")).await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert!(info.body.get("page").is_none(), "{}", info.body);
+    assert_eq!(super::bodies(&mel, &room).await, ["minutes of the day"]);
+
+    // A page room publishes under its own page only.
+    let page = app.host.add_page("Team");
+    app.host.grant("olga", &page, Access::Write);
+    let lobby = app.room(&page, "Lobby").await.unwrap();
+    let own = call(
+        &olga,
+        Method::PUT,
+        &format!("/api/rooms/{lobby}/settings"),
+        pick("Notes"),
+    )
+    .await;
+    assert_eq!(
+        own.status, 403,
+        "not an owner of the page room: {}",
+        own.body
+    );
+}

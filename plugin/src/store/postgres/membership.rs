@@ -100,12 +100,17 @@ impl Membership for PostgresStore {
             Some(avatar) => (true, avatar),
             None => (false, None),
         };
+        let (new_page, page) = match settings.page {
+            Some(page) => (true, page.map(|page| page.0)),
+            None => (false, None),
+        };
         let updated = sqlx::query(concat!(
             "UPDATE rooms SET name = COALESCE($2, name),
                               topic = COALESCE($3, topic),
                               alias = COALESCE($4, alias),
                               is_public = COALESCE($5, is_public),
-                              avatar = CASE WHEN $6 THEN $7 ELSE avatar END
+                              avatar = CASE WHEN $6 THEN $7 ELSE avatar END,
+                              page_id = CASE WHEN $8 AND kind <> 'page' THEN $9 ELSE page_id END
              WHERE id = $1 RETURNING ",
             room_columns!()
         ))
@@ -116,6 +121,8 @@ impl Membership for PostgresStore {
         .bind(settings.is_public)
         .bind(new_avatar)
         .bind(&avatar)
+        .bind(new_page)
+        .bind(&page)
         .fetch_optional(&self.pool)
         .await;
         match updated {

@@ -82,6 +82,12 @@ pub(super) async fn remove_page(
     page: &PageId,
 ) -> anyhow::Result<RemovedPage> {
     let mut tx = store.pool.begin().await?;
+    // A group or direct room that published its transcripts there keeps
+    // everything it holds and stops publishing.
+    sqlx::query("UPDATE rooms SET page_id = NULL WHERE page_id = $1 AND kind <> 'page'")
+        .bind(&page.0)
+        .execute(&mut *tx)
+        .await?;
     let rooms: Vec<String> =
         sqlx::query_scalar("SELECT id FROM rooms WHERE page_id = $1 ORDER BY id FOR UPDATE")
             .bind(&page.0)

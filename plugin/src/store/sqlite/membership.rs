@@ -159,12 +159,17 @@ impl Membership for SqliteStore {
                 Some(avatar) => (true, avatar),
                 None => (false, None),
             };
+            let (new_page, page) = match settings.page {
+                Some(page) => (true, page.map(|page| page.0)),
+                None => (false, None),
+            };
             conn.execute(
                 "UPDATE rooms SET name = COALESCE(?2, name),
                                   topic = COALESCE(?3, topic),
                                   alias = COALESCE(?4, alias),
                                   is_public = COALESCE(?5, is_public),
-                                  avatar = CASE WHEN ?6 THEN ?7 ELSE avatar END
+                                  avatar = CASE WHEN ?6 THEN ?7 ELSE avatar END,
+                                  page_id = CASE WHEN ?8 AND kind != 'page' THEN ?9 ELSE page_id END
                  WHERE id = ?1",
                 params![
                     id,
@@ -173,7 +178,9 @@ impl Membership for SqliteStore {
                     settings.alias,
                     settings.is_public,
                     new_avatar,
-                    avatar
+                    avatar,
+                    new_page,
+                    page
                 ],
             )?;
             let stored =

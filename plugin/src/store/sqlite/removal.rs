@@ -72,6 +72,12 @@ pub(super) fn swap_transcript_parts(
 
 /// Deletes the rooms of `page` inside the writer's transaction.
 pub(super) fn remove_page(conn: &Connection, page: &str) -> anyhow::Result<RemovedPage> {
+    // A group or direct room that published its transcripts there keeps
+    // everything it holds and stops publishing.
+    conn.execute(
+        "UPDATE rooms SET page_id = NULL WHERE page_id = ?1 AND kind != 'page'",
+        [page],
+    )?;
     let rooms: Vec<String> = conn
         .prepare("SELECT id FROM rooms WHERE page_id = ?1 ORDER BY id")?
         .query_map([page], |row| row.get(0))?

@@ -764,8 +764,20 @@ async fn removing_a_page_removes_its_invitations_and_notifications(nodes: Nodes)
     b.put_member(&doomed, &UserId::new("bob"), "Bob", Role::Owner, now())
         .await
         .unwrap();
+    // The group room publishes its transcripts under the same page.
+    let publishing = RoomSettings {
+        page: Some(Some(PageId::new("7"))),
+        ..RoomSettings::default()
+    };
+    let Claimed::Done(updated) = a.update_room(&kept, publishing).await.unwrap() else {
+        panic!("the room takes a transcripts page");
+    };
+    assert_eq!(updated.page, Some(PageId::new("7")));
 
-    b.remove_page(&PageId::new("7")).await.unwrap();
+    let removed = b.remove_page(&PageId::new("7")).await.unwrap();
+    assert_eq!(removed.rooms, [doomed.clone()], "only the page's own room goes");
+    let stays = a.room(&kept).await.unwrap().expect("the group room stays");
+    assert_eq!(stays.page, None, "and stops publishing there");
     assert_eq!(a.invitation(invited[0].id).await.unwrap(), None);
     assert!(a.invitations_to(&doomed).await.unwrap().is_empty());
     assert_eq!(a.member(&doomed, &UserId::new("bob")).await.unwrap(), None);
