@@ -41,9 +41,34 @@ pub fn routes(max_upload_bytes: u64) -> Router<AppState> {
             "/rooms/{room}/messages",
             axum::routing::post(post_form).layer(crate::files::upload_body_limit(max_upload_bytes)),
         )
+        .route("/rooms/{room}/people", get(people_fragment))
         .route("/rooms/{room}/invitations", post(invite_form))
         .route("/rooms/{room}/settings", post(settings_form))
         .route("/rooms/{room}/members/{user}/remove", post(remove_form))
+}
+
+/// `GET /rooms/{room}/people`: the people panel alone (`section#bc-people`),
+/// rendered as the page renders it, which the browser UI swaps in when the
+/// room's members change. The same 404 as the page for anyone who may not
+/// read the room.
+async fn people_fragment(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+) -> Response {
+    let shown = async {
+        let authorized = chat::authorize(&state, caller.as_ref(), &room).await?;
+        let people = room_people::load(&state, caller.as_ref(), &authorized).await?;
+        Ok::<_, AppError>(room_people::panel(
+            &people,
+            caller.as_ref(),
+            &authorized.room,
+        ))
+    };
+    match shown.await {
+        Ok(markup) => crate::nojs::page(StatusCode::OK, markup),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

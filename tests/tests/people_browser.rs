@@ -3,7 +3,8 @@
 //! bob is signed out and writes to him; bob signs in, the bell in the
 //! wiki's header counts the invitation, he follows it to `/chats`,
 //! accepts, finds alice's message and answers; alice, with the popup open,
-//! sees the answer arrive live; opening the chat again from either side
+//! sees the answer arrive live and bob turn from invited to a present
+//! member in her members panel; opening the chat again from either side
 //! lands in the same room.
 //!
 //! Screenshots go to `target/e2e/people-*.png`; the server's output to
@@ -127,8 +128,16 @@ async fn journey(server: &TestServer, alice: &Browser, bob: &Browser) -> Result<
     chat::wait_for_message(bob, "a minute for the launch").await?;
     chat::post(bob, "sure, on my way", SendWith::Enter).await?;
 
-    // Alice sees the answer live, without reloading.
+    // Alice sees the answer live, without reloading, and her members panel
+    // follows: bob is in, and here, no longer "invited".
     chat::wait_for_message(alice, "sure, on my way").await?;
+    alice
+        .wait_until(
+            "bob shown as a present member in alice's members panel",
+            r#"const li = document.querySelector('#bc-members li[data-user="bob"]');
+               return li !== null && li.dataset.status === 'active';"#,
+        )
+        .await?;
     alice.screenshot("people-4-alice-sees-the-answer").await?;
 
     // Either side opening the chat again lands in the same room.

@@ -246,6 +246,7 @@ impl Inner {
             Effect::Notice(text) => self.view.notice(&text)?,
             Effect::ShowPresent(people) => self.view.show_present(&people)?,
             Effect::ShowParticipants(people) => self.view.show_participants(&people)?,
+            Effect::RefreshPeople => self.refresh_people(),
             Effect::ShowTyping(text) => self.view.show_typing(&text),
             Effect::FetchRead => self.fetch_read(),
             Effect::FetchHistory { before, older } => self.fetch_history(before, older),

@@ -30,6 +30,27 @@ impl Inner {
         );
     }
 
+    /// `GET /rooms/{id}/people`: the members panel as the server renders it
+    /// for this reader, swapped in for the one on screen. A failure leaves
+    /// the old panel (the next change or a reload brings it up to date).
+    pub(super) fn refresh_people(self: &Rc<Self>) {
+        let room = self.model.borrow().room.clone();
+        spawn_request(
+            self,
+            "GET",
+            format!("/rooms/{room}/people"),
+            None,
+            |inner, a| match a {
+                Ok(a) if a.ok() => {
+                    if let Err(err) = inner.view.replace_people(&a.text) {
+                        super::warn(&err);
+                    }
+                }
+                _ => {}
+            },
+        );
+    }
+
     /// `GET /messages`, answered with [`Msg::History`] or [`Msg::HistoryFailed`].
     pub(super) fn fetch_history(self: &Rc<Self>, before: Option<u64>, older: bool) {
         let room = self.model.borrow().room.clone();

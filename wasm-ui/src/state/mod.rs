@@ -302,6 +302,9 @@ pub enum Effect {
     ShowPresent(Vec<Person>),
     /// Show the participants, most recent first.
     ShowParticipants(Vec<Person>),
+    /// `GET /rooms/{id}/people` and put the members panel it renders in
+    /// place of the one on screen (someone joined, left or changed role).
+    RefreshPeople,
     /// Show who is typing (`""`: nobody).
     ShowTyping(String),
     /// `GET /api/rooms/{id}/read`, answered with [`Msg::ReadState`].

@@ -323,4 +323,21 @@ mod tests {
         m.now_ms = 9_000.0;
         assert!(sent(&update(&mut m, Msg::DraftChanged("he".into()))).is_empty());
     }
+
+    #[test]
+    fn a_membership_change_fetches_the_members_panel_again() {
+        let mut m = connected(0);
+        let joined = ev(Event::Membership {
+            user: UserId::new("carol"),
+            name: "Carol".into(),
+            role: Some(protocol::Role::Member),
+        });
+        assert_eq!(update(&mut m, joined), vec![Effect::RefreshPeople]);
+        let removed = ev(Event::Membership {
+            user: UserId::new("carol"),
+            name: "Carol".into(),
+            role: None,
+        });
+        assert_eq!(update(&mut m, removed), vec![Effect::RefreshPeople]);
+    }
 }

@@ -166,9 +166,11 @@ impl Model {
                 presence,
             } => self.on_presence(user, name, presence, fx),
             Event::Typing { user, name } => self.on_typing(user, name, fx),
-            // Not shown in the popup yet: the members panel and the bell
-            // come with the rooms-with-people UI.
-            Event::Membership { .. } | Event::Notification { .. } => {}
+            // The members panel is the server's to render (with the forms
+            // the reader may use): fetch it again.
+            Event::Membership { .. } => fx.push(Effect::RefreshPeople),
+            // Notifications come on the user's own channel, not a room's.
+            Event::Notification { .. } => {}
         }
     }
 

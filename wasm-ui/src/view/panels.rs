@@ -166,6 +166,64 @@ impl View {
                 &dom::text_element(&self.doc, "li", "bc-none", "nobody")?,
             )?;
         }
+        let here: Vec<(String, String)> = people
+            .iter()
+            .map(|p| {
+                let status = p.presence.map(presence_name).unwrap_or("active");
+                (p.id.as_str().to_owned(), status.to_owned())
+            })
+            .collect();
+        self.mark_members(&here)
+    }
+
+    /// Puts the members panel the server rendered (`section#bc-people`,
+    /// escaped by the server like the rest of the page) in place of the one
+    /// on screen, then marks who is here now in it.
+    pub fn replace_people(&self, html: &str) -> Result<(), DomError> {
+        let Some(panel) = dom::find_optional::<Element>(&self.doc, "#bc-people")? else {
+            return Ok(());
+        };
+        if !html.trim_start().starts_with("<section id=\"bc-people\"") {
+            return Err(DomError::Js(
+                "the people panel answered something else".to_owned(),
+            ));
+        }
+        panel.set_outer_html(html);
+        if let Some(ul) = &self.present {
+            let here: Vec<(String, String)> = dom::query_all(ul, "li[data-user]")
+                .iter()
+                .filter_map(|li| {
+                    Some((
+                        li.get_attribute("data-user")?,
+                        li.get_attribute("data-presence")?,
+                    ))
+                })
+                .collect();
+            self.mark_members(&here)?;
+        }
+        Ok(())
+    }
+
+    /// Shows each member's status from "Here now": their presence if they
+    /// are here, offline if not; invited people stay invited.
+    fn mark_members(&self, here: &[(String, String)]) -> Result<(), DomError> {
+        let Some(list) = dom::find_optional::<Element>(&self.doc, "#bc-members")? else {
+            return Ok(());
+        };
+        for li in dom::query_all(&list, "li[data-user]") {
+            if li.get_attribute("data-status").as_deref() == Some("invited") {
+                continue;
+            }
+            let user = li.get_attribute("data-user").unwrap_or_default();
+            let status = here
+                .iter()
+                .find(|(id, _)| *id == user)
+                .map_or("offline", |(_, presence)| presence.as_str());
+            li.set_attribute("data-status", status)?;
+            if let Some(span) = dom::query(&li, ".bc-status") {
+                span.set_text_content(Some(&format!("({status})")));
+            }
+        }
         Ok(())
     }
 
