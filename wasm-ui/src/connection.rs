@@ -197,13 +197,14 @@ pub fn sse_frame(room: &RoomId, name: &str, data: &str) -> Result<ServerFrame, s
 }
 
 /// The named events `/stream` sends.
-const SSE_EVENTS: [&str; 8] = [
+const SSE_EVENTS: [&str; 9] = [
     "subscribed",
     "message",
     "edited",
     "deleted",
     "presence",
     "typing",
+    "membership",
     "reset",
     "error",
 ];

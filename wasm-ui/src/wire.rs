@@ -10,7 +10,7 @@
 //! type by hand. The wire format is the protocol's, unchanged; the tests
 //! below pin that both readings agree.
 
-use protocol::{ErrorCode, Event, Message, MessageId, Presence, RoomId, ServerFrame, UserId};
+use protocol::{ErrorCode, Event, Message, MessageId, Presence, Role, RoomId, ServerFrame, UserId};
 use serde::de::Error as _;
 use serde::Deserialize;
 
@@ -40,6 +40,8 @@ pub struct EventFields {
     user: Option<UserId>,
     name: Option<String>,
     presence: Option<Presence>,
+    /// `membership`'s new role; `null` (or absent) when no longer a member.
+    role: Option<Role>,
 }
 
 /// Reads a WebSocket text frame.
@@ -111,6 +113,11 @@ impl EventFields {
                 user: need(self.user, "user")?,
                 name: need(self.name, "name")?,
             },
+            "membership" => Event::Membership {
+                user: need(self.user, "user")?,
+                name: need(self.name, "name")?,
+                role: self.role,
+            },
             other => return Err(unknown(other)),
         })
     }
@@ -174,6 +181,16 @@ mod tests {
             Event::Typing {
                 user: UserId::new("bob"),
                 name: "Bob".into(),
+            },
+            Event::Membership {
+                user: UserId::new("carol"),
+                name: "Carol".into(),
+                role: Some(Role::Moderator),
+            },
+            Event::Membership {
+                user: UserId::new("carol"),
+                name: "Carol".into(),
+                role: None,
             },
         ];
         let mut frames: Vec<ServerFrame> = events

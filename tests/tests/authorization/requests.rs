@@ -48,6 +48,12 @@ pub const PROBES: &[Probe] = &[
         |a| a.ok() && a.has("\"actor\""),
     ),
     get(
+        "popup people panel",
+        Need::View,
+        "/rooms/{room}/people",
+        |a| a.ok() && a.has("bc-members") && a.has("actor"),
+    ),
+    get(
         "room invitations",
         Need::Admin,
         "/api/rooms/{room}/invitations",
