@@ -1,5 +1,5 @@
-//! Static assets: the popup's stylesheet, boot script and the stock room
-//! icon (compiled into the binary) and the wasm bundle (served from `Config::ui_dir`).
+//! Static assets: the popup's stylesheet, boot script, the person picker's
+//! script and the stock room icon (compiled into the binary) and the wasm bundle (served from `Config::ui_dir`).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -12,6 +12,8 @@ use tower_http::services::ServeDir;
 
 const CHAT_CSS: &str = include_str!("../assets/chat.css");
 const BOOT_JS: &str = include_str!("../assets/boot.js");
+/// The person picker's suggestions (see the file's head).
+const PICKER_JS: &str = include_str!("../assets/picker.js");
 /// The stock icon of a room without an avatar (see [`crate::rooms::STOCK_AVATAR`]).
 const ROOM_SVG: &str = include_str!("../assets/room.svg");
 
@@ -24,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/boot.js",
             get(|| async { text("text/javascript; charset=utf-8", BOOT_JS) }),
+        )
+        .route(
+            "/assets/picker.js",
+            get(|| async { text("text/javascript; charset=utf-8", PICKER_JS) }),
         )
         .route(
             crate::rooms::STOCK_AVATAR,

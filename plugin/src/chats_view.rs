@@ -89,6 +89,7 @@ pub fn page(view: &ChatsView<'_>) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Chats" @if unread > 0 { " (" (unread) ")" } }
                 link rel="stylesheet" href="/assets/chat.css";
+                script type="module" src="/assets/picker.js" {}
             }
             body.bc-chats {
                 header.bc-chats-head {
@@ -194,6 +195,8 @@ fn my_rooms(view: &ChatsView<'_>) -> Markup {
                 @for mine in &view.rooms {
                     @let id = &mine.room.id;
                     li.bc-room data-room=(id) {
+                        img.bc-room-avatar src=(mine.room.avatar_url) alt="" width="24" height="24";
+                        " "
                         a.bc-room-name href=(mine.room.url) { (room_label(mine)) }
                         " "
                         @if mine.unread > 0 {
@@ -232,7 +235,7 @@ fn new_chat(view: &ChatsView<'_>) -> Markup {
                 (csrf(me))
                 label for="bc-person" { "Person (user name)" }
                 input #bc-person type="text" name="person" list="bc-people" required
-                    autocomplete="off" value=(view.find);
+                    autocomplete="off" data-picker value=(view.find);
                 datalist #bc-people {
                     @for person in &known { option value=(person.id) { (person.name) } }
                 }

@@ -398,6 +398,7 @@ async fn render(
         caller,
         can_post,
         people,
+        avatar_url: crate::rooms::card(room).avatar_url,
         zone,
         refresh,
         failed,
@@ -413,6 +414,8 @@ struct PopupView<'a> {
     can_post: bool,
     /// The members panel and its forms ([`room_people::panel`]).
     people: Markup,
+    /// The room's image: its avatar, or the stock icon.
+    avatar_url: String,
     zone: Tz,
     refresh: Option<u32>,
     failed: Option<FailedPost>,
@@ -447,7 +450,10 @@ fn popup(view: &PopupView<'_>) -> Markup {
                 data-connected="false"
             {
                 header #bc-title {
-                    h1 { (info.name) }
+                    h1 {
+                        img.bc-room-avatar src=(view.avatar_url) alt="" width="28" height="28";
+                        " " (info.name)
+                    }
                     @if !info.topic.is_empty() { p.bc-topic { (info.topic) } }
                     @if let Some(page) = &info.page {
                         a.bc-page href=(page.url) target="_blank" rel="noopener" { (page.title) }
@@ -530,6 +536,7 @@ fn popup(view: &PopupView<'_>) -> Markup {
                     }
                 }
                 script type="module" src="/assets/boot.js" {}
+                script type="module" src="/assets/picker.js" {}
             }
         }
     }

@@ -7,7 +7,7 @@
 //!
 //! - `POST /rooms/{id}/invitations`: `person`, `comment`, `hours`, `starts_at`
 //! - `POST /rooms/{id}/settings`: `name`, `topic`, `alias`, `is_public`,
-//!   `transcripts_page`, `no_transcripts`
+//!   `avatar`, `transcripts_page`, `no_transcripts`
 //! - `POST /rooms/{id}/members/{user}/remove`
 //!
 //! Each passes [`nojs::gate`] and calls the operation the JSON API calls,
@@ -37,6 +37,9 @@ pub struct People {
     pub can_remove: bool,
     /// The settings form is offered.
     pub is_owner: bool,
+    /// Images shared in the room (id, name), for the owner to pick as its
+    /// avatar; empty unless `is_owner`.
+    pub images: Vec<(String, String)>,
 }
 
 /// Loads the panel for `caller` in a room they may read.
@@ -52,12 +55,32 @@ pub async fn load(
             can_invite: false,
             can_remove: false,
             is_owner: false,
+            images: Vec::new(),
         });
     };
     let is_owner = members
         .iter()
         .any(|m| m.id == me.id && m.role == Role::Owner && m.status != MemberStatus::Invited);
+    let images = if is_owner {
+        state
+            .store
+            .files(&authorized.room.id, crate::chat::MAX_LISTED_FILES)
+            .await?
+            .into_iter()
+            .filter(|entry| {
+                entry
+                    .file
+                    .content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("image/"))
+            })
+            .map(|entry| (entry.file.id, entry.file.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(People {
+        images,
         can_invite: invitations::may_invite(state, me, authorized).await?,
         can_remove: authorized.access >= Access::Admin
             || members::may_manage(state, me, authorized).await?,
@@ -104,7 +127,7 @@ pub fn panel(people: &People, caller: Option<&Caller>, room: &crate::store::Room
                 (invite_form(me, room, &base))
             }
             @if let Some(me) = caller.filter(|_| people.is_owner) {
-                (settings_form(me, room, &base))
+                (settings_form(me, room, &base, &people.images))
             }
         }
     }
@@ -120,7 +143,10 @@ fn invite_form(me: &Caller, room: &crate::store::Room, base: &str) -> Markup {
                 p.bc-hint { "Inviting a third person opens a new group room with all three and the recent messages." }
             }
             label for="bc-invite-person" { "Person (user name)" }
-            input #bc-invite-person type="text" name="person" required autocomplete="off";
+            input #bc-invite-person type="text" name="person" required autocomplete="off"
+                list="bc-invite-people" data-picker;
+            // Filled as they type by /assets/picker.js; empty without it.
+            datalist #bc-invite-people {}
             label for="bc-invite-comment" { "Comment (optional)" }
             input #bc-invite-comment type="text" name="comment" maxlength="500";
             label for="bc-invite-hours" { "Expires after (hours, optional)" }
@@ -132,7 +158,12 @@ fn invite_form(me: &Caller, room: &crate::store::Room, base: &str) -> Markup {
     }
 }
 
-fn settings_form(me: &Caller, room: &crate::store::Room, base: &str) -> Markup {
+fn settings_form(
+    me: &Caller,
+    room: &crate::store::Room,
+    base: &str,
+    images: &[(String, String)],
+) -> Markup {
     let named = room.kind != RoomKind::Page;
     let group = room.kind == RoomKind::Group;
     html! {
@@ -154,6 +185,17 @@ fn settings_form(me: &Caller, room: &crate::store::Room, base: &str) -> Markup {
                         checked[room.is_public];
                     " Public: listed in the directory"
                 }
+            }
+            label for="bc-settings-avatar" { "Room image" }
+            select #bc-settings-avatar name="avatar" {
+                option value="keep" selected { "Keep as it is" }
+                option value="" { "The stock icon" }
+                @for (id, name) in images {
+                    option value=(id) { (name) }
+                }
+            }
+            @if images.is_empty() {
+                p.bc-hint { "Share an image in the room to use it as the room's image." }
             }
             @if named {
                 label for="bc-settings-transcripts" {
@@ -256,6 +298,9 @@ pub struct SettingsForm {
     is_public: Option<String>,
     /// A page path to publish transcripts under; empty leaves it as it is.
     transcripts_page: Option<String>,
+    /// An image file's id, `""` for the stock icon, `keep` (or absent) to
+    /// leave it.
+    avatar: Option<String>,
     /// Present when "Stop publishing transcripts" is ticked.
     no_transcripts: Option<String>,
 }
@@ -274,7 +319,7 @@ pub async fn settings(
         topic: form.topic,
         alias: form.alias.filter(|a| !a.trim().is_empty()),
         is_public: group_form.then_some(form.is_public.is_some()),
-        avatar: None,
+        avatar: form.avatar.filter(|avatar| avatar != "keep"),
         transcripts_page: if form.no_transcripts.is_some() {
             Some(String::new())
         } else {

@@ -446,3 +446,91 @@ async fn an_owner_may_publish_a_group_rooms_transcripts_under_a_page_they_edit()
         own.body
     );
 }
+
+/// Shares `bytes` as `name` (of `content_type`) in `room`, as a browser
+/// uploads a file (multipart, field `file`); the file's id.
+async fn share(
+    who: &super::Api,
+    room: &str,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> String {
+    let boundary = "peopleboundary1x2y3z";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let answer = who
+        .request(Method::POST, &format!("/api/rooms/{room}/files"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_picks_an_image_shared_in_the_room_as_its_avatar() {
+    let (_app, server) = app_with(&["olga", "mel"]).await;
+    let (olga, mel) = (client(&server, "olga"), client(&server, "mel"));
+    let room = room_with(&olga, &mel, "mel").await;
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n not really, but typed as one";
+    let image = share(&olga, &room, "logo.png", "image/png", PNG).await;
+    let text = share(&olga, &room, "notes.txt", "text/plain", b"plain words").await;
+    let settings = format!("/api/rooms/{room}/settings");
+
+    let refused = call(
+        &olga,
+        Method::PUT,
+        &settings,
+        Some(json!({ "avatar": text })),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (400, "invalid_input"),
+        "{}",
+        refused.body
+    );
+    let by_member = call(
+        &mel,
+        Method::PUT,
+        &settings,
+        Some(json!({ "avatar": image })),
+    )
+    .await;
+    assert_eq!(by_member.status, 403, "{}", by_member.body);
+    let picked = call(
+        &olga,
+        Method::PUT,
+        &settings,
+        Some(json!({ "avatar": image })),
+    )
+    .await;
+    assert_eq!(picked.status, 200, "{}", picked.body);
+    let url = picked.body["avatar_url"].as_str().unwrap().to_owned();
+    assert!(url.contains(&image), "{url}");
+    let shown = mel.request(Method::GET, &url).send().await.unwrap();
+    assert_eq!(shown.status(), 200, "members see the room's image");
+    assert_eq!(shown.bytes().await.unwrap().as_ref(), PNG);
+    let stranger = super::Api::with_token(&server.base_url(), "nobody").unwrap();
+    let hidden = stranger.request(Method::GET, &url).send().await.unwrap();
+    assert_eq!(
+        hidden.status(),
+        404,
+        "an invite-only room's image is the room's"
+    );
+
+    let back = call(&olga, Method::PUT, &settings, Some(json!({ "avatar": "" }))).await;
+    assert_eq!(back.body["avatar_url"], "/assets/room.svg", "{}", back.body);
+}
