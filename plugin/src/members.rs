@@ -312,13 +312,14 @@ pub async fn set_role(
 ) -> Result<Member, AppError> {
     let caller = signed_in(caller)?;
     let Authorized { room, .. } = chat::authorize(state, Some(caller), room_id).await?;
-    if role_of(state, room_id, caller).await? != Some(Role::Owner) {
+    if !owns(state, caller, &room).await? {
         return Err(AppError::forbidden("only an owner changes roles"));
     }
     let Some(target) = state.store.member(room_id, user).await? else {
         return Err(AppError::new(ErrorCode::NotFound, "no such member"));
     };
-    if target.role == Role::Owner && role != Role::Owner {
+    // A page room's page admins stand behind it, so it may have no owner.
+    if target.role == Role::Owner && role != Role::Owner && room.kind != RoomKind::Page {
         let owners = state
             .store
             .members(room_id)
@@ -334,6 +335,21 @@ pub async fn set_role(
         }
     }
     add(state, &room, user, &target.name, role).await
+}
+
+/// Whether the caller has an owner's rights in `room`: the owner role, or,
+/// in a page room, admin rights on the page itself (not lifted by a room
+/// role: a moderator does not make owners).
+pub(crate) async fn owns(state: &AppState, caller: &Caller, room: &Room) -> Result<bool, AppError> {
+    if role_of(state, &room.id, caller).await? == Some(Role::Owner) {
+        return Ok(true);
+    }
+    Ok(match (&room.page, room.kind) {
+        (Some(page), RoomKind::Page) => {
+            state.host.access(Some(caller), page).await? >= Access::Admin
+        }
+        _ => false,
+    })
 }
 
 /// A room's settings as an owner changes them. `None` leaves a field.
@@ -360,7 +376,7 @@ pub async fn update_settings(
 ) -> Result<Room, AppError> {
     let caller = signed_in(caller)?;
     let Authorized { room, .. } = chat::authorize(state, Some(caller), room_id).await?;
-    if role_of(state, room_id, caller).await? != Some(Role::Owner) {
+    if !owns(state, caller, &room).await? {
         return Err(AppError::forbidden(
             "only an owner changes a room's settings",
         ));

@@ -25,7 +25,7 @@ use crate::state::AppState;
 use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use maud::{html, Markup};
-use protocol::{ErrorCode, MemberInfo, MemberStatus, Role, RoomId, RoomKind, UserId};
+use protocol::{ErrorCode, MemberInfo, MemberStatus, RoomId, RoomKind, UserId};
 use serde::Deserialize;
 
 /// What the panel shows to one caller.
@@ -58,9 +58,7 @@ pub async fn load(
             images: Vec::new(),
         });
     };
-    let is_owner = members
-        .iter()
-        .any(|m| m.id == me.id && m.role == Role::Owner && m.status != MemberStatus::Invited);
+    let is_owner = members::owns(state, me, &authorized.room).await?;
     let images = if is_owner {
         state
             .store

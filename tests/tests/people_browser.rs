@@ -1,6 +1,7 @@
 //! Issue 19's journey in real, headless Chromium against the real
-//! `backchannel` binary: alice opens a chat with bob from `/chats` while
-//! bob is signed out and writes to him; bob signs in, the bell in the
+//! `backchannel` binary: alice opens a chat with bob from `/chats` (the
+//! person picker suggesting him as she types) while bob is signed out and
+//! writes to him; bob signs in, the bell in the
 //! wiki's header counts the invitation, he follows it to `/chats`,
 //! accepts, finds alice's message and answers; alice, with the popup open,
 //! sees the answer arrive live and bob turn from invited to a present
@@ -80,7 +81,16 @@ async fn journey(server: &TestServer, alice: &Browser, bob: &Browser) -> Result<
     // Alice opens a chat with bob from "New chat" and writes to him.
     chat::sign_in(alice, &base, ALICE.0, ALICE.1).await?;
     alice.goto(&format!("{base}/chats")).await?;
-    alice.wait_for("#bc-person").await?.send_keys(BOB.0).await?;
+    // The person picker suggests bob as she types the start of his name.
+    let person = alice.wait_for("#bc-person").await?;
+    person.send_keys("bo").await?;
+    alice
+        .wait_until(
+            "the person picker suggesting bob",
+            r#"return document.querySelector('#bc-people option[value="bob"]') !== null;"#,
+        )
+        .await?;
+    person.send_keys("b").await?;
     alice
         .wait_for(r#"form[action="/chats/direct"] button[type="submit"]"#)
         .await?

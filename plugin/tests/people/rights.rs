@@ -534,3 +534,77 @@ async fn an_owner_picks_an_image_shared_in_the_room_as_its_avatar() {
     let back = call(&olga, Method::PUT, &settings, Some(json!({ "avatar": "" }))).await;
     assert_eq!(back.body["avatar_url"], "/assets/room.svg", "{}", back.body);
 }
+
+#[tokio::test]
+async fn a_page_admin_makes_moderators_of_a_page_room_and_they_moderate() {
+    let (app, server) = app_with(&["ada", "mo", "ed"]).await;
+    let page = app.host.add_page("Team");
+    app.host.grant("ada", &page, Access::Admin);
+    app.host.grant("mo", &page, Access::Write);
+    app.host.grant("ed", &page, Access::Write);
+    let room = app.room(&page, "Lobby").await.unwrap();
+    let (ada, mo, ed) = (
+        client(&server, "ada"),
+        client(&server, "mo"),
+        client(&server, "ed"),
+    );
+    assert_eq!(
+        post(&mo, &format!("/api/rooms/{room}/join"), json!({}))
+            .await
+            .status,
+        204
+    );
+    let said = ed
+        .say(room.as_str(), "off-topic spam", "e-1")
+        .await
+        .unwrap();
+
+    // An editor of the page is no owner of its room; its admin is.
+    let role = |who| format!("/api/rooms/{room}/members/{who}");
+    let refused = call(
+        &ed,
+        Method::PUT,
+        &role("mo"),
+        Some(json!({ "role": "moderator" })),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let made = call(
+        &ada,
+        Method::PUT,
+        &role("mo"),
+        Some(json!({ "role": "moderator" })),
+    )
+    .await;
+    assert_eq!(made.status, 204, "{}", made.body);
+    let members = get(&ed, &format!("/api/rooms/{room}/members")).await;
+    assert_eq!(members.body[0]["role"], "moderator", "{}", members.body);
+
+    // The moderator deletes someone else's message.
+    let gone = call(
+        &mo,
+        Method::DELETE,
+        &format!("/api/rooms/{room}/messages/{}", said.seq),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    // The page admin may set the room's topic; the moderator may not.
+    let topic = Some(json!({ "topic": "Team chat" }));
+    let by_mod = call(
+        &mo,
+        Method::PUT,
+        &format!("/api/rooms/{room}/settings"),
+        topic.clone(),
+    )
+    .await;
+    assert_eq!(by_mod.status, 403, "{}", by_mod.body);
+    let by_admin = call(
+        &ada,
+        Method::PUT,
+        &format!("/api/rooms/{room}/settings"),
+        topic,
+    )
+    .await;
+    assert_eq!(by_admin.status, 200, "{}", by_admin.body);
+}

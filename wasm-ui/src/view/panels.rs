@@ -232,13 +232,50 @@ impl View {
         let Some(ul) = &self.participants else {
             return Ok(());
         };
+        // The server gave each person other than me a "Message" form (to
+        // open the direct room); keep offering it. Its token is the page's.
+        let me = self
+            .doc
+            .body()
+            .and_then(|body| body.get_attribute("data-user"))
+            .unwrap_or_default();
+        let csrf =
+            dom::find_optional::<web_sys::HtmlInputElement>(&self.doc, r#"input[name="csrf"]"#)?
+                .map(|input| input.value());
         ul.set_text_content(None);
         for p in people {
             let li = dom::text_element(&self.doc, "li", "", &p.name)?;
             li.set_attribute("data-user", p.id.as_str())?;
+            if let Some(csrf) = csrf
+                .as_deref()
+                .filter(|_| !me.is_empty() && p.id.as_str() != me)
+            {
+                append(&li, &self.doc.create_text_node(" "))?;
+                append(&li, &self.message_form(csrf, p)?)?;
+            }
             append(ul, &li)?;
         }
         Ok(())
+    }
+
+    /// The "Message" button the server renders beside a person: a form
+    /// posting to `/chats/direct`, which opens the direct room.
+    fn message_form(&self, csrf: &str, person: &Person) -> Result<Element, DomError> {
+        let form = dom::element(&self.doc, "form", "bc-inline")?;
+        form.set_attribute("method", "post")?;
+        form.set_attribute("action", "/chats/direct")?;
+        for (name, value) in [("csrf", csrf), ("person", person.id.as_str())] {
+            let input = dom::element(&self.doc, "input", "")?;
+            input.set_attribute("type", "hidden")?;
+            input.set_attribute("name", name)?;
+            input.set_attribute("value", value)?;
+            append(&form, &input)?;
+        }
+        let button = dom::text_element(&self.doc, "button", "bc-message", "Message")?;
+        button.set_attribute("type", "submit")?;
+        button.set_attribute("aria-label", &format!("Message {}", person.name))?;
+        append(&form, &button)?;
+        Ok(form)
     }
 
     /// "Bob is typing…", or nothing.
