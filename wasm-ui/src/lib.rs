@@ -56,6 +56,8 @@
 //! - [`http`]: `fetch` for the JSON API and its error shape, and uploads
 //!   with progress (XMLHttpRequest: fetch reports no upload progress).
 //! - [`table`]: the live macro table on wiki pages.
+//! - [`window`]: Join Chat in a popup window of its own, reused when open,
+//!   remembering its size.
 //! - [`case`]: letter case for names, from the browser (Rust's case tables
 //!   would add 10 KB to the bundle).
 //! - [`dom`]: web-sys casts, owned listeners and timers that detach on drop.
@@ -72,6 +74,7 @@ pub mod state;
 pub mod table;
 pub mod transport;
 pub mod view;
+pub mod window;
 pub mod wire;
 
 pub use popup::Popup;
@@ -82,8 +85,10 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// What runs on this page. Held only to be dropped (see [`stop`]).
 #[allow(dead_code)]
 enum App {
-    Popup(Popup),
-    Tables(table::Tables),
+    /// The room, and the listener keeping its window's size (in a popup window).
+    Popup(Popup, Option<dom::Listener>),
+    /// The live macro tables, and the listener sending Join clicks to a window.
+    Tables(Option<table::Tables>, dom::Listener),
 }
 
 thread_local! {
@@ -102,16 +107,26 @@ pub fn start() {
         web_sys::console::error_1(&format!("backchannel: {info}").into());
     }));
     if doc.query_selector("body.bc-popup").ok().flatten().is_none() {
-        // A wiki page: keep its chat tables live, if it has any.
-        match table::Tables::start(&doc) {
-            Ok(Some(tables)) => RUNNING.with(|r| *r.borrow_mut() = Some(App::Tables(tables))),
-            Ok(None) => {}
+        // A wiki page: keep its chat tables live, if it has any, and open
+        // Join Chat in a window of its own.
+        let tables = table::Tables::start(&doc).unwrap_or_else(|err| {
+            web_sys::console::warn_1(&format!("backchannel: {err}").into());
+            None
+        });
+        match window::join_links(&doc) {
+            Ok(joins) => RUNNING.with(|r| *r.borrow_mut() = Some(App::Tables(tables, joins))),
             Err(err) => web_sys::console::warn_1(&format!("backchannel: {err}").into()),
         }
         return;
     }
+    let sized = dom::window()
+        .and_then(|w| window::remember_size(&w))
+        .unwrap_or_else(|err| {
+            web_sys::console::warn_1(&format!("backchannel: {err}").into());
+            None
+        });
     match Popup::start(&doc) {
-        Ok(popup) => RUNNING.with(|r| *r.borrow_mut() = Some(App::Popup(popup))),
+        Ok(popup) => RUNNING.with(|r| *r.borrow_mut() = Some(App::Popup(popup, sized))),
         // Without the app the server-rendered page still works (form POST, Refresh).
         Err(err) => web_sys::console::error_1(&format!("backchannel: not started: {err}").into()),
     }
