@@ -91,7 +91,7 @@ async fn journey(server: &TestServer, alice: &Browser) -> Result<()> {
     // The first click opens the room in a second window: a popup (no menu
     // bar, no toolbar) of the popup's size, its opener the wiki page.
     alice.wait_for("a.bc-join").await?.click().await?;
-    let popup = new_window(alice, &[wiki.clone()]).await?;
+    let popup = new_window(alice, std::slice::from_ref(&wiki)).await?;
     client.switch_to_window(popup.clone()).await?;
     alice.wait_for("body.bc-popup").await?;
     let seen = alice
@@ -149,7 +149,7 @@ async fn journey(server: &TestServer, alice: &Browser) -> Result<()> {
         .eval("window.open = () => null; return true;", Vec::new())
         .await?;
     alice.wait_for("a.bc-join").await?.click().await?;
-    let fallback = new_window(alice, &[wiki.clone()]).await?;
+    let fallback = new_window(alice, std::slice::from_ref(&wiki)).await?;
     client.switch_to_window(fallback).await?;
     alice.wait_for("body.bc-popup").await?;
     let at = alice.current_url().await?;
