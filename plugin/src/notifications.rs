@@ -263,11 +263,36 @@ pub async fn for_message(state: &AppState, room: &Room, message: &Message) {
     }
 }
 
+/// Why a message notifies someone.
+#[derive(Clone, Copy)]
+enum Reason {
+    Direct,
+    Reply,
+    Mention,
+}
+
 async fn message_notifications(
     state: &AppState,
     room: &Room,
     message: &Message,
 ) -> Result<(), AppError> {
+    // Who may be told, and why, in the order a person is told once: the
+    // direct room's other person, the author of the message replied to,
+    // then those mentioned. A message names few people (the parser keeps
+    // distinct names); each is checked against the host, so a made-up name
+    // notifies nobody.
+    let mut candidates: Vec<(UserId, Reason)> = Vec::new();
+    if let Some(other) = rooms::direct_partner(room, &message.author) {
+        candidates.push((other, Reason::Direct));
+    }
+    if let Some(parent) = message.reply_to {
+        if let Some(parent) = state.store.message(&room.id, parent).await? {
+            candidates.push((parent.author, Reason::Reply));
+        }
+    }
+    let mentioned = message.mentions.iter().take(20);
+    candidates.extend(mentioned.map(|user| (user.clone(), Reason::Mention)));
+
     let by = Profile {
         id: message.author.clone(),
         name: message.author_name.clone(),
@@ -275,83 +300,41 @@ async fn message_notifications(
     let excerpt: String = message.body.chars().take(EXCERPT).collect();
     let card = rooms::card(room);
     let mut told: Vec<UserId> = vec![message.author.clone()];
-    let muted = |user: &UserId| {
-        let (state, room) = (state.clone(), room.id.clone());
-        let user = user.clone();
-        async move {
-            Ok::<bool, AppError>(
-                state
-                    .store
-                    .member(&room, &user)
-                    .await?
-                    .is_some_and(|member| member.muted),
-            )
-        }
-    };
-    if let Some(other) = rooms::direct_partner(room, &message.author) {
-        {
-            if !muted(&other).await? && may_read(state, &other, room).await? {
-                notify(
-                    state,
-                    &other,
-                    NotificationBody::Direct {
-                        room: card.clone(),
-                        seq: message.seq,
-                        by: by.clone(),
-                        excerpt: excerpt.clone(),
-                    },
-                    Some(&room.id),
-                    None,
-                    None,
-                )
-                .await?;
-                told.push(other);
-            }
-        }
-    }
-    if let Some(parent) = message.reply_to {
-        if let Some(parent) = state.store.message(&room.id, parent).await? {
-            let to = parent.author;
-            if !told.contains(&to) && !muted(&to).await? && may_read(state, &to, room).await? {
-                notify(
-                    state,
-                    &to,
-                    NotificationBody::Reply {
-                        room: card.clone(),
-                        seq: message.seq,
-                        by: by.clone(),
-                        excerpt: excerpt.clone(),
-                    },
-                    Some(&room.id),
-                    None,
-                    None,
-                )
-                .await?;
-                told.push(to);
-            }
-        }
-    }
-    // A message names few people (the parser keeps distinct names); each
-    // is checked against the host, so a made-up name notifies nobody.
-    for user in message.mentions.iter().take(20) {
-        if told.contains(user) || muted(user).await? || !may_read(state, user, room).await? {
+    for (user, reason) in candidates {
+        if told.contains(&user) {
             continue;
         }
-        notify(
-            state,
-            user,
-            NotificationBody::Mention {
-                room: card.clone(),
-                seq: message.seq,
-                by: by.clone(),
-                excerpt: excerpt.clone(),
+        let muted = state
+            .store
+            .member(&room.id, &user)
+            .await?
+            .is_some_and(|member| member.muted);
+        if muted || !may_read(state, &user, room).await? {
+            continue;
+        }
+        let (room, seq, by, excerpt) = (card.clone(), message.seq, by.clone(), excerpt.clone());
+        let body = match reason {
+            Reason::Direct => NotificationBody::Direct {
+                room,
+                seq,
+                by,
+                excerpt,
             },
-            Some(&room.id),
-            None,
-            None,
-        )
-        .await?;
-        told.push(user.clone());
+            Reason::Reply => NotificationBody::Reply {
+                room,
+                seq,
+                by,
+                excerpt,
+            },
+            Reason::Mention => NotificationBody::Mention {
+                room,
+                seq,
+                by,
+                excerpt,
+            },
+        };
+        notify(state, &user, body, Some(&card.id), None, None).await?;
+        told.push(user);
     }
     Ok(())
 }
