@@ -7,8 +7,11 @@ use super::*;
 
 #[tokio::test]
 async fn access_from_a_signed_context_lasts_only_the_stated_bound() {
+    // Three seconds, not one: the checks that must land inside the bound
+    // (right after a signed load) share the machine with the Chromium tests
+    // of this binary, and a one-second bound was missed once under that load.
     let h = harness_with(ConnectConfig {
-        access_ttl_secs: 1,
+        access_ttl_secs: 3,
         ..ConnectConfig::default()
     })
     .await;
@@ -18,7 +21,7 @@ async fn access_from_a_signed_context_lasts_only_the_stated_bound() {
     // Past the bound with no newer context from the wiki: the session
     // stands, the access is gone (and the epoch's tick makes open streams
     // recheck and close).
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     assert_eq!(
         h.get(&info, Some(&cookie)).await.status,
         StatusCode::NOT_FOUND
