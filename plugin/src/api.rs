@@ -4,6 +4,7 @@
 use crate::chat::{self, Draft, MAX_HISTORY_LIMIT};
 use crate::error::AppError;
 use crate::extract::{Json, MaybeCaller, Query, SameOrigin};
+use crate::history::Range;
 use crate::render;
 use crate::state::AppState;
 use crate::store::{MessageQuery, Revision};
@@ -11,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Duration;
 use protocol::{History, Message, Presence, RoomId, RoomInfo, Thread, Unread};
 use serde::{Deserialize, Serialize};
 
@@ -54,30 +54,6 @@ struct HistoryQuery {
     before: Option<u64>,
     limit: Option<usize>,
     range: Option<Range>,
-}
-
-/// The time ranges history can be browsed by (seed 001).
-#[derive(Debug, Clone, Copy, Deserialize)]
-enum Range {
-    #[serde(rename = "day")]
-    Day,
-    #[serde(rename = "week")]
-    Week,
-    #[serde(rename = "month")]
-    Month,
-    #[serde(rename = "3months")]
-    ThreeMonths,
-}
-
-impl Range {
-    fn length(self) -> Duration {
-        match self {
-            Range::Day => Duration::days(1),
-            Range::Week => Duration::weeks(1),
-            Range::Month => Duration::days(30),
-            Range::ThreeMonths => Duration::days(91),
-        }
-    }
 }
 
 async fn history(

@@ -97,6 +97,7 @@ async fn upload(
         file,
         form.body,
         form.client_msg_id,
+        form.reply_to,
     )
     .await?;
     let attachment = message
@@ -119,6 +120,10 @@ pub struct UploadForm {
     pub body: String,
     pub client_msg_id: String,
     pub csrf: String,
+    /// The message this one replies to (the no-JavaScript reply form).
+    pub reply_to: Option<u64>,
+    /// Where the form was posted from (see `popup_forms`).
+    pub back: String,
 }
 
 /// Reads a multipart form, streaming its `file` field to staging. Checks
@@ -141,6 +146,8 @@ pub async fn receive(
         body: String::new(),
         client_msg_id: String::new(),
         csrf: String::new(),
+        reply_to: None,
+        back: String::new(),
     };
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name().unwrap_or_default() {
@@ -169,6 +176,14 @@ pub async fn receive(
             }
             "client_msg_id" => form.client_msg_id = small_text(field, MAX_TOKEN_FIELD).await?,
             "csrf" => form.csrf = small_text(field, MAX_TOKEN_FIELD).await?,
+            "back" => form.back = small_text(field, MAX_TOKEN_FIELD).await?,
+            "reply_to" => {
+                let seq = small_text(field, MAX_TOKEN_FIELD).await?;
+                form.reply_to =
+                    Some(seq.trim().parse().map_err(|_| {
+                        AppError::bad_request("`reply_to` must be a message number")
+                    })?);
+            }
             _ => {}
         }
     }
@@ -205,6 +220,7 @@ pub async fn share(
     (file, staged): (StoredFile, Staged),
     body: String,
     client_msg_id: String,
+    reply_to: Option<u64>,
 ) -> Result<Message, AppError> {
     // From keeping the bytes until the message naming them commits, no
     // collection may take them (see crate::collector).
@@ -230,7 +246,7 @@ pub async fn share(
         Draft {
             body,
             client_msg_id,
-            reply_to: None,
+            reply_to,
             files: vec![file],
         },
     )

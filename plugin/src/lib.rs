@@ -54,6 +54,8 @@
 //! - [`notifications`]: per-user notifications: stored, capped, expired,
 //!   sent live on the user's channel; those a new message makes.
 //! - [`chat`]: authorize, post, edit, read, describe a room.
+//! - [`history`]: windows of a room's history (latest, older, newer, around
+//!   a message, a time range, a thread), shared by the API and the popup.
 //! - [`feed`]: one room's event stream for a connection: backlog, live, resync.
 //! - [`members`]: group and direct rooms, joining, leaving, roles, removal,
 //!   settings, "my rooms" and the directory.
@@ -76,7 +78,10 @@
 //!   notifications, each a plain form under `/chats/...`.
 //! - [`room_people`]: the popup's people panel: members, invite, settings,
 //!   remove, "Message"; the forms it posts under `/rooms/{id}/...`.
-//! - [`popup`]: the popup page `/rooms/{id}`, with its no-JavaScript form.
+//! - [`popup_view`]: the popup's markup, with the no-JavaScript controls.
+//! - [`popup`]: the popup page `/rooms/{id}`, its history and thread pages.
+//! - [`popup_forms`]: the forms the popup posts without JavaScript (message,
+//!   reply, edit, delete, read mark, the people panel's).
 //! - [`macro_table`]: the `{chat:Room}` macro's HTML table.
 //! - [`assets`]: the popup's CSS, boot script and the wasm bundle.
 //! - [`connect`]: `ConnectHost`, the `Host` for external wikis: signed (JWT) URLs, installs.
@@ -103,6 +108,7 @@ pub mod extract;
 pub mod feed;
 pub mod files;
 pub mod gossip;
+pub mod history;
 pub mod host;
 pub mod invitations;
 pub mod limit;
@@ -116,6 +122,8 @@ pub mod page_events;
 pub mod people_api;
 pub mod poll;
 pub mod popup;
+pub mod popup_forms;
+pub mod popup_view;
 pub mod presence;
 pub mod publisher;
 pub mod render;
@@ -150,7 +158,8 @@ pub fn app(state: AppState) -> Router {
         .merge(sse::routes())
         .merge(poll::routes())
         .merge(chats_page::routes())
-        .merge(popup::routes(max_upload))
+        .merge(popup::routes())
+        .merge(popup_forms::routes(max_upload))
         .merge(macro_table::routes())
         .merge(assets::routes())
         .with_state(state)
