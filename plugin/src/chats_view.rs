@@ -66,6 +66,23 @@ pub fn message_button(caller: &Caller, id: &UserId, name: &str) -> Markup {
     }
 }
 
+/// A link to `url`; to a room it is an opening link, which the browser UI
+/// opens in the room's popup window (`wasm-ui`'s `window.rs`: `a.bc-open[target]`),
+/// and which without JavaScript, or with popups blocked, opens the room here.
+pub fn join(url: &str, class: &str, label: Markup) -> Markup {
+    let room = url
+        .strip_prefix("/rooms/")
+        .and_then(|rest| rest.split(['#', '?', '/']).next())
+        .filter(|id| !id.is_empty());
+    html! {
+        @if let Some(room) = room {
+            a.bc-open.(class) href=(url) target=(format!("bc-room-{room}")) rel="opener" { (label) }
+        } @else {
+            a.(class) href=(url) { (label) }
+        }
+    }
+}
+
 /// A time as people read it, in UTC, with the machine-readable value.
 pub fn when(at: DateTime<Utc>) -> Markup {
     html! {
@@ -90,6 +107,7 @@ pub fn page(view: &ChatsView<'_>) -> Markup {
                 title { "Chats" @if unread > 0 { " (" (unread) ")" } }
                 link rel="stylesheet" href="/assets/chat.css";
                 script type="module" src="/assets/picker.js" {}
+                script type="module" src="/assets/boot.js" {}
             }
             body.bc-chats {
                 header.bc-chats-head {
@@ -135,10 +153,10 @@ fn invitations(view: &ChatsView<'_>) -> Markup {
                             strong { (invitation.inviter.name) }
                             @if invitation.room.kind == RoomKind::Direct {
                                 " wants to "
-                                a href=(invitation.room.url) { "chat with you" }
+                                (join(&invitation.room.url, "", html! { "chat with you" }))
                             } @else {
                                 " invites you to "
-                                a href=(invitation.room.url) { (invitation.room.name) }
+                                (join(&invitation.room.url, "", html! { (invitation.room.name) }))
                             }
                         }
                         @if !invitation.room.topic.is_empty() {
@@ -197,7 +215,7 @@ fn my_rooms(view: &ChatsView<'_>) -> Markup {
                     li.bc-room data-room=(id) {
                         img.bc-room-avatar src=(mine.room.avatar_url) alt="" width="24" height="24";
                         " "
-                        a.bc-room-name href=(mine.room.url) { (room_label(mine)) }
+                        (join(&mine.room.url, "bc-room-name", html! { (room_label(mine)) }))
                         " "
                         @if mine.unread > 0 {
                             span.bc-unread { (mine.unread) " unread" }
@@ -299,7 +317,7 @@ fn directory(view: &ChatsView<'_>) -> Markup {
             ul.bc-list {
                 @for room in &view.directory {
                     li.bc-room data-room=(room.id) {
-                        a.bc-room-name href=(room.url) { (room.name) }
+                        (join(&room.url, "bc-room-name", html! { (room.name) }))
                         @if !room.topic.is_empty() { " — " span.bc-topic { (room.topic) } }
                         " "
                         @if view.rooms.iter().any(|mine| mine.room.id == room.id) {
@@ -398,7 +416,7 @@ fn notifications(view: &ChatsView<'_>) -> Markup {
                         data-kind=(notification.body.kind())
                     {
                         @if !notification.read { span.bc-badge { "New" } " " }
-                        a href=(to) { (text) }
+                        (join(&to, "", text))
                         " " span.bc-when { (when(notification.created_at)) }
                         " "
                         (button_form(me, &format!("/chats/notifications/{}/dismiss", notification.id),

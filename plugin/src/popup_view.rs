@@ -8,7 +8,8 @@
 //! The no-JavaScript controls on each message sit in a `<noscript>`, so the
 //! wasm popup, which has its own, never shows them twice. History pages
 //! other than the latest (older, newer, around a message, a range, a
-//! thread) are plain pages: the wasm bundle is only loaded on the latest.
+//! thread) are plain pages: the wasm bundle is only loaded on the latest
+//! page with a plain form.
 
 use crate::chats_view::{csrf, message_button};
 use crate::history::{Page, Range, Window};
@@ -99,7 +100,9 @@ pub fn here(room: &RoomId, window: Window, extra: Option<(&str, u64)>) -> String
 pub fn popup(view: &PopupView<'_>) -> Markup {
     let info = view.info;
     let room_url = format!("/rooms/{}", info.id);
-    let live = view.window == Window::Latest;
+    // Only the plain latest page is live: the wasm UI knows nothing of the
+    // other windows or of a form set to reply or edit.
+    let live = view.window == Window::Latest && matches!(view.compose, Compose::New);
     let messages = &view.page.messages;
     let last_seq = messages.last().map(|m| m.seq).unwrap_or(info.last_seq);
     let title = match view.window {
@@ -313,7 +316,7 @@ fn actions(view: &PopupView<'_>, message: &Message) -> Markup {
     let back = here(room, view.window, None);
     html! {
         noscript {
-            span.bc-actions {
+            span.bc-msg-actions {
                 @if let Some(parent) = message.reply_to {
                     a.bc-reply-to href=(format!("{}#m-{parent}", here(room, Window::Thread(root), None))) {
                         "↪ reply to #" (parent)
@@ -392,6 +395,9 @@ fn compose(view: &PopupView<'_>) -> Markup {
     html! {
         form #bc-form method="post" action=(format!("{room_url}/messages"))
             enctype="multipart/form-data" {
+            @if let (Compose::New, Window::Thread(root)) = (&view.compose, view.window) {
+                p.bc-composing { "Replying in the thread of #" (root) }
+            }
             @if let Compose::Reply(parent) = view.compose {
                 div.bc-composing {
                     "Replying to " strong { (parent.author_name) } " · "

@@ -77,11 +77,24 @@ impl Chromedriver {
 
     /// A new headless Chromium session; `who` names it in errors.
     pub async fn browser(&self, who: &str) -> Result<Browser> {
+        self.session(who, json!({})).await
+    }
+
+    /// A headless Chromium session with JavaScript switched off for every
+    /// site, as a person who disabled it has it (WebDriver's own commands
+    /// still work: they do not run as the page's scripts).
+    pub async fn browser_without_javascript(&self, who: &str) -> Result<Browser> {
+        let prefs = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        self.session(who, prefs).await
+    }
+
+    async fn session(&self, who: &str, prefs: Value) -> Result<Browser> {
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": self.chromium,
                 "args": infra::chromium::headless_args(),
+                "prefs": prefs,
             },
         });
         let Value::Object(capabilities) = capabilities else {

@@ -6,6 +6,7 @@
 //! 800x600, so the size asked for is what is checked); a second
 //! click focuses that window instead of opening or reloading another; and
 //! when the browser will not open a window, the link still opens the room.
+//! The room links of `/chats` open the same popup windows.
 //!
 //! Screenshots go to `target/e2e/window-*.png`. Without Chromium, the binary
 //! or the wasm bundle this prints `SKIPPED: ...` and passes, except under
@@ -14,6 +15,7 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
+use backchannel_tests::api::Api;
 use backchannel_tests::browser::{self, Browser, Chromedriver};
 use backchannel_tests::chat;
 use backchannel_tests::server::{self, TestServer};
@@ -156,6 +158,48 @@ async fn journey(server: &TestServer, alice: &Browser) -> Result<()> {
     ensure!(
         at.contains("/rooms/"),
         "the link should open the room; it opened {at}"
+    );
+    client.close_window().await?;
+    client.switch_to_window(wiki.clone()).await?;
+
+    // /chats opens its rooms the same way: in the room's popup window.
+    let api = Api::sign_in(server.port(), ALICE.0, ALICE.1).await?;
+    let created = api
+        .request(reqwest::Method::POST, "/api/rooms")
+        .json(&serde_json::json!({ "name": "Window test" }))
+        .send()
+        .await?;
+    ensure!(
+        created.status() == 201,
+        "creating a room answered {}",
+        created.status()
+    );
+    alice.goto(&format!("{base}/chats")).await?;
+    alice
+        .wait_until(
+            "the UI taking over /chats' room links",
+            "return document.body.dataset.joinWindows === 'on';",
+        )
+        .await?;
+    let link = alice.wait_for("#rooms a.bc-open").await?;
+    ensure!(
+        link.text().await?.contains("Window test"),
+        "the room link on /chats is not the new room"
+    );
+    link.click().await?;
+    let from_chats = new_window(alice, std::slice::from_ref(&wiki)).await?;
+    client.switch_to_window(from_chats).await?;
+    alice.wait_for("body.bc-popup").await?;
+    let seen = alice
+        .eval(
+            "return [window.opener !== null && window.opener.location.pathname,
+                     window.menubar.visible, document.title];",
+            Vec::new(),
+        )
+        .await?;
+    ensure!(
+        seen[0] == "/chats" && seen[1] == false && seen[2].to_string().contains("Window test"),
+        "a room from /chats should open in a popup with /chats as its opener: {seen}"
     );
     Ok(())
 }

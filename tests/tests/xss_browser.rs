@@ -24,7 +24,9 @@
 //!    for a reader without JavaScript): the no-JS popup of every room, every
 //!    payload page, the macro tables, every room's transcript page, the
 //!    search results (titles and snippets) for pages and transcripts, the
-//!    `/chats` page and every group room's popup with its members panel.
+//!    `/chats` page and every group room's popup with its members panel;
+//!    and per message the no-JavaScript reply page (its quote), edit page
+//!    (its text in the form, for ada's own) and thread page (issue 20).
 //! 2. **With the bundle**: the live macro tables, the wasm popup receiving
 //!    every payload as live messages and files, a transcript and a search.
 //!
@@ -231,6 +233,24 @@ async fn run(
         let info = admin.get_json(&format!("/api/rooms/{room}")).await?;
         for day in info["transcripts"].as_array().into_iter().flatten() {
             transcripts.push(transcript_url(day)?);
+        }
+    }
+    // The no-JavaScript reply (its quote), edit (its textarea) and thread
+    // pages show each message's text again, differently.
+    for room in seeded.rooms.iter().chain([&seeded.corpus_room]) {
+        for message in admin.history_after(room, 0).await? {
+            let seq = message.seq;
+            detector
+                .check("reply quote", &format!("{base}/rooms/{room}?reply={seq}"))
+                .await?;
+            if message.author.as_str() == ADA.0 {
+                detector
+                    .check("edit form", &format!("{base}/rooms/{room}?edit={seq}"))
+                    .await?;
+            }
+            detector
+                .check("thread page", &format!("{base}/rooms/{room}/threads/{seq}"))
+                .await?;
         }
     }
     if transcripts.len() < seeded.rooms.len() {

@@ -17,7 +17,11 @@ const DEFAULT_SIZE: (i32, i32) = (960, 720);
 /// Sizes outside these are not remembered (a minimised or maximised window).
 const SIZES: std::ops::RangeInclusive<i32> = 320..=3000;
 
-/// Sends clicks on `a.bc-join[target]` links in `doc` to [`open`]; the
+/// The links that open a room's popup: Join Chat in a macro table, and the
+/// room links of `/chats` (its rooms, invitations and notifications).
+const LINKS: &str = "a.bc-join[target], a.bc-open[target]";
+
+/// Sends clicks on [`LINKS`] in `doc` to [`open`]; the
 /// listener stops when dropped.
 pub fn join_links(doc: &Document) -> Result<Listener, DomError> {
     // Says the links are taken over (for tests, and for styles that care).
@@ -36,7 +40,7 @@ pub fn join_links(doc: &Document) -> Result<Listener, DomError> {
         let link = event
             .target()
             .and_then(|target| target.dyn_into::<Element>().ok())
-            .and_then(|element| element.closest("a.bc-join[target]").ok().flatten());
+            .and_then(|element| element.closest(LINKS).ok().flatten());
         let Some(link) = link else {
             return;
         };

@@ -209,6 +209,36 @@ pub const PROBES: &[Probe] = &[
         "/rooms/{room}?refresh=30",
         |a| a.ok() && a.has(CHAT_WORD),
     ),
+    get(
+        "popup ?before (older page)",
+        Need::View,
+        "/rooms/{room}?before=100000",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
+    get(
+        "popup ?at (permalink page)",
+        Need::View,
+        "/rooms/{room}?at={seq}",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
+    get(
+        "popup ?range=3months",
+        Need::View,
+        "/rooms/{room}?range=3months",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
+    get(
+        "popup ?reply (quote)",
+        Need::View,
+        "/rooms/{room}?reply={seq}",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
+    get(
+        "thread page",
+        Need::View,
+        "/rooms/{room}/threads/{seq}",
+        |a| a.ok() && a.has(CHAT_WORD),
+    ),
     get("room info", Need::View, "/api/rooms/{room}", |a| {
         a.ok() && a.has("\"last_seq\"")
     }),

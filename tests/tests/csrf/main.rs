@@ -82,6 +82,9 @@ struct Site {
     room: String,
     seq_edit: u64,
     seq_delete: u64,
+    /// The same for the popup's no-JavaScript edit and delete forms.
+    seq_form_edit: u64,
+    seq_form_delete: u64,
     people: People,
     session: BrowserSession,
 }
@@ -401,6 +404,11 @@ impl Site {
             .to_owned();
         let seq_edit = api.say(&room, "to be edited", "setup-1").await?.seq;
         let seq_delete = api.say(&room, "to be deleted", "setup-2").await?.seq;
+        let seq_form_edit = api.say(&room, "to be edited by form", "setup-3").await?.seq;
+        let seq_form_delete = api
+            .say(&room, "to be deleted by form", "setup-4")
+            .await?
+            .seq;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -412,6 +420,8 @@ impl Site {
             room,
             seq_edit,
             seq_delete,
+            seq_form_edit,
+            seq_form_delete,
             people,
             session: BrowserSession {
                 cookie: String::new(),
@@ -436,6 +446,8 @@ impl Site {
             .replace("{room}", &self.room)
             .replace("{seq_edit}", &self.seq_edit.to_string())
             .replace("{seq_delete}", &self.seq_delete.to_string())
+            .replace("{seq_form_edit}", &self.seq_form_edit.to_string())
+            .replace("{seq_form_delete}", &self.seq_form_delete.to_string())
             .replace("{group}", &self.people.group)
             .replace("{leave}", &self.people.leave)
             .replace("{accept}", &self.people.accept.to_string())

@@ -38,7 +38,8 @@ pub struct Write {
     /// The method and the path as the router declares them.
     pub method: &'static str,
     pub route: &'static str,
-    /// The concrete path: `{room}`, `{seq_edit}` and `{seq_delete}` are filled in.
+    /// The concrete path: `{room}`, `{seq_edit}`, `{seq_delete}` and the
+    /// other placeholders of `Site::path` are filled in.
     pub path: &'static str,
     pub body: Body,
     pub auth: Auth,
@@ -390,6 +391,27 @@ pub const WRITES: &[Write] = &[
         "/chats/notifications/{id}/dismiss",
         "/chats/notifications/1/dismiss",
         Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/rooms/{room}/messages/{seq}/edit",
+        "/rooms/{room}/messages/{seq_form_edit}/edit",
+        Body::Form(&[("body", "edited by the form")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/rooms/{room}/messages/{seq}/delete",
+        "/rooms/{room}/messages/{seq_form_delete}/delete",
+        Body::Form(&[]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/rooms/{room}/read",
+        "/rooms/{room}/read",
+        Body::Form(&[("seq", "1")]),
         Auth::Cookie,
     ),
     write(
