@@ -43,6 +43,8 @@ pub enum Kind {
     JsonTextList,
     /// `YYYY-MM-DD` text to `date`.
     Date,
+    /// A BLOB to `bytea`.
+    Bytes,
 }
 
 /// One column: its name in SQLite (`source`, may be an expression such as
@@ -184,6 +186,7 @@ enum Value {
     OptTime(Option<DateTime<Utc>>),
     TextList(Vec<String>),
     Date(NaiveDate),
+    Bytes(Vec<u8>),
 }
 
 type Row = Vec<Value>;
@@ -261,6 +264,7 @@ fn convert(table: &Table, r: &rusqlite::Row<'_>) -> anyhow::Result<Row> {
                         format!("{}: {json:?} is not a JSON list", column.source)
                     })?)
                 }
+                Kind::Bytes => Value::Bytes(r.get(i)?),
                 Kind::Date => {
                     let day: String = r.get(i)?;
                     Value::Date(
@@ -297,6 +301,7 @@ async fn insert(
                 Value::OptTime(v) => b.push_bind(v),
                 Value::TextList(v) => b.push_bind(v),
                 Value::Date(v) => b.push_bind(v),
+                Value::Bytes(v) => b.push_bind(v),
             };
         }
     });

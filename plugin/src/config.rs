@@ -6,7 +6,7 @@
 //! `BACKCHANNEL_*` variables documented in docs/OPERATING.md
 //! (`BACKCHANNEL_POST_LIMIT`, the other write limits and upload quotas under
 //! "Write limits and quotas", `BACKCHANNEL_UI_DIR`,
-//! `BACKCHANNEL_CLOCK_OFFSET_SECS`). A value that does not parse is logged
+//! `BACKCHANNEL_CLOCK_OFFSET_SECS`, `BACKCHANNEL_AVATAR_MAX_BYTES`). A value that does not parse is logged
 //! and ignored, never fatal.
 
 use crate::clock::Clock;
@@ -27,6 +27,9 @@ pub const DEFAULT_USER_UPLOAD_QUOTA: u64 = 1024 * 1024 * 1024;
 /// Default bytes of files one room may hold: 2 GiB.
 pub const DEFAULT_ROOM_UPLOAD_QUOTA: u64 = 2 * 1024 * 1024 * 1024;
 
+/// Default largest profile picture upload: 10 MiB.
+pub const DEFAULT_AVATAR_MAX_BYTES: u64 = 10 * 1024 * 1024;
+
 /// The environment variables holding the other write limits, `N/SECS` each.
 pub const EDIT_LIMIT_ENV: &str = "BACKCHANNEL_EDIT_LIMIT";
 pub const PRESENCE_LIMIT_ENV: &str = "BACKCHANNEL_PRESENCE_LIMIT";
@@ -34,6 +37,10 @@ pub const READ_LIMIT_ENV: &str = "BACKCHANNEL_READ_LIMIT";
 pub const UPLOAD_LIMIT_ENV: &str = "BACKCHANNEL_UPLOAD_LIMIT";
 pub const ROOM_LIMIT_ENV: &str = "BACKCHANNEL_ROOM_LIMIT";
 pub const INVITE_LIMIT_ENV: &str = "BACKCHANNEL_INVITE_LIMIT";
+pub const PROFILE_LIMIT_ENV: &str = "BACKCHANNEL_PROFILE_LIMIT";
+/// The environment variable holding the largest profile picture upload,
+/// in bytes (`K`, `M`, `G` suffixes as for the quotas).
+pub const AVATAR_MAX_BYTES_ENV: &str = "BACKCHANNEL_AVATAR_MAX_BYTES";
 /// The environment variables holding the upload quotas, in bytes (`K`, `M`
 /// and `G` suffixes count in KiB, MiB and GiB; `0` turns a quota off).
 pub const USER_QUOTA_ENV: &str = "BACKCHANNEL_USER_UPLOAD_QUOTA";
@@ -77,6 +84,12 @@ pub struct Config {
     /// Invitations, direct chats opened and group rooms created by one
     /// user per window: each may notify someone else.
     pub invite_limit: Rate,
+    /// Profile writes (texts, picture uploads and removals, together) by
+    /// one user per window.
+    pub profile_limit: Rate,
+    /// Largest profile picture upload in bytes (default 10 MiB); refused
+    /// with 413 as soon as a body passes it.
+    pub avatar_max_bytes: u64,
     /// Notifications kept per user; the oldest go beyond it.
     pub notification_cap: usize,
     /// Days a notification waits before it expires unread.
@@ -126,6 +139,13 @@ impl Default for Config {
                 count: 100,
                 window: Duration::from_secs(3600),
             },
+            // Decoding a picture is a second of CPU: thirty changes, then
+            // one every 20 s.
+            profile_limit: Rate {
+                count: 30,
+                window: Duration::from_secs(600),
+            },
+            avatar_max_bytes: DEFAULT_AVATAR_MAX_BYTES,
             notification_cap: 500,
             notification_days: 30,
             user_upload_quota: DEFAULT_USER_UPLOAD_QUOTA,
@@ -166,6 +186,10 @@ impl Config {
             read_limit: rate_from_env(READ_LIMIT_ENV).unwrap_or(defaults.read_limit),
             room_limit: rate_from_env(ROOM_LIMIT_ENV).unwrap_or(defaults.room_limit),
             invite_limit: rate_from_env(INVITE_LIMIT_ENV).unwrap_or(defaults.invite_limit),
+            profile_limit: rate_from_env(PROFILE_LIMIT_ENV).unwrap_or(defaults.profile_limit),
+            avatar_max_bytes: bytes_from_env(AVATAR_MAX_BYTES_ENV)
+                .filter(|max| *max > 0)
+                .unwrap_or(defaults.avatar_max_bytes),
             user_upload_quota: bytes_from_env(USER_QUOTA_ENV).unwrap_or(defaults.user_upload_quota),
             room_upload_quota: bytes_from_env(ROOM_QUOTA_ENV).unwrap_or(defaults.room_upload_quota),
             page_write_limit: rate_from_env(PAGE_WRITE_LIMIT_ENV)

@@ -10,6 +10,7 @@
 use crate::error::AppError;
 use crate::host::Caller;
 use crate::origin::check_same_origin;
+use crate::profiles;
 use crate::state::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
@@ -51,14 +52,19 @@ impl From<QueryRejection> for AppError {
     }
 }
 
-/// The signed-in caller, if any, as the host sees them.
+/// The signed-in caller, if any, as the host sees them, named by their
+/// display name if they set one ([`profiles::with_display_name`]).
 pub struct MaybeCaller(pub Option<Caller>);
 
 impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(MaybeCaller(state.host.caller(&parts.headers).await))
+        let caller = match state.host.caller(&parts.headers).await {
+            Some(caller) => Some(profiles::with_display_name(state, caller).await),
+            None => None,
+        };
+        Ok(MaybeCaller(caller))
     }
 }
 

@@ -22,6 +22,7 @@ use crate::bus::SharedEvent;
 use crate::chat;
 use crate::error::AppError;
 use crate::host::Caller;
+use crate::profiles;
 use crate::render;
 use crate::state::AppState;
 use crate::store::{MessageQuery, Room};
@@ -62,7 +63,10 @@ impl Reader {
     /// Reads the epoch, then resolves the caller from `headers`.
     pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Self {
         let epoch = state.host.acl_epoch();
-        let caller = state.host.caller(headers).await;
+        let caller = match state.host.caller(headers).await {
+            Some(caller) => Some(profiles::with_display_name(state, caller).await),
+            None => None,
+        };
         let mut credentials = HeaderMap::new();
         for name in [header::AUTHORIZATION, header::COOKIE] {
             for value in headers.get_all(&name) {
@@ -99,7 +103,9 @@ impl Reader {
         }
         if let Some(was) = &self.caller {
             match state.host.caller(&self.credentials).await {
-                Some(is) if is.id == was.id => self.caller = Some(is),
+                Some(is) if is.id == was.id => {
+                    self.caller = Some(profiles::with_display_name(state, is).await)
+                }
                 // Signed out, password reset, token deleted, account gone.
                 _ => return Err(Closed::SignedOut),
             }

@@ -37,6 +37,7 @@ use tokio::io::AsyncWriteExt;
 
 pub use crate::blobs::{Blobs, DiskBlobs, Staged};
 pub use crate::config::DEFAULT_MAX_UPLOAD_BYTES;
+pub use crate::sniff::sniff_image;
 
 /// Longest stored file name, in characters.
 const MAX_NAME_CHARS: usize = 150;
@@ -192,7 +193,7 @@ pub async fn receive(
 
 /// Reads a text field of at most `max` bytes; a longer one is refused
 /// (413) as soon as it passes the limit, without buffering the rest.
-async fn small_text(
+pub(crate) async fn small_text(
     mut field: axum::extract::multipart::Field<'_>,
     max: usize,
 ) -> Result<String, AppError> {
@@ -362,7 +363,7 @@ fn too_large(limit: u64) -> AppError {
     )
 }
 
-fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
+pub(crate) fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return AppError::new(ErrorCode::PayloadTooLarge, "the upload is too large");
     }
@@ -399,21 +400,6 @@ pub fn sanitize_name(raw: &str) -> String {
         "file".to_owned()
     } else {
         cleaned.to_owned()
-    }
-}
-
-/// The raster image type these bytes really are, if one we show inline.
-pub fn sniff_image(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
     }
 }
 
@@ -518,16 +504,6 @@ mod tests {
             "ab.txt"
         );
         assert_eq!(unescape_form_file_name("100%41.txt"), "100%41.txt");
-    }
-
-    #[test]
-    fn only_real_raster_images_are_images() {
-        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff_image(b"GIF89a.."), Some("image/gif"));
-        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff_image(b"<svg xmlns="), None);
-        assert_eq!(sniff_image(b"<html><script>"), None);
     }
 
     #[test]

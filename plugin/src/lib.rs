@@ -32,6 +32,10 @@
 //! - [`limit`]: per-user rate limits.
 //! - [`origin`]: Origin checks against cross-site requests.
 //! - [`render`]: message bodies as HTML, filled in as messages leave the server.
+//! - [`sniff`]: what uploaded bytes really are (the allow-listed raster images).
+//! - [`avatars`]: profile pictures: checked, cropped, resized to fixed sizes
+//!   and encoded; the letter image for people without one.
+//! - [`cache`]: `UserCache`, per-user values kept for a short time (profiles).
 //! - [`presence`]: who is in a room now: heartbeats, expiry, invisibility.
 //! - [`blobs`]: content-addressed blob storage for uploaded files.
 //! - [`rooms`]: `RoomPages`, the page each room belongs to, remembered; a
@@ -48,6 +52,10 @@
 //! - [`nojs`]: what the server-rendered pages share: their headers (CSP),
 //!   the gate every form post passes (origin, signed in, CSRF token), the
 //!   person field.
+//! - [`profiles`]: profiles' rules (who may see and change what, the
+//!   limits) and how people appear elsewhere: `face`/`faces` (name and
+//!   picture URL), `with_display_name` (callers named by their display
+//!   name, so new messages carry it).
 //!
 //! Operations every transport shares:
 //! - [`access`]: who may do what in a room (page rules, membership, roles).
@@ -68,6 +76,10 @@
 //! - [`people_api`]: the JSON HTTP API for rooms with people (members,
 //!   invitations, notifications, direct chats, the directory).
 //! - [`files`]: uploads, listing and safe serving.
+//! - [`profile_api`]: the JSON HTTP API for profiles under `/api/users/...`,
+//!   and the pictures at `/users/{user}/avatar/{size}`.
+//! - [`profile_page`]: `/users/{user}`, a person's profile without
+//!   JavaScript, and the forms its owner edits it with.
 //! - [`ws`]: the WebSocket transport at `/api/ws`.
 //! - [`sse`]: the Server-Sent Events transport at `/api/rooms/{id}/stream`.
 //! - [`poll`]: the long-poll transport at `/api/rooms/{id}/events`.
@@ -92,9 +104,11 @@
 pub mod access;
 pub mod api;
 pub mod assets;
+pub mod avatars;
 pub mod background;
 pub mod blobs;
 pub mod bus;
+pub mod cache;
 pub mod chat;
 pub mod chats_page;
 pub mod chats_view;
@@ -125,10 +139,14 @@ pub mod popup;
 pub mod popup_forms;
 pub mod popup_view;
 pub mod presence;
+pub mod profile_api;
+pub mod profile_page;
+pub mod profiles;
 pub mod publisher;
 pub mod render;
 pub mod room_people;
 pub mod rooms;
+pub mod sniff;
 pub mod sse;
 pub mod state;
 pub mod store;
@@ -154,6 +172,8 @@ pub fn app(state: AppState) -> Router {
         .merge(files::routes(max_upload))
         .merge(api::routes())
         .merge(people_api::routes())
+        .merge(profile_api::routes())
+        .merge(profile_page::routes(state.config.avatar_max_bytes))
         .merge(ws::routes())
         .merge(sse::routes())
         .merge(poll::routes())

@@ -7,6 +7,7 @@
 
 use crate::blobs::{Blobs, DiskBlobs};
 use crate::bus::{Bus, NodeLink};
+use crate::cache::UserCache;
 use crate::config::{Config, TYPING_NOTICES_PER_WINDOW, TYPING_WINDOW_SECS};
 use crate::gossip::PresenceGossip;
 use crate::host::Host;
@@ -14,9 +15,15 @@ use crate::limit::RateLimiter;
 use crate::presence::PresenceBoard;
 use crate::publisher::{Publisher, Transcripts};
 use crate::rooms::RoomPages;
-use crate::store::Store;
+use crate::store::{ProfileRecord, Store};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a node trusts what it cached about a person: a change made on
+/// another node shows here within this.
+pub const PROFILE_TTL: Duration = Duration::from_secs(30);
+/// People whose profile a node keeps cached at once.
+const PROFILE_CACHE_ENTRIES: usize = 10_000;
 
 /// Shared state behind every handler. Clone is an `Arc` bump.
 #[derive(Clone)]
@@ -44,6 +51,15 @@ pub struct Shared {
     pub room_limiter: RateLimiter,
     /// Per-user budget for invitations, direct chats and group rooms.
     pub invite_limiter: RateLimiter,
+    /// Per-user budget for profile writes (texts and pictures).
+    pub profile_limiter: RateLimiter,
+    /// Profiles as stored (`None`: the person never saved one), so that
+    /// resolving a caller's display name or a list of faces seldom costs a
+    /// query (see [`crate::profiles`]).
+    pub profile_cache: UserCache<Option<ProfileRecord>>,
+    /// The host's names for people (`None`: the host knows nobody by that
+    /// id), for faces of people without a display name.
+    pub host_names: UserCache<Option<String>>,
     /// Who is in which room now, on every node.
     pub presence: Arc<PresenceBoard>,
     /// Marks transcript days for publishing.
@@ -84,6 +100,7 @@ impl AppState {
         let read_limiter = RateLimiter::for_rate(config.read_limit);
         let room_limiter = RateLimiter::for_rate(config.room_limit);
         let invite_limiter = RateLimiter::for_rate(config.invite_limit);
+        let profile_limiter = RateLimiter::for_rate(config.profile_limit);
         let publisher = Publisher::new(Arc::clone(&store), Arc::clone(&host), config.clock);
         let blobs = Arc::new(DiskBlobs::new(config.files_dir.clone()));
         Self(Arc::new(Shared {
@@ -99,6 +116,9 @@ impl AppState {
             read_limiter,
             room_limiter,
             invite_limiter,
+            profile_limiter,
+            profile_cache: UserCache::new(PROFILE_TTL, PROFILE_CACHE_ENTRIES),
+            host_names: UserCache::new(PROFILE_TTL, PROFILE_CACHE_ENTRIES),
             presence: Arc::new(PresenceBoard::new()),
             transcripts: Transcripts::new(),
             publisher,

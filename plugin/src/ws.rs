@@ -32,6 +32,7 @@ use crate::extract::SameOrigin;
 use crate::feed::{self, Closed, FeedItem, Reader};
 use crate::host::Caller;
 use crate::notifications;
+use crate::profiles;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -331,7 +332,14 @@ async fn post_in_order(
             .iter()
             .map(|(_, draft)| draft.client_msg_id.clone())
             .collect();
-        let outcomes = chat::post_all(&state, caller.as_ref(), batch).await;
+        // A connection lives for hours: each batch takes the author's
+        // display name as it is now (cached; a change on this node shows
+        // at once, on another within the cache's time to live).
+        let author = match caller.clone() {
+            Some(caller) => Some(profiles::with_display_name(&state, caller).await),
+            None => None,
+        };
+        let outcomes = chat::post_all(&state, author.as_ref(), batch).await;
         for (client_msg_id, outcome) in ids.into_iter().zip(outcomes) {
             let reply = match outcome {
                 Ok(message) => frame_message(&ServerFrame::Ack {

@@ -30,6 +30,9 @@ pub enum ErrorCode {
     /// An upload would take the uploader or the room past its storage
     /// quota (bytes of files still shared); deleting files frees quota.
     QuotaExceeded,
+    /// The body is not of a type the endpoint takes (an avatar that is not
+    /// a PNG, JPEG, GIF or WebP image: SVG, HTML, a renamed file).
+    UnsupportedMediaType,
     /// Too many requests; retry after the `Retry-After` seconds.
     RateLimited,
     /// Something failed on our side; the cause is in the server log.
@@ -48,6 +51,7 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge | ErrorCode::PayloadTooLarge | ErrorCode::QuotaExceeded => {
                 413
             }
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }
@@ -66,6 +70,7 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => "message_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
         }
@@ -128,6 +133,7 @@ mod tests {
             ErrorCode::MessageTooLarge,
             ErrorCode::PayloadTooLarge,
             ErrorCode::QuotaExceeded,
+            ErrorCode::UnsupportedMediaType,
             ErrorCode::RateLimited,
             ErrorCode::Internal,
         ] {

@@ -34,7 +34,8 @@ pub use frame::{ClientFrame, ServerFrame};
 pub use id::{MessageId, PageId, RoomId, UserId};
 pub use message::{Attachment, Message, MAX_BODY_BYTES};
 pub use people::{
-    Invitation, InvitationStatus, MemberInfo, MemberStatus, MyRoom, Notification, NotificationBody,
-    Notifications, Profile, Rights, Role, RoomCard, RoomKind,
+    Contacts, Invitation, InvitationStatus, MemberInfo, MemberStatus, MyRoom, Notification,
+    NotificationBody, Notifications, Profile, ProfileEdit, Rights, Role, RoomCard, RoomKind,
+    Status, UserProfile,
 };
 pub use room::{PageRef, Participant, Presence, RoomInfo, RoomSummary, TranscriptRef, Unread};

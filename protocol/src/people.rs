@@ -293,3 +293,70 @@ pub struct Notifications {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
 }
+
+/// `GET /api/users/{user}/profile`: a person's profile page as one viewer
+/// may see it (docs/API.md, "Profiles").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub id: UserId,
+    /// The display name the person chose, else the wiki's name for them.
+    pub name: String,
+    /// Always set: the uploaded picture's versioned URL
+    /// (`/users/{id}/avatar/{size}?v=N`), or the letter image's.
+    pub avatar: String,
+    /// Whether `avatar` is an uploaded picture rather than the letter image.
+    pub has_avatar: bool,
+    /// Absent when none is set or it has expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// An IANA zone name (`Europe/Berlin`), if the person chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Only for signed-in viewers; `None` (absent) for anonymous ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Contacts>,
+}
+
+/// A short status ("in a workshop"), shown until `until` if that is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// How to reach someone who is not answering in the chat; each only if
+/// they chose to show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `+` and digits only (as stored, spaces and dashes removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xmpp: Option<String>,
+}
+
+/// `PUT /api/users/me/profile`: the whole editable profile. A field absent
+/// or `null` is cleared (no display name shows the wiki's name); the
+/// picture is not part of it (`PUT`/`DELETE /api/users/me/avatar`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileEdit {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    /// When the status stops showing; needs `status`.
+    #[serde(default)]
+    pub status_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub xmpp: Option<String>,
+}

@@ -146,6 +146,8 @@ pub enum Need {
     /// Nobody, whatever their rights (e.g. a page's revision shown under
     /// another page's path).
     Never,
+    /// Everybody, signed in or not (people's public profiles).
+    Anyone,
 }
 
 /// The access `role` has in `phase`: the fixture's rules, written once.
@@ -193,6 +195,7 @@ impl Expect {
             Need::Edit => Access::Edit,
             Need::Admin => Access::Admin,
             Need::Never => return Expect::Refused,
+            Need::Anyone => return Expect::Allowed,
         };
         if have >= want {
             Expect::Allowed

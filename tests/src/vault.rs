@@ -42,6 +42,9 @@ pub const MISSING_PAGE_WORD: &str = "nothingpagexyzzy";
 pub const MISSING_CHAT_WORD: &str = "nothingchatplugh";
 /// The file's bytes.
 pub const FILE_TEXT: &str = "vault file bytes";
+/// The actor's profile status (public) and e-mail (for signed-in readers).
+pub const PROFILE_STATUS: &str = "vaultstatusokapi";
+pub const PROFILE_EMAIL: &str = "actor@vaultmail.example";
 /// How long the transcript worker may take to publish the day.
 const PUBLISH_WITHIN: Duration = Duration::from_secs(30);
 
@@ -229,6 +232,13 @@ impl Vault {
         self.invitation = invitation["id"]
             .as_u64()
             .ok_or_else(|| anyhow!("the invitation has no id: {invitation}"))?;
+        // Profiles: the actor's status is public, the e-mail for the signed in.
+        json_ok(
+            self.actor
+                .request(reqwest::Method::PUT, "/api/users/me/profile")
+                .json(&json!({ "status": PROFILE_STATUS, "email": PROFILE_EMAIL })),
+        )
+        .await?;
 
         let deadline = tokio::time::Instant::now() + PUBLISH_WITHIN;
         loop {

@@ -19,6 +19,12 @@
 //! directory, notifications) and in each room's members panel and
 //! settings form.
 //!
+//! Profiles (issue 20), per payload: a person's display name, status and
+//! contact links (e-mail, phone, XMPP; shown to ada, who is signed in), each
+//! kept where the profile rules take it, and their `/users/{name}` page
+//! rendered. Ada and the uploaders take turns, a payload each, so the pages
+//! are checked as the profiles are written (in phase 1).
+//!
 //! Surfaces, in two phases on the same data:
 //! 1. **Without the wasm bundle** (the server points at no UI directory, as
 //!    for a reader without JavaScript): the no-JS popup of every room, every
@@ -93,6 +99,7 @@ async fn no_payload_runs_or_leaves_markup_on_any_surface() {
             ("BACKCHANNEL_PAGE_WRITE_LIMIT", "100000/1"),
             ("BACKCHANNEL_ROOM_LIMIT", "100000/1"),
             ("BACKCHANNEL_INVITE_LIMIT", "100000/1"),
+            ("BACKCHANNEL_PROFILE_LIMIT", "100000/1"),
             ("BACKCHANNEL_UI_DIR", no_ui.as_str()),
         ],
     )
@@ -268,6 +275,21 @@ async fn run(
     detector
         .check("chats page", &format!("{base}/chats"))
         .await?;
+    let people: Vec<(String, &Api)> = std::iter::once((ADA.0.to_owned(), &admin))
+        .chain(
+            uploaders
+                .iter()
+                .enumerate()
+                .map(|(n, api)| (format!("up{n}"), api)),
+        )
+        .collect();
+    for (n, payload) in payloads.iter().enumerate() {
+        let (who, api) = &people[n % people.len()];
+        refused.extend(seed_profile(api, payload).await?);
+        detector
+            .check("profile page", &format!("{base}/users/{who}"))
+            .await?;
+    }
     for room in &group_rooms {
         detector
             .check("members panel", &format!("{base}/rooms/{room}"))
@@ -449,6 +471,37 @@ async fn seed_people(
 }
 
 /// POSTs `body`: the JSON answer, or the refusal (4xx) as text.
+/// Writes `payload` into every field of `api`'s profile that takes it: each
+/// field is tried on top of those already taken (a refused field would
+/// refuse the whole profile). Answers the names and statuses refused;
+/// most payloads are no address, which the contact fields refuse by
+/// design, so those are not listed.
+async fn seed_profile(api: &Api, payload: &str) -> Result<Vec<String>> {
+    let mut profile = serde_json::Map::new();
+    let mut refused = Vec::new();
+    for field in ["name", "status", "email", "phone", "xmpp"] {
+        let mut tried = profile.clone();
+        tried.insert(field.to_owned(), Value::String(payload.to_owned()));
+        let reply = api
+            .request(reqwest::Method::PUT, "/api/users/me/profile")
+            .json(&tried)
+            .send()
+            .await?;
+        let status = reply.status();
+        let text = reply.text().await?;
+        if status.is_success() {
+            profile = tried;
+        } else if status.is_client_error() {
+            if matches!(field, "name" | "status") {
+                refused.push(format!("profile {field} {payload:?}: {status} {text}"));
+            }
+        } else {
+            bail!("PUT /api/users/me/profile: {status} {text}");
+        }
+    }
+    Ok(refused)
+}
+
 async fn people_call(api: &Api, path: &str, body: Value) -> Result<Result<Value, String>> {
     let reply = api
         .request(reqwest::Method::POST, path)

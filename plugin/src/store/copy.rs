@@ -16,10 +16,12 @@ use anyhow::{bail, Context as _};
 use infra::copy::{continue_ids, copy_tables, open_source, Column, Copied, Progress, Table};
 use std::path::Path;
 
-use infra::copy::Kind::{Bool, Date, Int, JsonTextList, Millis, OptInt, OptMillis, OptText, Text};
+use infra::copy::Kind::{
+    Bool, Bytes, Date, Int, JsonTextList, Millis, OptInt, OptMillis, OptText, Text,
+};
 
 /// The chat's tables in copy order (parents before children).
-pub static TABLES: [Table; 8] = [
+pub static TABLES: [Table; 10] = [
     Table {
         name: "rooms",
         columns: &[
@@ -143,6 +145,32 @@ pub static TABLES: [Table; 8] = [
         ],
         order: "id",
     },
+    Table {
+        name: "profiles",
+        columns: &[
+            Column::new("user_id", Text),
+            Column::new("display_name", OptText),
+            Column::new("status_text", OptText),
+            Column::new("status_until", OptMillis),
+            Column::new("time_zone", OptText),
+            Column::new("email", OptText),
+            Column::new("phone", OptText),
+            Column::new("xmpp", OptText),
+            Column::new("avatar_version", Int),
+            Column::new("updated_at", Millis),
+        ],
+        order: "user_id",
+    },
+    Table {
+        name: "avatars",
+        columns: &[
+            Column::new("user_id", Text),
+            Column::new("size", Int),
+            Column::new("content_type", Text),
+            Column::new("bytes", Bytes),
+        ],
+        order: "user_id, size",
+    },
 ];
 
 /// Copies the chat database at `sqlite` into `target` (migrated, empty),
@@ -174,7 +202,7 @@ mod tests {
     use super::*;
     use crate::store::{
         Claimed, Membership, MessageQuery, NewInvitation, NewMessage, NewNotification, NewRoom,
-        SqliteStore, Store, StoreMaintenance, StoredFile,
+        ProfileRecord, Profiles, SqliteStore, Store, StoreMaintenance, StoredFile,
     };
     use chrono::Utc;
     use infra::suite::on_fresh_schema;
@@ -298,6 +326,19 @@ mod tests {
             visible_at: at,
         };
         let notified = sqlite.notify(notice(Utc::now()), 100).await.unwrap();
+        let mut profile = ProfileRecord::empty(alice.clone(), Utc::now());
+        profile.display_name = Some("Alice A.".into());
+        profile.status_text = Some("in a workshop".into());
+        profile.status_until = Some(Utc::now() + chrono::Duration::hours(2));
+        sqlite.put_profile(profile).await.unwrap();
+        let picture = vec![
+            (32, "image/png".to_owned(), vec![1u8, 2, 3]),
+            (64, "image/png".to_owned(), vec![0u8; 5000]),
+        ];
+        sqlite
+            .set_avatar(&alice, picture, Utc::now())
+            .await
+            .unwrap();
 
         let pg = PostgresStore::connect_with_schema(url, schema)
             .await
@@ -321,6 +362,8 @@ mod tests {
                 ("transcripts", 2),
                 ("invitations", 1),
                 ("notifications", 1),
+                ("profiles", 1),
+                ("avatars", 2),
             ]
         );
         assert!(
@@ -390,6 +433,14 @@ mod tests {
             "{} after {}",
             dave.id,
             invitation.id
+        );
+        assert_eq!(
+            pg.profile(&alice).await.unwrap(),
+            sqlite.profile(&alice).await.unwrap()
+        );
+        assert_eq!(
+            pg.avatar(&alice, 64).await.unwrap(),
+            sqlite.avatar(&alice, 64).await.unwrap()
         );
         let refused = second.unwrap_err().to_string();
         assert!(refused.contains("empty database"), "{refused}");

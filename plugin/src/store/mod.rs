@@ -12,14 +12,18 @@
 //!   connection handling, schema, row mapping and queries.
 //! - [`membership`]: the `Membership` trait (group and direct rooms, members,
 //!   invitations, notifications) every `Store` also implements.
+//! - [`profiles`]: the `Profiles` trait (display names, status, contact
+//!   links, pictures) every `Store` also implements.
 //! - [`copy`]: the chat's tables for the one-shot SQLite-to-PostgreSQL copy
 //!   (the engine is [`infra::copy`]).
 //! - `suite` (tests): one contract, run on both backends; `suite_files`
-//!   adds the cases for file bytes (quotas, blob references).
+//!   adds the cases for file bytes (quotas, blob references); `suite/profiles`
+//!   the profile cases.
 
 pub mod copy;
 pub mod membership;
 pub mod postgres;
+pub mod profiles;
 pub mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -36,6 +40,7 @@ pub use membership::{
     StoredInvitation, StoredNotification,
 };
 pub use postgres::PostgresStore;
+pub use profiles::{AvatarImage, ProfileRecord, Profiles};
 pub use sqlite::SqliteStore;
 
 /// A room as stored.
@@ -224,7 +229,7 @@ impl Default for DayParts {
 
 /// Durable storage for rooms and messages.
 #[async_trait]
-pub trait Store: Membership + Send + Sync + 'static {
+pub trait Store: Membership + Profiles + Send + Sync + 'static {
     /// The room called `name` on `page`, created on first use.
     async fn ensure_room(
         &self,

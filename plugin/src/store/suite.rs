@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 mod membership;
 mod pages;
+mod profiles;
 
 /// Two handles on one database: two nodes on PostgreSQL, one store on SQLite.
 pub(super) struct Nodes {

@@ -4,7 +4,9 @@
 //! that it showed the protected thing. Adding a read path is adding a row.
 
 use backchannel_tests::matrix::{judge, Answer, Expect, Failures, Need, Phase, Role, Twin};
-use backchannel_tests::vault::{Credential, Target, Vault, CHAT_WORD, FILE_TEXT, PAGE_WORD};
+use backchannel_tests::vault::{
+    Credential, Target, Vault, CHAT_WORD, FILE_TEXT, PAGE_WORD, PROFILE_EMAIL, PROFILE_STATUS,
+};
 use futures_util::future::join_all;
 use reqwest::Method;
 
@@ -92,6 +94,34 @@ pub const PROBES: &[Probe] = &[
     get("chats page", Need::SignedIn, "/chats", |a| {
         a.ok() && a.has("New chat")
     }),
+    // Profiles: public, but contact links only for the signed in.
+    get(
+        "profile api",
+        Need::Anyone,
+        "/api/users/actor/profile",
+        |a| a.ok() && a.has(PROFILE_STATUS),
+    ),
+    get(
+        "profile api: contacts",
+        Need::SignedIn,
+        "/api/users/actor/profile",
+        |a| a.ok() && a.has(PROFILE_EMAIL),
+    ),
+    get("profile page", Need::Anyone, "/users/actor", |a| {
+        a.ok() && a.has(PROFILE_STATUS)
+    }),
+    get(
+        "profile page: contacts",
+        Need::SignedIn,
+        "/users/actor",
+        |a| a.ok() && a.has(PROFILE_EMAIL),
+    ),
+    get(
+        "profile picture",
+        Need::Anyone,
+        "/users/actor/avatar/64",
+        |a| a.ok() && a.has("<svg"),
+    ),
     // The wiki.
     get("wiki page", Need::View, "/pages/{page}", |a| {
         a.ok() && a.has(PAGE_WORD)

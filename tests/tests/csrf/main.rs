@@ -196,7 +196,10 @@ impl Shot {
     fn not_applicable(self, row: &Write) -> Option<&'static str> {
         let form_like = matches!(
             row.body,
-            Body::Form(_) | Body::Login | Body::Multipart { csrf: true }
+            Body::Form(_)
+                | Body::Login
+                | Body::Multipart { csrf: true }
+                | Body::Picture { csrf: true }
         );
         match self {
             _ if row.auth == Auth::Bearer => {
@@ -504,6 +507,12 @@ impl Site {
                 let (kind, bytes) = multipart(token.as_deref());
                 (Some(kind), bytes)
             }
+            Body::Picture { csrf } => {
+                let token = if csrf { token } else { None };
+                let (kind, bytes) = picture_form(token.as_deref());
+                (Some(kind), bytes)
+            }
+            Body::Image => (Some("image/png".to_owned()), TINY_PNG.to_vec()),
             Body::Login => {
                 let (login_cookie, real) =
                     session::login_form(&self.http, &self.same_origin()).await?;
@@ -615,6 +624,40 @@ fn multipart(csrf: Option<&str>) -> (String, Vec<u8>) {
         format!("multipart/form-data; boundary={boundary}"),
         body.into_bytes(),
     )
+}
+
+/// A 1x1 PNG: the smallest picture a profile takes.
+const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xdf, 0xc0, 0x00,
+    0x00, 0x04, 0x01, 0x01, 0x80, 0xc5, 0x2a, 0x18, 0x5d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The profile picture form: `csrf` (if given) and an `avatar` field
+/// holding [`TINY_PNG`].
+fn picture_form(csrf: Option<&str>) -> (String, Vec<u8>) {
+    let boundary = "csrfboundary7d1e44";
+    let mut body = Vec::new();
+    if let Some(token) = csrf {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"me.png\"\r\n\
+             Content-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(TINY_PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 async fn answer(request: reqwest::RequestBuilder) -> anyhow::Result<Answer> {

@@ -16,6 +16,11 @@ pub enum Body {
     Form(&'static [(&'static str, &'static str)]),
     /// `multipart/form-data` with a `file` field (and `csrf` if `true`).
     Multipart { csrf: bool },
+    /// `multipart/form-data` with an `avatar` field holding a small PNG
+    /// (and `csrf` if `true`): the profile picture form.
+    Picture { csrf: bool },
+    /// A small PNG as the whole body, `image/png`.
+    Image,
     /// The sign-in form: its token is double-submitted in the `bc_login` cookie.
     Login,
 }
@@ -325,6 +330,49 @@ pub const WRITES: &[Write] = &[
         "/api/notifications/dismiss",
         "/api/notifications/dismiss",
         Body::Json(r#"{"ids":[]}"#),
+        Auth::Cookie,
+    ),
+    // Profiles: alice's own, through the API (`me`) and her page's forms.
+    write(
+        "PUT",
+        "/api/users/{user}/profile",
+        "/api/users/me/profile",
+        Body::Json(r#"{"status": "checking csrf"}"#),
+        Auth::Cookie,
+    ),
+    write(
+        "PUT",
+        "/api/users/{user}/avatar",
+        "/api/users/me/avatar",
+        Body::Image,
+        Auth::Cookie,
+    ),
+    write(
+        "DELETE",
+        "/api/users/{user}/avatar",
+        "/api/users/me/avatar",
+        Body::Empty,
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/users/{user}/profile",
+        "/users/alice/profile",
+        Body::Form(&[("name", "Alice"), ("status", "by the form")]),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/users/{user}/avatar",
+        "/users/alice/avatar",
+        Body::Picture { csrf: true },
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
+        "/users/{user}/avatar/remove",
+        "/users/alice/avatar/remove",
+        Body::Form(&[]),
         Auth::Cookie,
     ),
     // The no-JavaScript forms for rooms with people (`/chats` and the

@@ -49,6 +49,7 @@
 //! - `rows`: row mapping and the message lock edits and deletes take.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
 //! - `membership`: the [`Membership`](super::Membership) methods.
+//! - `profiles`: the [`Profiles`](super::Profiles) methods.
 //! - `removal`: a deleted host page's rooms removed with all they hold.
 
 /// The database's clock (one clock for every node), at the millisecond
@@ -97,6 +98,7 @@ macro_rules! notification_columns {
 }
 
 mod membership;
+mod profiles;
 mod queries;
 mod removal;
 mod rows;

@@ -159,4 +159,31 @@ CREATE INDEX notifications_by_time ON notifications (created_at);
 CREATE UNIQUE INDEX invitations_open ON invitations (room_id, invitee) WHERE status = 'invited';
 "#,
     ),
+    (
+        8,
+        "profiles and pictures",
+        // Pictures live here, not in the blob store: a few KB per size,
+        // shared by every node, never seen by the blob collector.
+        r#"
+CREATE TABLE profiles (
+    user_id        TEXT PRIMARY KEY,
+    display_name   TEXT,
+    status_text    TEXT,
+    status_until   TIMESTAMPTZ,
+    time_zone      TEXT,
+    email          TEXT,
+    phone          TEXT,
+    xmpp           TEXT,
+    avatar_version BIGINT NOT NULL DEFAULT 0,
+    updated_at     TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE avatars (
+    user_id      TEXT NOT NULL REFERENCES profiles (user_id),
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    bytes        BYTEA NOT NULL,
+    PRIMARY KEY (user_id, size)
+);
+"#,
+    ),
 ];

@@ -31,9 +31,11 @@
 //! - `rows`: column lists, row mapping and the lookups queries share.
 //! - `queries`: the [`Store`] and [`StoreMaintenance`] methods.
 //! - `membership`: the [`Membership`](super::Membership) methods.
+//! - `profiles`: the [`Profiles`](super::Profiles) methods.
 //! - `removal`: a deleted host page's rooms removed with all they hold.
 
 mod membership;
+mod profiles;
 mod queries;
 mod removal;
 mod rows;

@@ -156,6 +156,29 @@ CREATE INDEX notifications_by_time ON notifications (created_at);
     r#"
 CREATE UNIQUE INDEX invitations_open ON invitations (room_id, invitee) WHERE status = 'invited';
 "#,
+    // Profiles: what people say about themselves, and their pictures (a
+    // few KB per size, kept here so the blob collector never sees them).
+    r#"
+CREATE TABLE profiles (
+    user_id        TEXT PRIMARY KEY,
+    display_name   TEXT,
+    status_text    TEXT,
+    status_until   INTEGER,
+    time_zone      TEXT,
+    email          TEXT,
+    phone          TEXT,
+    xmpp           TEXT,
+    avatar_version INTEGER NOT NULL DEFAULT 0,
+    updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE avatars (
+    user_id      TEXT NOT NULL REFERENCES profiles (user_id),
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    bytes        BLOB NOT NULL,
+    PRIMARY KEY (user_id, size)
+) WITHOUT ROWID;
+"#,
 ];
 
 #[cfg(test)]
