@@ -29,7 +29,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use protocol::RoomId;
+use protocol::{RoomId, UserId};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -113,17 +113,30 @@ async fn load<'a>(
         true => None,
         false => Some(state.host.find_users(&find, nojs::MAX_MATCHES).await?),
     };
+    let invitations = invitations::pending(state, me).await?;
+    let notifications = notifications::list(state, me, query.before, None).await?;
+    let people: Vec<UserId> = invitations
+        .iter()
+        .map(|i| i.inviter.id.clone())
+        .chain(
+            notifications
+                .notifications
+                .iter()
+                .map(|n| chats_view::from(n).id.clone()),
+        )
+        .collect();
     Ok(ChatsView {
         caller,
         q: &query.q,
         find: &query.find,
         notice: None,
-        invitations: invitations::pending(state, me).await?,
+        invitations,
         rooms: members::my_rooms(state, me).await?,
         directory,
         next: next.as_ref().map(members::directory_cursor),
-        notifications: notifications::list(state, me, query.before, None).await?,
+        notifications,
         found,
+        faces: crate::profiles::faces(state, &people).await?,
     })
 }
 

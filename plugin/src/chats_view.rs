@@ -9,6 +9,7 @@
 //! popup's, `/assets/chat.css`, section `chats`).
 
 use crate::host::Caller;
+use crate::profiles::Face;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -16,6 +17,7 @@ use protocol::{
     Invitation, MyRoom, Notification, NotificationBody, Notifications, Profile, RoomCard, RoomKind,
     UserId,
 };
+use std::collections::HashMap;
 
 /// Everything the page shows.
 pub struct ChatsView<'a> {
@@ -34,6 +36,30 @@ pub struct ChatsView<'a> {
     pub notifications: Notifications,
     /// The person finder's matches, when a name was looked up.
     pub found: Option<Vec<Profile>>,
+    /// How the people of the notifications and invitations appear.
+    pub faces: HashMap<UserId, Face>,
+}
+
+/// Who a notification is from.
+pub fn from(notification: &Notification) -> &Profile {
+    match &notification.body {
+        NotificationBody::Invitation { invitation } => &invitation.inviter,
+        NotificationBody::Declined { by, .. }
+        | NotificationBody::Mention { by, .. }
+        | NotificationBody::Reply { by, .. }
+        | NotificationBody::Direct { by, .. }
+        | NotificationBody::Call { by, .. } => by,
+    }
+}
+
+/// `user`'s small picture before their name, if they have one.
+fn face(view: &ChatsView<'_>, user: &UserId) -> Markup {
+    html! {
+        @if let Some(face) = view.faces.get(user).filter(|f| f.has_avatar) {
+            img.bc-face src=(face.avatar_url) alt="" width="20" height="20" loading="lazy";
+            " "
+        }
+    }
 }
 
 /// A hidden `csrf` field with the caller's token (bearer callers have none).
@@ -150,6 +176,7 @@ fn invitations(view: &ChatsView<'_>) -> Markup {
                     @let field = format!("decline-{id}");
                     li.bc-invitation #(format!("invitation-{id}")) {
                         p {
+                            (face(view, &invitation.inviter.id))
                             strong { (invitation.inviter.name) }
                             @if invitation.room.kind == RoomKind::Direct {
                                 " wants to "
@@ -416,6 +443,7 @@ fn notifications(view: &ChatsView<'_>) -> Markup {
                         data-kind=(notification.body.kind())
                     {
                         @if !notification.read { span.bc-badge { "New" } " " }
+                        (face(view, &from(notification).id))
                         (join(&to, "", text))
                         " " span.bc-when { (when(notification.created_at)) }
                         " "

@@ -15,14 +15,16 @@ use crate::chat::{self, MAX_ROOM_NAME};
 use crate::error::AppError;
 use crate::extract::{MaybeCaller, Query};
 use crate::host::Access;
+use crate::profiles::Face;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use chrono_tz::Tz;
 use maud::{html, Markup};
-use protocol::{ErrorCode, PageId, RoomInfo};
+use protocol::{ErrorCode, PageId, RoomInfo, UserId};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/macro/chat", get(chat_macro))
@@ -65,7 +67,9 @@ async fn chat_macro(
         },
     };
     let info = chat::room_info(&state, &room).await?;
-    Ok(table(&info, page.time_zone))
+    let ids: Vec<UserId> = info.participants.iter().map(|p| p.id.clone()).collect();
+    let faces = crate::profiles::faces(&state, &ids).await?;
+    Ok(table(&info, &faces, page.time_zone))
 }
 
 /// Why a macro table has no room yet: nobody who may post has seen it.
@@ -109,7 +113,7 @@ fn safe_link(url: &str) -> bool {
 
 /// The macro table: name, last activity, participants, files, transcripts
 /// and the Join Chat link.
-pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
+pub fn table(info: &RoomInfo, faces: &HashMap<UserId, Face>, zone: Tz) -> Markup {
     let join = format!("/rooms/{}", info.id);
     html! {
         table.bc-macro data-room=(info.id) {
@@ -135,7 +139,13 @@ pub fn table(info: &RoomInfo, zone: Tz) -> Markup {
                         @if info.participants.is_empty() { "nobody yet" }
                         @for (i, person) in info.participants.iter().enumerate() {
                             @if i > 0 { ", " }
-                            span.bc-person { (person.name) }
+                            span.bc-person data-user=(person.id) {
+                                @if let Some(face) = faces.get(&person.id).filter(|f| f.has_avatar) {
+                                    img.bc-face src=(face.avatar_url) alt="" width="20" height="20" loading="lazy";
+                                    " "
+                                }
+                                (person.name)
+                            }
                         }
                     }
                 }

@@ -29,7 +29,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono_tz::Tz;
 use maud::Markup;
-use protocol::{ErrorCode, RoomId};
+use protocol::{ErrorCode, RoomId, UserId};
 use serde::Deserialize;
 
 /// Auto-refresh interval bounds for the no-JavaScript page, in seconds.
@@ -204,9 +204,17 @@ pub async fn render(
             None => Tz::UTC,
         };
         let people = room_people::load(state, caller, &authorized).await?;
-        Ok::<_, AppError>((info, page, reply, edit, read_mark, zone, people))
+        let shown: Vec<UserId> = page
+            .messages
+            .iter()
+            .map(|m| m.author.clone())
+            .chain(info.participants.iter().map(|p| p.id.clone()))
+            .chain(info.present.iter().map(|p| p.id.clone()))
+            .collect();
+        let faces = crate::profiles::faces(state, &shown).await?;
+        Ok::<_, AppError>((info, page, reply, edit, read_mark, zone, people, faces))
     };
-    let (info, page, reply, edit, read_mark, zone, people) =
+    let (info, page, reply, edit, read_mark, zone, people, faces) =
         loaded.await.map_err(IntoResponse::into_response)?;
     let room = &authorized.room;
     let compose = match (&edit, &reply) {
@@ -225,6 +233,7 @@ pub async fn render(
         compose,
         people: room_people::panel(&people, caller, room),
         avatar_url: crate::rooms::card(room).avatar_url,
+        faces: &faces,
         zone,
         refresh: shown.refresh,
         failed,

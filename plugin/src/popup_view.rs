@@ -14,9 +14,11 @@
 use crate::chats_view::{csrf, message_button};
 use crate::history::{Page, Range, Window};
 use crate::host::Caller;
+use crate::profiles::Face;
 use chrono_tz::Tz;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use protocol::{Message, RoomId, RoomInfo};
+use protocol::{Message, RoomId, RoomInfo, UserId};
+use std::collections::HashMap;
 
 /// What the compose form does.
 pub enum Compose<'a> {
@@ -51,6 +53,8 @@ pub struct PopupView<'a> {
     pub people: Markup,
     /// The room's image: its avatar, or the stock icon.
     pub avatar_url: String,
+    /// How the authors, participants and people present appear.
+    pub faces: &'a HashMap<UserId, Face>,
     pub zone: Tz,
     pub refresh: Option<u32>,
     pub failed: Option<FailedPost>,
@@ -158,7 +162,12 @@ pub fn popup(view: &PopupView<'_>) -> Markup {
                                 @if divider_before(view, message) {
                                     li #bc-divider.bc-divider { span { "New messages" } }
                                 }
-                                (message_item_with(message, view.zone, Some(&actions(view, message))))
+                                (message_item_with(
+                                    message,
+                                    view.zone,
+                                    picture(view, &message.author),
+                                    Some(&actions(view, message)),
+                                ))
                             }
                         }
                         @if live {
@@ -172,14 +181,18 @@ pub fn popup(view: &PopupView<'_>) -> Markup {
                         ul #bc-present {
                             @for person in &info.present {
                                 li data-user=(person.id)
-                                    data-presence=[person.presence.map(presence_name)] { (person.name) }
+                                    data-presence=[person.presence.map(presence_name)] {
+                                    (face_image(picture(view, &person.id)))
+                                    a.bc-person href=(crate::profiles::page_url(&person.id)) { (person.name) }
+                                }
                             }
                         }
                         h2 { "Participants" }
                         ul #bc-participants {
                             @for person in &info.participants {
                                 li data-user=(person.id) {
-                                    (person.name)
+                                    (face_image(picture(view, &person.id)))
+                                    a.bc-person href=(crate::profiles::page_url(&person.id)) { (person.name) }
                                     @if let Some(me) = view.caller.filter(|me| me.id != person.id) {
                                         " " (message_button(me, &person.id, &person.name))
                                     }
@@ -230,6 +243,24 @@ pub fn popup(view: &PopupView<'_>) -> Markup {
                     script type="module" src="/assets/picker.js" {}
                 }
             }
+        }
+    }
+}
+
+/// `user`'s picture URL, if they have a picture.
+fn picture<'a>(view: &'a PopupView<'_>, user: &UserId) -> Option<&'a str> {
+    view.faces
+        .get(user)
+        .filter(|face| face.has_avatar)
+        .map(|face| face.avatar_url.as_str())
+}
+
+/// A small picture before a person's name in a list (nothing without one).
+fn face_image(url: Option<&str>) -> Markup {
+    html! {
+        @if let Some(url) = url {
+            img.bc-face src=(url) alt="" width="20" height="20" loading="lazy";
+            " "
         }
     }
 }
@@ -481,11 +512,17 @@ fn presence_name(presence: protocol::Presence) -> &'static str {
 /// One message as a list item. The wasm UI renders new messages with the
 /// same markup.
 pub fn message_item(message: &Message, zone: Tz) -> Markup {
-    message_item_with(message, zone, None)
+    message_item_with(message, zone, None, None)
 }
 
-/// [`message_item`] with the no-JavaScript controls after the body.
-fn message_item_with(message: &Message, zone: Tz, actions: Option<&Markup>) -> Markup {
+/// [`message_item`] with the author's picture (`avatar`, else their
+/// initial) and the no-JavaScript controls after the body.
+fn message_item_with(
+    message: &Message,
+    zone: Tz,
+    avatar: Option<&str>,
+    actions: Option<&Markup>,
+) -> Markup {
     let local = message.created_at.with_timezone(&zone);
     let initial = message
         .author_name
@@ -497,7 +534,11 @@ fn message_item_with(message: &Message, zone: Tz, actions: Option<&Markup>) -> M
         li.bc-msg #(format!("m-{}", message.seq))
             data-seq=(message.seq) data-id=(message.id) data-author=(message.author)
         {
-            span.bc-avatar aria-hidden="true" { (initial) }
+            @if let Some(url) = avatar {
+                img.bc-avatar src=(url) alt="" width="32" height="32" loading="lazy";
+            } @else {
+                span.bc-avatar aria-hidden="true" { (initial) }
+            }
             span.bc-author { (message.author_name) }
             " "
             time datetime=(message.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))

@@ -107,6 +107,16 @@ impl PresenceBoard {
         present
     }
 
+    /// The rooms `user` is present in now (invisible included).
+    pub fn rooms_of(&self, user: &UserId) -> Vec<RoomId> {
+        let now = Instant::now();
+        self.rooms()
+            .iter()
+            .filter(|(_, members)| members.get(user).is_some_and(|e| e.expires > now))
+            .map(|(room, _)| room.clone())
+            .collect()
+    }
+
     /// `user`'s own status in `room`, invisible included.
     pub fn status(&self, room: &RoomId, user: &UserId) -> Option<Presence> {
         let now = Instant::now();

@@ -30,6 +30,7 @@
 //! clears at once.
 
 use crate::avatars::{self, LIST_SIZE, PAGE_SIZE};
+use crate::bus::RoomEvent;
 use crate::error::AppError;
 use crate::host::Caller;
 use crate::state::AppState;
@@ -37,7 +38,7 @@ use crate::store::ProfileRecord;
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use protocol::{Contacts, ErrorCode, ProfileEdit, Status, UserId, UserProfile};
+use protocol::{Contacts, ErrorCode, Event, ProfileEdit, Status, UserId, UserProfile};
 use std::collections::HashMap;
 
 /// Longest display name, in characters.
@@ -443,6 +444,7 @@ pub async fn save(
     state.profile_limiter.admit(&me.id, "profile changes")?;
     state.store.put_profile(record).await?;
     state.profile_cache.forget(&me.id);
+    announce(state, &me.id).await;
     view(state, Some(me), &me.id).await
 }
 
@@ -479,6 +481,7 @@ pub async fn set_avatar(
     let now = state.config.clock.now();
     state.store.set_avatar(&me.id, sizes, now).await?;
     state.profile_cache.forget(&me.id);
+    announce(state, &me.id).await;
     view(state, Some(me), &me.id).await
 }
 
@@ -495,6 +498,7 @@ pub async fn clear_avatar(
         .clear_avatar(&me.id, state.config.clock.now())
         .await?;
     state.profile_cache.forget(&me.id);
+    announce(state, &me.id).await;
     view(state, Some(me), &me.id).await
 }
 
@@ -677,5 +681,40 @@ mod tests {
             avatar_url(&odd, Some(3), 64),
             "/users/a%20b%2F..%2Fc%3F/avatar/64?v=3"
         );
+    }
+}
+
+/// Most rooms one profile change is announced to.
+const ANNOUNCE_ROOMS: usize = 500;
+
+/// Tells the rooms `user` is a member of or present in how they look now
+/// ([`Event::Profile`]), so open popups change their picture at once. A
+/// failure is logged: the change is stored, and pages show it on reload.
+async fn announce(state: &AppState, user: &UserId) {
+    let face = match face(state, user).await {
+        Ok(face) => face,
+        Err(error) => {
+            tracing::warn!(%user, %error, "profile change not announced");
+            return;
+        }
+    };
+    let mut rooms = state.presence.rooms_of(user);
+    match state.store.rooms_of(user).await {
+        Ok(member_of) => rooms.extend(member_of.into_iter().map(|m| m.room.id)),
+        Err(error) => tracing::warn!(%user, %error, "profile change announced only where present"),
+    }
+    rooms.sort();
+    rooms.dedup();
+    rooms.truncate(ANNOUNCE_ROOMS);
+    let event = Event::Profile {
+        user: user.clone(),
+        name: face.name.clone(),
+        avatar: face.has_avatar.then(|| face.avatar_url.clone()),
+    };
+    for room in rooms {
+        state
+            .bus
+            .publish(&room, RoomEvent::new(room.clone(), event.clone()))
+            .await;
     }
 }

@@ -21,12 +21,14 @@ use crate::host::{Access, Caller};
 use crate::invitations::{self, InviteDraft};
 use crate::members::{self, SettingsDraft};
 use crate::nojs;
+use crate::profiles::Face;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use maud::{html, Markup};
 use protocol::{ErrorCode, MemberInfo, MemberStatus, RoomId, RoomKind, UserId};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// What the panel shows to one caller.
 pub struct People {
@@ -40,6 +42,8 @@ pub struct People {
     /// Images shared in the room (id, name), for the owner to pick as its
     /// avatar; empty unless `is_owner`.
     pub images: Vec<(String, String)>,
+    /// How each member appears (their display name and picture now).
+    pub faces: HashMap<UserId, Face>,
 }
 
 /// Loads the panel for `caller` in a room they may read.
@@ -49,6 +53,8 @@ pub async fn load(
     authorized: &Authorized,
 ) -> Result<People, AppError> {
     let members = members::members(state, caller, &authorized.room.id).await?;
+    let ids: Vec<UserId> = members.iter().map(|m| m.id.clone()).collect();
+    let faces = crate::profiles::faces(state, &ids).await?;
     let Some(me) = caller else {
         return Ok(People {
             members,
@@ -56,6 +62,7 @@ pub async fn load(
             can_remove: false,
             is_owner: false,
             images: Vec::new(),
+            faces,
         });
     };
     let is_owner = members::owns(state, me, &authorized.room).await?;
@@ -84,6 +91,7 @@ pub async fn load(
             || members::may_manage(state, me, authorized).await?,
         is_owner,
         members,
+        faces,
     })
 }
 
@@ -105,8 +113,15 @@ pub fn panel(people: &People, caller: Option<&Caller>, room: &crate::store::Room
             h2 #bc-people-h { "Members" }
             ul #bc-members {
                 @for member in &people.members {
+                    @let face = people.faces.get(&member.id);
                     li data-user=(member.id) data-status=(status_name(member.status)) {
-                        span.bc-member { (member.name) }
+                        @if let Some(face) = face.filter(|f| f.has_avatar) {
+                            img.bc-face src=(face.avatar_url) alt="" width="20" height="20" loading="lazy";
+                            " "
+                        }
+                        a.bc-member.bc-person href=(crate::profiles::page_url(&member.id)) {
+                            (face.map_or(member.name.as_str(), |f| f.name.as_str()))
+                        }
                         " " span.bc-role { (member.role.as_str()) }
                         " " span.bc-status { "(" (status_name(member.status)) ")" }
                         @if let Some(me) = caller.filter(|me| me.id != member.id) {

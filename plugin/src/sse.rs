@@ -155,6 +155,7 @@ fn event_frame(event: &Event) -> SseEvent {
         Event::Presence { .. } => "presence",
         Event::Typing { .. } => "typing",
         Event::Membership { .. } => "membership",
+        Event::Profile { .. } => "profile",
         Event::Notification { .. } => "notification",
     };
     let frame = json_event(name, event);

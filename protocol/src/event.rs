@@ -34,6 +34,15 @@ pub enum Event {
         name: String,
         role: Option<Role>,
     },
+    /// Someone changed how they appear: their display name or picture
+    /// (`avatar`, a URL; `None` for the letter). Sent to the rooms they are
+    /// a member of or present in.
+    Profile {
+        user: UserId,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar: Option<String>,
+    },
     /// A notification for the connection's user (their own channel only,
     /// never a room's).
     Notification { notification: Notification },
@@ -49,6 +58,7 @@ impl Event {
             Event::Presence { .. }
             | Event::Typing { .. }
             | Event::Membership { .. }
+            | Event::Profile { .. }
             | Event::Notification { .. } => None,
         }
     }

@@ -197,7 +197,7 @@ pub fn sse_frame(room: &RoomId, name: &str, data: &str) -> Result<ServerFrame, s
 }
 
 /// The named events `/stream` sends.
-const SSE_EVENTS: [&str; 9] = [
+const SSE_EVENTS: [&str; 10] = [
     "subscribed",
     "message",
     "edited",
@@ -205,6 +205,7 @@ const SSE_EVENTS: [&str; 9] = [
     "presence",
     "typing",
     "membership",
+    "profile",
     "reset",
     "error",
 ];

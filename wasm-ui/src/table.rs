@@ -8,7 +8,7 @@ use crate::dom::{self, DomError, Interval};
 use crate::http;
 use crate::view::local_time;
 use chrono::{DateTime, Utc};
-use protocol::RoomId;
+use protocol::{RoomId, UserId};
 use serde::Deserialize;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -35,6 +35,7 @@ pub struct TableInfo {
 /// A participant, by the name the table shows.
 #[derive(Debug, Deserialize)]
 pub struct Named {
+    pub id: UserId,
     pub name: String,
 }
 
@@ -119,8 +120,44 @@ pub fn apply(table: &Element, info: &TableInfo) -> Result<(), DomError> {
         cell.append_child(&time)?;
     }
     if let Some(cell) = dom::query(table, "td.bc-participants") {
-        cell.set_text_content(Some(&participants_text(info)));
+        show_participants(&doc, &cell, info)?;
         cell.set_attribute("data-online", &info.present.len().to_string())?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the participants cell as the server renders it: a
+/// `span.bc-person[data-user]` per person (keeping the picture the server
+/// gave them), then how many are online. Its text is [`participants_text`].
+fn show_participants(doc: &Document, cell: &Element, info: &TableInfo) -> Result<(), DomError> {
+    let pictures: Vec<(String, Element)> = dom::query_all(cell, "span.bc-person[data-user]")
+        .into_iter()
+        .filter_map(|span| {
+            let img = dom::query(&span, "img.bc-face")?;
+            Some((span.get_attribute("data-user")?, img))
+        })
+        .collect();
+    if info.participants.is_empty() {
+        cell.set_text_content(Some(&participants_text(info)));
+        return Ok(());
+    }
+    cell.set_text_content(None);
+    for (i, person) in info.participants.iter().enumerate() {
+        if i > 0 {
+            cell.append_child(&doc.create_text_node(", "))?;
+        }
+        let span = dom::element(doc, "span", "bc-person")?;
+        span.set_attribute("data-user", person.id.as_str())?;
+        if let Some((_, img)) = pictures.iter().find(|(id, _)| id == person.id.as_str()) {
+            span.append_child(img)?;
+            span.append_child(&doc.create_text_node(" "))?;
+        }
+        span.append_child(&doc.create_text_node(&person.name))?;
+        cell.append_child(&span)?;
+    }
+    if !info.present.is_empty() {
+        let online = format!(" · {} online", info.present.len());
+        cell.append_child(&doc.create_text_node(&online))?;
     }
     Ok(())
 }
@@ -128,7 +165,7 @@ pub fn apply(table: &Element, info: &TableInfo) -> Result<(), DomError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{PageId, PageRef, Participant, RoomInfo, UserId};
+    use protocol::{PageId, PageRef, Participant, RoomInfo};
 
     fn person(id: &str) -> Participant {
         Participant {

@@ -42,6 +42,8 @@ pub struct EventFields {
     presence: Option<Presence>,
     /// `membership`'s new role; `null` (or absent) when no longer a member.
     role: Option<Role>,
+    /// `profile`'s picture URL; absent for the letter.
+    avatar: Option<String>,
 }
 
 /// Reads a WebSocket text frame.
@@ -118,6 +120,11 @@ impl EventFields {
                 name: need(self.name, "name")?,
                 role: self.role,
             },
+            "profile" => Event::Profile {
+                user: need(self.user, "user")?,
+                name: need(self.name, "name")?,
+                avatar: self.avatar,
+            },
             other => return Err(unknown(other)),
         })
     }
@@ -191,6 +198,16 @@ mod tests {
                 user: UserId::new("carol"),
                 name: "Carol".into(),
                 role: None,
+            },
+            Event::Profile {
+                user: UserId::new("carol"),
+                name: "Carol C.".into(),
+                avatar: Some("/users/carol/avatar/64?v=2".into()),
+            },
+            Event::Profile {
+                user: UserId::new("carol"),
+                name: "Carol".into(),
+                avatar: None,
             },
         ];
         let mut frames: Vec<ServerFrame> = events

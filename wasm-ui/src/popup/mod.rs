@@ -247,6 +247,7 @@ impl Inner {
             Effect::ShowPresent(people) => self.view.show_present(&people)?,
             Effect::ShowParticipants(people) => self.view.show_participants(&people)?,
             Effect::RefreshPeople => self.refresh_people(),
+            Effect::ShowFace { user, avatar } => self.view.show_face(&user, avatar.as_deref())?,
             Effect::ShowTyping(text) => self.view.show_typing(&text),
             Effect::FetchRead => self.fetch_read(),
             Effect::FetchHistory { before, older } => self.fetch_history(before, older),

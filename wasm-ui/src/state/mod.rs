@@ -302,6 +302,11 @@ pub enum Effect {
     ShowPresent(Vec<Person>),
     /// Show the participants, most recent first.
     ShowParticipants(Vec<Person>),
+    /// Show `user`'s picture (`None`: their letter) beside their messages.
+    ShowFace {
+        user: UserId,
+        avatar: Option<String>,
+    },
     /// `GET /rooms/{id}/people` and put the members panel it renders in
     /// place of the one on screen (someone joined, left or changed role).
     RefreshPeople,

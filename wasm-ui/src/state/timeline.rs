@@ -169,6 +169,7 @@ impl Model {
             // The members panel is the server's to render (with the forms
             // the reader may use): fetch it again.
             Event::Membership { .. } => fx.push(Effect::RefreshPeople),
+            Event::Profile { user, avatar, .. } => fx.push(Effect::ShowFace { user, avatar }),
             // Notifications come on the user's own channel, not a room's.
             Event::Notification { .. } => {}
         }

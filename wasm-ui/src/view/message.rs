@@ -10,7 +10,7 @@ use crate::dom::{self, DomError};
 use crate::state;
 use chrono::SecondsFormat;
 use protocol::size::human_size;
-use protocol::{Attachment, Message};
+use protocol::{Attachment, Message, UserId};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, Node};
 
@@ -120,10 +120,56 @@ impl View {
         }
     }
 
+    /// The picture `user`'s messages show: what a profile event said, else
+    /// what their newest message on screen shows (the server rendered it).
+    pub(super) fn face_of(&self, user: &UserId) -> Option<String> {
+        if let Some(known) = self.faces.borrow().get(user) {
+            return known.clone();
+        }
+        dom::query_all(&self.list, "li.bc-msg")
+            .into_iter()
+            .rev()
+            .find(|li| li.get_attribute("data-author").as_deref() == Some(user.as_str()))
+            .and_then(|li| dom::query(&li, "img.bc-avatar"))
+            .and_then(|img| img.get_attribute("src"))
+    }
+
+    /// `user` changed their picture (`None`: back to the letter): every
+    /// message of theirs on screen shows it, and so will new ones.
+    pub fn show_face(&self, user: &UserId, url: Option<&str>) -> Result<(), DomError> {
+        self.faces
+            .borrow_mut()
+            .insert(user.clone(), url.map(str::to_owned));
+        for li in dom::query_all(&self.list, "li.bc-msg") {
+            if li.get_attribute("data-author").as_deref() != Some(user.as_str()) {
+                continue;
+            }
+            let Some(old) = dom::query(&li, ".bc-avatar") else {
+                continue;
+            };
+            let new = match url {
+                Some(url) => picture(&self.doc, url)?,
+                None => {
+                    let name = dom::query(&li, ".bc-author")
+                        .and_then(|a| a.text_content())
+                        .unwrap_or_default();
+                    avatar(&self.doc, &name)?
+                }
+            };
+            old.replace_with_with_node_1(new.as_ref())?;
+        }
+        Ok(())
+    }
+
     /// A message item with what only the live UI adds: my mentions marked
     /// and the replied-to message quoted when it is on screen.
     fn message_element(&self, m: &Message) -> Result<Element, DomError> {
         let li = message_element(&self.doc, m)?;
+        if let Some(url) = self.face_of(&m.author) {
+            if let Some(letter) = dom::query(&li, ".bc-avatar") {
+                letter.replace_with_with_node_1(picture(&self.doc, &url)?.as_ref())?;
+            }
+        }
         if state::mentions(m, &self.me) {
             li.class_list().add_1("bc-mention")?;
         }
@@ -508,6 +554,17 @@ fn avatar(doc: &Document, name: &str) -> Result<Element, DomError> {
     let el = dom::text_element(doc, "span", "bc-avatar", &initial(name))?;
     el.set_attribute("aria-hidden", "true")?;
     Ok(el)
+}
+
+/// `<img class="bc-avatar">` showing the picture at `url` (as the
+/// server's `message_item` renders one).
+fn picture(doc: &Document, url: &str) -> Result<Element, DomError> {
+    let img = dom::element(doc, "img", "bc-avatar")?;
+    img.set_attribute("src", url)?;
+    img.set_attribute("alt", "")?;
+    img.set_attribute("width", "32")?;
+    img.set_attribute("height", "32")?;
+    Ok(img)
 }
 
 /// The avatar letter: the name's first character, upper-cased (as the server

@@ -104,6 +104,9 @@ pub struct View {
     me: UserId,
     /// Made on the first user gesture (browsers keep audio silent before one).
     audio: RefCell<Option<AudioContext>>,
+    /// People's pictures as profile events told them (`None`: the letter);
+    /// anyone else's messages show what their messages on screen show.
+    faces: RefCell<std::collections::HashMap<UserId, Option<String>>>,
 }
 
 impl View {
@@ -281,6 +284,7 @@ impl View {
             title: doc.title(),
             me: UserId::new(dom::data(&me_el, "user").unwrap_or_default()),
             audio: RefCell::new(None),
+            faces: RefCell::new(faces_on(&me_el)),
         })
     }
 
@@ -464,4 +468,17 @@ pub(super) fn ensure(
 /// The files in a `FileList`.
 pub fn files_of(list: &web_sys::FileList) -> Vec<File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// The pictures the server put beside people's names in the info panel
+/// (`li[data-user] > img.bc-face`): the faces known when the page loaded,
+/// so lists rebuilt later keep them.
+fn faces_on(body: &Element) -> std::collections::HashMap<UserId, Option<String>> {
+    dom::query_all(body, "#bc-info li[data-user] > img.bc-face")
+        .into_iter()
+        .filter_map(|img| {
+            let user = img.parent_element()?.get_attribute("data-user")?;
+            Some((UserId::new(user), Some(img.get_attribute("src")?)))
+        })
+        .collect()
 }

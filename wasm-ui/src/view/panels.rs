@@ -151,7 +151,7 @@ impl View {
             let dot = dom::element(&self.doc, "span", "bc-dot")?;
             dot.set_attribute("aria-hidden", "true")?;
             append(&li, &dot)?;
-            append(&li, &self.doc.create_text_node(&p.name))?;
+            self.append_person(&li, p)?;
             if status != "active" {
                 append(
                     &li,
@@ -227,6 +227,24 @@ impl View {
         Ok(())
     }
 
+    /// A person in a list, as the server renders one: their picture (if
+    /// the page knows it) and their name, linking to their profile.
+    fn append_person(&self, li: &Element, p: &Person) -> Result<(), DomError> {
+        if let Some(url) = self.face_of(&p.id) {
+            let img = dom::element(&self.doc, "img", "bc-face")?;
+            img.set_attribute("src", &url)?;
+            img.set_attribute("alt", "")?;
+            img.set_attribute("width", "20")?;
+            img.set_attribute("height", "20")?;
+            append(li, &img)?;
+            append(li, &self.doc.create_text_node(" "))?;
+        }
+        let link = dom::text_element(&self.doc, "a", "bc-person", &p.name)?;
+        let id = String::from(js_sys::encode_uri_component(p.id.as_str()));
+        link.set_attribute("href", &format!("/users/{id}"))?;
+        append(li, &link)
+    }
+
     /// Rebuilds the participants list, most recent first.
     pub fn show_participants(&self, people: &[Person]) -> Result<(), DomError> {
         let Some(ul) = &self.participants else {
@@ -244,8 +262,9 @@ impl View {
                 .map(|input| input.value());
         ul.set_text_content(None);
         for p in people {
-            let li = dom::text_element(&self.doc, "li", "", &p.name)?;
+            let li = dom::element(&self.doc, "li", "")?;
             li.set_attribute("data-user", p.id.as_str())?;
+            self.append_person(&li, p)?;
             if let Some(csrf) = csrf
                 .as_deref()
                 .filter(|_| !me.is_empty() && p.id.as_str() != me)
