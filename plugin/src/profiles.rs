@@ -502,6 +502,41 @@ pub async fn clear_avatar(
     view(state, Some(me), &me.id).await
 }
 
+/// Most rooms one profile change is announced to.
+const ANNOUNCE_ROOMS: usize = 500;
+
+/// Tells the rooms `user` is a member of or present in how they look now
+/// ([`Event::Profile`]), so open popups change their picture at once. A
+/// failure is logged: the change is stored, and pages show it on reload.
+async fn announce(state: &AppState, user: &UserId) {
+    let face = match face(state, user).await {
+        Ok(face) => face,
+        Err(error) => {
+            tracing::warn!(%user, %error, "profile change not announced");
+            return;
+        }
+    };
+    let mut rooms = state.presence.rooms_of(user);
+    match state.store.rooms_of(user).await {
+        Ok(member_of) => rooms.extend(member_of.into_iter().map(|m| m.room.id)),
+        Err(error) => tracing::warn!(%user, %error, "profile change announced only where present"),
+    }
+    rooms.sort();
+    rooms.dedup();
+    rooms.truncate(ANNOUNCE_ROOMS);
+    let event = Event::Profile {
+        user: user.clone(),
+        name: face.name.clone(),
+        avatar: face.has_avatar.then(|| face.avatar_url.clone()),
+    };
+    for room in rooms {
+        state
+            .bus
+            .publish(&room, RoomEvent::new(room.clone(), event.clone()))
+            .await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,40 +716,5 @@ mod tests {
             avatar_url(&odd, Some(3), 64),
             "/users/a%20b%2F..%2Fc%3F/avatar/64?v=3"
         );
-    }
-}
-
-/// Most rooms one profile change is announced to.
-const ANNOUNCE_ROOMS: usize = 500;
-
-/// Tells the rooms `user` is a member of or present in how they look now
-/// ([`Event::Profile`]), so open popups change their picture at once. A
-/// failure is logged: the change is stored, and pages show it on reload.
-async fn announce(state: &AppState, user: &UserId) {
-    let face = match face(state, user).await {
-        Ok(face) => face,
-        Err(error) => {
-            tracing::warn!(%user, %error, "profile change not announced");
-            return;
-        }
-    };
-    let mut rooms = state.presence.rooms_of(user);
-    match state.store.rooms_of(user).await {
-        Ok(member_of) => rooms.extend(member_of.into_iter().map(|m| m.room.id)),
-        Err(error) => tracing::warn!(%user, %error, "profile change announced only where present"),
-    }
-    rooms.sort();
-    rooms.dedup();
-    rooms.truncate(ANNOUNCE_ROOMS);
-    let event = Event::Profile {
-        user: user.clone(),
-        name: face.name.clone(),
-        avatar: face.has_avatar.then(|| face.avatar_url.clone()),
-    };
-    for room in rooms {
-        state
-            .bus
-            .publish(&room, RoomEvent::new(room.clone(), event.clone()))
-            .await;
     }
 }

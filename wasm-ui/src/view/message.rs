@@ -158,7 +158,7 @@ impl View {
             };
             old.replace_with_with_node_1(new.as_ref())?;
         }
-        Ok(())
+        self.show_list_face(user, url)
     }
 
     /// A message item with what only the live UI adds: my mentions marked

@@ -9,7 +9,7 @@ use crate::state::{ConnState, Person, Upload};
 use protocol::size::human_size;
 use protocol::{Presence, UserId};
 use wasm_bindgen::JsValue;
-use web_sys::{AudioContext, Element, Node};
+use web_sys::{AudioContext, Document, Element, Node};
 
 /// Where the mute setting is kept between visits.
 const MUTE_KEY: &str = "backchannel.muted";
@@ -227,16 +227,37 @@ impl View {
         Ok(())
     }
 
+    /// `user`'s small picture in the info panel's lists, put in, changed
+    /// or taken out (`None`).
+    pub(super) fn show_list_face(&self, user: &UserId, url: Option<&str>) -> Result<(), DomError> {
+        for list in [&self.present, &self.participants].into_iter().flatten() {
+            for li in dom::query_all(list, "li[data-user]") {
+                if li.get_attribute("data-user").as_deref() != Some(user.as_str()) {
+                    continue;
+                }
+                let old = dom::query(&li, "img.bc-face");
+                match (old, url) {
+                    (Some(img), Some(url)) => img.set_attribute("src", url)?,
+                    (Some(img), None) => img.remove(),
+                    (None, Some(url)) => {
+                        if let Some(name) = dom::query(&li, ".bc-person") {
+                            let img = face_image(&self.doc, url)?;
+                            li.insert_before(&img, Some(name.as_ref()))?;
+                            li.insert_before(&self.doc.create_text_node(" "), Some(name.as_ref()))?;
+                        }
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A person in a list, as the server renders one: their picture (if
     /// the page knows it) and their name, linking to their profile.
     fn append_person(&self, li: &Element, p: &Person) -> Result<(), DomError> {
         if let Some(url) = self.face_of(&p.id) {
-            let img = dom::element(&self.doc, "img", "bc-face")?;
-            img.set_attribute("src", &url)?;
-            img.set_attribute("alt", "")?;
-            img.set_attribute("width", "20")?;
-            img.set_attribute("height", "20")?;
-            append(li, &img)?;
+            append(li, &face_image(&self.doc, &url)?)?;
             append(li, &self.doc.create_text_node(" "))?;
         }
         let link = dom::text_element(&self.doc, "a", "bc-person", &p.name)?;
@@ -505,4 +526,14 @@ fn state_name(state: ConnState) -> &'static str {
         ConnState::Connected => "connected",
         ConnState::Offline => "offline",
     }
+}
+
+/// `<img class="bc-face">`: a small picture before a name.
+fn face_image(doc: &Document, url: &str) -> Result<Element, DomError> {
+    let img = dom::element(doc, "img", "bc-face")?;
+    img.set_attribute("src", url)?;
+    img.set_attribute("alt", "")?;
+    img.set_attribute("width", "20")?;
+    img.set_attribute("height", "20")?;
+    Ok(img)
 }
