@@ -41,7 +41,7 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientFrame, ErrorCode, Event, RoomId, ServerFrame};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
@@ -127,6 +127,9 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
     let mut poster: Option<mpsc::Sender<Box<(RoomId, Draft)>>> = None;
 
     let mut subscriptions: HashMap<RoomId, Subscription> = HashMap::new();
+    // Rooms this connection said its user is in: they leave them when it
+    // closes (a closed popup), rather than a heartbeat's lifetime later.
+    let mut present_in: HashSet<RoomId> = HashSet::new();
     let mut idle = tokio::time::interval(feed::RECHECK_EVERY);
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -219,10 +222,17 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
                 None
             }
             ClientFrame::Presence { room, status } => {
-                chat::set_presence(&state, caller, &room, status)
-                    .await
-                    .err()
-                    .map(|e| error_frame(e.code, &e.message, None))
+                match chat::set_presence(&state, caller, &room, status).await {
+                    Ok(()) if status.is_some() => {
+                        present_in.insert(room);
+                        None
+                    }
+                    Ok(()) => {
+                        present_in.remove(&room);
+                        None
+                    }
+                    Err(e) => Some(error_frame(e.code, &e.message, None)),
+                }
             }
             ClientFrame::Typing { room } => {
                 match chat::typing(&state, caller, &room).await {
@@ -249,6 +259,11 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
     }
     drop(subscriptions);
     writer.abort();
+    for room in present_in {
+        // Best effort: a refusal (access gone, too many changes) leaves
+        // the heartbeat to expire as before.
+        let _ = chat::set_presence(&state, reader.caller(), &room, None).await;
+    }
 }
 
 /// Queues `frame` on the socket; a close frame for an ended session goes

@@ -45,7 +45,11 @@ pub fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) 
                         @match session {
                             Some(session) => {
                                 "Signed in as "
-                                strong.wiki-user { (session.member.user.name) }
+                                // Their profile: name, picture, status (the plugin's page).
+                                a.wiki-user href=(format!("/users/{}", session.member.user.name))
+                                    title="Your profile" {
+                                    strong { (session.member.user.name) }
+                                }
                                 @if let Some(csrf) = &session.csrf_token {
                                     " "
                                     form.wiki-sign-out method="post" action="/logout" {

@@ -117,3 +117,51 @@ async fn revoking_read_access_stops_the_subscription_before_the_next_message() {
         "{again:?}"
     );
 }
+
+/// The next presence event about `user` that `socket` gets within SOON.
+async fn presence_of(
+    socket: &mut backchannel_tests::api::Socket,
+    user: &str,
+) -> Option<Option<protocol::Presence>> {
+    loop {
+        match socket.next(SOON).await.unwrap()? {
+            ServerFrame::Event {
+                event:
+                    Event::Presence {
+                        user: who,
+                        presence,
+                        ..
+                    },
+                ..
+            } if who.as_str() == user => return Some(presence),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn closing_a_connection_takes_its_user_out_of_the_room_at_once() {
+    let team = team().await;
+    let server = team.serve().await;
+    let mut bob = follow(&server, "bob", team.room()).await;
+    let mut alice = client(&server, "alice").websocket().await.unwrap();
+    alice
+        .send(&ClientFrame::Presence {
+            room: team.room.clone(),
+            status: Some(protocol::Presence::Active),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        presence_of(&mut bob, "alice").await,
+        Some(Some(protocol::Presence::Active)),
+        "bob sees alice arrive"
+    );
+    // Her popup closes: no goodbye frame, the socket just ends.
+    drop(alice);
+    assert_eq!(
+        presence_of(&mut bob, "alice").await,
+        Some(None),
+        "bob sees alice leave at once, not when her heartbeat (45 s) runs out"
+    );
+}
