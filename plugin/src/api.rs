@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms/{room}/messages/{seq}/thread", get(thread))
         .route("/api/rooms/{room}/messages/{seq}/revisions", get(revisions))
         .route("/api/rooms/{room}/read", get(unread).post(mark_read))
+        .route("/api/rooms/{room}/commands", post(command))
         .route("/api/rooms/{room}/presence", post(presence))
         .route("/api/rooms/{room}/typing", post(typing))
 }
@@ -118,6 +119,7 @@ async fn post_message(
     _: SameOrigin,
     Json(post): Json<PostBody>,
 ) -> Result<(StatusCode, Json<Message>), AppError> {
+    crate::commands::refuse(&room, &post.body)?;
     let message = chat::post(
         &state,
         caller.as_ref(),
@@ -131,6 +133,54 @@ async fn post_message(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// `POST /api/rooms/{room}/commands` body: a command line (or text, which
+/// is posted; `//` at its start posts the rest).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    text: String,
+    #[serde(default)]
+    client_msg_id: Option<String>,
+}
+
+/// What a command did: the message it posted, or what it says back.
+#[derive(Debug, Serialize)]
+struct CommandAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    said: Option<String>,
+}
+
+async fn command(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(room): Path<RoomId>,
+    _: SameOrigin,
+    Json(body): Json<CommandBody>,
+) -> Result<Json<CommandAnswer>, AppError> {
+    let draft = Draft {
+        body: body.text,
+        client_msg_id: body
+            .client_msg_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        reply_to: None,
+        files: Vec::new(),
+    };
+    Ok(Json(
+        match crate::commands::run(&state, caller.as_ref(), &room, draft).await? {
+            crate::commands::Outcome::Posted(message) => CommandAnswer {
+                message: Some(*message),
+                said: None,
+            },
+            crate::commands::Outcome::Said(said) => CommandAnswer {
+                message: None,
+                said: Some(said),
+            },
+        },
+    ))
 }
 
 /// `GET /api/rooms/{room}/messages/{seq}?context=N`: a message with up to N

@@ -69,6 +69,8 @@
 //!   settings, "my rooms" and the directory.
 //! - [`invitations`]: invitations and their lifecycle; widening a direct room.
 //! - [`direct`]: direct rooms, created on first use and found again from either side.
+//! - [`commands`]: the room commands (`/me`, `/topic`, `/invite`, ...), one
+//!   table every front end runs through the operations above.
 //! - [`page_events`]: what a host page event (a deleted page) does to the chat.
 //!
 //! Transports and pages:
@@ -114,6 +116,7 @@ pub mod chats_page;
 pub mod chats_view;
 pub mod clock;
 pub mod collector;
+pub mod commands;
 pub mod config;
 pub mod connect;
 pub mod direct;

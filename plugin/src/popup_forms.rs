@@ -9,6 +9,7 @@
 //! with whatever was typed, so nothing is lost.
 
 use crate::chat::{self, Draft};
+use crate::commands::{self, Outcome};
 use crate::error::AppError;
 use crate::extract::MaybeCaller;
 use crate::history::Window;
@@ -125,8 +126,9 @@ async fn post_form(
         } else {
             form.client_msg_id.clone()
         };
-        let message = match file {
+        let outcome = match file {
             Some(file) => {
+                commands::refuse(&room, &form.body)?;
                 crate::files::share(
                     &state,
                     caller.as_ref(),
@@ -136,7 +138,8 @@ async fn post_form(
                     client_msg_id,
                     form.reply_to,
                 )
-                .await?
+                .await
+                .map(|message| Outcome::Posted(Box::new(message)))?
             }
             None => {
                 let draft = Draft {
@@ -145,16 +148,34 @@ async fn post_form(
                     reply_to: form.reply_to,
                     files: Vec::new(),
                 };
-                chat::post(&state, caller.as_ref(), &room, draft).await?
+                commands::run(&state, caller.as_ref(), &room, draft).await?
             }
         };
-        // Writing in a room means having read it.
-        chat::mark_read(&state, caller.as_ref(), &room, message.seq)
-            .await
-            .ok();
-        Ok(message)
+        if let Outcome::Posted(message) = &outcome {
+            // Writing in a room means having read it.
+            chat::mark_read(&state, caller.as_ref(), &room, message.seq)
+                .await
+                .ok();
+        }
+        Ok(outcome)
     }
     .await;
+    let result = match result {
+        Ok(Outcome::Posted(message)) => Ok(message),
+        // A command's answer: the page again, with it above the form.
+        Ok(Outcome::Said(said)) => {
+            let answer = FailedPost {
+                message: said,
+                body: String::new(),
+            };
+            return match render(&state, caller.as_ref(), &room, shown, Some(answer)).await {
+                Ok(markup) => Ok(crate::nojs::page(axum::http::StatusCode::OK, markup)),
+                // The room is gone from the caller's view (`/leave`).
+                Err(_) => Ok(Redirect::to("/chats#rooms").into_response()),
+            };
+        }
+        Err(error) => Err(error),
+    };
     match result {
         // A thread's reply stays in the thread; anything else lands at the
         // bottom of the room, where the new message is.

@@ -530,8 +530,9 @@ fn message_item_with(
         .next()
         .map(|c| c.to_uppercase().to_string())
         .unwrap_or_default();
+    let action = message.action();
     html! {
-        li.bc-msg #(format!("m-{}", message.seq))
+        li.bc-msg.bc-action[action.is_some()] #(format!("m-{}", message.seq))
             data-seq=(message.seq) data-id=(message.id) data-author=(message.author)
         {
             @if let Some(url) = avatar {
@@ -548,7 +549,12 @@ fn message_item_with(
                 div.bc-body.bc-deleted { "(message deleted)" }
             } @else {
                 div.bc-body {
-                    (PreEscaped(transcript::render_html(&message.body, &Default::default())))
+                    @if let Some(text) = action {
+                        span.bc-actor { "* " (message.author_name) " " }
+                        (PreEscaped(transcript::render_html(text, &Default::default())))
+                    } @else {
+                        (PreEscaped(transcript::render_html(&message.body, &Default::default())))
+                    }
                 }
                 @if !message.attachments.is_empty() {
                     ul.bc-files {

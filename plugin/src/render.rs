@@ -35,7 +35,9 @@ fn html(message: &Message) -> String {
     if message.deleted_at.is_some() || message.body.is_empty() {
         return String::new();
     }
-    transcript::render_html(&message.body, &RenderOptions::default())
+    // An action line's HTML is its text; the "* name" goes before it.
+    let text = message.action().unwrap_or(&message.body);
+    transcript::render_html(text, &RenderOptions::default())
 }
 
 /// A plain message for tests: `body` by alice in `room` at `seq`, sent at

@@ -191,6 +191,16 @@ async fn serve(state: AppState, mut reader: Reader, socket: WebSocket) {
                 subscriptions.remove(&room);
                 None
             }
+            // Commands are run through POST .../commands, never posted.
+            ClientFrame::Send {
+                room,
+                body,
+                client_msg_id,
+                ..
+            } if crate::commands::refuse(&room, &body).is_err() => {
+                let refused = crate::commands::refuse(&room, &body).err();
+                refused.map(|e| error_frame(e.code, &e.message, Some(client_msg_id)))
+            }
             ClientFrame::Send {
                 room,
                 body,

@@ -372,3 +372,31 @@ async fn time_ranges_show_only_their_stretch_and_page_within_it() {
     assert!(shown(&quarter, "from 40 days ago") && !shown(&quarter, "from 100 days ago"));
     assert!(quarter.body.contains("<strong>last 3 months</strong>"));
 }
+
+#[tokio::test]
+async fn commands_work_from_the_form_and_me_is_an_action_line() {
+    let (app, room) = room().await;
+    let alice = Browser::new(&app, "alice");
+    let here = format!("/rooms/{room}");
+
+    let help = alice.get(&here).await.form("id=\"bc-form\"");
+    let answer = alice.submit(help, &[("body", "/help")]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("Commands you may use here"));
+    assert!(!answer.body.contains("/kick"), "alice may not kick here");
+
+    let to = alice
+        .act(&here, "id=\"bc-form\"", &[("body", "/me waves")])
+        .await;
+    assert_eq!(to, format!("{here}#m-1"));
+    let page = alice.get(&here).await;
+    assert!(page.body.contains("class=\"bc-msg bc-action\""), "{}", page.body);
+    assert!(page.body.contains("<span class=\"bc-actor\">* alice </span><p>waves</p>"));
+
+    let form = alice.get(&here).await.form("id=\"bc-form\"");
+    let refused = alice.submit(form, &[("body", "/nope and some text")]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("there is no /nope command"));
+    assert!(refused.body.contains("/nope and some text"), "the draft is kept");
+    assert_eq!(seqs(&alice.get(&here).await), vec![1], "nothing was posted");
+}

@@ -32,7 +32,7 @@ pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use event::Event;
 pub use frame::{ClientFrame, ServerFrame};
 pub use id::{MessageId, PageId, RoomId, UserId};
-pub use message::{Attachment, Message, MAX_BODY_BYTES};
+pub use message::{Attachment, Message, ACTION_PREFIX, MAX_BODY_BYTES};
 pub use people::{
     Contacts, Invitation, InvitationStatus, MemberInfo, MemberStatus, MyRoom, Notification,
     NotificationBody, Notifications, Profile, ProfileEdit, Rights, Role, RoomCard, RoomKind,

@@ -46,6 +46,17 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
 }
 
+/// How an action line (`/me waves`) starts.
+pub const ACTION_PREFIX: &str = "/me ";
+
+impl Message {
+    /// The text of an action line ("* Alice waves"): a body that starts
+    /// with `/me `, posted by the `/me` command.
+    pub fn action(&self) -> Option<&str> {
+        self.body.strip_prefix(ACTION_PREFIX)
+    }
+}
+
 /// A file shared in a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {

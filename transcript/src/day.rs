@@ -414,7 +414,17 @@ fn push_message(
     }
 
     if !message.body.trim().is_empty() {
-        push_quoted_body(out, &message.body);
+        match message.action() {
+            // An action line: "\* Alice waves".
+            Some(text) => {
+                let mut line = String::from("\\* ");
+                push_inline(&mut line, &message.author_name);
+                line.push(' ');
+                line.push_str(text);
+                push_quoted_body(out, &line);
+            }
+            None => push_quoted_body(out, &message.body),
+        }
     }
 
     if !message.attachments.is_empty() {

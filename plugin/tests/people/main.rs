@@ -7,6 +7,7 @@
 //! One test binary with a module per part, so the crate links once.
 #![allow(clippy::unwrap_used)]
 
+mod commands;
 mod direct;
 mod invitations;
 mod notifications;
@@ -37,7 +38,7 @@ fn client(server: &TestServer, user: &str) -> Api {
 }
 
 /// An answer: its status and its JSON body (`null` when empty).
-struct Answer {
+pub struct Answer {
     status: u16,
     body: Value,
 }

@@ -443,6 +443,13 @@ pub const WRITES: &[Write] = &[
     ),
     write(
         "POST",
+        "/api/rooms/{room}/commands",
+        "/api/rooms/{room}/commands",
+        Body::Json(r#"{"text":"/away"}"#),
+        Auth::Cookie,
+    ),
+    write(
+        "POST",
         "/rooms/{room}/messages/{seq}/edit",
         "/rooms/{room}/messages/{seq_form_edit}/edit",
         Body::Form(&[("body", "edited by the form")]),

@@ -221,6 +221,7 @@ impl Inner {
                 }
             }
             Effect::Post(frame) => self.post(frame),
+            Effect::RunCommand(text) => self.run_command(text),
             Effect::ShowConnection(s) => {
                 self.view.show_connection(s)?;
                 self.view

@@ -135,6 +135,38 @@ impl Inner {
         }
     }
 
+    /// Runs a command line on the server; its answer (or why not) goes
+    /// above the input, a refused line back into it.
+    pub(super) fn run_command(self: &Rc<Self>, text: String) {
+        let room = self.model.borrow().room.clone();
+        let json = serde_json::json!({ "text": text }).to_string();
+        spawn_request(
+            self,
+            "POST",
+            http::room_api(&room, "/commands"),
+            Some(json),
+            move |inner, answer| {
+                let msg = match answer {
+                    Ok(a) if a.ok() => {
+                        let said = serde_json::from_str::<serde_json::Value>(&a.text)
+                            .ok()
+                            .and_then(|v| v["said"].as_str().map(str::to_owned));
+                        Msg::Said(said.unwrap_or_default())
+                    }
+                    Ok(a) => Msg::CommandFailed {
+                        text,
+                        message: a.error().1,
+                    },
+                    Err(_) => Msg::CommandFailed {
+                        text,
+                        message: "The server is unreachable; try again.".into(),
+                    },
+                };
+                inner.dispatch(msg);
+            },
+        );
+    }
+
     /// A frame's request over HTTP, for transports without an upstream.
     pub(super) fn post(self: &Rc<Self>, frame: ClientFrame) {
         let room = self.model.borrow().room.clone();

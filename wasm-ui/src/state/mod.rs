@@ -259,6 +259,10 @@ pub enum Msg {
     JumpToBottom,
     /// A request failed with something to tell the reader.
     Failed(String),
+    /// A command answered (`/help`'s list, "The topic is now: ...").
+    Said(String),
+    /// A command was refused: say why and give its text back to edit.
+    CommandFailed { text: String, message: String },
     /// Something happened to a file upload (see [`UploadMsg`]).
     Upload(UploadMsg),
 }
@@ -274,6 +278,10 @@ pub enum Effect {
     ScheduleReconnect { attempt: u32 },
     /// Send a frame on the open WebSocket.
     Send(ClientFrame),
+    /// `POST /api/rooms/{id}/commands` with a command line (`/topic ...`),
+    /// answered with [`Msg::Said`] or [`Msg::CommandFailed`]; what it posts
+    /// (`/me`) arrives as any message does.
+    RunCommand(String),
     /// Send a frame's request over HTTP (SSE and long-poll have no upstream):
     /// `send` → `POST /messages` (answer: [`Msg::Posted`]), `presence`,
     /// `typing` and `read` to their endpoints.
@@ -517,7 +525,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::ToggleMute => model.toggle_mute(fx),
         Msg::NotifyPermission(granted) => model.notify = granted,
         Msg::JumpToBottom => model.jump_to_bottom(fx),
-        Msg::Failed(text) => fx.push(Effect::Notice(text)),
+        Msg::Failed(text) | Msg::Said(text) => fx.push(Effect::Notice(text)),
+        Msg::CommandFailed { text, message } => {
+            fx.push(Effect::Notice(message));
+            fx.push(Effect::RestoreInput(text));
+        }
         Msg::Upload(upload) => model.on_upload(upload, fx),
     }
     effects

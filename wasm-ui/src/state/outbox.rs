@@ -82,6 +82,14 @@ impl Model {
             )));
             return;
         }
+        // Commands (and `//` escapes) go to the command endpoint, which
+        // runs them with the same rights as the buttons.
+        if body.trim_start().starts_with('/') {
+            self.draft.clear();
+            fx.push(Effect::ClearInput);
+            fx.push(Effect::RunCommand(body));
+            return;
+        }
         let out = Outgoing {
             client_msg_id,
             body,

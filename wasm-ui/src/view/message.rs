@@ -456,6 +456,13 @@ pub fn message_element(doc: &Document, m: &Message) -> Result<Element, DomError>
             content.set_inner_html(&m.html);
             content
         };
+        if m.action().is_some() {
+            // "* Alice waves": the server's html is the text after `/me `.
+            li.class_list().add_1("bc-action")?;
+            let actor =
+                dom::text_element(doc, "span", "bc-actor", &format!("* {} ", m.author_name))?;
+            content.insert_before(&actor, content.first_child().as_ref())?;
+        }
         append(&li, &content)?;
         if !m.attachments.is_empty() {
             let files = dom::element(doc, "ul", "bc-files")?;
