@@ -390,13 +390,22 @@ async fn commands_work_from_the_form_and_me_is_an_action_line() {
         .await;
     assert_eq!(to, format!("{here}#m-1"));
     let page = alice.get(&here).await;
-    assert!(page.body.contains("class=\"bc-msg bc-action\""), "{}", page.body);
-    assert!(page.body.contains("<span class=\"bc-actor\">* alice </span><p>waves</p>"));
+    assert!(
+        page.body.contains("class=\"bc-msg bc-action\""),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<span class=\"bc-actor\">* alice </span><p>waves</p>"));
 
     let form = alice.get(&here).await.form("id=\"bc-form\"");
     let refused = alice.submit(form, &[("body", "/nope and some text")]).await;
     assert_eq!(refused.status, 400);
     assert!(refused.body.contains("there is no /nope command"));
-    assert!(refused.body.contains("/nope and some text"), "the draft is kept");
+    assert!(
+        refused.body.contains("/nope and some text"),
+        "the draft is kept"
+    );
     assert_eq!(seqs(&alice.get(&here).await), vec![1], "nothing was posted");
 }
