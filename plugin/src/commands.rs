@@ -9,7 +9,7 @@
 //! command that posts: the message keeps its `/me ` prefix, which every
 //! renderer shows as an action line ("* Alice waves").
 
-use crate::chat::{self, Draft};
+use crate::chat::{self, Authorized, Draft};
 use crate::error::AppError;
 use crate::host::{Access, Caller};
 use crate::invitations::{self, InviteDraft};
@@ -178,7 +178,8 @@ pub async fn run(
             format!("there is no /{name} command; /help lists the ones you may use here"),
         ));
     };
-    if !may(state, me, room, command.need).await? {
+    let authorized = chat::authorize(state, Some(me), room).await?;
+    if !may(state, me, &authorized, command.need).await? {
         return Err(AppError::forbidden(format!(
             "you may not use /{name} in this room"
         )));
@@ -254,42 +255,60 @@ pub async fn run(
     }
 }
 
+/// The commands `caller` may use in `room`, in table order.
+pub async fn allowed(
+    state: &AppState,
+    caller: &Caller,
+    room: &RoomId,
+) -> Result<Vec<&'static Command>, AppError> {
+    // A room the caller may not read is its 404.
+    let authorized = chat::authorize(state, Some(caller), room).await?;
+    let mut allowed = Vec::new();
+    for command in COMMANDS {
+        if may(state, caller, &authorized, command.need).await? {
+            allowed.push(command);
+        }
+    }
+    Ok(allowed)
+}
+
 /// The commands `caller` may use in `room`, one per line.
 pub async fn help(state: &AppState, caller: &Caller, room: &RoomId) -> Result<String, AppError> {
     let mut lines = vec!["Commands you may use here:".to_owned()];
-    for command in COMMANDS {
-        if may(state, caller, room, command.need).await? {
-            let usage = if command.usage.is_empty() {
-                format!("/{}", command.name)
-            } else {
-                format!("/{} {}", command.name, command.usage)
-            };
-            lines.push(format!("{usage} — {}", command.help));
-        }
+    for command in allowed(state, caller, room).await? {
+        let usage = if command.usage.is_empty() {
+            format!("/{}", command.name)
+        } else {
+            format!("/{} {}", command.name, command.usage)
+        };
+        lines.push(format!("{usage} — {}", command.help));
     }
     lines.push("Start with // to post text that begins with /.".into());
     Ok(lines.join("\n"))
 }
 
-/// Whether `caller` has what `need` asks in `room` (a room they may not
-/// read is its 404).
+/// Whether `caller`, authorized in a room as `authorized`, has what
+/// `need` asks there.
 async fn may(
     state: &AppState,
     caller: &Caller,
-    room: &RoomId,
+    authorized: &Authorized,
     need: Need,
 ) -> Result<bool, AppError> {
-    let authorized = chat::authorize(state, Some(caller), room).await?;
     Ok(match need {
         Need::Read => true,
         Need::Post => authorized.access >= Access::Write,
-        Need::Invite => invitations::may_invite(state, caller, &authorized).await?,
+        Need::Invite => invitations::may_invite(state, caller, authorized).await?,
         Need::Settings => members::owns(state, caller, &authorized.room).await?,
         Need::Manage => {
             authorized.access >= Access::Admin
-                || members::may_manage(state, caller, &authorized).await?
+                || members::may_manage(state, caller, authorized).await?
         }
-        Need::Member => state.store.member(room, &caller.id).await?.is_some(),
+        Need::Member => state
+            .store
+            .member(&authorized.room.id, &caller.id)
+            .await?
+            .is_some(),
     })
 }
 

@@ -212,9 +212,19 @@ pub async fn render(
             .chain(info.present.iter().map(|p| p.id.clone()))
             .collect();
         let faces = crate::profiles::faces(state, &shown).await?;
-        Ok::<_, AppError>((info, page, reply, edit, read_mark, zone, people, faces))
+        let commands = match caller {
+            Some(me) => crate::commands::allowed(state, me, room_id)
+                .await?
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => String::new(),
+        };
+        let loaded = (info, page, reply, edit, read_mark, zone, people, faces);
+        Ok::<_, AppError>((loaded, commands))
     };
-    let (info, page, reply, edit, read_mark, zone, people, faces) =
+    let ((info, page, reply, edit, read_mark, zone, people, faces), commands) =
         loaded.await.map_err(IntoResponse::into_response)?;
     let room = &authorized.room;
     let compose = match (&edit, &reply) {
@@ -234,6 +244,7 @@ pub async fn render(
         people: room_people::panel(&people, caller, room),
         avatar_url: crate::rooms::card(room).avatar_url,
         faces: &faces,
+        commands: &commands,
         zone,
         refresh: shown.refresh,
         failed,

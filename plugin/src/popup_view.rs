@@ -55,6 +55,9 @@ pub struct PopupView<'a> {
     pub avatar_url: String,
     /// How the authors, participants and people present appear.
     pub faces: &'a HashMap<UserId, Face>,
+    /// The commands the caller may use here, space-separated (for the
+    /// wasm UI's `/` hint).
+    pub commands: &'a str,
     pub zone: Tz,
     pub refresh: Option<u32>,
     pub failed: Option<FailedPost>,
@@ -132,6 +135,7 @@ pub fn popup(view: &PopupView<'_>) -> Markup {
                 data-last-seq=(last_seq)
                 data-can-post=(view.can_post)
                 data-max-upload=(view.max_upload_bytes)
+                data-commands=(view.commands)
                 data-connected="false"
             {
                 header #bc-title {

@@ -1,5 +1,6 @@
 //! Room commands in the live popup (issue 21), in real headless Chromium
-//! against the real `backchannel` binary: `/help` answers above the input
+//! against the real `backchannel` binary: typing `/he` hints `/help` and
+//! Tab completes it; `/help` answers above the input
 //! with the commands alice may use, `/me waves` arrives as an action line
 //! ("* alice waves"), and an unknown command is refused with its text put
 //! back in the input, nothing posted.
@@ -69,7 +70,27 @@ async fn journey(server: &TestServer, alice: &Browser) -> Result<()> {
     alice.goto(&format!("{base}/rooms/{room}")).await?;
     chat::wait_connected(alice).await?;
 
-    chat::post(alice, "/help", SendWith::Enter).await?;
+    // Typing `/he` hints the commands that start so; Tab completes it.
+    let input = alice.wait_for("#bc-input").await?;
+    input.click().await?;
+    input.send_keys("/he").await?;
+    let hint = alice
+        .wait_until(
+            "the command hint",
+            "const h = document.getElementById('bc-command-hint');
+             return h && !h.hidden && h.textContent;",
+        )
+        .await?;
+    ensure!(hint == "/help", "typing /he hints {hint}");
+    input.send_keys("\u{e004}").await?; // Tab
+    let completed = alice
+        .wait_until(
+            "Tab completing the command",
+            "const v = document.getElementById('bc-input').value; return v === '/help ' && v;",
+        )
+        .await?;
+    ensure!(completed == "/help ", "Tab made {completed}");
+    input.send_keys("\u{e007}").await?; // Enter
     let help = alice
         .wait_until(
             "the /help answer",

@@ -41,6 +41,10 @@ impl Inner {
             }
         }
         match name.as_str() {
+            "Tab" if plain && self.model.borrow().typing_command() => {
+                e.prevent_default();
+                self.dispatch(Msg::CompleteCommand);
+            }
             "Escape" => {
                 let replying = self.model.borrow().reply_to.is_some();
                 if replying {

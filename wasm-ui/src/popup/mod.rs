@@ -222,6 +222,7 @@ impl Inner {
             }
             Effect::Post(frame) => self.post(frame),
             Effect::RunCommand(text) => self.run_command(text),
+            Effect::ShowCommandHint(hint) => self.view.show_command_hint(&hint)?,
             Effect::ShowConnection(s) => {
                 self.view.show_connection(s)?;
                 self.view

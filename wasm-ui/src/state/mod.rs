@@ -27,6 +27,7 @@
 //! - `text`: day labels and paste fencing.
 
 mod actions;
+mod commands;
 mod ladder;
 mod mentions;
 mod outbox;
@@ -67,6 +68,8 @@ pub struct Config {
     pub last_seq: u64,
     /// False for readers who may not post (no edit right on the host page).
     pub can_post: bool,
+    /// The commands this reader may use here (`body[data-commands]`).
+    pub commands: Vec<String>,
 }
 
 /// A message already on screen when we start (server-rendered history).
@@ -168,6 +171,8 @@ pub struct Model {
     pub thread: Option<u64>,
     /// The `@` completions on offer.
     completion: Completion,
+    /// The commands this reader may use here, for the `/` hint.
+    commands: Vec<String>,
     /// Files being uploaded, in the order chosen; the first is on its way.
     uploads: Vec<Upload>,
     /// The server's upload size cap (`body[data-max-upload]`; 0: unknown,
@@ -259,6 +264,8 @@ pub enum Msg {
     JumpToBottom,
     /// A request failed with something to tell the reader.
     Failed(String),
+    /// Tab in the input while a `/name` is typed: complete it.
+    CompleteCommand,
     /// A command answered (`/help`'s list, "The topic is now: ...").
     Said(String),
     /// A command was refused: say why and give its text back to edit.
@@ -365,6 +372,9 @@ pub enum Effect {
     },
     /// Replace the input's text and put the caret at byte `caret`.
     SetInput { text: String, caret: usize },
+    /// The commands matching the `/name` being typed, as a hint under the
+    /// input (`""`: hidden).
+    ShowCommandHint(String),
     /// Put the keyboard focus back in the input.
     FocusInput,
     /// Read a line out to screen readers (`#bc-live`).
@@ -426,6 +436,7 @@ impl Model {
             reply_to: None,
             thread: None,
             completion: Completion::default(),
+            commands: config.commands,
             uploads: Vec::new(),
             max_upload_bytes: 0,
         };
@@ -495,7 +506,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 model.connect(fx);
             }
         }
-        Msg::DraftChanged(text) => model.draft_changed(text, fx),
+        Msg::DraftChanged(text) => {
+            model.hint_commands(&text, fx);
+            model.draft_changed(text, fx);
+        }
+        Msg::CompleteCommand => model.complete_command(fx),
         Msg::Submit {
             body,
             client_msg_id,

@@ -174,7 +174,10 @@ impl Model {
         let due = self
             .typing_sent_ms
             .is_none_or(|at| self.now_ms - at >= TYPING_EVERY_MS);
-        let typing = !text.trim().is_empty() && text.len() > self.draft.len();
+        // A command being typed is nobody's business.
+        let typing = !text.trim().is_empty()
+            && !text.trim_start().starts_with('/')
+            && text.len() > self.draft.len();
         self.draft = text;
         if typing && due && self.can_post && self.connection == ConnState::Connected {
             self.typing_sent_ms = Some(self.now_ms);

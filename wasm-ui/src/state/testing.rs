@@ -12,6 +12,7 @@ pub(super) fn config(last_seq: u64) -> Config {
         my_name: "Alice".into(),
         last_seq,
         can_post: true,
+        commands: vec!["me".into(), "topic".into(), "help".into()],
     }
 }
 

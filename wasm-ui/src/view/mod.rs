@@ -305,6 +305,11 @@ impl View {
             can_post: dom::data(body, "can-post").as_deref() == Some("true")
                 && self.form.is_some()
                 && self.input.is_some(),
+            commands: dom::data(body, "commands")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 

@@ -318,6 +318,33 @@ impl View {
         Ok(form)
     }
 
+    /// The commands matching the `/name` being typed, under the form's top
+    /// edge (`""`: hidden). Made on first use; a polite live region, so a
+    /// screen reader hears the matches as they narrow.
+    pub fn show_command_hint(&self, hint: &str) -> Result<(), DomError> {
+        let Some(form) = &self.form else {
+            return Ok(());
+        };
+        let el = match self.doc.get_element_by_id("bc-command-hint") {
+            Some(el) => el,
+            None if hint.is_empty() => return Ok(()),
+            None => {
+                let el = dom::element(&self.doc, "div", "bc-command-hint")?;
+                el.set_id("bc-command-hint");
+                el.set_attribute("aria-live", "polite")?;
+                form.insert_before(&el, form.first_child().as_ref())?;
+                el
+            }
+        };
+        el.set_text_content(Some(hint));
+        if hint.is_empty() {
+            el.set_attribute("hidden", "")?;
+        } else {
+            el.remove_attribute("hidden")?;
+        }
+        Ok(())
+    }
+
     /// "Bob is typing…", or nothing.
     pub fn show_typing(&self, text: &str) {
         self.typing.set_text_content(Some(text));
