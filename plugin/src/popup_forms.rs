@@ -210,18 +210,7 @@ async fn edit_form(
 ) -> Result<Response, Response> {
     let form = match form {
         Ok(Form(form)) => form,
-        Err(rejection) => {
-            let error = AppError::bad_request(rejection.body_text());
-            return failed(
-                &state,
-                caller.as_ref(),
-                &room,
-                Shown::LATEST,
-                error,
-                String::new(),
-            )
-            .await;
-        }
+        Err(rejection) => return unreadable(&state, caller.as_ref(), &room, rejection).await,
     };
     let window = came_from(&room, &form.back);
     let done = async {
@@ -259,24 +248,11 @@ async fn delete_form(
     Path((room, seq)): Path<(RoomId, u64)>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, Response> {
-    let (form, window) = match form {
-        Ok(Form(form)) => {
-            let window = came_from(&room, &form.back);
-            (form, window)
-        }
-        Err(rejection) => {
-            let error = AppError::bad_request(rejection.body_text());
-            return failed(
-                &state,
-                caller.as_ref(),
-                &room,
-                Shown::LATEST,
-                error,
-                String::new(),
-            )
-            .await;
-        }
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return unreadable(&state, caller.as_ref(), &room, rejection).await,
     };
+    let window = came_from(&room, &form.back);
     let done = async {
         crate::nojs::gate(&headers, caller.as_ref(), &form.csrf)?;
         chat::delete(&state, caller.as_ref(), &room, seq).await
@@ -284,15 +260,8 @@ async fn delete_form(
     match done.await {
         Ok(_) => Ok(back_to(&room, window, seq)),
         Err(error) => {
-            failed(
-                &state,
-                caller.as_ref(),
-                &room,
-                Shown::window(window),
-                error,
-                String::new(),
-            )
-            .await
+            let shown = Shown::window(window);
+            failed(&state, caller.as_ref(), &room, shown, error, String::new()).await
         }
     }
 }
@@ -304,24 +273,11 @@ async fn read_form(
     Path(room): Path<RoomId>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, Response> {
-    let (form, window) = match form {
-        Ok(Form(form)) => {
-            let window = came_from(&room, &form.back);
-            (form, window)
-        }
-        Err(rejection) => {
-            let error = AppError::bad_request(rejection.body_text());
-            return failed(
-                &state,
-                caller.as_ref(),
-                &room,
-                Shown::LATEST,
-                error,
-                String::new(),
-            )
-            .await;
-        }
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return unreadable(&state, caller.as_ref(), &room, rejection).await,
     };
+    let window = came_from(&room, &form.back);
     let done = async {
         crate::nojs::gate(&headers, caller.as_ref(), &form.csrf)?;
         let seq = form.seq.ok_or_else(|| {
@@ -332,15 +288,8 @@ async fn read_form(
     match done.await {
         Ok(_) => Ok(Redirect::to(&crate::popup_view::here(&room, window, None)).into_response()),
         Err(error) => {
-            failed(
-                &state,
-                caller.as_ref(),
-                &room,
-                Shown::window(window),
-                error,
-                String::new(),
-            )
-            .await
+            let shown = Shown::window(window);
+            failed(&state, caller.as_ref(), &room, shown, error, String::new()).await
         }
     }
 }
@@ -441,6 +390,17 @@ async fn failed(
         }
     };
     Ok(crate::nojs::page(status, markup))
+}
+
+/// A form body that could not be read: the latest page, with why.
+async fn unreadable(
+    state: &AppState,
+    caller: Option<&Caller>,
+    room: &RoomId,
+    rejection: FormRejection,
+) -> Result<Response, Response> {
+    let error = AppError::bad_request(rejection.body_text());
+    failed(state, caller, room, Shown::LATEST, error, String::new()).await
 }
 
 /// Back to `window` at message `seq`.

@@ -19,6 +19,8 @@
 //! - [`api`]: a script's view: JSON API, WebSocket, SSE, long-poll, bearer tokens.
 //! - [`browser`]: [`browser::Chromedriver`] and [`browser::Browser`]: one
 //!   chromedriver process, one headless Chromium session per user.
+//! - [`journey`]: one person's journey in one Chromium session, with the
+//!   skip rule, server, users, budget and failure screenshot around it.
 //! - [`chat`]: the user's journey in page terms: sign in, open the Welcome
 //!   page, Join Chat, wait for the live connection, post, read messages.
 //! - [`backend`]: [`backend::Backend`], SQLite or a throw-away PostgreSQL
@@ -41,6 +43,7 @@ pub mod backend;
 pub mod browser;
 pub mod chat;
 pub mod http;
+pub mod journey;
 pub mod matrix;
 pub mod routes;
 pub mod server;

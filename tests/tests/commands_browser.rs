@@ -11,10 +11,10 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
-use backchannel_tests::browser::{self, Browser, Chromedriver};
+use backchannel_tests::browser::Browser;
 use backchannel_tests::chat::{self, SendWith};
-use backchannel_tests::server::{self, TestServer};
-use backchannel_tests::{skip, workspace};
+use backchannel_tests::journey::{self, Setup};
+use backchannel_tests::server::TestServer;
 
 const TEST: &str = "commands_browser::commands_run_from_the_popup";
 const BUDGET: Duration = Duration::from_secs(120);
@@ -22,41 +22,19 @@ const ALICE: (&str, &str) = ("alice", "alice-commands-password-1");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_run_from_the_popup() {
-    let Some(binary) = skip::require(TEST, server::binary()) else {
-        return;
+    let setup = Setup {
+        test: TEST,
+        name: "commands_browser",
+        env: &[],
+        users: &[ALICE],
+        who: "alice",
+        javascript: true,
+        budget: BUDGET,
     };
-    let Some((chromium, driver)) = skip::require(TEST, browser::find_chromium()) else {
-        return;
-    };
-    let bundle = workspace::require_ui_bundle().map_err(|error| format!("{error:#}"));
-    if skip::require(TEST, bundle).is_none() {
-        return;
-    }
-    let server = TestServer::start("commands_browser", &binary).expect("the server starts");
-    server.add_user(ALICE.0, ALICE.1).expect("alice is created");
-    let driver = Chromedriver::start(&driver, &chromium).expect("chromedriver starts");
-    let alice = driver.browser("alice").await.expect("alice's browser");
-    let outcome = tokio::time::timeout(BUDGET, journey(&server, &alice)).await;
-    let failure = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(format!("{error:#}")),
-        Err(_) => Some(format!("the journey took longer than {BUDGET:?}")),
-    };
-    if let Some(failure) = failure {
-        if let Ok(path) = alice.screenshot("commands-failure").await {
-            skip::announce(&format!("screenshot: {}", path.display()));
-        }
-        let _ = alice.close().await;
-        panic!(
-            "{failure}\n\nserver log ({}), last lines:\n{}",
-            server.log_path().display(),
-            server.log_tail(30)
-        );
-    }
-    alice.close().await.expect("the browser closes");
+    journey::run(setup, |server, browser| Box::pin(steps(server, browser))).await;
 }
 
-async fn journey(server: &TestServer, alice: &Browser) -> Result<()> {
+async fn steps(server: &TestServer, alice: &Browser) -> Result<()> {
     let base = server.url("");
     chat::sign_in(alice, &base, ALICE.0, ALICE.1).await?;
     chat::open_welcome(alice, &base).await?;

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use backchannel_tests::api::{Api, Socket};
-use backchannel_tests::browser::{self, Browser, Chromedriver};
-use backchannel_tests::server::{self, TestServer};
-use backchannel_tests::{chat, skip};
+use backchannel_tests::browser::Browser;
+use backchannel_tests::chat;
+use backchannel_tests::journey::{self, Setup};
+use backchannel_tests::server::TestServer;
 use fantoccini::Locator;
 use protocol::{Event, Message, ServerFrame};
 
@@ -28,47 +29,19 @@ const HISTORY: usize = 1000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_popup_action_works_with_javascript_off() {
-    let Some(binary) = skip::require(TEST, server::binary()) else {
-        return;
+    let setup = Setup {
+        test: TEST,
+        name: "nojs_browser",
+        env: &[("BACKCHANNEL_POST_LIMIT", "100000/1")],
+        users: &[ALICE, BOB],
+        who: "alice",
+        javascript: false,
+        budget: BUDGET,
     };
-    let Some((chromium, driver)) = skip::require(TEST, browser::find_chromium()) else {
-        return;
-    };
-    let server = TestServer::start_with_env(
-        "nojs_browser",
-        &binary,
-        &[("BACKCHANNEL_POST_LIMIT", "100000/1")],
-    )
-    .expect("the server starts");
-    server.add_user(ALICE.0, ALICE.1).expect("alice is created");
-    server.add_user(BOB.0, BOB.1).expect("bob is created");
-    let driver = Chromedriver::start(&driver, &chromium).expect("chromedriver starts");
-    let alice = driver
-        .browser_without_javascript("alice")
-        .await
-        .expect("alice's browser");
-
-    let outcome = tokio::time::timeout(BUDGET, journey(&server, &alice)).await;
-    let failure = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(format!("{error:#}")),
-        Err(_) => Some(format!("the journey took longer than {BUDGET:?}")),
-    };
-    if let Some(failure) = failure {
-        if let Ok(path) = alice.screenshot("nojs-failure").await {
-            skip::announce(&format!("screenshot: {}", path.display()));
-        }
-        let _ = alice.close().await;
-        panic!(
-            "{failure}\n\nserver log ({}), last lines:\n{}",
-            server.log_path().display(),
-            server.log_tail(40)
-        );
-    }
-    alice.close().await.expect("alice's browser closes");
+    journey::run(setup, |server, browser| Box::pin(steps(server, browser))).await;
 }
 
-async fn journey(server: &TestServer, alice: &Browser) -> Result<()> {
+async fn steps(server: &TestServer, alice: &Browser) -> Result<()> {
     let base = server.url("");
     let bob = Api::sign_in(server.port(), BOB.0, BOB.1).await?;
     let room = bob.lobby().await?;
